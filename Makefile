@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# User-facing entry points. The kernel build itself reads Kbuild.
+#
+#   make demo      install deps, build kernel+module+CLI, run the VM demo
+#   make test      install deps, build everything, run host and VM tests
+#   make VARIANT=debug test   same on the debug kernel (KASAN, lockdep, ...)
+
+VARIANT ?= base
+LLVM ?= -19
+export PATH := $(HOME)/.cargo/bin:/opt/iprp-venv/bin:$(PATH)
+
+# Resolved lazily: builds the kernel on first use, then hits the cache.
+KDIR = $(shell scripts/build-kernel.sh $(VARIANT))
+
+.PHONY: all deps kernel module cli core-test cli-test host-test vm-test test demo lint clean
+
+all: module cli
+
+deps:
+	scripts/install-deps.sh
+
+kernel:
+	scripts/build-kernel.sh $(VARIANT)
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) modules
+
+cli:
+	cargo build --release -p iprpctl
+
+core-test:
+	cargo test -p iprp-core
+
+cli-test:
+	cargo test -p iprpctl
+
+host-test: core-test cli-test
+
+vm-test: module cli
+	vm-tests/run.sh --kernel $(KDIR) --suite all
+
+test: deps
+	$(MAKE) host-test
+	$(MAKE) vm-test
+
+demo: deps
+	$(MAKE) module cli
+	vm-tests/run.sh --kernel $(KDIR) --suite demo
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) CLIPPY=1 modules
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) clean
+	cargo clean

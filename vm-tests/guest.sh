@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Guest side: runs inside the VM as root. Prints TAP and a final
+# "N passed, N failed" line; exits non-zero on any failure, including a
+# kernel warning or oops anywhere in dmesg.
+#   guest.sh SUITE RESULTS_DIR      SUITE: all | demo | test-file stem
+set -u
+SUITE=$1
+RES=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+export REPO RES
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+echo "# kernel $(uname -r), $(nproc) CPUs, suite $SUITE"
+dmesg -n 1 2>/dev/null || true
+
+case "$SUITE" in
+all) files=$(ls "$HERE"/tests/*.sh) ;;
+*) files=$(ls "$HERE"/tests/*"$SUITE"*.sh 2>/dev/null) ;;
+esac
+[ -n "$files" ] || { echo "no tests match '$SUITE'"; echo "0 passed, 1 failed"; exit 1; }
+
+echo "TAP version 13"
+for f in $files; do
+	echo "# --- $(basename "$f")"
+	# shellcheck disable=SC1090
+	. "$f"
+done
+
+dmesg >"$RES/dmesg.txt"
+tap "no kernel warning, oops or leak report in dmesg" \
+	bash -c "! grep -E '$DMESG_BAD' '$RES/dmesg.txt'"
+
+echo "1..$TAP_N"
+echo "$TAP_PASS passed, $TAP_FAIL failed"
+[ "$TAP_FAIL" -eq 0 ]

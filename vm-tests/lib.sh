@@ -1,0 +1,88 @@
+# shellcheck shell=bash
+# Helpers for tests running inside the VM: TAP output, namespaces, topology.
+#
+# Topology (one L2 segment through a bridge in namespace "sw"; netem on R's
+# port makes the redirector far while the replicas stay near the client):
+#
+#      C 10.0.0.1 (module)            S1 10.0.0.11 (no module)
+#            \                       /
+#             br0 (ns sw) --------- S2 10.0.0.12 (no module)
+#            /    \
+#   L 10.0.0.21    \~~ netem ~~ R 10.0.0.2 (module, service address
+#   (legacy, no module)            10.0.0.100, own server for legacy)
+#
+# Each host is a network namespace; "n C cmd" runs cmd in host C.
+
+REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+IPRPCTL=$REPO/target/release/iprpctl
+MODULE=$REPO/iprp.ko
+HOSTS="C R S1 S2 L"
+declare -A ADDR=([C]=10.0.0.1 [R]=10.0.0.2 [S1]=10.0.0.11 [S2]=10.0.0.12 [L]=10.0.0.21)
+VIP=10.0.0.100
+
+TAP_N=0
+TAP_PASS=0
+TAP_FAIL=0
+
+n() { local h=$1; shift; ip netns exec "$h" "$@"; }
+
+# ok NAME CMD...: runs CMD, prints a TAP line; output goes to the log.
+tap() {
+	local name=$1; shift
+	TAP_N=$((TAP_N + 1))
+	local log=$RES/test-$TAP_N.log
+	if ( set -e; "$@" ) >"$log" 2>&1; then
+		TAP_PASS=$((TAP_PASS + 1))
+		echo "ok $TAP_N - $name"
+	else
+		TAP_FAIL=$((TAP_FAIL + 1))
+		echo "not ok $TAP_N - $name"
+		sed 's/^/#   /' "$log" | tail -40
+	fi
+}
+
+# Fails with a message unless "$1 $2 $3" holds numerically (e.g. 5 -ge 3).
+check() {
+	if ! [ "$1" "$2" "$3" ] 2>/dev/null; then
+		echo "check failed: $4 ($1 $2 $3)"
+		return 1
+	fi
+	echo "check: $4 ($1 $2 $3)"
+}
+
+topo_up() {
+	local delay_ms=${1:-0}
+	ip netns add sw
+	n sw ip link add br0 type bridge
+	n sw ip link set br0 up
+	for h in $HOSTS; do
+		ip netns add "$h"
+		ip link add eth0 netns "$h" type veth peer name "p$h" netns sw
+		n sw ip link set "p$h" master br0 up
+		n "$h" ip addr add "${ADDR[$h]}/24" dev eth0
+		n "$h" ip link set lo up
+		n "$h" ip link set eth0 up
+	done
+	n R ip addr add "$VIP/24" dev eth0
+	if [ "$delay_ms" -gt 0 ]; then
+		# Both directions of the R link: R's egress and the switch port to R.
+		n R tc qdisc add dev eth0 root netem delay "${delay_ms}ms"
+		n sw tc qdisc add dev pR root netem delay "${delay_ms}ms"
+	fi
+	# Wait for the bridge ports to forward (no STP, so this is quick).
+	for h in R S1; do
+		for _ in $(seq 50); do n C ping -c1 -W1 "${ADDR[$h]}" >/dev/null 2>&1 && break; sleep 0.1; done
+	done
+}
+
+topo_down() {
+	for h in $HOSTS sw; do ip netns del "$h" 2>/dev/null || true; done
+}
+
+# ctr NS NAME: one counter from "iprpctl status -j" in namespace NS.
+ctr() {
+	n "$1" "$IPRPCTL" status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"][sys.argv[1]])' "$2"
+}
+
+# Kernel problems that fail the run wherever they appear.
+DMESG_BAD='BUG:|WARNING:|Oops|Call Trace|general protection|KASAN|UBSAN|kmemleak|leaked|refcount_t|RCU stall|lockdep|possible circular|sleeping function called'

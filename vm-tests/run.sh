@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Host side of the VM tests: boots the test kernel under QEMU (TCG; there is
+# no usable KVM here) with virtme-ng, which shares the host's root
+# filesystem read-only so the guest runs the host's curl, iperf3, socat,
+# python3, tcpdump, nft, tc and ipvsadm, and runs vm-tests/guest.sh inside.
+#
+#   vm-tests/run.sh --kernel KDIR [--suite all|demo|NAME...] [--debug]
+#
+# Exit status: 0 only if every test passed and the guest printed its
+# summary line (a crashed or hung guest prints none).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+KDIR=""
+SUITE=all
+TIMEOUT=${IPRP_VM_TIMEOUT:-2400}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) KDIR=$2; shift 2 ;;
+	--suite) SUITE=$2; shift 2 ;;
+	*) echo "usage: $0 --kernel KDIR [--suite all|demo|TEST]" >&2; exit 64 ;;
+	esac
+done
+[ -n "$KDIR" ] && [ -f "$KDIR/arch/x86/boot/bzImage" ] || { echo "run.sh: no kernel at '$KDIR'" >&2; exit 64; }
+[ -f "$REPO/iprp.ko" ] || { echo "run.sh: $REPO/iprp.ko not built (make module)" >&2; exit 64; }
+
+export PATH=/opt/iprp-venv/bin:$PATH
+RES=$REPO/vm-tests/results/$(date +%Y%m%d-%H%M%S)-$SUITE
+mkdir -p "$RES"
+echo "# results in $RES"
+
+set +e
+timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm \
+	--cpus 2 --memory 1536M --rwdir="$RES" \
+	--exec "$HERE/guest.sh $SUITE $RES" </dev/null 2>&1 | tee "$RES/console.log"
+rc=${PIPESTATUS[0]}
+set -e
+
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$RES/console.log" | tail -1 || true)
+if [ -z "$summary" ]; then
+	echo "run.sh: the guest printed no summary (crash, hang or timeout; vng rc=$rc)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+exit "$rc"
