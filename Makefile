@@ -23,7 +23,13 @@ deps:
 kernel:
 	scripts/build-kernel.sh $(VARIANT)
 
-module:
+# Kbuild compiles the core's crates.io dependencies itself; cargo only
+# fetches them and tells where they are.
+src/crates.mk: Cargo.lock scripts/crates-mk.py
+	cargo fetch --locked
+	scripts/crates-mk.py $@
+
+module: src/crates.mk
 	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) modules
 
 cli:
