@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0
+//! iprp-core: the sans-IO core of IPRP, client-oriented IP-level redirection.
+//!
+//! No I/O, no clock, no allocator: time arrives as `u64` milliseconds in
+//! each call, randomness through [`Rng`], and every table lives in storage
+//! the caller provides. The same source builds on the host for tests and
+//! inside the Linux kernel module. See `docs/core.md` for the API and
+//! `docs/protocol.md` for the state machines.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod wire;
+
+/// Source of randomness injected by the caller (the kernel passes
+/// `get_random_u32`, tests a seeded generator).
+pub trait Rng {
+    /// Returns the next random 32-bit value.
+    fn next_u32(&mut self) -> u32;
+}

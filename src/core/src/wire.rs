@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+//! IPRP wire format: the 16-byte message of the paper's Figure 3.
+//!
+//! ```text
+//!  0               15 16              31
+//! +------------------+------------------+
+//! |       Type       | Protocol (6/17)  |
+//! +------------------+------------------+
+//! |   Client port    |   Server port    |
+//! +------------------+------------------+
+//! |   Replicated server IPv4 address    |
+//! +-------------------------------------+
+//! |                 Key                 |
+//! +-------------------------------------+
+//! ```
+//!
+//! All fields are in network byte order on the wire. [`Header`] is the
+//! zerocopy view of those bytes; [`Repr`] is the validated, host-order
+//! representation that the state machines consume and produce. IPv4
+//! addresses are `u32` in host order everywhere in this crate
+//! (`10.0.0.1` is `0x0a00_0001`), see [`Ipv4`].
+
+use zerocopy::network_endian::{U16, U32};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+
+/// IP protocol number of IPRP (`IPPROTO_REDR` in the paper).
+pub const IPPROTO_REDR: u8 = 99;
+
+/// Length of an IPRP message on the wire. Bytes after these are ignored.
+pub const MSG_LEN: usize = 16;
+
+/// An IPv4 address in host byte order (`10.0.0.1` is `0x0a00_0001`).
+pub type Ipv4 = u32;
+
+/// Builds an [`Ipv4`] from its four dotted-quad octets.
+pub const fn ipv4(a: u8, b: u8, c: u8, d: u8) -> Ipv4 {
+    u32::from_be_bytes([a, b, c, d])
+}
+
+/// Message type (first 16-bit field).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[repr(u16)]
+pub enum MsgType {
+    /// Redirection request, redirector to client.
+    Req = 1,
+    /// Check, client to redirector, carries the client's key.
+    Chk = 2,
+    /// Confirm, redirector to client, echoes the key.
+    Cfm = 3,
+    /// Alarm, redirector to client, echoes the key of the CHK it answers.
+    Alm = 4,
+}
+
+impl MsgType {
+    /// Decodes a type number; `None` for anything but 1..=4.
+    pub const fn from_u16(v: u16) -> Option<Self> {
+        match v {
+            1 => Some(Self::Req),
+            2 => Some(Self::Chk),
+            3 => Some(Self::Cfm),
+            4 => Some(Self::Alm),
+            _ => None,
+        }
+    }
+}
+
+/// Transport protocol of the redirected flow (second 16-bit field).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Proto {
+    /// TCP, IP protocol 6.
+    Tcp = 6,
+    /// UDP, IP protocol 17.
+    Udp = 17,
+}
+
+impl Proto {
+    /// Decodes an IP protocol number; `None` for anything but 6 and 17.
+    pub const fn from_u16(v: u16) -> Option<Self> {
+        match v {
+            6 => Some(Self::Tcp),
+            17 => Some(Self::Udp),
+            _ => None,
+        }
+    }
+
+    /// Decodes an IP protocol number from the IP header's 8-bit field.
+    pub const fn from_u8(v: u8) -> Option<Self> {
+        Self::from_u16(v as u16)
+    }
+
+    /// The IP protocol number.
+    pub const fn number(self) -> u8 {
+        self as u8
+    }
+}
+
+/// The raw 16 bytes as they sit in the packet (zerocopy view, any alignment).
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy)]
+#[repr(C)]
+pub struct Header {
+    /// Message type.
+    pub ty: U16,
+    /// Transport protocol number of the flow.
+    pub proto: U16,
+    /// Client port of the flow.
+    pub cport: U16,
+    /// Server (service) port of the flow.
+    pub sport: U16,
+    /// Replicated server address.
+    pub replica: U32,
+    /// Key.
+    pub key: U32,
+}
+
+const _: () = assert!(core::mem::size_of::<Header>() == MSG_LEN);
+
+/// Why a message was rejected. Each reason has its own counter.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ParseError {
+    /// Fewer than [`MSG_LEN`] bytes.
+    Short,
+    /// Type not in 1..=4.
+    BadType,
+    /// Protocol neither TCP (6) nor UDP (17).
+    BadProto,
+}
+
+/// A validated IPRP message in host order.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub struct Repr {
+    /// Message type.
+    pub ty: MsgType,
+    /// Transport protocol of the flow.
+    pub proto: Proto,
+    /// Client port of the flow, as seen at the client.
+    pub cport: u16,
+    /// Server (service) port of the flow.
+    pub sport: u16,
+    /// Replica chosen for the flow.
+    pub replica: Ipv4,
+    /// Key: 0 in REQ; the client's key in CHK; echoed in CFM and ALM.
+    pub key: u32,
+}
+
+impl Repr {
+    /// Parses the first [`MSG_LEN`] bytes of `buf`; trailing bytes are ignored.
+    ///
+    /// Checks, in order: length, type, protocol.
+    pub fn parse(buf: &[u8]) -> Result<Self, ParseError> {
+        let (hdr, _rest) = Header::ref_from_prefix(buf).map_err(|_| ParseError::Short)?;
+        let ty = MsgType::from_u16(hdr.ty.get()).ok_or(ParseError::BadType)?;
+        let proto = Proto::from_u16(hdr.proto.get()).ok_or(ParseError::BadProto)?;
+        Ok(Self {
+            ty,
+            proto,
+            cport: hdr.cport.get(),
+            sport: hdr.sport.get(),
+            replica: hdr.replica.get(),
+            key: hdr.key.get(),
+        })
+    }
+
+    /// The zerocopy header for this message.
+    pub fn to_header(&self) -> Header {
+        Header {
+            ty: U16::new(self.ty as u16),
+            proto: U16::new(self.proto as u16),
+            cport: U16::new(self.cport),
+            sport: U16::new(self.sport),
+            replica: U32::new(self.replica),
+            key: U32::new(self.key),
+        }
+    }
+
+    /// Writes the message in network byte order.
+    pub fn emit(&self, out: &mut [u8; MSG_LEN]) {
+        let hdr = self.to_header();
+        out.copy_from_slice(hdr.as_bytes());
+    }
+
+    /// The message as a fresh 16-byte array.
+    pub fn to_bytes(&self) -> [u8; MSG_LEN] {
+        let mut out = [0u8; MSG_LEN];
+        self.emit(&mut out);
+        out
+    }
+
+    /// Same flow and replica, other type and key (used to build answers).
+    pub const fn answer(&self, ty: MsgType, key: u32) -> Self {
+        Self {
+            ty,
+            proto: self.proto,
+            cport: self.cport,
+            sport: self.sport,
+            replica: self.replica,
+            key,
+        }
+    }
+}
+
+/// Parses `buf` (free-function form of [`Repr::parse`]).
+pub fn parse(buf: &[u8]) -> Result<Repr, ParseError> {
+    Repr::parse(buf)
+}
+
+/// Emits `repr` into `out` (free-function form of [`Repr::emit`]).
+pub fn emit(repr: &Repr, out: &mut [u8; MSG_LEN]) {
+    repr.emit(out)
+}
+
+/// A message together with the IP addresses it is to be sent from and to.
+///
+/// `from` is always an address of the sending host: for REQ/CFM/ALM the
+/// service address (VIP) the client contacted, for CHK the client address
+/// the REQ arrived at.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Outgoing {
+    /// IPv4 source address for the protocol-99 packet.
+    pub from: Ipv4,
+    /// IPv4 destination address.
+    pub to: Ipv4,
+    /// The message.
+    pub msg: Repr,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // REQ, TCP, client port 40000 (0x9c40), server port 80, replica 10.0.2.7, key 0.
+    const REQ_BYTES: [u8; 16] = [
+        0x00, 0x01, 0x00, 0x06, 0x9c, 0x40, 0x00, 0x50, 10, 0, 2, 7, 0, 0, 0, 0,
+    ];
+    // CHK, UDP, 5353 -> 53, replica 192.168.1.2, key 0xdeadbeef.
+    const CHK_BYTES: [u8; 16] = [
+        0x00, 0x02, 0x00, 0x11, 0x14, 0xe9, 0x00, 0x35, 192, 168, 1, 2, 0xde, 0xad, 0xbe, 0xef,
+    ];
+
+    fn req() -> Repr {
+        Repr {
+            ty: MsgType::Req,
+            proto: Proto::Tcp,
+            cport: 40000,
+            sport: 80,
+            replica: ipv4(10, 0, 2, 7),
+            key: 0,
+        }
+    }
+
+    #[test]
+    fn header_is_16_bytes_unaligned() {
+        assert_eq!(core::mem::size_of::<Header>(), 16);
+        assert_eq!(core::mem::align_of::<Header>(), 1);
+    }
+
+    #[test]
+    fn parse_req_vector() {
+        assert_eq!(Repr::parse(&REQ_BYTES), Ok(req()));
+    }
+
+    #[test]
+    fn emit_req_vector() {
+        assert_eq!(req().to_bytes(), REQ_BYTES);
+    }
+
+    #[test]
+    fn parse_emit_chk_vector() {
+        let r = Repr::parse(&CHK_BYTES).unwrap();
+        assert_eq!(r.ty, MsgType::Chk);
+        assert_eq!(r.proto, Proto::Udp);
+        assert_eq!(r.cport, 5353);
+        assert_eq!(r.sport, 53);
+        assert_eq!(r.replica, ipv4(192, 168, 1, 2));
+        assert_eq!(r.key, 0xdead_beef);
+        let mut out = [0u8; 16];
+        emit(&r, &mut out);
+        assert_eq!(out, CHK_BYTES);
+    }
+
+    #[test]
+    fn all_types_roundtrip() {
+        for (n, t) in [
+            (1u8, MsgType::Req),
+            (2, MsgType::Chk),
+            (3, MsgType::Cfm),
+            (4, MsgType::Alm),
+        ] {
+            let mut b = REQ_BYTES;
+            b[1] = n;
+            let r = parse(&b).unwrap();
+            assert_eq!(r.ty, t);
+            assert_eq!(r.to_bytes(), b);
+        }
+    }
+
+    #[test]
+    fn short_buffers_rejected() {
+        for len in 0..16 {
+            assert_eq!(
+                parse(&REQ_BYTES[..len]),
+                Err(ParseError::Short),
+                "len {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_ignored() {
+        let mut long = [0xffu8; 40];
+        long[..16].copy_from_slice(&REQ_BYTES);
+        assert_eq!(parse(&long), Ok(req()));
+    }
+
+    #[test]
+    fn unaligned_input_accepted() {
+        let mut buf = [0u8; 17];
+        buf[1..].copy_from_slice(&CHK_BYTES);
+        assert_eq!(parse(&buf[1..]).unwrap().key, 0xdead_beef);
+    }
+
+    #[test]
+    fn bad_types_rejected() {
+        for t in [0u16, 5, 6, 0x0100, 0xffff] {
+            let mut b = REQ_BYTES;
+            b[..2].copy_from_slice(&t.to_be_bytes());
+            assert_eq!(parse(&b), Err(ParseError::BadType), "type {t}");
+        }
+    }
+
+    #[test]
+    fn bad_protocols_rejected() {
+        for p in [0u16, 1, 17 << 8, 6 << 8, 132, 0xffff] {
+            let mut b = REQ_BYTES;
+            b[2..4].copy_from_slice(&p.to_be_bytes());
+            assert_eq!(parse(&b), Err(ParseError::BadProto), "proto {p}");
+        }
+    }
+
+    #[test]
+    fn type_checked_before_proto() {
+        let mut b = REQ_BYTES;
+        b[1] = 9;
+        b[3] = 1;
+        assert_eq!(parse(&b), Err(ParseError::BadType));
+        assert_eq!(parse(&b[..3]), Err(ParseError::Short));
+    }
+
+    #[test]
+    fn answer_keeps_flow() {
+        let a = req().answer(MsgType::Cfm, 7);
+        assert_eq!(a.ty, MsgType::Cfm);
+        assert_eq!(a.key, 7);
+        assert_eq!(
+            (a.cport, a.sport, a.replica),
+            (40000, 80, ipv4(10, 0, 2, 7))
+        );
+    }
+
+    #[test]
+    fn ipv4_helper_host_order() {
+        assert_eq!(ipv4(10, 0, 0, 1), 0x0a00_0001);
+        assert_eq!(Proto::from_u8(6), Some(Proto::Tcp));
+        assert_eq!(Proto::from_u8(17), Some(Proto::Udp));
+        assert_eq!(Proto::from_u8(1), None);
+        assert_eq!(Proto::Udp.number(), 17);
+    }
+}
