@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Runs the real iprpctl binary and the netlink layer against the host
+//! kernel, where the iprp module is not loaded.
+
+use std::process::{Command, Output};
+
+use iprpctl::netlink::{resolve_family, MsgBuilder, Socket};
+use iprpctl::Error;
+
+fn iprpctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_iprpctl"))
+        .args(args)
+        .output()
+        .expect("run iprpctl")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn module_loaded() -> bool {
+    let mut sock = Socket::generic().expect("netlink socket");
+    !matches!(
+        resolve_family(&mut sock, "iprp"),
+        Err(Error::FamilyNotFound(_))
+    )
+}
+
+#[test]
+fn status_without_the_module_exits_2() {
+    if module_loaded() {
+        eprintln!("skipped: the iprp module is loaded on this machine");
+        return;
+    }
+    for args in [&["status"][..], &["status", "-j"], &["--json", "status"]] {
+        let out = iprpctl(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            text(&out.stderr),
+            "iprpctl: the iprp module is not loaded (generic netlink family \"iprp\" not found)\n"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn unknown_verb_is_a_usage_error() {
+    let out = iprpctl(&["bogus"]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(text(&out.stderr).contains("unknown verb 'bogus'"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_options_are_usage_errors() {
+    for (args, bad) in [
+        (&["--frob"][..], "'--frob'"),
+        (&["status", "--frob"], "status: unknown option '--frob'"),
+        (&["status", "extra"], "status: unexpected argument 'extra'"),
+        (&[], "missing verb"),
+    ] {
+        let out = iprpctl(args);
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(bad),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let out = iprpctl(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("status"));
+    for args in [
+        &["status", "--help"][..],
+        &["status", "-h"],
+        &["help", "status"],
+    ] {
+        let out = iprpctl(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(text(&out.stdout).starts_with("Usage: iprpctl status"));
+    }
+    let out = iprpctl(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).starts_with(&format!("iprpctl {}", env!("CARGO_PKG_VERSION"))));
+}
+
+#[test]
+fn resolves_the_real_nlctrl_family() {
+    let mut sock = Socket::generic().expect("netlink socket");
+    let f = resolve_family(&mut sock, "nlctrl").expect("resolve nlctrl");
+    assert_eq!(f.id, libc::GENL_ID_CTRL as u16);
+    assert_eq!(f.name, "nlctrl");
+    assert!(f.version >= 1);
+    // The same socket keeps working for further requests.
+    let again = resolve_family(&mut sock, "nlctrl").expect("resolve nlctrl again");
+    assert_eq!(again, f);
+}
+
+#[test]
+fn unknown_family_is_not_found() {
+    let mut sock = Socket::generic().expect("netlink socket");
+    match resolve_family(&mut sock, "iprp-no-such") {
+        Err(Error::FamilyNotFound(n)) => assert_eq!(n, "iprp-no-such"),
+        r => panic!("expected FamilyNotFound, got {r:?}"),
+    }
+}
+
+#[test]
+fn real_kernel_extack_names_the_bad_attribute() {
+    // nlctrl's policy caps CTRL_ATTR_FAMILY_NAME at GENL_NAMSIZ - 1 bytes
+    // plus NUL: a longer name fails policy validation with an extack
+    // pointing at the attribute.
+    let mut sock = Socket::generic().expect("netlink socket");
+    let mut req = MsgBuilder::genl(
+        libc::GENL_ID_CTRL as u16,
+        0,
+        libc::CTRL_CMD_GETFAMILY as u8,
+        1,
+    );
+    req.put_str(libc::CTRL_ATTR_FAMILY_NAME as u16, &"x".repeat(40));
+    match sock.request(req, |_| Ok(())) {
+        Err(Error::Kernel(k)) => {
+            assert_eq!(k.errno, libc::EINVAL, "{k}");
+            assert!(k.extack.msg.is_some(), "no extack message: {k:?}");
+            assert_eq!(k.extack.offset, Some(20), "{k:?}");
+            assert_eq!(
+                k.extack.attr_path,
+                Some(vec![libc::CTRL_ATTR_FAMILY_NAME as u16])
+            );
+        }
+        r => panic!("expected a kernel error, got {r:?}"),
+    }
+}
+
+#[test]
+fn dump_of_all_families_ends_with_done() {
+    let mut sock = Socket::generic().expect("netlink socket");
+    let req = MsgBuilder::genl(
+        libc::GENL_ID_CTRL as u16,
+        0,
+        libc::CTRL_CMD_GETFAMILY as u8,
+        1,
+    );
+    let mut names = Vec::new();
+    sock.dump(req, |m| {
+        let g = iprpctl::netlink::GenlMsg::parse(m)?;
+        if let Some(a) = g.attrs.find(libc::CTRL_ATTR_FAMILY_NAME as u16)? {
+            names.push(a.str());
+        }
+        Ok(())
+    })
+    .expect("dump families");
+    assert!(names.iter().any(|n| n == "nlctrl"), "{names:?}");
+    // The socket is usable after a dump.
+    resolve_family(&mut sock, "nlctrl").expect("resolve after dump");
+}
