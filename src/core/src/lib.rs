@@ -13,7 +13,28 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod client;
+pub mod counters;
+pub mod hash;
+pub mod redirector;
+pub mod sched;
+pub mod table;
 pub mod wire;
+
+pub use client::{
+    Binding, CState, ClientConfig, ClientDrop, ClientOutcome, ClientShard, ClientSlot, Held,
+    InVerdict, HOLD_PER_BINDING,
+};
+pub use counters::{ClientCounters, MsgCounters, RedirCounters};
+pub use hash::HashKey;
+pub use redirector::{
+    DropReason, FlowKey, PacketInfo, PacketOutcome, REntry, RState, RedirShard, RedirSlot, Verdict,
+};
+pub use sched::{
+    ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, ServiceTable, LUT_SIZE, MAX_REPLICAS,
+};
+pub use table::shard_index;
+pub use wire::{Ipv4, MsgType, Outgoing, ParseError, Proto, Repr, IPPROTO_REDR, MSG_LEN};
 
 /// Source of randomness injected by the caller (the kernel passes
 /// `get_random_u32`, tests a seeded generator).

@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The client role: redirection bindings, one shard.
+//!
+//! A binding maps the flow (redirector R, proto, client port c, server port
+//! s) to replica S. It is found in O(1) from both sides through two hash
+//! indexes over the same slots:
+//!
+//! * output: (R, proto, c, s) — destination R becomes S;
+//! * input: (S, proto, s, c) — source S becomes R.
+//!
+//! While a binding is CHECKING, packets from S are held (opaque `u64`
+//! handles; the caller owns the packets) in a per-binding queue of
+//! [`HOLD_PER_BINDING`] and under a per-shard total; they are handed back in
+//! arrival order on CFM (to deliver) or on ALM/expiry (to free).
+//!
+//! See `docs/protocol.md` for the transition table.
+
+use crate::counters::ClientCounters;
+use crate::hash::HashKey;
+use crate::table::{Entry, Slot, Table};
+use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr};
+use crate::Rng;
+use core::ops::DerefMut;
+
+/// Packets held per CHECKING binding.
+pub const HOLD_PER_BINDING: usize = 8;
+
+/// A queue of held packet handles, oldest first.
+pub type Held = heapless::Deque<u64, HOLD_PER_BINDING>;
+
+/// State of a client binding.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum CState {
+    /// CHK sent, waiting for CFM (`IPRP_CHECKING`).
+    Checking,
+    /// CFM with the right key received (`IPRP_CONFIRMED`).
+    Confirmed,
+}
+
+/// A client binding.
+#[derive(Clone, Debug)]
+pub struct Binding {
+    /// Redirector (service) address the flow was opened to.
+    pub redirector: Ipv4,
+    /// Replica the flow is redirected to.
+    pub replica: Ipv4,
+    /// Local address the REQ was sent to (source of our CHK).
+    pub local: Ipv4,
+    /// Transport protocol.
+    pub proto: Proto,
+    /// Client port.
+    pub cport: u16,
+    /// Server port.
+    pub sport: u16,
+    /// State.
+    pub state: CState,
+    /// The key this client drew (never 0).
+    pub key: u32,
+    /// Creation time (ms).
+    pub created: u64,
+    /// Last translated packet (ms).
+    pub last_activity: u64,
+    held: Held,
+}
+
+impl Binding {
+    /// Number of held packets.
+    pub fn held_len(&self) -> usize {
+        self.held.len()
+    }
+}
+
+fn w0(ip: Ipv4, proto: Proto, which: u64) -> u64 {
+    ((ip as u64) << 32) | ((proto as u64) << 8) | which
+}
+fn w1(cport: u16, sport: u16) -> u64 {
+    ((cport as u64) << 16) | sport as u64
+}
+
+impl Entry for Binding {
+    const EMPTY: Self = Binding {
+        redirector: 0,
+        replica: 0,
+        local: 0,
+        proto: Proto::Tcp,
+        cport: 0,
+        sport: 0,
+        state: CState::Checking,
+        key: 0,
+        created: 0,
+        last_activity: 0,
+        held: Held::new(),
+    };
+    const INDEXES: usize = 2;
+    fn hash(&self, which: usize, key: &HashKey) -> u64 {
+        let ip = if which == 0 {
+            self.redirector
+        } else {
+            self.replica
+        };
+        key.hash2(w0(ip, self.proto, which as u64), w1(self.cport, self.sport))
+    }
+}
+
+/// Storage slot of a client shard.
+pub type ClientSlot = Slot<Binding>;
+
+/// Tunables of a client shard.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ClientConfig {
+    /// A CHECKING binding without CFM is deleted after this (ms). Must
+    /// exceed the redirectors' response timeout plus a round trip.
+    pub checking_timeout_ms: u32,
+    /// A CONFIRMED TCP binding with no translated packet for this long is
+    /// deleted (ms).
+    pub idle_tcp_ms: u32,
+    /// Same for UDP (ms).
+    pub idle_udp_ms: u32,
+    /// Most CHECKING bindings in the shard (bounds forged REQs).
+    pub max_checking: u32,
+    /// Most held packets in the shard, all bindings together.
+    pub max_held: u32,
+}
+
+impl ClientConfig {
+    /// Defaults for a shard of `capacity` slots: checking 3 s, idle TCP
+    /// 15 min, UDP 2 min, a quarter of the slots CHECKING at most, two
+    /// held packets per slot of that quarter.
+    pub const fn for_capacity(capacity: usize) -> Self {
+        let q = capacity / 4;
+        let q = if q == 0 { 1 } else { q };
+        let q = if q > u32::MAX as usize / 2 {
+            u32::MAX / 2
+        } else {
+            q as u32
+        };
+        Self {
+            checking_timeout_ms: 3000,
+            idle_tcp_ms: 900_000,
+            idle_udp_ms: 120_000,
+            max_checking: q,
+            max_held: q * 2,
+        }
+    }
+}
+
+/// Why the client drops a message or packet.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ClientDrop {
+    /// REQ refused: the shard is full.
+    TableFull,
+    /// REQ refused: too many CHECKING bindings in the shard.
+    CheckingLimit,
+    /// REQ refused: another binding already translates packets from this
+    /// replica and these ports.
+    Conflict,
+    /// REQ naming replica 0.0.0.0.
+    BadReplica,
+    /// CFM/ALM with a key or replica that does not match (forged).
+    BadKey,
+    /// CFM/ALM for a flow without binding.
+    NoBinding,
+    /// CHK handed to the client role.
+    NotForClient,
+    /// Held packet refused: the binding's queue is full.
+    HoldFullBinding,
+    /// Held packet refused: the shard's total is reached.
+    HoldFullTotal,
+}
+
+/// Result of [`ClientShard::on_msg`].
+#[derive(Clone, Debug)]
+pub enum ClientOutcome {
+    /// Send this message (a CHK).
+    Send(Outgoing),
+    /// The binding is CONFIRMED: deliver `released` in order, after
+    /// rewriting their source from `replica` to `redirector`.
+    Confirmed {
+        /// Redirector address.
+        redirector: Ipv4,
+        /// Replica address.
+        replica: Ipv4,
+        /// Held packets, oldest first.
+        released: Held,
+    },
+    /// The binding was deleted by an ALM: free `dropped`.
+    Alarmed {
+        /// Held packets to free.
+        dropped: Held,
+    },
+    /// Valid but nothing to do (duplicate REQ/CFM).
+    Ignored,
+    /// Dropped and counted.
+    Drop(ClientDrop),
+}
+
+/// Result of [`ClientShard::lookup_in`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum InVerdict {
+    /// No binding: leave the packet alone.
+    None,
+    /// CONFIRMED: rewrite the source address to `redirector`.
+    Translate {
+        /// Redirector address.
+        redirector: Ipv4,
+    },
+    /// CHECKING: the handle is now queued; the caller must keep the packet
+    /// until it is returned by `on_msg` or `on_tick`.
+    Hold,
+    /// CHECKING but no room: free the packet.
+    Drop(ClientDrop),
+}
+
+/// One shard of a client's binding table.
+pub struct ClientShard<S: DerefMut<Target = [ClientSlot]>> {
+    table: Table<Binding, S>,
+    cfg: ClientConfig,
+    checking: u32,
+    held_total: u32,
+    /// Counters of this shard.
+    pub counters: ClientCounters,
+}
+
+impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
+    /// Takes over `storage` (capacity = its length).
+    pub fn new_in(storage: S, key: HashKey, cfg: ClientConfig) -> Self {
+        Self {
+            table: Table::new_in(storage, key),
+            cfg,
+            checking: 0,
+            held_total: 0,
+            counters: ClientCounters::ZERO,
+        }
+    }
+
+    /// Current configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.cfg
+    }
+
+    /// Changes the tunables (limits apply to new events).
+    pub fn set_config(&mut self, cfg: ClientConfig) {
+        self.cfg = cfg;
+    }
+
+    /// Number of bindings.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when there are no bindings.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.table.capacity()
+    }
+
+    /// Number of CHECKING bindings.
+    pub fn checking(&self) -> u32 {
+        self.checking
+    }
+
+    /// Number of held packets.
+    pub fn held_total(&self) -> u32 {
+        self.held_total
+    }
+
+    fn find_out(&self, redirector: Ipv4, proto: Proto, cport: u16, sport: u16) -> Option<u32> {
+        let h = self
+            .table
+            .hash_key()
+            .hash2(w0(redirector, proto, 0), w1(cport, sport));
+        self.table.find(0, h, |b| {
+            b.redirector == redirector && b.cport == cport && b.sport == sport && b.proto == proto
+        })
+    }
+
+    fn find_in(&self, replica: Ipv4, proto: Proto, sport: u16, cport: u16) -> Option<u32> {
+        let h = self
+            .table
+            .hash_key()
+            .hash2(w0(replica, proto, 1), w1(cport, sport));
+        self.table.find(1, h, |b| {
+            b.replica == replica && b.cport == cport && b.sport == sport && b.proto == proto
+        })
+    }
+
+    /// The binding for (redirector, proto, cport, sport), any state.
+    pub fn get(&self, redirector: Ipv4, proto: Proto, cport: u16, sport: u16) -> Option<&Binding> {
+        self.find_out(redirector, proto, cport, sport)
+            .and_then(|i| self.table.get(i))
+    }
+
+    /// Calls `f` on every binding (for dumps).
+    pub fn for_each(&self, mut f: impl FnMut(&Binding)) {
+        self.table.for_each_index(|_, b| f(b));
+    }
+
+    /// Output path: a packet to `redirector` of flow (proto, cport, sport).
+    /// Returns the replica to send it to if the binding is CONFIRMED.
+    pub fn lookup_out(
+        &mut self,
+        redirector: Ipv4,
+        proto: Proto,
+        cport: u16,
+        sport: u16,
+        now: u64,
+    ) -> Option<Ipv4> {
+        let i = self.find_out(redirector, proto, cport, sport)?;
+        let b = self.table.get_mut(i)?;
+        if b.state != CState::Confirmed {
+            return None;
+        }
+        b.last_activity = now;
+        self.counters.translated_out += 1;
+        Some(b.replica)
+    }
+
+    /// Input path: a packet from `replica`, source port `sport`, to local
+    /// port `cport`. `handle` identifies the packet in case it is held.
+    #[allow(clippy::too_many_arguments)]
+    pub fn lookup_in(
+        &mut self,
+        replica: Ipv4,
+        proto: Proto,
+        sport: u16,
+        cport: u16,
+        now: u64,
+        handle: u64,
+    ) -> InVerdict {
+        let Some(i) = self.find_in(replica, proto, sport, cport) else {
+            return InVerdict::None;
+        };
+        let total_full = self.held_total >= self.cfg.max_held;
+        let Some(b) = self.table.get_mut(i) else {
+            return InVerdict::None;
+        };
+        match b.state {
+            CState::Confirmed => {
+                b.last_activity = now;
+                self.counters.translated_in += 1;
+                InVerdict::Translate {
+                    redirector: b.redirector,
+                }
+            }
+            CState::Checking => {
+                if b.held.is_full() {
+                    self.counters.hold_full_binding += 1;
+                    InVerdict::Drop(ClientDrop::HoldFullBinding)
+                } else if total_full {
+                    self.counters.hold_full_total += 1;
+                    InVerdict::Drop(ClientDrop::HoldFullTotal)
+                } else if b.held.push_back(handle).is_err() {
+                    self.counters.hold_full_binding += 1;
+                    InVerdict::Drop(ClientDrop::HoldFullBinding)
+                } else {
+                    self.held_total += 1;
+                    self.counters.held += 1;
+                    InVerdict::Hold
+                }
+            }
+        }
+    }
+
+    /// A protocol message `m` arrived from `src` to local address `dst`.
+    /// REQ, CFM and ALM are for the client role.
+    pub fn on_msg(
+        &mut self,
+        m: &Repr,
+        src: Ipv4,
+        dst: Ipv4,
+        now: u64,
+        rng: &mut impl Rng,
+    ) -> ClientOutcome {
+        match m.ty {
+            MsgType::Req => self.on_req(m, src, dst, now, rng),
+            MsgType::Cfm => self.on_cfm(m, src, now),
+            MsgType::Alm => self.on_alm(m, src),
+            MsgType::Chk => {
+                self.counters.msg_not_client += 1;
+                ClientOutcome::Drop(ClientDrop::NotForClient)
+            }
+        }
+    }
+
+    fn on_req(
+        &mut self,
+        m: &Repr,
+        src: Ipv4,
+        dst: Ipv4,
+        now: u64,
+        rng: &mut impl Rng,
+    ) -> ClientOutcome {
+        self.counters.req_rx += 1;
+        if m.replica == 0 {
+            self.counters.req_bad_replica += 1;
+            return ClientOutcome::Drop(ClientDrop::BadReplica);
+        }
+        if let Some(b) = self
+            .find_out(src, m.proto, m.cport, m.sport)
+            .and_then(|i| self.table.get(i))
+        {
+            return match b.state {
+                CState::Checking if b.replica == m.replica => {
+                    // Re-send the same CHK: heals a lost CHK, tells nothing new.
+                    self.counters.chk_resent += 1;
+                    ClientOutcome::Send(Outgoing {
+                        from: b.local,
+                        to: src,
+                        msg: m.answer(MsgType::Chk, b.key),
+                    })
+                }
+                CState::Checking => {
+                    self.counters.req_ignored_other_replica += 1;
+                    ClientOutcome::Ignored
+                }
+                CState::Confirmed => {
+                    self.counters.req_ignored_confirmed += 1;
+                    ClientOutcome::Ignored
+                }
+            };
+        }
+        if self.find_in(m.replica, m.proto, m.sport, m.cport).is_some() {
+            self.counters.req_conflict += 1;
+            return ClientOutcome::Drop(ClientDrop::Conflict);
+        }
+        if self.checking >= self.cfg.max_checking {
+            self.counters.req_checking_limit += 1;
+            return ClientOutcome::Drop(ClientDrop::CheckingLimit);
+        }
+        let mut key = rng.next_u32();
+        if key == 0 {
+            key = rng.next_u32().max(1);
+        }
+        let b = Binding {
+            redirector: src,
+            replica: m.replica,
+            local: dst,
+            proto: m.proto,
+            cport: m.cport,
+            sport: m.sport,
+            state: CState::Checking,
+            key,
+            created: now,
+            last_activity: now,
+            held: Held::new(),
+        };
+        if self.table.insert(b).is_none() {
+            self.counters.req_table_full += 1;
+            return ClientOutcome::Drop(ClientDrop::TableFull);
+        }
+        self.checking += 1;
+        self.counters.chk_sent += 1;
+        ClientOutcome::Send(Outgoing {
+            from: dst,
+            to: src,
+            msg: m.answer(MsgType::Chk, key),
+        })
+    }
+
+    fn on_cfm(&mut self, m: &Repr, src: Ipv4, now: u64) -> ClientOutcome {
+        let Some(i) = self.find_out(src, m.proto, m.cport, m.sport) else {
+            self.counters.cfm_no_binding += 1;
+            return ClientOutcome::Drop(ClientDrop::NoBinding);
+        };
+        let Some(b) = self.table.get_mut(i) else {
+            return ClientOutcome::Drop(ClientDrop::NoBinding);
+        };
+        if b.key != m.key || b.replica != m.replica {
+            self.counters.cfm_bad_key += 1;
+            return ClientOutcome::Drop(ClientDrop::BadKey);
+        }
+        if b.state == CState::Confirmed {
+            self.counters.cfm_dup += 1;
+            return ClientOutcome::Ignored;
+        }
+        b.state = CState::Confirmed;
+        b.last_activity = now;
+        let released = core::mem::take(&mut b.held);
+        let (redirector, replica) = (b.redirector, b.replica);
+        let n = released.len() as u32;
+        self.held_total = self.held_total.saturating_sub(n);
+        self.checking = self.checking.saturating_sub(1);
+        self.counters.confirmed += 1;
+        self.counters.held_released += n as u64;
+        ClientOutcome::Confirmed {
+            redirector,
+            replica,
+            released,
+        }
+    }
+
+    fn on_alm(&mut self, m: &Repr, src: Ipv4) -> ClientOutcome {
+        let Some(i) = self.find_out(src, m.proto, m.cport, m.sport) else {
+            self.counters.alm_no_binding += 1;
+            return ClientOutcome::Drop(ClientDrop::NoBinding);
+        };
+        match self.table.get(i) {
+            Some(b) if b.key == m.key && b.replica == m.replica => {}
+            _ => {
+                self.counters.alm_bad_key += 1;
+                return ClientOutcome::Drop(ClientDrop::BadKey);
+            }
+        }
+        let Some(b) = self.table.remove(i) else {
+            return ClientOutcome::Drop(ClientDrop::NoBinding);
+        };
+        self.forget(&b);
+        self.counters.alarmed += 1;
+        ClientOutcome::Alarmed { dropped: b.held }
+    }
+
+    fn forget(&mut self, b: &Binding) {
+        if b.state == CState::Checking {
+            self.checking = self.checking.saturating_sub(1);
+        }
+        let n = b.held.len() as u32;
+        self.held_total = self.held_total.saturating_sub(n);
+        self.counters.held_dropped += n as u64;
+    }
+
+    /// Slow timer: deletes CHECKING bindings older than the checking
+    /// timeout and CONFIRMED bindings idle for the idle timeout; every
+    /// held packet of a deleted binding is passed to `free`. `free` runs
+    /// under the caller's shard lock and must not re-enter this shard.
+    pub fn on_tick(&mut self, now: u64, mut free: impl FnMut(u64)) {
+        let cap = self.table.capacity() as u32;
+        for i in 0..cap {
+            let Some(b) = self.table.get(i) else {
+                continue;
+            };
+            let expired = match b.state {
+                CState::Checking => {
+                    now.saturating_sub(b.created) >= self.cfg.checking_timeout_ms as u64
+                }
+                CState::Confirmed => {
+                    let idle = match b.proto {
+                        Proto::Tcp => self.cfg.idle_tcp_ms,
+                        Proto::Udp => self.cfg.idle_udp_ms,
+                    };
+                    now.saturating_sub(b.last_activity) >= idle as u64
+                }
+            };
+            if !expired {
+                continue;
+            }
+            let Some(b) = self.table.remove(i) else {
+                continue;
+            };
+            self.forget(&b);
+            match b.state {
+                CState::Checking => self.counters.expired_checking += 1,
+                CState::Confirmed => self.counters.expired_idle += 1,
+            }
+            for &h in b.held.iter() {
+                free(h);
+            }
+        }
+    }
+
+    /// Checks the table's structural invariants and the shard's counts
+    /// (tests).
+    pub fn check_invariants(&self) -> bool {
+        let mut checking = 0u32;
+        let mut held = 0u32;
+        self.table.for_each_index(|_, b| {
+            if b.state == CState::Checking {
+                checking += 1;
+            }
+            held += b.held.len() as u32;
+        });
+        self.table.check_invariants() && checking == self.checking && held == self.held_total
+    }
+}

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Plain counters: one `u64` per drop reason and per state change.
+//!
+//! Each shard owns its counters (updated under the shard's lock); the
+//! kernel sums the shards with `add` when user space asks. Every field is
+//! a monotonically increasing event count.
+
+use crate::wire::ParseError;
+
+macro_rules! counters {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $f:ident,)* }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+        pub struct $name {
+            $($(#[$fm])* pub $f: u64,)*
+        }
+
+        impl $name {
+            /// All zero.
+            pub const ZERO: Self = Self { $($f: 0,)* };
+
+            /// Adds `other` field by field (for summing shards).
+            pub fn add(&mut self, other: &Self) {
+                $(self.$f = self.$f.wrapping_add(other.$f);)*
+            }
+
+            /// `(name, value)` of every field, in declaration order.
+            pub fn fields(&self) -> [(&'static str, u64); [$(stringify!($f)),*].len()] {
+                [$((stringify!($f), self.$f)),*]
+            }
+        }
+    };
+}
+
+counters! {
+    /// Protocol-99 messages as parsed, before any role sees them.
+    MsgCounters {
+        /// Messages parsed successfully.
+        rx_ok,
+        /// Dropped: shorter than 16 bytes.
+        rx_short,
+        /// Dropped: unknown type.
+        rx_bad_type,
+        /// Dropped: protocol neither TCP nor UDP.
+        rx_bad_proto,
+    }
+}
+
+impl MsgCounters {
+    /// Counts the result of a parse.
+    pub fn count<T>(&mut self, r: &Result<T, ParseError>) {
+        match r {
+            Ok(_) => self.rx_ok += 1,
+            Err(ParseError::Short) => self.rx_short += 1,
+            Err(ParseError::BadType) => self.rx_bad_type += 1,
+            Err(ParseError::BadProto) => self.rx_bad_proto += 1,
+        }
+    }
+}
+
+counters! {
+    /// Redirector role, per shard.
+    RedirCounters {
+        /// Packets of a configured service seen.
+        packets,
+        /// New flows that got a SENT entry (none -> SENT).
+        flow_new,
+        /// Packets forwarded to a replica.
+        forwarded,
+        /// Packets delivered locally because the flow is in the accept table.
+        local_accept,
+        /// Packets delivered locally: no entry and not a connection start
+        /// (mid-flow packet, e.g. after the entry expired).
+        local_midflow,
+        /// New flows served locally because no replica is eligible.
+        local_no_replica,
+        /// REQ sent for a new flow.
+        req_sent,
+        /// Duplicate REQ sent (packet while SENT).
+        req_dup,
+        /// CFM sent on a CHK (SENT -> CONFIRMED).
+        cfm_sent,
+        /// Duplicate CFM sent: packet while CONFIRMED.
+        cfm_dup_packet,
+        /// Duplicate CFM sent: repeated CHK while CONFIRMED.
+        cfm_dup_chk,
+        /// ALM sent (any reason below).
+        alm_sent,
+        /// CHK received.
+        chk_rx,
+        /// CHK with no entry: ALM.
+        chk_no_entry,
+        /// CHK naming another replica than the entry: ALM.
+        chk_wrong_replica,
+        /// CHK for a CONFIRMED entry with another key: ALM.
+        chk_wrong_key,
+        /// CHK for a flow in the accept table: ALM.
+        chk_in_accept,
+        /// Dropped: CHK to an address/port that is no configured service.
+        chk_not_service,
+        /// Dropped: message of another type handed to the redirector.
+        msg_not_chk,
+        /// SENT -> accept table (response timeout).
+        to_accept,
+        /// Entries expired idle (any state).
+        expired_idle,
+        /// Dropped: new flow refused, shard full.
+        drop_table_full,
+    }
+}
+
+counters! {
+    /// Client role, per shard.
+    ClientCounters {
+        /// REQ received.
+        req_rx,
+        /// CHK sent for a new binding (none -> CHECKING).
+        chk_sent,
+        /// CHK re-sent (same key) on a duplicate REQ while CHECKING.
+        chk_resent,
+        /// REQ ignored: CHECKING binding names another replica.
+        req_ignored_other_replica,
+        /// REQ ignored: binding CONFIRMED.
+        req_ignored_confirmed,
+        /// Dropped: REQ would alias another binding's incoming key.
+        req_conflict,
+        /// Dropped: REQ refused, shard's CHECKING limit reached.
+        req_checking_limit,
+        /// Dropped: REQ refused, shard full.
+        req_table_full,
+        /// Dropped: REQ with a zero replica address or replica = redirector.
+        req_bad_replica,
+        /// CHECKING -> CONFIRMED.
+        confirmed,
+        /// CFM for an already CONFIRMED binding, same key (ignored).
+        cfm_dup,
+        /// Dropped: CFM with a wrong key or replica (forged).
+        cfm_bad_key,
+        /// Dropped: CFM with no binding.
+        cfm_no_binding,
+        /// Binding deleted by an ALM with the right key.
+        alarmed,
+        /// Dropped: ALM with a wrong key or replica (forged).
+        alm_bad_key,
+        /// Dropped: ALM with no binding.
+        alm_no_binding,
+        /// Dropped: message of another type handed to the client.
+        msg_not_client,
+        /// Outgoing packets translated (redirector -> replica).
+        translated_out,
+        /// Incoming packets translated (replica -> redirector).
+        translated_in,
+        /// Incoming packets held while CHECKING.
+        held,
+        /// Held packets released on CFM.
+        held_released,
+        /// Held packets dropped on ALM or expiry.
+        held_dropped,
+        /// Dropped: incoming packet while CHECKING, binding's queue full.
+        hold_full_binding,
+        /// Dropped: incoming packet while CHECKING, shard's queue full.
+        hold_full_total,
+        /// CHECKING bindings expired (no CFM in time).
+        expired_checking,
+        /// CONFIRMED bindings expired idle.
+        expired_idle,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_and_fields() {
+        let mut a = RedirCounters::ZERO;
+        a.flow_new = 2;
+        let b = RedirCounters {
+            flow_new: 3,
+            alm_sent: 1,
+            ..Default::default()
+        };
+        a.add(&b);
+        assert_eq!(a.flow_new, 5);
+        assert_eq!(a.alm_sent, 1);
+        let f = a.fields();
+        assert_eq!(f[1], ("flow_new", 5));
+    }
+
+    #[test]
+    fn msg_counters_count_each_reason() {
+        let mut m = MsgCounters::ZERO;
+        m.count::<()>(&Ok(()));
+        m.count::<()>(&Err(ParseError::Short));
+        m.count::<()>(&Err(ParseError::BadType));
+        m.count::<()>(&Err(ParseError::BadType));
+        m.count::<()>(&Err(ParseError::BadProto));
+        assert_eq!(
+            (m.rx_ok, m.rx_short, m.rx_bad_type, m.rx_bad_proto),
+            (1, 1, 2, 1)
+        );
+    }
+}

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The redirector role: redirection table and accept table, one shard.
+//!
+//! Both of the paper's tables share one slot pool per shard; an entry's
+//! [`RState`] says which table it is in (`Sent`/`Confirmed`: redirection
+//! table; `Accept`: accept table), so moving a flow to the accept table
+//! never needs a free slot. Entries are keyed by (client address, service
+//! address, protocol, client port, server port): the paper's Figure 4 key
+//! plus the service address, so one client may use two services on the
+//! same port of two addresses.
+//!
+//! See `docs/protocol.md` for the transition table.
+
+use crate::counters::RedirCounters;
+use crate::hash::HashKey;
+use crate::sched::{Service, ServiceTable};
+use crate::table::{Entry, Slot, Table};
+use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr};
+use core::ops::DerefMut;
+
+/// State of a redirector entry.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RState {
+    /// REQ sent, no matching CHK yet (`IPRP_SENT`).
+    Sent,
+    /// CHK matched, key stored, CFM sent (`IPRP_CONFIRMED`).
+    Confirmed,
+    /// In the accept table: served locally.
+    Accept,
+}
+
+/// Key of a redirector entry.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub struct FlowKey {
+    /// Client address.
+    pub client: Ipv4,
+    /// Service address the client contacted.
+    pub vip: Ipv4,
+    /// Transport protocol.
+    pub proto: Proto,
+    /// Client port.
+    pub cport: u16,
+    /// Server (service) port.
+    pub sport: u16,
+}
+
+impl FlowKey {
+    fn hash(&self, key: &HashKey) -> u64 {
+        key.hash2(
+            ((self.client as u64) << 32) | self.vip as u64,
+            ((self.proto as u64) << 32) | ((self.cport as u64) << 16) | self.sport as u64,
+        )
+    }
+}
+
+/// A redirector table entry (paper Figure 4).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct REntry {
+    /// The flow.
+    pub flow: FlowKey,
+    /// State (and so which table).
+    pub state: RState,
+    /// The client's key (0 until CONFIRMED).
+    pub key: u32,
+    /// Replica chosen for the flow.
+    pub replica: Ipv4,
+    /// Last packet of the flow seen at the redirector (ms).
+    pub last_activity: u64,
+    /// Last CHK from the client, or creation time (ms).
+    pub last_response: u64,
+    /// Response timeout copied from the service at creation (ms).
+    pub response_timeout_ms: u32,
+    /// Idle timeout copied from the service at creation (ms).
+    pub idle_timeout_ms: u32,
+    /// Service slot and generation, for the connection count.
+    svc: u32,
+    svc_gen: u32,
+    /// Counted in the replica's connection count.
+    counted: bool,
+}
+
+impl Entry for REntry {
+    const EMPTY: Self = REntry {
+        flow: FlowKey {
+            client: 0,
+            vip: 0,
+            proto: Proto::Tcp,
+            cport: 0,
+            sport: 0,
+        },
+        state: RState::Sent,
+        key: 0,
+        replica: 0,
+        last_activity: 0,
+        last_response: 0,
+        response_timeout_ms: 0,
+        idle_timeout_ms: 0,
+        svc: 0,
+        svc_gen: 0,
+        counted: false,
+    };
+    const INDEXES: usize = 1;
+    fn hash(&self, _which: usize, key: &HashKey) -> u64 {
+        self.flow.hash(key)
+    }
+}
+
+/// Storage slot of a redirector shard.
+pub type RedirSlot = Slot<REntry>;
+
+/// A packet of a client flow arriving at the redirector host, addressed
+/// to one of its local addresses.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PacketInfo {
+    /// Source address (the client).
+    pub src: Ipv4,
+    /// Destination address (a VIP if the flow is for a service).
+    pub dst: Ipv4,
+    /// Transport protocol.
+    pub proto: Proto,
+    /// Source port (client port).
+    pub sport: u16,
+    /// Destination port (service port).
+    pub dport: u16,
+    /// Whether this packet may start a flow: TCP SYN without ACK; every
+    /// UDP packet. Without an entry, other packets are delivered locally
+    /// instead of starting a redirection in the middle of a connection.
+    pub initial: bool,
+}
+
+/// Why the redirector drops a packet or message.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DropReason {
+    /// The shard is full: the new flow is refused.
+    TableFull,
+    /// CHK to an address/port that is not a configured service.
+    NotService,
+    /// Not a CHK (REQ/CFM/ALM are for the client role).
+    NotChk,
+}
+
+/// What to do with a packet.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Verdict {
+    /// Not for a configured service: leave it alone.
+    Pass,
+    /// Deliver to the local transport layer (accept table, mid-flow
+    /// packet without entry, or no eligible replica).
+    Local,
+    /// Rewrite the destination to `replica` and forward.
+    Forward {
+        /// Replica address.
+        replica: Ipv4,
+    },
+    /// Drop it.
+    Drop(DropReason),
+}
+
+/// Result of [`RedirShard::on_packet`]: the packet's fate and at most one
+/// protocol message to send.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PacketOutcome {
+    /// What to do with the packet.
+    pub verdict: Verdict,
+    /// REQ (new flow, or duplicate while SENT) or duplicate CFM.
+    pub send: Option<Outgoing>,
+}
+
+/// One shard of a redirector's redirection and accept tables.
+pub struct RedirShard<S: DerefMut<Target = [RedirSlot]>> {
+    table: Table<REntry, S>,
+    /// Counters of this shard.
+    pub counters: RedirCounters,
+}
+
+fn msg(ty: MsgType, e: &REntry, key: u32) -> Outgoing {
+    Outgoing {
+        from: e.flow.vip,
+        to: e.flow.client,
+        msg: Repr {
+            ty,
+            proto: e.flow.proto,
+            cport: e.flow.cport,
+            sport: e.flow.sport,
+            replica: e.replica,
+            key,
+        },
+    }
+}
+
+fn svc_of<'a, T: DerefMut<Target = [Service]>>(
+    svcs: &'a ServiceTable<T>,
+    e: &REntry,
+) -> Option<&'a Service> {
+    svcs.get(e.svc as usize)
+        .filter(|s| s.generation() == e.svc_gen)
+}
+
+impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
+    /// Takes over `storage` (capacity = its length) with bucket hash key `key`.
+    pub fn new_in(storage: S, key: HashKey) -> Self {
+        Self {
+            table: Table::new_in(storage, key),
+            counters: RedirCounters::ZERO,
+        }
+    }
+
+    /// Number of entries (both tables).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.table.capacity()
+    }
+
+    fn find(&self, k: &FlowKey) -> Option<u32> {
+        self.table
+            .find(0, k.hash(self.table.hash_key()), |e| e.flow == *k)
+    }
+
+    /// The entry for flow `k`, if any.
+    pub fn lookup(&self, k: &FlowKey) -> Option<&REntry> {
+        self.find(k).and_then(|i| self.table.get(i))
+    }
+
+    /// Calls `f` on every entry (for dumps).
+    pub fn for_each(&self, mut f: impl FnMut(&REntry)) {
+        self.table.for_each_index(|_, e| f(e));
+    }
+
+    /// A packet of a client flow arrived at the redirector host.
+    pub fn on_packet<T: DerefMut<Target = [Service]>>(
+        &mut self,
+        svcs: &ServiceTable<T>,
+        pkt: &PacketInfo,
+        now: u64,
+    ) -> PacketOutcome {
+        let pass = PacketOutcome {
+            verdict: Verdict::Pass,
+            send: None,
+        };
+        let Some(si) = svcs.find(pkt.proto, pkt.dst, pkt.dport) else {
+            return pass;
+        };
+        let Some(svc) = svcs.get(si) else {
+            return pass;
+        };
+        self.counters.packets += 1;
+        let k = FlowKey {
+            client: pkt.src,
+            vip: pkt.dst,
+            proto: pkt.proto,
+            cport: pkt.sport,
+            sport: pkt.dport,
+        };
+        if let Some(i) = self.find(&k) {
+            if let Some(e) = self.table.get_mut(i) {
+                e.last_activity = now;
+                let e = *e;
+                return match e.state {
+                    RState::Accept => {
+                        self.counters.local_accept += 1;
+                        PacketOutcome {
+                            verdict: Verdict::Local,
+                            send: None,
+                        }
+                    }
+                    RState::Sent => {
+                        self.counters.forwarded += 1;
+                        self.counters.req_dup += 1;
+                        PacketOutcome {
+                            verdict: Verdict::Forward { replica: e.replica },
+                            send: Some(msg(MsgType::Req, &e, 0)),
+                        }
+                    }
+                    RState::Confirmed => {
+                        self.counters.forwarded += 1;
+                        self.counters.cfm_dup_packet += 1;
+                        PacketOutcome {
+                            verdict: Verdict::Forward { replica: e.replica },
+                            send: Some(msg(MsgType::Cfm, &e, e.key)),
+                        }
+                    }
+                };
+            }
+        }
+        if !pkt.initial {
+            self.counters.local_midflow += 1;
+            return PacketOutcome {
+                verdict: Verdict::Local,
+                send: None,
+            };
+        }
+        if self.table.is_full() {
+            self.counters.drop_table_full += 1;
+            return PacketOutcome {
+                verdict: Verdict::Drop(DropReason::TableFull),
+                send: None,
+            };
+        }
+        let Some((_, replica)) = svc.pick(pkt.src) else {
+            self.counters.local_no_replica += 1;
+            return PacketOutcome {
+                verdict: Verdict::Local,
+                send: None,
+            };
+        };
+        let e = REntry {
+            flow: k,
+            state: RState::Sent,
+            key: 0,
+            replica,
+            last_activity: now,
+            last_response: now,
+            response_timeout_ms: svc.response_timeout_ms(),
+            idle_timeout_ms: svc.idle_timeout_ms(),
+            svc: si as u32,
+            svc_gen: svc.generation(),
+            counted: true,
+        };
+        if self.table.insert(e).is_none() {
+            self.counters.drop_table_full += 1;
+            return PacketOutcome {
+                verdict: Verdict::Drop(DropReason::TableFull),
+                send: None,
+            };
+        }
+        svc.conn_inc(replica);
+        self.counters.flow_new += 1;
+        self.counters.forwarded += 1;
+        self.counters.req_sent += 1;
+        PacketOutcome {
+            verdict: Verdict::Forward { replica },
+            send: Some(msg(MsgType::Req, &e, 0)),
+        }
+    }
+
+    /// A protocol message `m` arrived from `src` to local address `dst`.
+    /// Only CHK is for the redirector; the answer is a CFM or an ALM.
+    pub fn on_chk<T: DerefMut<Target = [Service]>>(
+        &mut self,
+        svcs: &ServiceTable<T>,
+        m: &Repr,
+        src: Ipv4,
+        dst: Ipv4,
+        now: u64,
+    ) -> Result<Outgoing, DropReason> {
+        if m.ty != MsgType::Chk {
+            self.counters.msg_not_chk += 1;
+            return Err(DropReason::NotChk);
+        }
+        if svcs.find(m.proto, dst, m.sport).is_none() {
+            self.counters.chk_not_service += 1;
+            return Err(DropReason::NotService);
+        }
+        self.counters.chk_rx += 1;
+        let alm = Outgoing {
+            from: dst,
+            to: src,
+            msg: m.answer(MsgType::Alm, m.key),
+        };
+        let k = FlowKey {
+            client: src,
+            vip: dst,
+            proto: m.proto,
+            cport: m.cport,
+            sport: m.sport,
+        };
+        let Some(e) = self.find(&k).and_then(|i| self.table.get_mut(i)) else {
+            self.counters.chk_no_entry += 1;
+            self.counters.alm_sent += 1;
+            return Ok(alm);
+        };
+        match e.state {
+            RState::Sent if e.replica == m.replica => {
+                e.last_response = now;
+                e.state = RState::Confirmed;
+                e.key = m.key;
+                self.counters.cfm_sent += 1;
+                Ok(Outgoing {
+                    from: dst,
+                    to: src,
+                    msg: m.answer(MsgType::Cfm, m.key),
+                })
+            }
+            RState::Confirmed if e.replica == m.replica && e.key == m.key => {
+                e.last_response = now;
+                self.counters.cfm_dup_chk += 1;
+                Ok(Outgoing {
+                    from: dst,
+                    to: src,
+                    msg: m.answer(MsgType::Cfm, m.key),
+                })
+            }
+            RState::Sent | RState::Confirmed => {
+                if e.replica != m.replica {
+                    self.counters.chk_wrong_replica += 1;
+                } else {
+                    self.counters.chk_wrong_key += 1;
+                }
+                self.counters.alm_sent += 1;
+                Ok(alm)
+            }
+            RState::Accept => {
+                self.counters.chk_in_accept += 1;
+                self.counters.alm_sent += 1;
+                Ok(alm)
+            }
+        }
+    }
+
+    /// Slow timer (the paper runs it every 500 ms): deletes entries idle
+    /// for their idle timeout, moves SENT entries whose client has not
+    /// answered within the response timeout to the accept table. Walks
+    /// the whole shard: O(capacity), no allocation, no output.
+    pub fn on_tick<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>, now: u64) {
+        let cap = self.table.capacity() as u32;
+        for i in 0..cap {
+            let Some(e) = self.table.get_mut(i) else {
+                continue;
+            };
+            if now.saturating_sub(e.last_activity) >= e.idle_timeout_ms as u64 {
+                let e = *e;
+                self.table.remove(i);
+                self.counters.expired_idle += 1;
+                if e.counted {
+                    if let Some(s) = svc_of(svcs, &e) {
+                        s.conn_dec(e.replica);
+                    }
+                }
+            } else if e.state == RState::Sent
+                && now.saturating_sub(e.last_response) >= e.response_timeout_ms as u64
+            {
+                e.state = RState::Accept;
+                let was_counted = core::mem::replace(&mut e.counted, false);
+                let e = *e;
+                self.counters.to_accept += 1;
+                if was_counted {
+                    if let Some(s) = svc_of(svcs, &e) {
+                        s.conn_dec(e.replica);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks the table's structural invariants (tests).
+    pub fn check_invariants(&self) -> bool {
+        self.table.check_invariants()
+    }
+}

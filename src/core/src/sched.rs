@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Services, replicas and the schedulers that pick a replica for a new flow.
+//!
+//! A [`ServiceTable`] lives in caller storage (a slice of [`Service`]).
+//! Configuration changes take `&mut self` and validate everything before
+//! touching anything, so a bad request leaves no partial state. Picking a
+//! replica takes `&self` only: the per-service state that schedulers mutate
+//! (round-robin cursor, per-replica connection counts) is atomic, so the
+//! packet path of every shard can read the services concurrently (e.g.
+//! under RCU) while each shard is behind its own lock.
+//!
+//! Schedulers (weight 0 = drain: no new flows; a replica that is down gets
+//! none either; existing flows keep their replica):
+//!
+//! * round robin — every eligible replica in turn, weights ignored;
+//! * weighted round robin — the smooth (nginx) interleaving of the weights,
+//!   precomputed into the service's lookup table;
+//! * least connections — fewest active entries per unit of weight;
+//! * source hash — keyed hash of the client address into the weighted
+//!   lookup table (the same client gets the same replica while the replica
+//!   set is unchanged);
+//! * Maglev — consistent hashing of the client address into a lookup table
+//!   of [`LUT_SIZE`] (prime) entries, weighted; changing one replica moves
+//!   about `1/n` of the clients.
+
+use crate::hash::{reduce, HashKey};
+use crate::wire::{Ipv4, Proto};
+use core::ops::DerefMut;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+/// Most replicas per service.
+pub const MAX_REPLICAS: usize = 16;
+
+/// Size of each service's lookup table (Maglev, WRR sequence, source hash).
+/// A prime, about 64 entries per replica at [`MAX_REPLICAS`], so Maglev's
+/// imbalance stays within a few percent; 1 KiB per service.
+pub const LUT_SIZE: usize = 1021;
+
+const LUT_NONE: u8 = u8::MAX;
+
+/// Scheduler of a service.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum SchedKind {
+    /// Round robin.
+    RoundRobin = 0,
+    /// Smooth weighted round robin.
+    WeightedRoundRobin = 1,
+    /// Least connections (weighted).
+    LeastConn = 2,
+    /// Source (client address) hash.
+    SourceHash = 3,
+    /// Maglev consistent hashing on the client address.
+    Maglev = 4,
+}
+
+impl SchedKind {
+    /// Decodes the number used on the configuration interface.
+    pub const fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            0 => Some(Self::RoundRobin),
+            1 => Some(Self::WeightedRoundRobin),
+            2 => Some(Self::LeastConn),
+            3 => Some(Self::SourceHash),
+            4 => Some(Self::Maglev),
+            _ => None,
+        }
+    }
+}
+
+/// A replica as configured.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ReplicaSpec {
+    /// Address of the replica.
+    pub addr: Ipv4,
+    /// Weight; 0 drains the replica (no new flows).
+    pub weight: u16,
+    /// Administrative/health state; a replica that is down gets no new flows.
+    pub up: bool,
+}
+
+/// A service as configured.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ServiceSpec<'a> {
+    /// Transport protocol.
+    pub proto: Proto,
+    /// Service address the clients contact.
+    pub vip: Ipv4,
+    /// Service port.
+    pub port: u16,
+    /// Scheduler.
+    pub sched: SchedKind,
+    /// How long a SENT entry waits for the client's CHK before the flow
+    /// moves to the accept table (paper: configurable; default 1000 ms).
+    pub response_timeout_ms: u32,
+    /// Idle time after which an entry is deleted.
+    pub idle_timeout_ms: u32,
+    /// Replicas, at most [`MAX_REPLICAS`], distinct non-zero addresses.
+    pub replicas: &'a [ReplicaSpec],
+}
+
+/// Default response timeout (ms).
+pub const DEFAULT_RESPONSE_TIMEOUT_MS: u32 = 1000;
+/// Default idle timeout at the redirector (ms).
+pub const DEFAULT_IDLE_TIMEOUT_MS: u32 = 60_000;
+
+/// Why a configuration request was refused. Nothing was changed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ConfigError {
+    /// More than [`MAX_REPLICAS`] replicas.
+    TooManyReplicas,
+    /// Two replicas with the same address.
+    DuplicateReplica,
+    /// A replica address of 0.0.0.0, or the VIP itself.
+    BadReplica,
+    /// VIP 0.0.0.0 or port 0.
+    BadService,
+    /// Response or idle timeout of 0, or response timeout > idle timeout.
+    BadTimeout,
+    /// A service with this protocol, VIP and port exists already.
+    Exists,
+    /// No such service.
+    NoService,
+    /// No such replica in the service.
+    NoReplica,
+    /// No free service slot.
+    Full,
+}
+
+/// One replica of a configured service.
+pub struct Replica {
+    addr: Ipv4,
+    weight: u16,
+    up: bool,
+    conns: AtomicU32,
+}
+
+impl Replica {
+    /// Address.
+    pub fn addr(&self) -> Ipv4 {
+        self.addr
+    }
+    /// Weight.
+    pub fn weight(&self) -> u16 {
+        self.weight
+    }
+    /// Up or down.
+    pub fn up(&self) -> bool {
+        self.up
+    }
+    /// Redirector entries currently assigned to this replica (SENT or
+    /// CONFIRMED); what least-connections balances.
+    pub fn conns(&self) -> u32 {
+        self.conns.load(Ordering::Relaxed)
+    }
+    fn eligible(&self) -> bool {
+        self.up && self.weight > 0
+    }
+}
+
+/// One service slot. Allocate them with [`Service::empty`]; the table
+/// resets them in [`ServiceTable::new_in`].
+pub struct Service {
+    used: bool,
+    gen: u32,
+    proto: Proto,
+    vip: Ipv4,
+    port: u16,
+    sched: SchedKind,
+    response_timeout_ms: u32,
+    idle_timeout_ms: u32,
+    replicas: heapless::Vec<Replica, MAX_REPLICAS>,
+    lut: [u8; LUT_SIZE],
+    lut_len: u16,
+    cursor: AtomicU32,
+    key: HashKey,
+}
+
+impl Service {
+    /// An unused slot.
+    pub const fn empty() -> Self {
+        Self {
+            used: false,
+            gen: 0,
+            proto: Proto::Tcp,
+            vip: 0,
+            port: 0,
+            sched: SchedKind::RoundRobin,
+            response_timeout_ms: 0,
+            idle_timeout_ms: 0,
+            replicas: heapless::Vec::new(),
+            lut: [LUT_NONE; LUT_SIZE],
+            lut_len: 0,
+            cursor: AtomicU32::new(0),
+            key: HashKey::new(0, 0),
+        }
+    }
+
+    /// Protocol.
+    pub fn proto(&self) -> Proto {
+        self.proto
+    }
+    /// Service address.
+    pub fn vip(&self) -> Ipv4 {
+        self.vip
+    }
+    /// Service port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+    /// Scheduler.
+    pub fn sched(&self) -> SchedKind {
+        self.sched
+    }
+    /// Response timeout in ms.
+    pub fn response_timeout_ms(&self) -> u32 {
+        self.response_timeout_ms
+    }
+    /// Idle timeout in ms.
+    pub fn idle_timeout_ms(&self) -> u32 {
+        self.idle_timeout_ms
+    }
+    /// Generation number, changes whenever the slot is (re)configured.
+    pub fn generation(&self) -> u32 {
+        self.gen
+    }
+    /// Replicas.
+    pub fn replicas(&self) -> &[Replica] {
+        &self.replicas
+    }
+    /// The current lookup table (Maglev/WRR/SH), replica indexes.
+    pub fn lut(&self) -> &[u8] {
+        self.lut.get(..self.lut_len as usize).unwrap_or(&[])
+    }
+
+    /// Picks a replica for a new flow from `client`. Returns the replica's
+    /// index and address, or `None` when no replica is eligible.
+    pub fn pick(&self, client: Ipv4) -> Option<(usize, Ipv4)> {
+        let n = self.replicas.len();
+        if n == 0 {
+            return None;
+        }
+        let idx = match self.sched {
+            SchedKind::RoundRobin => {
+                let start = self.cursor.fetch_add(1, Ordering::Relaxed) as usize;
+                (0..n)
+                    .map(|i| (start.wrapping_add(i)) % n)
+                    .find(|&i| self.replicas.get(i).is_some_and(Replica::eligible))?
+            }
+            SchedKind::WeightedRoundRobin => {
+                let c = self.cursor.fetch_add(1, Ordering::Relaxed) as usize;
+                let len = self.lut_len as usize;
+                if len == 0 {
+                    return None;
+                }
+                *self.lut.get(c % len)? as usize
+            }
+            SchedKind::LeastConn => {
+                let mut best: Option<(usize, u64, u64)> = None;
+                for (i, r) in self.replicas.iter().enumerate() {
+                    if !r.eligible() {
+                        continue;
+                    }
+                    let (c, w) = (r.conns() as u64, r.weight as u64);
+                    match best {
+                        // c / w < bc / bw  <=>  c * bw < bc * w
+                        Some((_, bc, bw)) if c * bw >= bc * w => {}
+                        _ => best = Some((i, c, w)),
+                    }
+                }
+                best?.0
+            }
+            SchedKind::SourceHash | SchedKind::Maglev => {
+                let len = self.lut_len as usize;
+                if len == 0 {
+                    return None;
+                }
+                let h = self.key.hash1(client as u64);
+                *self.lut.get(reduce(h, len))? as usize
+            }
+        };
+        let r = self.replicas.get(idx)?;
+        if !r.eligible() {
+            return None;
+        }
+        Some((idx, r.addr))
+    }
+
+    /// Counts a new entry on the replica with address `addr`.
+    pub fn conn_inc(&self, addr: Ipv4) {
+        if let Some(r) = self.replicas.iter().find(|r| r.addr == addr) {
+            r.conns.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Uncounts an entry on the replica with address `addr` (saturating).
+    pub fn conn_dec(&self, addr: Ipv4) {
+        if let Some(r) = self.replicas.iter().find(|r| r.addr == addr) {
+            let _ = r
+                .conns
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_sub(1));
+        }
+    }
+
+    fn rebuild_lut(&mut self) {
+        self.lut = [LUT_NONE; LUT_SIZE];
+        self.lut_len = 0;
+        match self.sched {
+            SchedKind::RoundRobin | SchedKind::LeastConn => {}
+            SchedKind::WeightedRoundRobin | SchedKind::SourceHash => self.build_wrr(),
+            SchedKind::Maglev => self.build_maglev(),
+        }
+    }
+
+    /// Smooth weighted round robin sequence; weights scaled down if their
+    /// sum exceeds [`LUT_SIZE`] (every eligible replica keeps >= 1 turn).
+    fn build_wrr(&mut self) {
+        let mut w = [0u64; MAX_REPLICAS];
+        let mut total = 0u64;
+        for (i, r) in self.replicas.iter().enumerate() {
+            if let Some(wi) = w.get_mut(i) {
+                *wi = if r.eligible() { r.weight as u64 } else { 0 };
+                total += *wi;
+            }
+        }
+        if total == 0 {
+            return;
+        }
+        if total > LUT_SIZE as u64 {
+            let mut t2 = 0;
+            for wi in w.iter_mut().filter(|w| **w > 0) {
+                *wi = (*wi * LUT_SIZE as u64 / total).max(1);
+                t2 += *wi;
+            }
+            total = t2;
+        }
+        let len = (total as usize).min(LUT_SIZE);
+        let mut cur = [0i64; MAX_REPLICAS];
+        for pos in 0..len {
+            let mut best = 0usize;
+            let mut best_v = i64::MIN;
+            for i in 0..MAX_REPLICAS {
+                let (Some(c), Some(&wi)) = (cur.get_mut(i), w.get(i)) else {
+                    continue;
+                };
+                if wi == 0 {
+                    continue;
+                }
+                *c += wi as i64;
+                if *c > best_v {
+                    best_v = *c;
+                    best = i;
+                }
+            }
+            if let Some(c) = cur.get_mut(best) {
+                *c -= total as i64;
+            }
+            if let Some(l) = self.lut.get_mut(pos) {
+                *l = best as u8;
+            }
+        }
+        self.lut_len = len as u16;
+    }
+
+    /// Weighted Maglev population (Eisenbud et al., NSDI 2016): each
+    /// eligible replica walks its own permutation of the table, taking turns
+    /// in proportion to its weight.
+    fn build_maglev(&mut self) {
+        const M: u64 = LUT_SIZE as u64;
+        let mut offset = [0u64; MAX_REPLICAS];
+        let mut skip = [0u64; MAX_REPLICAS];
+        let mut next = [0u64; MAX_REPLICAS];
+        let mut credit = [0u64; MAX_REPLICAS];
+        let mut w = [0u64; MAX_REPLICAS];
+        let mut wmax = 0u64;
+        // Permutations depend on the replica address only (fixed key), so a
+        // replica keeps its preferences across reconfigurations.
+        let pk = HashKey::new(0x6d61_676c_6576_0001, 0x6970_7270_0000_0002);
+        for (i, r) in self.replicas.iter().enumerate().take(MAX_REPLICAS) {
+            if !r.eligible() {
+                continue;
+            }
+            if let (Some(o), Some(s), Some(wi)) = (offset.get_mut(i), skip.get_mut(i), w.get_mut(i))
+            {
+                *o = pk.hash2(r.addr as u64, 0) % M;
+                *s = pk.hash2(r.addr as u64, 1) % (M - 1) + 1;
+                *wi = r.weight as u64;
+                wmax = wmax.max(*wi);
+            }
+        }
+        if wmax == 0 {
+            return;
+        }
+        let mut filled = 0u64;
+        // Each round the heaviest replica claims at least one entry, so at
+        // most M rounds; each claim probes at most M positions.
+        let mut rounds = 0u64;
+        while filled < M && rounds <= M {
+            rounds += 1;
+            for i in 0..MAX_REPLICAS {
+                let wi = w.get(i).copied().unwrap_or(0);
+                if wi == 0 {
+                    continue;
+                }
+                let Some(c) = credit.get_mut(i) else { continue };
+                *c += wi;
+                while *c >= wmax && filled < M {
+                    *c -= wmax;
+                    let (o, s) = (
+                        offset.get(i).copied().unwrap_or(0),
+                        skip.get(i).copied().unwrap_or(1),
+                    );
+                    let Some(nx) = next.get_mut(i) else { break };
+                    let mut probes = 0u64;
+                    while probes < M {
+                        let pos = ((o + (*nx % M) * s) % M) as usize;
+                        *nx += 1;
+                        probes += 1;
+                        if let Some(l) = self.lut.get_mut(pos) {
+                            if *l == LUT_NONE {
+                                *l = i as u8;
+                                filled += 1;
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.lut_len = LUT_SIZE as u16;
+    }
+}
+
+/// The services of one redirector (one network namespace), in caller
+/// storage.
+pub struct ServiceTable<S: DerefMut<Target = [Service]>> {
+    slots: S,
+    gen: u32,
+    key: HashKey,
+}
+
+fn validate(spec: &ServiceSpec<'_>) -> Result<(), ConfigError> {
+    if spec.vip == 0 || spec.port == 0 {
+        return Err(ConfigError::BadService);
+    }
+    if spec.response_timeout_ms == 0
+        || spec.idle_timeout_ms == 0
+        || spec.response_timeout_ms > spec.idle_timeout_ms
+    {
+        return Err(ConfigError::BadTimeout);
+    }
+    if spec.replicas.len() > MAX_REPLICAS {
+        return Err(ConfigError::TooManyReplicas);
+    }
+    for (i, r) in spec.replicas.iter().enumerate() {
+        if r.addr == 0 || r.addr == spec.vip {
+            return Err(ConfigError::BadReplica);
+        }
+        if spec.replicas.iter().skip(i + 1).any(|o| o.addr == r.addr) {
+            return Err(ConfigError::DuplicateReplica);
+        }
+    }
+    Ok(())
+}
+
+impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
+    /// Takes over `storage` (one slot per service) and clears it. `key`
+    /// seeds the source-hash and Maglev client hashing.
+    pub fn new_in(mut storage: S, key: HashKey) -> Self {
+        for s in storage.iter_mut() {
+            s.used = false;
+            s.replicas.clear();
+            s.lut_len = 0;
+        }
+        Self {
+            slots: storage,
+            gen: 0,
+            key,
+        }
+    }
+
+    /// Number of service slots.
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Number of configured services.
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.used).count()
+    }
+
+    /// True when no service is configured.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Index of the service `(proto, vip, port)`.
+    pub fn find(&self, proto: Proto, vip: Ipv4, port: u16) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.used && s.port == port && s.vip == vip && s.proto == proto)
+    }
+
+    /// The service in slot `idx`, if configured.
+    pub fn get(&self, idx: usize) -> Option<&Service> {
+        self.slots.get(idx).filter(|s| s.used)
+    }
+
+    /// The service `(proto, vip, port)`.
+    pub fn lookup(&self, proto: Proto, vip: Ipv4, port: u16) -> Option<&Service> {
+        self.find(proto, vip, port).and_then(|i| self.get(i))
+    }
+
+    /// Configured services (for dumps).
+    pub fn iter(&self) -> impl Iterator<Item = &Service> {
+        self.slots.iter().filter(|s| s.used)
+    }
+
+    fn fill(&mut self, idx: usize, spec: &ServiceSpec<'_>, old_conns: &[(Ipv4, u32)]) {
+        self.gen = self.gen.wrapping_add(1);
+        let gen = self.gen;
+        let key = self.key;
+        let Some(s) = self.slots.get_mut(idx) else {
+            return;
+        };
+        s.used = true;
+        s.gen = gen;
+        s.proto = spec.proto;
+        s.vip = spec.vip;
+        s.port = spec.port;
+        s.sched = spec.sched;
+        s.response_timeout_ms = spec.response_timeout_ms;
+        s.idle_timeout_ms = spec.idle_timeout_ms;
+        s.key = key;
+        s.cursor = AtomicU32::new(0);
+        s.replicas.clear();
+        for r in spec.replicas {
+            let conns = old_conns
+                .iter()
+                .find(|(a, _)| *a == r.addr)
+                .map(|(_, c)| *c)
+                .unwrap_or(0);
+            // Cannot fail: validated len <= MAX_REPLICAS.
+            let _ = s.replicas.push(Replica {
+                addr: r.addr,
+                weight: r.weight,
+                up: r.up,
+                conns: AtomicU32::new(conns),
+            });
+        }
+        s.rebuild_lut();
+    }
+
+    /// Adds a service. Validates first; on error nothing changes.
+    pub fn add(&mut self, spec: &ServiceSpec<'_>) -> Result<usize, ConfigError> {
+        validate(spec)?;
+        if self.find(spec.proto, spec.vip, spec.port).is_some() {
+            return Err(ConfigError::Exists);
+        }
+        let idx = self
+            .slots
+            .iter()
+            .position(|s| !s.used)
+            .ok_or(ConfigError::Full)?;
+        self.fill(idx, spec, &[]);
+        Ok(idx)
+    }
+
+    /// Replaces the configuration of an existing service (same protocol,
+    /// VIP and port), keeping the connection counts of replicas that stay.
+    pub fn update(&mut self, spec: &ServiceSpec<'_>) -> Result<usize, ConfigError> {
+        validate(spec)?;
+        let idx = self
+            .find(spec.proto, spec.vip, spec.port)
+            .ok_or(ConfigError::NoService)?;
+        let mut old = [(0u32, 0u32); MAX_REPLICAS];
+        let mut n = 0;
+        if let Some(s) = self.slots.get(idx) {
+            for (o, r) in old.iter_mut().zip(s.replicas.iter()) {
+                *o = (r.addr, r.conns());
+                n += 1;
+            }
+        }
+        self.fill(idx, spec, old.get(..n).unwrap_or(&[]));
+        Ok(idx)
+    }
+
+    /// Changes one replica's weight and state, keeping everything else.
+    pub fn set_replica(
+        &mut self,
+        proto: Proto,
+        vip: Ipv4,
+        port: u16,
+        addr: Ipv4,
+        weight: u16,
+        up: bool,
+    ) -> Result<(), ConfigError> {
+        let idx = self.find(proto, vip, port).ok_or(ConfigError::NoService)?;
+        let s = self.slots.get_mut(idx).ok_or(ConfigError::NoService)?;
+        let r = s
+            .replicas
+            .iter_mut()
+            .find(|r| r.addr == addr)
+            .ok_or(ConfigError::NoReplica)?;
+        r.weight = weight;
+        r.up = up;
+        s.rebuild_lut();
+        Ok(())
+    }
+
+    /// Deletes a service. Its redirector entries stay until they expire
+    /// but no longer match any packet.
+    pub fn del(&mut self, proto: Proto, vip: Ipv4, port: u16) -> Result<(), ConfigError> {
+        let idx = self.find(proto, vip, port).ok_or(ConfigError::NoService)?;
+        if let Some(s) = self.slots.get_mut(idx) {
+            s.used = false;
+            s.replicas.clear();
+            s.lut_len = 0;
+        }
+        Ok(())
+    }
+
+    /// Deletes every service.
+    pub fn flush(&mut self) {
+        for s in self.slots.iter_mut() {
+            s.used = false;
+            s.replicas.clear();
+            s.lut_len = 0;
+        }
+    }
+}

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Fixed-capacity hash tables in caller-provided storage.
+//!
+//! A [`Table`] is one shard: a slice of [`Slot`]s that the caller allocates
+//! (a `Vec` on the host, a `KVVec` in the kernel) and hands over with
+//! [`Table::new_in`]. The slice is used three ways at once:
+//!
+//! * as the entry pool (slot `i` holds at most one entry);
+//! * as the bucket array of up to two independent hash indexes
+//!   (`head[k]` of slot `i` is the first entry of bucket `i` of index `k`);
+//! * as intrusive singly linked chains (`next[k]`) and the free list.
+//!
+//! With as many buckets as slots the load factor never exceeds 1, so a
+//! lookup walks 1.5 entries on average whatever the fill; the bucket hash
+//! is SipHash-1-3 with the shard's secret key, so chains cannot be made long
+//! from outside. Insert, find and remove are O(1) expected; no allocation,
+//! no recursion, nothing on the stack that grows with the table.
+//!
+//! When every slot is taken, [`Table::insert`] refuses (returns `None`);
+//! nothing is ever evicted to make room.
+
+use crate::hash::{reduce, HashKey};
+use crate::wire::Proto;
+use core::ops::DerefMut;
+
+/// Index value meaning "no slot".
+pub const NIL: u32 = u32::MAX;
+
+/// Largest usable number of slots in one shard.
+pub const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
+
+/// What a table stores. Implemented by the redirector's flow entries and
+/// the client's bindings.
+pub trait Entry {
+    /// The value of an unused slot.
+    const EMPTY: Self;
+    /// Number of hash indexes kept over the entries (1 or 2).
+    const INDEXES: usize;
+    /// Hash of this entry for index `which` (`0..INDEXES`).
+    fn hash(&self, which: usize, key: &HashKey) -> u64;
+}
+
+/// One slot of a table's storage. Allocate `capacity` of them, e.g. with
+/// `vec![Slot::EMPTY; n]` or by pushing [`Slot::EMPTY`] `n` times; the
+/// contents are overwritten by [`Table::new_in`].
+#[derive(Clone)]
+pub struct Slot<E> {
+    head: [u32; 2],
+    next: [u32; 2],
+    used: bool,
+    entry: E,
+}
+
+impl<E: Entry> Slot<E> {
+    /// An unused slot.
+    pub const EMPTY: Self = Self {
+        head: [NIL; 2],
+        next: [NIL; 2],
+        used: false,
+        entry: E::EMPTY,
+    };
+}
+
+/// A fixed-capacity hash table (one shard) over caller storage `S`.
+///
+/// # Invariants
+///
+/// * `len` equals the number of slots with `used == true`;
+/// * every used slot is on exactly one chain of each index, the one of the
+///   bucket `reduce(entry.hash(k), cap)`; every unused slot is on the free
+///   list (linked through `next[0]`) and on no chain.
+pub struct Table<E: Entry, S: DerefMut<Target = [Slot<E>]>> {
+    slots: S,
+    cap: u32,
+    len: u32,
+    free: u32,
+    key: HashKey,
+}
+
+impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
+    /// Takes over `storage`, resets every slot and builds the free list.
+    /// Capacity is `storage.len()` (at most [`MAX_SLOTS`]).
+    pub fn new_in(mut storage: S, key: HashKey) -> Self {
+        let cap = storage.len().min(MAX_SLOTS) as u32;
+        for (i, s) in storage.iter_mut().enumerate() {
+            *s = Slot::EMPTY;
+            let n = i as u64 + 1;
+            s.next[0] = if n < cap as u64 { n as u32 } else { NIL };
+        }
+        Self {
+            slots: storage,
+            cap,
+            len: 0,
+            free: if cap > 0 { 0 } else { NIL },
+            key,
+        }
+    }
+
+    /// Number of slots.
+    pub fn capacity(&self) -> usize {
+        self.cap as usize
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// True when there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// True when an insert would be refused.
+    pub fn is_full(&self) -> bool {
+        self.free == NIL
+    }
+
+    /// The secret hash key of this shard.
+    pub fn hash_key(&self) -> &HashKey {
+        &self.key
+    }
+
+    fn bucket(&self, hash: u64) -> usize {
+        reduce(hash, self.cap as usize)
+    }
+
+    fn head(&self, which: usize, bucket: usize) -> u32 {
+        self.slots
+            .get(bucket)
+            .and_then(|s| s.head.get(which).copied())
+            .unwrap_or(NIL)
+    }
+
+    /// Finds the entry with hash `hash` in index `which` for which `pred`
+    /// holds. Returns its slot index.
+    pub fn find(&self, which: usize, hash: u64, pred: impl Fn(&E) -> bool) -> Option<u32> {
+        if which >= E::INDEXES || self.cap == 0 {
+            return None;
+        }
+        let mut i = self.head(which, self.bucket(hash));
+        // A chain never holds more than `cap` entries; the bound only
+        // guards against a corrupted chain looping forever.
+        let mut steps = 0u32;
+        while i != NIL && steps < self.cap {
+            let s = self.slots.get(i as usize)?;
+            if s.used && pred(&s.entry) {
+                return Some(i);
+            }
+            i = *s.next.get(which)?;
+            steps += 1;
+        }
+        None
+    }
+
+    /// Stores `entry` and links it into every index. `None` when full.
+    pub fn insert(&mut self, entry: E) -> Option<u32> {
+        let idx = self.free;
+        if idx == NIL {
+            return None;
+        }
+        let mut hashes = [0u64; 2];
+        for (k, h) in hashes.iter_mut().enumerate().take(E::INDEXES) {
+            *h = entry.hash(k, &self.key);
+        }
+        let next_free = self.slots.get(idx as usize)?.next[0];
+        self.free = next_free;
+        for (k, &h) in hashes.iter().enumerate().take(E::INDEXES) {
+            let b = self.bucket(h);
+            let old = self.head(k, b);
+            if let Some(s) = self.slots.get_mut(b) {
+                s.head[k] = idx;
+            }
+            if let Some(s) = self.slots.get_mut(idx as usize) {
+                s.next[k] = old;
+            }
+        }
+        let s = self.slots.get_mut(idx as usize)?;
+        s.used = true;
+        s.entry = entry;
+        self.len += 1;
+        Some(idx)
+    }
+
+    /// Unlinks and frees slot `idx`, returning its entry.
+    pub fn remove(&mut self, idx: u32) -> Option<E> {
+        let s = self.slots.get(idx as usize)?;
+        if !s.used {
+            return None;
+        }
+        let mut hashes = [0u64; 2];
+        for (k, h) in hashes.iter_mut().enumerate().take(E::INDEXES) {
+            *h = s.entry.hash(k, &self.key);
+        }
+        for (k, &h) in hashes.iter().enumerate().take(E::INDEXES) {
+            let b = self.bucket(h);
+            let after = self
+                .slots
+                .get(idx as usize)
+                .map(|s| s.next[k])
+                .unwrap_or(NIL);
+            if self.head(k, b) == idx {
+                if let Some(s) = self.slots.get_mut(b) {
+                    s.head[k] = after;
+                }
+            } else {
+                let mut p = self.head(k, b);
+                let mut steps = 0u32;
+                while p != NIL && steps < self.cap {
+                    let pn = self.slots.get(p as usize).map(|s| s.next[k]).unwrap_or(NIL);
+                    if pn == idx {
+                        if let Some(ps) = self.slots.get_mut(p as usize) {
+                            ps.next[k] = after;
+                        }
+                        break;
+                    }
+                    p = pn;
+                    steps += 1;
+                }
+            }
+        }
+        let free = self.free;
+        let s = self.slots.get_mut(idx as usize)?;
+        let entry = core::mem::replace(&mut s.entry, E::EMPTY);
+        s.used = false;
+        s.next = [free, NIL];
+        self.free = idx;
+        self.len -= 1;
+        Some(entry)
+    }
+
+    /// The entry in slot `idx`, if used.
+    pub fn get(&self, idx: u32) -> Option<&E> {
+        self.slots
+            .get(idx as usize)
+            .filter(|s| s.used)
+            .map(|s| &s.entry)
+    }
+
+    /// The entry in slot `idx`, if used. Callers must not change the
+    /// fields the entry is hashed on.
+    pub(crate) fn get_mut(&mut self, idx: u32) -> Option<&mut E> {
+        self.slots
+            .get_mut(idx as usize)
+            .filter(|s| s.used)
+            .map(|s| &mut s.entry)
+    }
+
+    /// Calls `f` on every used slot index (in slot order).
+    pub fn for_each_index(&self, mut f: impl FnMut(u32, &E)) {
+        for (i, s) in self.slots.iter().enumerate().take(self.cap as usize) {
+            if s.used {
+                f(i as u32, &s.entry);
+            }
+        }
+    }
+
+    /// True if slot `idx` holds an entry (used by sweeps).
+    pub fn is_used(&self, idx: u32) -> bool {
+        self.slots.get(idx as usize).is_some_and(|s| s.used)
+    }
+
+    /// Checks every structural invariant; O(capacity). For tests.
+    pub fn check_invariants(&self) -> bool {
+        let mut used = 0u32;
+        for (i, s) in self.slots.iter().enumerate().take(self.cap as usize) {
+            if !s.used {
+                continue;
+            }
+            used += 1;
+            for k in 0..E::INDEXES {
+                let b = self.bucket(s.entry.hash(k, &self.key));
+                let mut p = self.head(k, b);
+                let mut found = false;
+                let mut steps = 0;
+                while p != NIL && steps <= self.cap {
+                    if p as usize == i {
+                        found = true;
+                        break;
+                    }
+                    p = self.slots.get(p as usize).map(|s| s.next[k]).unwrap_or(NIL);
+                    steps += 1;
+                }
+                if !found {
+                    return false;
+                }
+            }
+        }
+        let mut free = 0u32;
+        let mut p = self.free;
+        while p != NIL && free <= self.cap {
+            match self.slots.get(p as usize) {
+                Some(s) if !s.used => {
+                    free += 1;
+                    p = s.next[0];
+                }
+                _ => return false,
+            }
+        }
+        used == self.len && used + free == self.cap
+    }
+}
+
+/// Picks the shard of a flow from its protocol and ports only, so that the
+/// client's outgoing key (redirector, proto, cport, sport), its incoming key
+/// (replica, proto, sport, cport) and the redirector's key (client, VIP,
+/// proto, cport, sport) of one flow all land in the same shard. `key` is a
+/// secret shared by all shards of a table; `nshards == 0` gives 0.
+pub fn shard_index(key: &HashKey, proto: Proto, cport: u16, sport: u16, nshards: usize) -> usize {
+    let w = ((proto as u64) << 32) | ((cport as u64) << 16) | sport as u64;
+    reduce(key.hash1(w), nshards)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+    use std::vec::Vec;
+
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    struct E2 {
+        a: u32,
+        b: u32,
+    }
+    impl Entry for E2 {
+        const EMPTY: Self = E2 { a: 0, b: 0 };
+        const INDEXES: usize = 2;
+        fn hash(&self, which: usize, key: &HashKey) -> u64 {
+            if which == 0 {
+                key.hash2(0, self.a as u64)
+            } else {
+                key.hash2(1, self.b as u64)
+            }
+        }
+    }
+
+    fn t(cap: usize) -> Table<E2, Vec<Slot<E2>>> {
+        Table::new_in(vec![Slot::EMPTY; cap], HashKey::new(3, 4))
+    }
+
+    fn find_a(t: &Table<E2, Vec<Slot<E2>>>, a: u32) -> Option<u32> {
+        t.find(0, E2 { a, b: 0 }.hash(0, t.hash_key()), |e| e.a == a)
+    }
+    fn find_b(t: &Table<E2, Vec<Slot<E2>>>, b: u32) -> Option<u32> {
+        t.find(1, E2 { a: 0, b }.hash(1, t.hash_key()), |e| e.b == b)
+    }
+
+    #[test]
+    fn zero_capacity_refuses() {
+        let mut t = t(0);
+        assert!(t.is_full());
+        assert_eq!(t.insert(E2 { a: 1, b: 2 }), None);
+        assert_eq!(find_a(&t, 1), None);
+        assert!(t.check_invariants());
+    }
+
+    #[test]
+    fn insert_find_both_sides_remove() {
+        let mut t = t(8);
+        let i = t.insert(E2 { a: 10, b: 20 }).unwrap();
+        assert_eq!(find_a(&t, 10), Some(i));
+        assert_eq!(find_b(&t, 20), Some(i));
+        assert_eq!(find_b(&t, 10), None);
+        assert_eq!(t.remove(i), Some(E2 { a: 10, b: 20 }));
+        assert_eq!(find_a(&t, 10), None);
+        assert_eq!(t.remove(i), None);
+        assert!(t.check_invariants());
+    }
+
+    #[test]
+    fn full_refuses_without_evicting() {
+        let mut t = t(16);
+        for a in 0..16 {
+            assert!(t.insert(E2 { a, b: a + 100 }).is_some());
+        }
+        assert!(t.is_full());
+        assert_eq!(t.insert(E2 { a: 99, b: 99 }), None);
+        for a in 0..16 {
+            assert!(find_a(&t, a).is_some());
+            assert!(find_b(&t, a + 100).is_some());
+        }
+        assert_eq!(t.len(), 16);
+        assert!(t.check_invariants());
+    }
+
+    #[test]
+    fn churn_keeps_invariants() {
+        let mut t = t(32);
+        let mut live: Vec<(u32, u32)> = Vec::new();
+        for round in 0..2000u32 {
+            if round % 3 != 2 && !t.is_full() {
+                let a = round.wrapping_mul(2_654_435_761);
+                let i = t.insert(E2 { a, b: !a }).unwrap();
+                live.push((a, i));
+            } else if !live.is_empty() {
+                let (a, i) = live.remove((round as usize * 7) % live.len());
+                assert_eq!(find_a(&t, a), Some(i));
+                assert_eq!(t.remove(i).unwrap().a, a);
+            }
+        }
+        assert!(t.check_invariants());
+        for (a, i) in live {
+            assert_eq!(find_a(&t, a), Some(i));
+            assert_eq!(find_b(&t, !a), Some(i));
+        }
+    }
+
+    #[test]
+    fn shard_index_ignores_addresses_and_is_in_range() {
+        let k = HashKey::new(9, 9);
+        for n in [1usize, 2, 7, 64] {
+            for p in 0..200u16 {
+                assert!(shard_index(&k, Proto::Tcp, p, 80, n) < n);
+            }
+        }
+        assert_eq!(shard_index(&k, Proto::Tcp, 1, 2, 0), 0);
+    }
+}
