@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: GPL-2.0
+//! One test per client transition (docs/protocol.md, table C).
+mod common;
+use common::*;
+use iprp_core::*;
+
+const R: Ipv4 = VIP;
+const ME: Ipv4 = CLIENT;
+
+fn req(cport: u16, replica: Ipv4) -> Repr {
+    msg(MsgType::Req, cport, replica, 0)
+}
+
+/// Creates a CHECKING binding with key `key`; returns the CHK.
+fn checking(c: &mut Client, cport: u16, key: u32) -> Outgoing {
+    match c.on_msg(&req(cport, S1), R, ME, 0, &mut SeqRng(vec![key], 0)) {
+        ClientOutcome::Send(o) => o,
+        o => panic!("expected CHK, got {o:?}"),
+    }
+}
+
+fn confirmed(c: &mut Client, cport: u16, key: u32) {
+    checking(c, cport, key);
+    let o = c.on_msg(
+        &msg(MsgType::Cfm, cport, S1, key),
+        R,
+        ME,
+        10,
+        &mut TestRng(0),
+    );
+    assert!(matches!(o, ClientOutcome::Confirmed { .. }));
+}
+
+fn state(c: &Client, cport: u16) -> Option<CState> {
+    c.get(R, Proto::Tcp, cport, PORT).map(|b| b.state)
+}
+
+#[test]
+fn c01_none_req_creates_checking_and_sends_chk_with_key() {
+    let mut c = client(16);
+    let o = checking(&mut c, 1000, 0x1234_5678);
+    assert_eq!((o.from, o.to), (ME, R));
+    assert_eq!(o.msg, msg(MsgType::Chk, 1000, S1, 0x1234_5678));
+    let b = c.get(R, Proto::Tcp, 1000, PORT).unwrap();
+    assert_eq!(
+        (b.state, b.key, b.replica, b.local),
+        (CState::Checking, 0x1234_5678, S1, ME)
+    );
+    assert_eq!(c.checking(), 1);
+    assert_eq!(c.counters.chk_sent, 1);
+}
+
+#[test]
+fn c02_checking_duplicate_req_resends_same_chk() {
+    let mut c = client(16);
+    let first = checking(&mut c, 1000, 42);
+    let o = c.on_msg(&req(1000, S1), R, ME, 5, &mut SeqRng(vec![99], 0));
+    match o {
+        ClientOutcome::Send(again) => assert_eq!(again, first),
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(c.get(R, Proto::Tcp, 1000, PORT).unwrap().key, 42);
+    assert_eq!(c.counters.chk_resent, 1);
+    assert_eq!(c.len(), 1);
+}
+
+#[test]
+fn c03_checking_req_other_replica_ignored() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    let o = c.on_msg(&req(1000, S2), R, ME, 5, &mut TestRng(1));
+    assert!(matches!(o, ClientOutcome::Ignored));
+    assert_eq!(c.get(R, Proto::Tcp, 1000, PORT).unwrap().replica, S1);
+    assert_eq!(c.counters.req_ignored_other_replica, 1);
+}
+
+#[test]
+fn c04_confirmed_req_never_changes_binding() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42);
+    for rep in [S1, S2] {
+        let o = c.on_msg(&req(1000, rep), R, ME, 5, &mut TestRng(1));
+        assert!(matches!(o, ClientOutcome::Ignored));
+    }
+    let b = c.get(R, Proto::Tcp, 1000, PORT).unwrap();
+    assert_eq!((b.state, b.key, b.replica), (CState::Confirmed, 42, S1));
+    assert_eq!(c.counters.req_ignored_confirmed, 2);
+}
+
+#[test]
+fn c05_checking_cfm_right_key_confirms_and_releases_in_order() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    for h in [10u64, 11, 12] {
+        assert_eq!(
+            c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, h),
+            InVerdict::Hold
+        );
+    }
+    let o = c.on_msg(&msg(MsgType::Cfm, 1000, S1, 42), R, ME, 20, &mut TestRng(0));
+    match o {
+        ClientOutcome::Confirmed {
+            redirector,
+            replica,
+            released,
+        } => {
+            assert_eq!((redirector, replica), (R, S1));
+            assert_eq!(
+                released.iter().copied().collect::<Vec<_>>(),
+                vec![10, 11, 12]
+            );
+        }
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(state(&c, 1000), Some(CState::Confirmed));
+    assert_eq!((c.checking(), c.held_total()), (0, 0));
+    assert_eq!(c.counters.held_released, 3);
+    assert!(c.check_invariants());
+}
+
+#[test]
+fn c06_checking_cfm_wrong_key_changes_nothing() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 7);
+    let o = c.on_msg(&msg(MsgType::Cfm, 1000, S1, 43), R, ME, 20, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::BadKey)));
+    assert_eq!(state(&c, 1000), Some(CState::Checking));
+    assert_eq!(c.held_total(), 1);
+    assert_eq!(c.counters.cfm_bad_key, 1);
+}
+
+#[test]
+fn c07_checking_cfm_wrong_replica_changes_nothing() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    let o = c.on_msg(&msg(MsgType::Cfm, 1000, S2, 42), R, ME, 20, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::BadKey)));
+    assert_eq!(state(&c, 1000), Some(CState::Checking));
+}
+
+#[test]
+fn c08_cfm_from_other_address_finds_no_binding() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    let o = c.on_msg(
+        &msg(MsgType::Cfm, 1000, S1, 42),
+        VIP2,
+        ME,
+        20,
+        &mut TestRng(0),
+    );
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::NoBinding)));
+    assert_eq!(state(&c, 1000), Some(CState::Checking));
+}
+
+#[test]
+fn c09_confirmed_duplicate_cfm_ignored() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42);
+    let o = c.on_msg(&msg(MsgType::Cfm, 1000, S1, 42), R, ME, 20, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Ignored));
+    assert_eq!(c.counters.cfm_dup, 1);
+}
+
+#[test]
+fn c10_confirmed_cfm_wrong_key_dropped() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42);
+    let o = c.on_msg(&msg(MsgType::Cfm, 1000, S1, 1), R, ME, 20, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::BadKey)));
+    assert_eq!(state(&c, 1000), Some(CState::Confirmed));
+}
+
+#[test]
+fn c11_checking_alm_right_key_deletes_and_returns_held() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 70);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 71);
+    let o = c.on_msg(&msg(MsgType::Alm, 1000, S1, 42), R, ME, 20, &mut TestRng(0));
+    match o {
+        ClientOutcome::Alarmed { dropped } => {
+            assert_eq!(dropped.iter().copied().collect::<Vec<_>>(), vec![70, 71])
+        }
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(state(&c, 1000), None);
+    assert_eq!((c.checking(), c.held_total(), c.len()), (0, 0, 0));
+    assert_eq!(c.counters.alarmed, 1);
+    assert_eq!(c.counters.held_dropped, 2);
+}
+
+#[test]
+fn c12_checking_alm_wrong_key_changes_nothing() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    let o = c.on_msg(&msg(MsgType::Alm, 1000, S1, 41), R, ME, 20, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::BadKey)));
+    assert_eq!(state(&c, 1000), Some(CState::Checking));
+    assert_eq!(c.counters.alm_bad_key, 1);
+}
+
+#[test]
+fn c13_confirmed_alm_right_key_deletes() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42);
+    let o = c.on_msg(&msg(MsgType::Alm, 1000, S1, 42), R, ME, 20, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Alarmed { .. }));
+    assert_eq!(state(&c, 1000), None);
+    assert_eq!(c.lookup_out(R, Proto::Tcp, 1000, PORT, 21), None);
+}
+
+#[test]
+fn c14_confirmed_alm_wrong_key_changes_nothing() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42);
+    let o = c.on_msg(&msg(MsgType::Alm, 1000, S1, 0), R, ME, 20, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::BadKey)));
+    assert_eq!(c.lookup_out(R, Proto::Tcp, 1000, PORT, 21), Some(S1));
+}
+
+#[test]
+fn c15_none_cfm_and_alm_dropped() {
+    let mut c = client(16);
+    for ty in [MsgType::Cfm, MsgType::Alm] {
+        let o = c.on_msg(&msg(ty, 1000, S1, 42), R, ME, 20, &mut TestRng(0));
+        assert!(matches!(o, ClientOutcome::Drop(ClientDrop::NoBinding)));
+    }
+    assert_eq!(
+        (c.counters.cfm_no_binding, c.counters.alm_no_binding),
+        (1, 1)
+    );
+    assert!(c.is_empty());
+}
+
+#[test]
+fn c16_chk_is_not_for_the_client() {
+    let mut c = client(16);
+    let o = c.on_msg(&msg(MsgType::Chk, 1000, S1, 42), R, ME, 20, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::NotForClient)));
+    assert!(c.is_empty());
+}
+
+#[test]
+fn c17_output_lookup_only_when_confirmed() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    assert_eq!(c.lookup_out(R, Proto::Tcp, 1000, PORT, 1), None);
+    c.on_msg(&msg(MsgType::Cfm, 1000, S1, 42), R, ME, 2, &mut TestRng(0));
+    assert_eq!(c.lookup_out(R, Proto::Tcp, 1000, PORT, 3), Some(S1));
+    assert_eq!(c.lookup_out(R, Proto::Udp, 1000, PORT, 3), None);
+    assert_eq!(c.lookup_out(R, Proto::Tcp, PORT, 1000, 3), None);
+    assert_eq!(c.lookup_out(S1, Proto::Tcp, 1000, PORT, 3), None);
+    assert_eq!(c.counters.translated_out, 1);
+}
+
+#[test]
+fn c18_input_lookup_translates_when_confirmed() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42);
+    assert_eq!(
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 3, 0),
+        InVerdict::Translate { redirector: R }
+    );
+    // Ports are (source = server port, destination = client port).
+    assert_eq!(
+        c.lookup_in(S1, Proto::Tcp, 1000, PORT, 3, 0),
+        InVerdict::None
+    );
+    assert_eq!(
+        c.lookup_in(R, Proto::Tcp, PORT, 1000, 3, 0),
+        InVerdict::None
+    );
+    assert_eq!(c.counters.translated_in, 1);
+}
+
+#[test]
+fn c19_hold_queue_bounded_per_binding() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    for h in 0..HOLD_PER_BINDING as u64 {
+        assert_eq!(
+            c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, h),
+            InVerdict::Hold
+        );
+    }
+    assert_eq!(
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 99),
+        InVerdict::Drop(ClientDrop::HoldFullBinding)
+    );
+    assert_eq!(c.held_total(), HOLD_PER_BINDING as u32);
+    assert_eq!(c.counters.hold_full_binding, 1);
+}
+
+#[test]
+fn c20_hold_queue_bounded_in_total() {
+    let mut c = client(16);
+    let mut cfg = *c.config();
+    cfg.max_held = 3;
+    c.set_config(cfg);
+    checking(&mut c, 1000, 42);
+    checking(&mut c, 1001, 43);
+    assert_eq!(
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 1),
+        InVerdict::Hold
+    );
+    assert_eq!(
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 2),
+        InVerdict::Hold
+    );
+    assert_eq!(
+        c.lookup_in(S1, Proto::Tcp, PORT, 1001, 1, 3),
+        InVerdict::Hold
+    );
+    assert_eq!(
+        c.lookup_in(S1, Proto::Tcp, PORT, 1001, 1, 4),
+        InVerdict::Drop(ClientDrop::HoldFullTotal)
+    );
+    assert_eq!(c.counters.hold_full_total, 1);
+}
+
+#[test]
+fn c21_checking_timeout_deletes_and_frees_held() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 5);
+    let mut freed = vec![];
+    c.on_tick(2999, |h| freed.push(h));
+    assert_eq!(state(&c, 1000), Some(CState::Checking));
+    c.on_tick(3000, |h| freed.push(h));
+    assert_eq!(state(&c, 1000), None);
+    assert_eq!(freed, vec![5]);
+    assert_eq!(c.counters.expired_checking, 1);
+    assert!(c.check_invariants());
+}
+
+#[test]
+fn c22_confirmed_idle_expiry_per_protocol() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42); // TCP, confirmed at 10
+    let m = Repr {
+        proto: Proto::Udp,
+        ..req(2000, S1)
+    };
+    c.on_msg(&m, R, ME, 0, &mut SeqRng(vec![9], 0));
+    let cfm = Repr {
+        ty: MsgType::Cfm,
+        key: 9,
+        ..m
+    };
+    c.on_msg(&cfm, R, ME, 10, &mut TestRng(0));
+    let udp = c.config().idle_udp_ms as u64;
+    let tcp = c.config().idle_tcp_ms as u64;
+    c.on_tick(10 + udp, |_| {});
+    assert_eq!(c.len(), 1);
+    assert_eq!(c.get(R, Proto::Udp, 2000, PORT).map(|b| b.state), None);
+    c.on_tick(10 + tcp - 1, |_| {});
+    assert_eq!(c.len(), 1);
+    c.on_tick(10 + tcp, |_| {});
+    assert!(c.is_empty());
+    assert_eq!(c.counters.expired_idle, 2);
+}
+
+#[test]
+fn c23_translation_keeps_binding_alive() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42);
+    let tcp = c.config().idle_tcp_ms as u64;
+    c.lookup_out(R, Proto::Tcp, 1000, PORT, tcp);
+    c.on_tick(tcp + 10, |_| {});
+    assert_eq!(c.len(), 1);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 2 * tcp, 0);
+    c.on_tick(2 * tcp + 10, |_| {});
+    assert_eq!(c.len(), 1);
+    c.on_tick(3 * tcp, |_| {});
+    assert!(c.is_empty());
+}
+
+#[test]
+fn c24_checking_limit_refuses_new_req() {
+    let mut c = client(16);
+    let mut cfg = *c.config();
+    cfg.max_checking = 2;
+    c.set_config(cfg);
+    checking(&mut c, 1, 1);
+    checking(&mut c, 2, 2);
+    let o = c.on_msg(&req(3, S1), R, ME, 0, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::CheckingLimit)));
+    // Confirming one frees a CHECKING place.
+    c.on_msg(&msg(MsgType::Cfm, 1, S1, 1), R, ME, 0, &mut TestRng(0));
+    assert!(matches!(
+        c.on_msg(&req(3, S1), R, ME, 0, &mut TestRng(0)),
+        ClientOutcome::Send(_)
+    ));
+    assert_eq!(c.counters.req_checking_limit, 1);
+}
+
+#[test]
+fn c25_table_full_refuses_new_req_keeps_others() {
+    let mut c = client(2);
+    let mut cfg = *c.config();
+    cfg.max_checking = 10;
+    c.set_config(cfg);
+    confirmed(&mut c, 1, 1);
+    checking(&mut c, 2, 2);
+    let o = c.on_msg(&req(3, S1), R, ME, 0, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::TableFull)));
+    assert_eq!(c.lookup_out(R, Proto::Tcp, 1, PORT, 0), Some(S1));
+    assert_eq!(c.counters.req_table_full, 1);
+}
+
+#[test]
+fn c26_req_aliasing_another_bindings_input_key_refused() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42);
+    // Another redirector asks to map the same replica and ports.
+    let o = c.on_msg(&req(1000, S1), VIP2, ME, 0, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::Conflict)));
+    assert_eq!(c.len(), 1);
+}
+
+#[test]
+fn c27_req_with_zero_replica_refused() {
+    let mut c = client(16);
+    let o = c.on_msg(&req(1000, 0), R, ME, 0, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::BadReplica)));
+    assert!(c.is_empty());
+}
+
+#[test]
+fn c28_key_is_never_zero() {
+    let mut c = client(16);
+    let o = c.on_msg(&req(1, S1), R, ME, 0, &mut SeqRng(vec![0, 0], 0));
+    match o {
+        ClientOutcome::Send(o) => assert_ne!(o.msg.key, 0),
+        o => panic!("{o:?}"),
+    }
+    let o = c.on_msg(&req(2, S1), R, ME, 0, &mut SeqRng(vec![0, 5], 0));
+    match o {
+        ClientOutcome::Send(o) => assert_eq!(o.msg.key, 5),
+        o => panic!("{o:?}"),
+    }
+}
+
+#[test]
+fn c29_after_alarm_a_new_req_starts_over_with_new_key() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    c.on_msg(&msg(MsgType::Alm, 1000, S1, 42), R, ME, 1, &mut TestRng(0));
+    let o = checking(&mut c, 1000, 43);
+    assert_eq!(o.msg.key, 43);
+}
+
+#[test]
+fn c30_lookup_in_unknown_never_holds() {
+    let mut c = client(16);
+    assert_eq!(
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 0, 1),
+        InVerdict::None
+    );
+    assert_eq!(c.held_total(), 0);
+}
+
+#[test]
+fn c31_zero_capacity_client_refuses_cleanly() {
+    let mut c = client(0);
+    let o = c.on_msg(&req(1, S1), R, ME, 0, &mut TestRng(0));
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::TableFull)));
+    assert_eq!(c.lookup_out(R, Proto::Tcp, 1, PORT, 0), None);
+    c.on_tick(100, |_| {});
+}

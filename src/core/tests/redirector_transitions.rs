@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+//! One test per redirector transition (docs/protocol.md, table R).
+mod common;
+use common::*;
+use iprp_core::*;
+
+fn one_replica() -> Svcs {
+    services(SchedKind::RoundRobin, &[rep(S1, 1)])
+}
+
+fn sent(r: &mut Redir, s: &Svcs, cport: u16, now: u64) -> PacketOutcome {
+    r.on_packet(s, &syn(CLIENT, cport), now)
+}
+
+fn confirmed(r: &mut Redir, s: &Svcs, cport: u16, key: u32) {
+    sent(r, s, cport, 0);
+    let o = r
+        .on_chk(s, &msg(MsgType::Chk, cport, S1, key), CLIENT, VIP, 10)
+        .unwrap();
+    assert_eq!(o.msg.ty, MsgType::Cfm);
+}
+
+#[test]
+fn r01_none_initial_packet_creates_sent_forwards_and_sends_req() {
+    let s = one_replica();
+    let mut r = redir(16);
+    let o = sent(&mut r, &s, 1234, 5);
+    assert_eq!(o.verdict, Verdict::Forward { replica: S1 });
+    let req = o.send.unwrap();
+    assert_eq!((req.from, req.to), (VIP, CLIENT));
+    assert_eq!(req.msg, msg(MsgType::Req, 1234, S1, 0));
+    let e = r.lookup(&fkey(CLIENT, 1234)).unwrap();
+    assert_eq!(e.state, RState::Sent);
+    assert_eq!((e.last_activity, e.last_response), (5, 5));
+    assert_eq!(r.counters.flow_new, 1);
+    assert_eq!(r.counters.req_sent, 1);
+}
+
+#[test]
+fn r02_none_midflow_packet_is_local_without_entry() {
+    let s = one_replica();
+    let mut r = redir(16);
+    let mut p = syn(CLIENT, 1);
+    p.initial = false;
+    let o = r.on_packet(&s, &p, 0);
+    assert_eq!(o.verdict, Verdict::Local);
+    assert_eq!(o.send, None);
+    assert!(r.is_empty());
+    assert_eq!(r.counters.local_midflow, 1);
+}
+
+#[test]
+fn r03_none_no_eligible_replica_is_local() {
+    let s = services(SchedKind::RoundRobin, &[rep(S1, 0)]);
+    let mut r = redir(16);
+    let o = sent(&mut r, &s, 1, 0);
+    assert_eq!(o.verdict, Verdict::Local);
+    assert!(r.is_empty());
+    assert_eq!(r.counters.local_no_replica, 1);
+}
+
+#[test]
+fn r04_none_table_full_refuses_and_counts() {
+    let s = one_replica();
+    let mut r = redir(2);
+    sent(&mut r, &s, 1, 0);
+    sent(&mut r, &s, 2, 0);
+    let o = sent(&mut r, &s, 3, 0);
+    assert_eq!(o.verdict, Verdict::Drop(DropReason::TableFull));
+    assert_eq!(o.send, None);
+    assert_eq!(r.counters.drop_table_full, 1);
+    assert!(r.lookup(&fkey(CLIENT, 1)).is_some());
+    assert!(r.lookup(&fkey(CLIENT, 2)).is_some());
+}
+
+#[test]
+fn r05_sent_packet_forwards_and_duplicates_req() {
+    let s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    let o = sent(&mut r, &s, 9, 300);
+    assert_eq!(o.verdict, Verdict::Forward { replica: S1 });
+    assert_eq!(o.send.unwrap().msg, msg(MsgType::Req, 9, S1, 0));
+    assert_eq!(r.counters.req_dup, 1);
+    assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().last_activity, 300);
+    assert_eq!(r.len(), 1);
+}
+
+#[test]
+fn r06_sent_chk_same_replica_confirms_and_sends_cfm() {
+    let s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S1, 0xabcd), CLIENT, VIP, 40)
+        .unwrap();
+    assert_eq!((o.from, o.to), (VIP, CLIENT));
+    assert_eq!(o.msg, msg(MsgType::Cfm, 9, S1, 0xabcd));
+    let e = r.lookup(&fkey(CLIENT, 9)).unwrap();
+    assert_eq!(e.state, RState::Confirmed);
+    assert_eq!(e.key, 0xabcd);
+    assert_eq!(e.last_response, 40);
+    assert_eq!(r.counters.cfm_sent, 1);
+}
+
+#[test]
+fn r07_sent_chk_other_replica_alarms_and_stays_sent() {
+    let s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S2, 77), CLIENT, VIP, 40)
+        .unwrap();
+    assert_eq!(o.msg, msg(MsgType::Alm, 9, S2, 77));
+    let e = r.lookup(&fkey(CLIENT, 9)).unwrap();
+    assert_eq!(e.state, RState::Sent);
+    assert_eq!(e.key, 0);
+    assert_eq!(e.last_response, 0, "a bad CHK is no response");
+    assert_eq!(r.counters.chk_wrong_replica, 1);
+    assert_eq!(r.counters.alm_sent, 1);
+}
+
+#[test]
+fn r08_confirmed_packet_forwards_and_duplicates_cfm() {
+    let s = one_replica();
+    let mut r = redir(16);
+    confirmed(&mut r, &s, 9, 55);
+    let o = sent(&mut r, &s, 9, 100);
+    assert_eq!(o.verdict, Verdict::Forward { replica: S1 });
+    assert_eq!(o.send.unwrap().msg, msg(MsgType::Cfm, 9, S1, 55));
+    assert_eq!(r.counters.cfm_dup_packet, 1);
+}
+
+#[test]
+fn r09_confirmed_repeated_chk_same_key_gets_same_cfm() {
+    let s = one_replica();
+    let mut r = redir(16);
+    confirmed(&mut r, &s, 9, 55);
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S1, 55), CLIENT, VIP, 20)
+        .unwrap();
+    assert_eq!(o.msg, msg(MsgType::Cfm, 9, S1, 55));
+    assert_eq!(r.counters.cfm_dup_chk, 1);
+}
+
+#[test]
+fn r10_confirmed_chk_other_key_alarms_and_keeps_key() {
+    let s = one_replica();
+    let mut r = redir(16);
+    confirmed(&mut r, &s, 9, 55);
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S1, 56), CLIENT, VIP, 20)
+        .unwrap();
+    assert_eq!(o.msg, msg(MsgType::Alm, 9, S1, 56));
+    let e = r.lookup(&fkey(CLIENT, 9)).unwrap();
+    assert_eq!((e.state, e.key), (RState::Confirmed, 55));
+    assert_eq!(r.counters.chk_wrong_key, 1);
+}
+
+#[test]
+fn r11_confirmed_chk_other_replica_alarms() {
+    let s = one_replica();
+    let mut r = redir(16);
+    confirmed(&mut r, &s, 9, 55);
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S2, 55), CLIENT, VIP, 20)
+        .unwrap();
+    assert_eq!(o.msg.ty, MsgType::Alm);
+    assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().replica, S1);
+}
+
+#[test]
+fn r12_none_chk_alarms() {
+    let s = one_replica();
+    let mut r = redir(16);
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S1, 3), CLIENT, VIP, 0)
+        .unwrap();
+    assert_eq!((o.from, o.to), (VIP, CLIENT));
+    assert_eq!(o.msg, msg(MsgType::Alm, 9, S1, 3));
+    assert!(r.is_empty());
+    assert_eq!(r.counters.chk_no_entry, 1);
+}
+
+#[test]
+fn r13_sent_response_timeout_moves_to_accept() {
+    let s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    r.on_tick(&s, 999);
+    assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().state, RState::Sent);
+    r.on_tick(&s, 1000);
+    assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().state, RState::Accept);
+    assert_eq!(r.counters.to_accept, 1);
+}
+
+#[test]
+fn r14_accept_packet_is_local() {
+    let s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    r.on_tick(&s, 1000);
+    let o = sent(&mut r, &s, 9, 1100);
+    assert_eq!(o.verdict, Verdict::Local);
+    assert_eq!(o.send, None);
+    assert_eq!(r.counters.local_accept, 1);
+    assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().last_activity, 1100);
+}
+
+#[test]
+fn r15_accept_chk_alarms() {
+    let s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    r.on_tick(&s, 1000);
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S1, 3), CLIENT, VIP, 1001)
+        .unwrap();
+    assert_eq!(o.msg.ty, MsgType::Alm);
+    assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().state, RState::Accept);
+    assert_eq!(r.counters.chk_in_accept, 1);
+}
+
+#[test]
+fn r16_confirmed_never_moves_to_accept() {
+    let s = one_replica();
+    let mut r = redir(16);
+    confirmed(&mut r, &s, 9, 1);
+    r.on_tick(&s, 5000);
+    assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().state, RState::Confirmed);
+}
+
+#[test]
+fn r17_idle_expiry_deletes_every_state() {
+    let s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 1, 0); // will go to accept
+    confirmed(&mut r, &s, 2, 7);
+    r.on_tick(&s, 1000);
+    sent(&mut r, &s, 3, 59_000); // fresh SENT
+    r.on_tick(&s, 59_999);
+    assert_eq!(r.len(), 3);
+    r.on_tick(&s, 60_000);
+    assert_eq!(r.len(), 1, "accept and confirmed entries idle since 0");
+    assert_eq!(r.counters.expired_idle, 2);
+    r.on_tick(&s, 59_000 + 60_000);
+    assert!(r.is_empty());
+}
+
+#[test]
+fn r18_activity_defers_idle_expiry() {
+    let s = one_replica();
+    let mut r = redir(16);
+    confirmed(&mut r, &s, 2, 7);
+    sent(&mut r, &s, 2, 50_000);
+    r.on_tick(&s, 100_000);
+    assert_eq!(r.len(), 1);
+    r.on_tick(&s, 110_000);
+    assert!(r.is_empty());
+}
+
+#[test]
+fn r19_packet_not_for_a_service_passes() {
+    let s = one_replica();
+    let mut r = redir(16);
+    let mut p = syn(CLIENT, 1);
+    p.dport = 81;
+    assert_eq!(r.on_packet(&s, &p, 0).verdict, Verdict::Pass);
+    p.dport = PORT;
+    p.dst = VIP2;
+    assert_eq!(r.on_packet(&s, &p, 0).verdict, Verdict::Pass);
+    p.dst = VIP;
+    p.proto = Proto::Udp;
+    assert_eq!(r.on_packet(&s, &p, 0).verdict, Verdict::Pass);
+    assert!(r.is_empty());
+    assert_eq!(r.counters.packets, 0);
+}
+
+#[test]
+fn r20_chk_to_non_service_dropped_without_answer() {
+    let s = one_replica();
+    let mut r = redir(16);
+    let e = r.on_chk(&s, &msg(MsgType::Chk, 9, S1, 3), CLIENT, VIP2, 0);
+    assert_eq!(e, Err(DropReason::NotService));
+    assert_eq!(r.counters.chk_not_service, 1);
+}
+
+#[test]
+fn r21_non_chk_messages_dropped() {
+    let s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    for ty in [MsgType::Req, MsgType::Cfm, MsgType::Alm] {
+        let e = r.on_chk(&s, &msg(ty, 9, S1, 0), CLIENT, VIP, 0);
+        assert_eq!(e, Err(DropReason::NotChk));
+    }
+    assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().state, RState::Sent);
+    assert_eq!(r.counters.msg_not_chk, 3);
+}
+
+#[test]
+fn r22_chk_from_another_client_does_not_touch_entry() {
+    let s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    let other = wire::ipv4(198, 51, 100, 8);
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S1, 3), other, VIP, 0)
+        .unwrap();
+    assert_eq!(o.msg.ty, MsgType::Alm);
+    assert_eq!(o.to, other);
+    assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().state, RState::Sent);
+}
+
+#[test]
+fn r23_least_conn_counts_follow_entries() {
+    let s = services(SchedKind::LeastConn, &[rep(S1, 1), rep(S2, 1)]);
+    let mut r = redir(16);
+    sent(&mut r, &s, 1, 0);
+    sent(&mut r, &s, 2, 0);
+    let svc = s.lookup(Proto::Tcp, VIP, PORT).unwrap();
+    assert_eq!(svc.replicas()[0].conns() + svc.replicas()[1].conns(), 2);
+    assert_eq!(svc.replicas()[0].conns(), 1);
+    r.on_chk(
+        &s,
+        &msg(
+            MsgType::Chk,
+            1,
+            r.lookup(&fkey(CLIENT, 1)).unwrap().replica,
+            5,
+        ),
+        CLIENT,
+        VIP,
+        1,
+    )
+    .unwrap();
+    r.on_tick(&s, 1000); // port 2 -> accept: uncounted
+    let total: u32 = svc.replicas().iter().map(|x| x.conns()).sum();
+    assert_eq!(total, 1);
+    r.on_tick(&s, 100_000); // all idle
+    let total: u32 = svc.replicas().iter().map(|x| x.conns()).sum();
+    assert_eq!(total, 0);
+}
+
+#[test]
+fn r24_deleted_service_passes_packets_of_old_entries() {
+    let mut s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    s.del(Proto::Tcp, VIP, PORT).unwrap();
+    assert_eq!(sent(&mut r, &s, 9, 1).verdict, Verdict::Pass);
+    r.on_tick(&s, 100_000);
+    assert!(r.is_empty());
+}
+
+#[test]
+fn r25_two_vips_same_ports_are_two_flows() {
+    let mut s = one_replica();
+    let mut sp = spec(SchedKind::RoundRobin, &[]);
+    let reps = [rep(S2, 1)];
+    sp.vip = VIP2;
+    sp.replicas = &reps;
+    s.add(&sp).unwrap();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    let mut p = syn(CLIENT, 9);
+    p.dst = VIP2;
+    let o = r.on_packet(&s, &p, 0);
+    assert_eq!(o.verdict, Verdict::Forward { replica: S2 });
+    assert_eq!(o.send.unwrap().from, VIP2);
+    assert_eq!(r.len(), 2);
+}
+
+#[test]
+fn r26_udp_flows_start_on_any_packet() {
+    let mut s = one_replica();
+    let reps = [rep(S1, 1)];
+    let mut sp = spec(SchedKind::RoundRobin, &reps);
+    sp.proto = Proto::Udp;
+    s.add(&sp).unwrap();
+    let mut r = redir(16);
+    let p = PacketInfo {
+        src: CLIENT,
+        dst: VIP,
+        proto: Proto::Udp,
+        sport: 5000,
+        dport: PORT,
+        initial: true,
+    };
+    assert_eq!(
+        r.on_packet(&s, &p, 0).verdict,
+        Verdict::Forward { replica: S1 }
+    );
+    assert_eq!(
+        r.lookup(&fkey(CLIENT, 5000)),
+        None,
+        "TCP key is another flow"
+    );
+}
+
+#[test]
+fn r27_full_table_still_serves_existing_flows() {
+    let s = one_replica();
+    let mut r = redir(1);
+    sent(&mut r, &s, 1, 0);
+    assert_eq!(
+        sent(&mut r, &s, 2, 0).verdict,
+        Verdict::Drop(DropReason::TableFull)
+    );
+    assert_eq!(
+        sent(&mut r, &s, 1, 0).verdict,
+        Verdict::Forward { replica: S1 }
+    );
+    r.on_tick(&s, 1000);
+    assert_eq!(sent(&mut r, &s, 1, 0).verdict, Verdict::Local);
+    assert!(r.check_invariants());
+}
+
+#[test]
+fn r28_zero_capacity_shard_refuses_everything_cleanly() {
+    let s = one_replica();
+    let mut r = redir(0);
+    assert_eq!(
+        sent(&mut r, &s, 1, 0).verdict,
+        Verdict::Drop(DropReason::TableFull)
+    );
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 1, S1, 1), CLIENT, VIP, 0)
+        .unwrap();
+    assert_eq!(o.msg.ty, MsgType::Alm);
+    r.on_tick(&s, 10);
+}
