@@ -58,7 +58,8 @@ pub struct Binding {
     pub key: u32,
     /// Creation time (ms).
     pub created: u64,
-    /// Last translated packet (ms).
+    /// Creation, confirmation or last packet of the flow seen by
+    /// `lookup_out` (any state) or translated by `lookup_in` (ms).
     pub last_activity: u64,
     held: Held,
 }
@@ -108,8 +109,9 @@ pub type ClientSlot = Slot<Binding>;
 /// Tunables of a client shard.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct ClientConfig {
-    /// A CHECKING binding without CFM is deleted after this (ms). Must
-    /// exceed the redirectors' response timeout plus a round trip.
+    /// A CHECKING binding is deleted when neither its creation nor an
+    /// outgoing packet of its flow is this recent (ms). Must exceed the
+    /// redirectors' response timeout plus a round trip.
     pub checking_timeout_ms: u32,
     /// A CONFIRMED TCP binding with no translated packet for this long is
     /// deleted (ms).
@@ -311,10 +313,12 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
     ) -> Option<Ipv4> {
         let i = self.find_out(redirector, proto, cport, sport)?;
         let b = self.table.get_mut(i)?;
+        b.last_activity = now;
         if b.state != CState::Confirmed {
+            // CHECKING: the packet goes to the redirector untranslated; the
+            // flow is alive, so the binding waits for a (duplicate) CFM.
             return None;
         }
-        b.last_activity = now;
         self.counters.translated_out += 1;
         Some(b.replica)
     }
@@ -522,8 +526,8 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
         self.counters.held_dropped += n as u64;
     }
 
-    /// Slow timer: deletes CHECKING bindings older than the checking
-    /// timeout and CONFIRMED bindings idle for the idle timeout; every
+    /// Slow timer: deletes CHECKING bindings without activity for the
+    /// checking timeout and CONFIRMED bindings idle for the idle timeout; every
     /// held packet of a deleted binding is passed to `free`. `free` runs
     /// under the caller's shard lock and must not re-enter this shard.
     pub fn on_tick(&mut self, now: u64, mut free: impl FnMut(u64)) {
@@ -534,7 +538,7 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
             };
             let expired = match b.state {
                 CState::Checking => {
-                    now.saturating_sub(b.created) >= self.cfg.checking_timeout_ms as u64
+                    now.saturating_sub(b.last_activity) >= self.cfg.checking_timeout_ms as u64
                 }
                 CState::Confirmed => {
                     let idle = match b.proto {

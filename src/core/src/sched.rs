@@ -242,10 +242,19 @@ impl Service {
         }
         let idx = match self.sched {
             SchedKind::RoundRobin => {
-                let start = self.cursor.fetch_add(1, Ordering::Relaxed) as usize;
-                (0..n)
-                    .map(|i| (start.wrapping_add(i)) % n)
-                    .find(|&i| self.replicas.get(i).is_some_and(Replica::eligible))?
+                // The c-th eligible replica, so a drained or down replica's
+                // turn is not inherited by its neighbour.
+                let elig = self.replicas.iter().filter(|r| r.eligible()).count();
+                if elig == 0 {
+                    return None;
+                }
+                let c = self.cursor.fetch_add(1, Ordering::Relaxed) as usize % elig;
+                self.replicas
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.eligible())
+                    .nth(c)?
+                    .0
             }
             SchedKind::WeightedRoundRobin => {
                 let c = self.cursor.fetch_add(1, Ordering::Relaxed) as usize;

@@ -470,3 +470,14 @@ fn c31_zero_capacity_client_refuses_cleanly() {
     assert_eq!(c.lookup_out(R, Proto::Tcp, 1, PORT, 0), None);
     c.on_tick(100, |_| {});
 }
+
+#[test]
+fn c32_outgoing_packets_keep_checking_binding_alive() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    assert_eq!(c.lookup_out(R, Proto::Tcp, 1000, PORT, 2500), None);
+    c.on_tick(5000, |_| {});
+    assert_eq!(state(&c, 1000), Some(CState::Checking));
+    c.on_tick(5500, |_| {});
+    assert_eq!(state(&c, 1000), None);
+}
