@@ -102,6 +102,9 @@ counters! {
         msg_not_chk,
         /// SENT -> accept table (response timeout).
         to_accept,
+        /// CONFIRMED -> accept table: the client still opened the flow
+        /// through the redirector a response timeout after confirmation.
+        confirmed_to_accept,
         /// Entries expired idle (any state).
         expired_idle,
         /// Dropped: new flow refused, shard full.

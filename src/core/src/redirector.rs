@@ -280,6 +280,23 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                             send: Some(msg(MsgType::Req, &e, 0)),
                         }
                     }
+                    RState::Confirmed
+                        if pkt.initial
+                            && now.saturating_sub(e.last_response)
+                                >= e.response_timeout_ms as u64 =>
+                    {
+                        // The client still opens the flow through us a full
+                        // response timeout after we confirmed: it has lost
+                        // or never got its binding (all CFMs lost, binding
+                        // expired). A CFM cannot heal that, so serve it.
+                        self.to_accept_in(svcs, i);
+                        self.counters.confirmed_to_accept += 1;
+                        self.counters.local_accept += 1;
+                        PacketOutcome {
+                            verdict: Verdict::Local,
+                            send: None,
+                        }
+                    }
                     RState::Confirmed => {
                         self.counters.forwarded += 1;
                         self.counters.cfm_dup_packet += 1;
@@ -438,14 +455,20 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             } else if e.state == RState::Sent
                 && now.saturating_sub(e.last_response) >= e.response_timeout_ms as u64
             {
-                e.state = RState::Accept;
-                let was_counted = core::mem::replace(&mut e.counted, false);
-                let e = *e;
+                self.to_accept_in(svcs, i);
                 self.counters.to_accept += 1;
-                if was_counted {
-                    if let Some(s) = svc_of(svcs, &e) {
-                        s.conn_dec(e.replica);
-                    }
+            }
+        }
+    }
+
+    fn to_accept_in<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>, i: u32) {
+        if let Some(e) = self.table.get_mut(i) {
+            e.state = RState::Accept;
+            let was = core::mem::replace(&mut e.counted, false);
+            let e = *e;
+            if was {
+                if let Some(s) = svc_of(svcs, &e) {
+                    s.conn_dec(e.replica);
                 }
             }
         }

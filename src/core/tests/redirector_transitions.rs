@@ -430,3 +430,29 @@ fn r28_zero_capacity_shard_refuses_everything_cleanly() {
     assert_eq!(o.msg.ty, MsgType::Alm);
     r.on_tick(&s, 10);
 }
+
+#[test]
+fn r29_confirmed_initial_packet_after_response_timeout_moves_to_accept() {
+    let s = services(SchedKind::LeastConn, &[rep(S1, 1)]);
+    let mut r = redir(16);
+    confirmed(&mut r, &s, 9, 55); // CHK at 10
+    let mut p = syn(CLIENT, 9);
+    p.initial = false;
+    assert_eq!(
+        r.on_packet(&s, &p, 5000).verdict,
+        Verdict::Forward { replica: S1 }
+    );
+    assert_eq!(
+        sent(&mut r, &s, 9, 1009).verdict,
+        Verdict::Forward { replica: S1 }
+    );
+    let o = sent(&mut r, &s, 9, 1010);
+    assert_eq!(o.verdict, Verdict::Local);
+    assert_eq!(o.send, None);
+    assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().state, RState::Accept);
+    assert_eq!(r.counters.confirmed_to_accept, 1);
+    assert_eq!(
+        s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns(),
+        0
+    );
+}
