@@ -289,7 +289,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                         // response timeout after we confirmed: it has lost
                         // or never got its binding (all CFMs lost, binding
                         // expired). A CFM cannot heal that, so serve it.
-                        self.to_accept_in(svcs, i);
+                        self.move_to_accept(svcs, i);
                         self.counters.confirmed_to_accept += 1;
                         self.counters.local_accept += 1;
                         PacketOutcome {
@@ -455,7 +455,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             } else if e.state == RState::Sent
                 && now.saturating_sub(e.last_response) >= e.response_timeout_ms as u64
             {
-                self.to_accept_in(svcs, i);
+                self.move_to_accept(svcs, i);
                 self.counters.to_accept += 1;
             }
         }
