@@ -461,7 +461,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         }
     }
 
-    fn to_accept_in<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>, i: u32) {
+    fn move_to_accept<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>, i: u32) {
         if let Some(e) = self.table.get_mut(i) {
             e.state = RState::Accept;
             let was = core::mem::replace(&mut e.counted, false);
