@@ -432,7 +432,7 @@ impl Sim {
                 }
                 How::Local => {
                     assert!(
-                        b.map_or(true, |b| b.state != CState::Confirmed),
+                        b.is_none_or(|b| b.state != CState::Confirmed),
                         "served locally but bound"
                     );
                     loc += 1;
