@@ -332,3 +332,29 @@ fn service_accessors() {
     assert_eq!((v.replicas()[0].weight(), v.replicas()[0].up()), (4, true));
     assert_eq!(t.iter().count(), 1);
 }
+
+#[test]
+fn slot_sizes_stay_small() {
+    // Documented in docs/core.md; guards against accidental growth.
+    assert!(
+        std::mem::size_of::<RedirSlot>() <= 96,
+        "{}",
+        std::mem::size_of::<RedirSlot>()
+    );
+    assert!(
+        std::mem::size_of::<ClientSlot>() <= 160,
+        "{}",
+        std::mem::size_of::<ClientSlot>()
+    );
+    assert!(
+        std::mem::size_of::<Service>() <= 1536,
+        "{}",
+        std::mem::size_of::<Service>()
+    );
+    eprintln!(
+        "RedirSlot {} ClientSlot {} Service {}",
+        std::mem::size_of::<RedirSlot>(),
+        std::mem::size_of::<ClientSlot>(),
+        std::mem::size_of::<Service>()
+    );
+}
