@@ -12,6 +12,7 @@ use kernel::prelude::*;
 mod hooks;
 mod pernet;
 mod proto;
+mod selftest;
 mod shim;
 mod uapi;
 
@@ -49,6 +50,6 @@ impl Drop for IprpModule {
 
 /// Returns the version string; called by the shim when it builds a status reply.
 #[no_mangle]
-pub extern "C" fn iprp_rs_version() -> *const core::ffi::c_char {
+pub(crate) extern "C" fn iprp_rs_version() -> *const core::ffi::c_char {
     VERSION.as_ptr()
 }

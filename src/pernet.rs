@@ -42,7 +42,7 @@ pub(crate) struct NetState {
 
 /// Allocates the state of a new namespace; NULL on allocation failure.
 #[no_mangle]
-pub extern "C" fn iprp_rs_net_init(_net: *mut bindings::net) -> *mut c_void {
+pub(crate) extern "C" fn iprp_rs_net_init(_net: *mut bindings::net) -> *mut c_void {
     match KBox::new(
         NetState {
             counters: Counters::new(),
@@ -64,7 +64,7 @@ pub extern "C" fn iprp_rs_net_init(_net: *mut bindings::net) -> *mut c_void {
 /// `state` came from [`iprp_rs_net_init`], the namespace's hooks are
 /// unregistered and no packet of this namespace can still reach us.
 #[no_mangle]
-pub unsafe extern "C" fn iprp_rs_net_exit(state: *mut c_void) {
+pub(crate) unsafe extern "C" fn iprp_rs_net_exit(state: *mut c_void) {
     if !state.is_null() {
         // SAFETY: by the function's contract `state` is a `KBox<NetState>`
         // from `iprp_rs_net_init` that nobody else references any more.
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn iprp_rs_net_exit(state: *mut c_void) {
 /// `state` is a live state from [`iprp_rs_net_init`] and `out` points to `n`
 /// writable u64.
 #[no_mangle]
-pub unsafe extern "C" fn iprp_rs_counters(state: *mut c_void, out: *mut u64, n: u32) {
+pub(crate) unsafe extern "C" fn iprp_rs_counters(state: *mut c_void, out: *mut u64, n: u32) {
     // SAFETY: by the function's contract.
     let (state, out) = unsafe {
         (

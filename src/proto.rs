@@ -16,13 +16,13 @@ use kernel::prelude::*;
 /// Called by the shim's `net_protocol` handler with the namespace's live
 /// state and an skb whose ownership passes to us.
 #[no_mangle]
-pub unsafe extern "C" fn iprp_rs_proto_rcv(state: *mut c_void, skb: *mut sk_buff) -> i32 {
+pub(crate) unsafe extern "C" fn iprp_rs_proto_rcv(state: *mut c_void, skb: *mut sk_buff) -> i32 {
     // SAFETY: by the function's contract.
     let (state, skb) = unsafe { (pernet::state(state), OwnedSkb::from_raw(skb)) };
     let counters = &state.counters;
     counters.inc(ctr::IPRP_CTR_PROTO_RX);
 
-    let mut buf = [0u8; wire::MESSAGE_LEN];
+    let mut buf = [0u8; wire::MSG_LEN];
     let len = skb.len().min(buf.len());
     let copied = buf.get_mut(..len).is_some_and(|b| skb.copy_bits(0, b));
     let parsed = if copied {

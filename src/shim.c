@@ -30,16 +30,25 @@ static void *iprp_state(const struct net *net)
 	return in->state;
 }
 
+static unsigned int iprp_nf_verdict(enum iprp_verdict v)
+{
+	switch (v) {
+	case IPRP_VERDICT_ACCEPT:
+		return NF_ACCEPT;
+	}
+	return NF_ACCEPT;
+}
+
 static unsigned int iprp_nf_pre_routing(void *priv, struct sk_buff *skb,
 					const struct nf_hook_state *state)
 {
-	return iprp_rs_pre_routing(iprp_state(state->net), skb);
+	return iprp_nf_verdict(iprp_rs_pre_routing(iprp_state(state->net), skb));
 }
 
 static unsigned int iprp_nf_local_out(void *priv, struct sk_buff *skb,
 				      const struct nf_hook_state *state)
 {
-	return iprp_rs_local_out(iprp_state(state->net), skb);
+	return iprp_nf_verdict(iprp_rs_local_out(iprp_state(state->net), skb));
 }
 
 /*

@@ -12,11 +12,16 @@
 struct sk_buff;
 struct net;
 
+/* Hook verdicts returned by Rust, mapped to NF_* by the shim. */
+enum iprp_verdict {
+	IPRP_VERDICT_ACCEPT = 0,
+};
+
 /* Implemented in Rust. */
 void *iprp_rs_net_init(struct net *net);
 void iprp_rs_net_exit(void *state);
-unsigned int iprp_rs_pre_routing(void *state, struct sk_buff *skb);
-unsigned int iprp_rs_local_out(void *state, struct sk_buff *skb);
+enum iprp_verdict iprp_rs_pre_routing(void *state, struct sk_buff *skb);
+enum iprp_verdict iprp_rs_local_out(void *state, struct sk_buff *skb);
 int iprp_rs_proto_rcv(void *state, struct sk_buff *skb);
 /* Copies the counters of @state into @out (indexed by enum iprp_counter). */
 void iprp_rs_counters(void *state, u64 *out, u32 n);

@@ -17,6 +17,7 @@ dmesg -n 1 2>/dev/null || true
 
 case "$SUITE" in
 all) files=$(ls "$HERE"/tests/*.sh) ;;
+demo) files=$HERE/demo.sh ;;
 *) files=$(ls "$HERE"/tests/*"$SUITE"*.sh 2>/dev/null) ;;
 esac
 [ -n "$files" ] || { echo "no tests match '$SUITE'"; echo "0 passed, 1 failed"; exit 1; }

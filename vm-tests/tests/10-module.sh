@@ -38,7 +38,7 @@ t_hook_counters() {
 	in1=$(snmp C InReceives); req1=$(snmp C OutRequests)
 	check $((pre1 - pre0)) -ge $((in1 - in0)) "PRE_ROUTING saw every received IP packet"
 	check $((out1 - out0)) -ge $((req1 - req0)) "LOCAL_OUT saw every sent IP packet"
-	check $((in1 - in0)) -ge 40 "traffic really flowed"
+	check $((in1 - in0)) -ge 30 "traffic really flowed (20 ping replies + the download)"
 }
 
 t_proto99() {

@@ -21,7 +21,10 @@
 //! (`10.0.0.1` is `0x0a00_0001`), see [`Ipv4`].
 
 use zerocopy::network_endian::{U16, U32};
-use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+use zerocopy::{FromBytes, IntoBytes};
+// The derives come from zerocopy-derive directly: the kernel builds zerocopy
+// without its "derive" feature and links zerocopy_derive beside it.
+use zerocopy_derive::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// IP protocol number of IPRP (`IPPROTO_REDR` in the paper).
 pub const IPPROTO_REDR: u8 = 99;
