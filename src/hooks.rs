@@ -1,6 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Netfilter hooks at PRE_ROUTING and LOCAL_OUT (registered by the shim).
+//!
+//! PRE_ROUTING: the client translates packets of bound flows coming from a
+//! replica (source replica -> redirector) or holds them while the binding is
+//! CHECKING; the redirector starts redirections and forwards first packets.
+//! LOCAL_OUT: the client sends packets of confirmed flows to the replica.
+
+use crate::pernet::{self, NetState};
+use crate::shim::{self, Pkt, SkbRef};
+use crate::uapi::iprp_counter as ctr;
+use iprp_core::client::InVerdict;
+use iprp_core::redirector::{PacketInfo, Verdict as RVerdict};
+use iprp_core::Proto;
+use kernel::bindings::sk_buff;
+use kernel::prelude::*;
 
 /// What a hook tells the shim to do with the packet; the shim maps it to
 /// the netfilter verdict (keeps `NF_*` constants on the C side).
@@ -8,25 +22,124 @@
 pub(crate) enum Verdict {
     /// Let the packet continue (`NF_ACCEPT`).
     Accept = 0,
+    /// Drop it (`NF_DROP`).
+    Drop = 1,
+    /// We kept it (`NF_STOLEN`): it is held until the binding is confirmed.
+    Stolen = 2,
+    /// Its destination changed: re-route, then accept (LOCAL_OUT only).
+    Reroute = 3,
 }
 
-use crate::pernet;
-use crate::uapi::iprp_counter as ctr;
-use kernel::bindings::sk_buff;
-use kernel::prelude::*;
+/// A TCP/UDP packet in host byte order.
+struct Flow {
+    proto: Proto,
+    saddr: u32,
+    daddr: u32,
+    sport: u16,
+    dport: u16,
+    initial: bool,
+}
 
-/// PRE_ROUTING: redirector ingress and client translation of replica replies.
+impl Flow {
+    fn of(pkt: &Pkt) -> Option<Self> {
+        let proto = Proto::from_u8(pkt.proto)?;
+        Some(Self {
+            proto,
+            saddr: u32::from_be(pkt.saddr),
+            daddr: u32::from_be(pkt.daddr),
+            sport: u16::from_be(pkt.sport),
+            dport: u16::from_be(pkt.dport),
+            // A TCP SYN without ACK may start a flow; so may any UDP datagram.
+            initial: proto == Proto::Udp || (pkt.syn != 0 && pkt.ack == 0),
+        })
+    }
+}
+
+/// Rewrites an address, counting and dropping the packet if that fails.
+fn rewrite(state: &NetState, skb: &SkbRef, dst: bool, addr: u32, ok: Verdict) -> Verdict {
+    if skb.set_addr(dst, addr) {
+        ok
+    } else {
+        state.counters.inc(ctr::IPRP_CTR_XLAT_ERR);
+        Verdict::Drop
+    }
+}
+
+fn client_in(state: &NetState, skb: &SkbRef, f: &Flow, now: u64) -> Option<Verdict> {
+    let client = state.client()?;
+    // From the replica: the client port is the destination port.
+    let shard = client.shard(&state.key, f.proto, f.dport, f.sport);
+    let handle = skb.as_ptr() as usize as u64;
+    let v = shim::without_bh(|| {
+        shard
+            .lock()
+            .lookup_in(f.saddr, f.proto, f.sport, f.dport, now, handle)
+    });
+    match v {
+        InVerdict::None => None,
+        InVerdict::Translate { redirector } => {
+            Some(rewrite(state, skb, false, redirector, Verdict::Accept))
+        }
+        // The core now owns the handle; the skb must not be touched.
+        InVerdict::Hold => Some(Verdict::Stolen),
+        InVerdict::Drop(_) => Some(Verdict::Drop),
+    }
+}
+
+fn redirector_in(state: &NetState, skb: &SkbRef, f: &Flow, now: u64) -> Verdict {
+    let Some(redir) = state.redirector() else {
+        return Verdict::Accept;
+    };
+    let info = PacketInfo {
+        src: f.saddr,
+        dst: f.daddr,
+        proto: f.proto,
+        sport: f.sport,
+        dport: f.dport,
+        initial: f.initial,
+    };
+    let outcome = shim::without_bh(|| {
+        let mut g = redir.inner.lock();
+        let (services, shard) = g.shard_mut(&state.key, f.proto, f.sport, f.dport)?;
+        Some(shard.on_packet(services, &info, now))
+    });
+    let Some(outcome) = outcome else {
+        return Verdict::Accept;
+    };
+    if let Some(out) = outcome.send {
+        crate::proto::send(state, &out);
+        state.kick_timer();
+    }
+    match outcome.verdict {
+        RVerdict::Pass | RVerdict::Local => Verdict::Accept,
+        // Routing after PRE_ROUTING forwards it to the replica.
+        RVerdict::Forward { replica } => rewrite(state, skb, true, replica, Verdict::Accept),
+        RVerdict::Drop(_) => Verdict::Drop,
+    }
+}
+
+/// PRE_ROUTING: client translation of replica packets, redirector ingress.
 ///
 /// # Safety
 ///
 /// Called by the shim's netfilter hook with the namespace's live state and
-/// a valid skb.
+/// a valid skb whose data starts at the IPv4 header.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(state: *mut c_void, _skb: *mut sk_buff) -> Verdict {
+pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(state: *mut c_void, skb: *mut sk_buff) -> Verdict {
     // SAFETY: by the function's contract.
-    let state = unsafe { pernet::state(state) };
+    let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
     state.counters.inc(ctr::IPRP_CTR_PRE_ROUTING_PKTS);
-    Verdict::Accept
+    if state.roles() == 0 {
+        return Verdict::Accept;
+    }
+    let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
+        return Verdict::Accept;
+    };
+    let now = shim::now_ms();
+    if let Some(v) = client_in(state, &skb, &flow, now) {
+        return v;
+    }
+    redirector_in(state, &skb, &flow, now)
 }
 
 /// LOCAL_OUT: client translation of outgoing packets of bound flows.
@@ -35,9 +148,25 @@ pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(state: *mut c_void, _skb: *m
 ///
 /// As for [`iprp_rs_pre_routing`].
 #[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_local_out(state: *mut c_void, _skb: *mut sk_buff) -> Verdict {
+pub(crate) unsafe extern "C" fn iprp_rs_local_out(state: *mut c_void, skb: *mut sk_buff) -> Verdict {
     // SAFETY: by the function's contract.
-    let state = unsafe { pernet::state(state) };
+    let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
     state.counters.inc(ctr::IPRP_CTR_LOCAL_OUT_PKTS);
-    Verdict::Accept
+    let Some(client) = state.client() else {
+        return Verdict::Accept;
+    };
+    let Some(f) = skb.parse().as_ref().and_then(Flow::of) else {
+        return Verdict::Accept;
+    };
+    let shard = client.shard(&state.key, f.proto, f.sport, f.dport);
+    let now = shim::now_ms();
+    let replica = shim::without_bh(|| {
+        shard
+            .lock()
+            .lookup_out(f.daddr, f.proto, f.sport, f.dport, now)
+    });
+    match replica {
+        Some(replica) => rewrite(state, &skb, true, replica, Verdict::Reroute),
+        None => Verdict::Accept,
+    }
 }

@@ -9,6 +9,8 @@
 
 use kernel::prelude::*;
 
+mod config;
+mod dump;
 mod hooks;
 mod pernet;
 mod proto;

@@ -1,13 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Per-network-namespace state: each netns is an independent IPRP host.
+//!
+//! A role's tables are allocated the first time the role is enabled and
+//! published through an atomic pointer; they live until the namespace
+//! exits (after its hooks are gone), so the packet path reads them without
+//! a reference count. Tables are sharded, each shard behind a spinlock
+//! taken with bottom halves disabled.
 
+use crate::shim::{self, OwnedSkb};
 use crate::uapi::iprp_counter as ctr;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::pin::Pin;
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use iprp_core::client::{ClientConfig, ClientShard, ClientSlot};
+use iprp_core::redirector::{RedirShard, RedirSlot};
+use iprp_core::sched::{Service, ServiceTable};
+use iprp_core::{shard_index, HashKey, Proto, Rng};
 use kernel::bindings;
+use kernel::new_spinlock;
 use kernel::prelude::*;
+use kernel::sync::SpinLock;
 
 const N_COUNTERS: usize = ctr::__IPRP_CTR_MAX as usize;
+
+/// Shards per role and namespace: spreads lock contention over CPUs.
+pub(crate) const NSHARDS: usize = 16;
+/// Table entries per role when SET_ROLE names no capacity.
+pub(crate) const DEFAULT_CAPACITY: u32 = 16384;
+/// Services per namespace.
+pub(crate) const MAX_SERVICES: usize = 64;
+/// The paper's slow timer period.
+pub(crate) const TICK_MS: u32 = 500;
+
+/// Role bits, as `enum iprp_role`.
+pub(crate) const ROLE_CLIENT: u32 = crate::uapi::iprp_role::IPRP_ROLE_CLIENT;
+/// Role bits, as `enum iprp_role`.
+pub(crate) const ROLE_REDIRECTOR: u32 = crate::uapi::iprp_role::IPRP_ROLE_REDIRECTOR;
 
 /// Counters of one namespace, indexed by `enum iprp_counter`.
 pub(crate) struct Counters([AtomicU64; N_COUNTERS]);
@@ -32,23 +60,268 @@ impl Counters {
     }
 }
 
+pub(crate) type ClientTable = ClientShard<KVVec<ClientSlot>>;
+pub(crate) type RedirTable = RedirShard<KVVec<RedirSlot>>;
+pub(crate) type Services = ServiceTable<KVVec<Service>>;
+
+/// Client role: the binding table, sharded.
+pub(crate) struct ClientRole {
+    pub(crate) shards: KVec<Pin<KBox<SpinLock<ClientTable>>>>,
+    pub(crate) capacity: u32,
+}
+
+/// What one redirector lock protects: services and every shard, because
+/// `on_packet` needs the services while it changes a shard.
+pub(crate) struct RedirInner {
+    pub(crate) services: Services,
+    pub(crate) shards: KVec<RedirTable>,
+}
+
+/// Redirector role.
+pub(crate) struct RedirRole {
+    pub(crate) inner: Pin<KBox<SpinLock<RedirInner>>>,
+    pub(crate) capacity: u32,
+}
+
 /// Namespace states allocated and not yet freed; must be 0 after unload.
 pub(crate) static LIVE_STATES: AtomicUsize = AtomicUsize::new(0);
 
 /// State of IPRP in one network namespace.
 pub(crate) struct NetState {
     pub(crate) counters: Counters,
+    pub(crate) net: *mut bindings::net,
+    pub(crate) key: HashKey,
+    roles: AtomicU32,
+    client: AtomicPtr<ClientRole>,
+    redir: AtomicPtr<RedirRole>,
+}
+
+/// Keys and choices drawn from the kernel's random source.
+pub(crate) struct KernelRng;
+
+impl Rng for KernelRng {
+    fn next_u32(&mut self) -> u32 {
+        // SAFETY: no preconditions.
+        unsafe { bindings::get_random_u32() }
+    }
+}
+
+fn random_key() -> HashKey {
+    let mut b = [0u8; 16];
+    // SAFETY: `b` is a writable buffer of the length passed.
+    unsafe { bindings::get_random_bytes(b.as_mut_ptr().cast(), b.len()) };
+    HashKey::from_bytes(b)
+}
+
+fn per_shard(capacity: u32) -> usize {
+    (capacity as usize).div_ceil(NSHARDS).max(16)
+}
+
+/// `n` empty slots in vmalloc-able memory (tables can be large).
+fn slots<T>(n: usize, empty: impl Fn() -> T) -> Result<KVVec<T>> {
+    let mut v = KVVec::with_capacity(n, GFP_KERNEL)?;
+    for _ in 0..n {
+        v.push(empty(), GFP_KERNEL)?;
+    }
+    Ok(v)
+}
+
+impl ClientRole {
+    fn new(capacity: u32, key: HashKey) -> Result<KBox<Self>> {
+        let n = per_shard(capacity);
+        let mut shards = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
+        for _ in 0..NSHARDS {
+            let shard = ClientShard::new_in(slots(n, || ClientSlot::EMPTY)?, key, ClientConfig::for_capacity(n));
+            shards.push(KBox::pin_init(new_spinlock!(shard), GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        Ok(KBox::new(Self { shards, capacity }, GFP_KERNEL)?)
+    }
+
+    /// The shard holding flow (proto, client port, server port).
+    pub(crate) fn shard(&self, key: &HashKey, proto: Proto, cport: u16, sport: u16) -> &SpinLock<ClientTable> {
+        let i = shard_index(key, proto, cport, sport, self.shards.len());
+        // shard_index() < len, and len == NSHARDS > 0.
+        &self.shards[i.min(self.shards.len() - 1)]
+    }
+}
+
+impl RedirRole {
+    fn new(capacity: u32, key: HashKey) -> Result<KBox<Self>> {
+        let n = per_shard(capacity);
+        let services = ServiceTable::new_in(slots(MAX_SERVICES, Service::empty)?, key);
+        let mut shards = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
+        for _ in 0..NSHARDS {
+            shards.push(RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key), GFP_KERNEL)?;
+        }
+        let inner = KBox::pin_init(new_spinlock!(RedirInner { services, shards }), GFP_KERNEL)?;
+        Ok(KBox::new(Self { inner, capacity }, GFP_KERNEL)?)
+    }
+}
+
+impl RedirInner {
+    /// The shard holding flow (proto, client port, server port).
+    pub(crate) fn shard_mut(&mut self, key: &HashKey, proto: Proto, cport: u16, sport: u16) -> Option<(&Services, &mut RedirTable)> {
+        let i = shard_index(key, proto, cport, sport, self.shards.len());
+        let shard = self.shards.get_mut(i)?;
+        Some((&self.services, shard))
+    }
+}
+
+impl NetState {
+    /// Enabled roles (bits of `enum iprp_role`).
+    pub(crate) fn roles(&self) -> u32 {
+        self.roles.load(Ordering::Relaxed)
+    }
+
+    /// The client role's tables if the role is enabled.
+    pub(crate) fn client(&self) -> Option<&ClientRole> {
+        if self.roles() & ROLE_CLIENT == 0 {
+            return None;
+        }
+        let p = self.client.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer was published by `set_roles` from a
+        // `KBox` that stays alive until `Drop for NetState`, which runs
+        // after every hook and handler of this namespace has finished.
+        unsafe { p.as_ref() }
+    }
+
+    /// The redirector role's tables if the role is enabled.
+    pub(crate) fn redirector(&self) -> Option<&RedirRole> {
+        if self.roles() & ROLE_REDIRECTOR == 0 {
+            return None;
+        }
+        let p = self.redir.load(Ordering::Acquire);
+        // SAFETY: as in `client`.
+        unsafe { p.as_ref() }
+    }
+
+    /// The redirector's tables even if the role is off (dumps, stats).
+    pub(crate) fn redirector_tables(&self) -> Option<&RedirRole> {
+        // SAFETY: as in `client`.
+        unsafe { self.redir.load(Ordering::Acquire).as_ref() }
+    }
+
+    /// The client's tables even if the role is off (dumps, stats).
+    pub(crate) fn client_tables(&self) -> Option<&ClientRole> {
+        // SAFETY: as in `client`.
+        unsafe { self.client.load(Ordering::Acquire).as_ref() }
+    }
+
+    /// Enables exactly `roles`, allocating a role's tables on first use.
+    /// Serialised by the genl mutex (the family has no parallel ops).
+    pub(crate) fn set_roles(&self, roles: u32, capacity: Option<u32>) -> Result<(), (Error, &'static CStr)> {
+        let want_client = roles & ROLE_CLIENT != 0;
+        let want_redir = roles & ROLE_REDIRECTOR != 0;
+        // Check everything before changing anything.
+        if let Some(cap) = capacity {
+            let clash = (want_client && self.client_tables().is_some_and(|c| c.capacity != cap))
+                || (want_redir && self.redirector_tables().is_some_and(|r| r.capacity != cap));
+            if clash {
+                return Err((EBUSY, c"table capacity is fixed once a role's tables exist"));
+            }
+        }
+        let cap = capacity.unwrap_or(DEFAULT_CAPACITY);
+        let new_client = if want_client && self.client_tables().is_none() {
+            Some(ClientRole::new(cap, self.key).map_err(|e| (e, c"no memory for the client table"))?)
+        } else {
+            None
+        };
+        let new_redir = if want_redir && self.redirector_tables().is_none() {
+            Some(RedirRole::new(cap, self.key).map_err(|e| (e, c"no memory for the redirector tables"))?)
+        } else {
+            None
+        };
+        if let Some(c) = new_client {
+            self.client.store(KBox::into_raw(c), Ordering::Release);
+        }
+        if let Some(r) = new_redir {
+            self.redir.store(KBox::into_raw(r), Ordering::Release);
+        }
+        self.roles.store(roles & (ROLE_CLIENT | ROLE_REDIRECTOR), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Makes sure the slow timer runs (called when state was created).
+    pub(crate) fn kick_timer(&self) {
+        // SAFETY: `self.net` is our live namespace.
+        unsafe { shim::timer_start(self.net, TICK_MS) };
+    }
+
+    /// Slow timer: expires entries; returns the next delay, 0 when idle.
+    pub(crate) fn tick(&self) -> u32 {
+        let now = shim::now_ms();
+        let mut busy = false;
+        if let Some(c) = self.client_tables() {
+            for shard in c.shards.iter() {
+                let mut freed = 0u64;
+                busy |= shim::without_bh(|| {
+                    let mut s = shard.lock();
+                    // SAFETY: the core returns each handle of a held skb
+                    // exactly once; nothing else references it.
+                    s.on_tick(now, |h| {
+                        drop(unsafe { OwnedSkb::from_handle(h) });
+                        freed += 1;
+                    });
+                    !s.is_empty()
+                });
+                for _ in 0..freed {
+                    self.counters.inc(ctr::IPRP_CTR_HELD_FREED);
+                }
+            }
+        }
+        if let Some(r) = self.redirector_tables() {
+            busy |= shim::without_bh(|| {
+                let mut g = r.inner.lock();
+                let inner = &mut *g;
+                let mut any = false;
+                for shard in inner.shards.iter_mut() {
+                    shard.on_tick(&inner.services, now);
+                    any |= !shard.is_empty();
+                }
+                any
+            });
+        }
+        if busy {
+            TICK_MS
+        } else {
+            0
+        }
+    }
+}
+
+impl Drop for NetState {
+    fn drop(&mut self) {
+        let c = self.client.swap(core::ptr::null_mut(), Ordering::Acquire);
+        if !c.is_null() {
+            // SAFETY: published from `KBox::into_raw` in `set_roles`; no
+            // hook, handler or timer of this namespace runs any more.
+            let c = unsafe { KBox::from_raw(c) };
+            // Free every held packet: u64::MAX expires every binding.
+            for shard in c.shards.iter() {
+                // SAFETY: as in `tick`.
+                shard.lock().on_tick(u64::MAX, |h| drop(unsafe { OwnedSkb::from_handle(h) }));
+            }
+        }
+        let r = self.redir.swap(core::ptr::null_mut(), Ordering::Acquire);
+        if !r.is_null() {
+            // SAFETY: as above.
+            drop(unsafe { KBox::from_raw(r) });
+        }
+    }
 }
 
 /// Allocates the state of a new namespace; NULL on allocation failure.
 #[no_mangle]
-pub(crate) extern "C" fn iprp_rs_net_init(_net: *mut bindings::net) -> *mut c_void {
-    match KBox::new(
-        NetState {
-            counters: Counters::new(),
-        },
-        GFP_KERNEL,
-    ) {
+pub(crate) extern "C" fn iprp_rs_net_init(net: *mut bindings::net) -> *mut c_void {
+    let state = NetState {
+        counters: Counters::new(),
+        net,
+        key: random_key(),
+        roles: AtomicU32::new(0),
+        client: AtomicPtr::new(core::ptr::null_mut()),
+        redir: AtomicPtr::new(core::ptr::null_mut()),
+    };
+    match KBox::new(state, GFP_KERNEL) {
         Ok(state) => {
             LIVE_STATES.fetch_add(1, Ordering::Relaxed);
             KBox::into_raw(state).cast()
@@ -62,7 +335,7 @@ pub(crate) extern "C" fn iprp_rs_net_init(_net: *mut bindings::net) -> *mut c_vo
 /// # Safety
 ///
 /// `state` came from [`iprp_rs_net_init`], the namespace's hooks are
-/// unregistered and no packet of this namespace can still reach us.
+/// unregistered, its timer is shut down and no packet can still reach us.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn iprp_rs_net_exit(state: *mut c_void) {
     if !state.is_null() {
@@ -71,6 +344,17 @@ pub(crate) unsafe extern "C" fn iprp_rs_net_exit(state: *mut c_void) {
         drop(unsafe { KBox::from_raw(state.cast::<NetState>()) });
         LIVE_STATES.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// Slow timer callback; returns the delay to the next tick, 0 to stop.
+///
+/// # Safety
+///
+/// `state` is a live state from [`iprp_rs_net_init`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_tick(state: *mut c_void) -> u32 {
+    // SAFETY: by the function's contract.
+    unsafe { self::state(state) }.tick()
 }
 
 /// Copies the counters of `state` into `out[0..n]`.
@@ -91,13 +375,24 @@ pub(crate) unsafe extern "C" fn iprp_rs_counters(state: *mut c_void, out: *mut u
     state.counters.snapshot(out);
 }
 
+/// Enabled roles of the namespace.
+///
+/// # Safety
+///
+/// `state` is a live state from [`iprp_rs_net_init`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_role(state: *mut c_void) -> u32 {
+    // SAFETY: by the function's contract.
+    unsafe { self::state(state) }.roles()
+}
+
 /// Borrows the state behind the shim's pointer.
 ///
 /// # Safety
 ///
 /// `state` is a live state from [`iprp_rs_net_init`]; the namespace (and so
 /// the state) outlives the returned reference, which holds for the duration
-/// of a hook or protocol handler call.
+/// of a hook, handler, timer or netlink call.
 pub(crate) unsafe fn state<'a>(state: *mut c_void) -> &'a NetState {
     // SAFETY: by the function's contract.
     unsafe { &*state.cast::<NetState>() }

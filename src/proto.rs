@@ -2,12 +2,84 @@
 
 //! The IP protocol 99 handler: redirection messages.
 
-use crate::pernet;
-use crate::shim::OwnedSkb;
+use crate::pernet::{self, KernelRng, NetState};
+use crate::shim::{self, OwnedSkb};
 use crate::uapi::iprp_counter as ctr;
-use iprp_core::wire::{self, ParseError};
+use iprp_core::client::ClientOutcome;
+use iprp_core::wire::{self, MsgType, Outgoing, ParseError, Repr};
 use kernel::bindings::sk_buff;
 use kernel::prelude::*;
+
+/// Sends a protocol message and counts the result.
+pub(crate) fn send(state: &NetState, out: &Outgoing) {
+    // SAFETY: `state.net` is the live namespace that owns `state`.
+    let sent = unsafe { shim::send(state.net, out) };
+    state.counters.inc(if sent {
+        ctr::IPRP_CTR_MSG_TX
+    } else {
+        ctr::IPRP_CTR_MSG_TX_ERR
+    });
+}
+
+fn parse(skb: &OwnedSkb) -> Result<Repr, ParseError> {
+    let skb = skb.as_ref();
+    let mut buf = [0u8; wire::MSG_LEN];
+    let len = skb.len().min(buf.len());
+    let copied = buf.get_mut(..len).is_some_and(|b| skb.copy_bits(0, b));
+    match buf.get(..len) {
+        Some(b) if copied => Repr::parse(b),
+        _ => Err(ParseError::Short),
+    }
+}
+
+/// A CHK for the redirector role: answer with CFM or ALM.
+fn redirector_msg(state: &NetState, msg: &Repr, src: u32, dst: u32) {
+    let Some(redir) = state.redirector() else {
+        return;
+    };
+    let now = shim::now_ms();
+    let answer = shim::without_bh(|| {
+        let mut g = redir.inner.lock();
+        let (services, shard) = g.shard_mut(&state.key, msg.proto, msg.cport, msg.sport)?;
+        shard.on_chk(services, msg, src, dst, now).ok()
+    });
+    if let Some(out) = answer {
+        send(state, &out);
+    }
+}
+
+/// REQ, CFM or ALM for the client role.
+fn client_msg(state: &NetState, msg: &Repr, src: u32, dst: u32) {
+    let Some(client) = state.client() else {
+        return;
+    };
+    let now = shim::now_ms();
+    let shard = client.shard(&state.key, msg.proto, msg.cport, msg.sport);
+    let outcome = shim::without_bh(|| shard.lock().on_msg(msg, src, dst, now, &mut KernelRng));
+    // Held packets are delivered after the lock is dropped: delivery may
+    // re-enter our hooks.
+    match outcome {
+        ClientOutcome::Send(out) => {
+            send(state, &out);
+            state.kick_timer();
+        }
+        ClientOutcome::Confirmed { released, .. } => {
+            for h in released {
+                // SAFETY: the core gives each held handle back exactly once.
+                unsafe { OwnedSkb::from_handle(h) }.reinject();
+                state.counters.inc(ctr::IPRP_CTR_HELD_REINJECTED);
+            }
+        }
+        ClientOutcome::Alarmed { dropped } => {
+            for h in dropped {
+                // SAFETY: as above.
+                drop(unsafe { OwnedSkb::from_handle(h) });
+                state.counters.inc(ctr::IPRP_CTR_HELD_FREED);
+            }
+        }
+        ClientOutcome::Ignored | ClientOutcome::Drop(_) => {}
+    }
+}
 
 /// Receives one protocol-99 packet; `skb->data` is at the IPRP message.
 ///
@@ -21,20 +93,8 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_rcv(state: *mut c_void, skb: *mut 
     let (state, skb) = unsafe { (pernet::state(state), OwnedSkb::from_raw(skb)) };
     let counters = &state.counters;
     counters.inc(ctr::IPRP_CTR_PROTO_RX);
-
-    let mut buf = [0u8; wire::MSG_LEN];
-    let len = skb.len().min(buf.len());
-    let copied = buf.get_mut(..len).is_some_and(|b| skb.copy_bits(0, b));
-    let parsed = if copied {
-        wire::Repr::parse(buf.get(..len).unwrap_or(&[]))
-    } else {
-        Err(ParseError::Short)
-    };
-    match parsed {
-        Ok(_msg) => {
-            counters.inc(ctr::IPRP_CTR_PROTO_VALID);
-            skb.consume();
-        }
+    let msg = match parse(&skb) {
+        Ok(msg) => msg,
         Err(e) => {
             counters.inc(match e {
                 ParseError::Short => ctr::IPRP_CTR_DROP_SHORT,
@@ -42,7 +102,15 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_rcv(state: *mut c_void, skb: *mut 
                 ParseError::BadProto => ctr::IPRP_CTR_DROP_BAD_PROTO,
             });
             drop(skb);
+            return 0;
         }
+    };
+    counters.inc(ctr::IPRP_CTR_PROTO_VALID);
+    let (src, dst) = skb.as_ref().addrs();
+    match msg.ty {
+        MsgType::Chk => redirector_msg(state, &msg, src, dst),
+        MsgType::Req | MsgType::Cfm | MsgType::Alm => client_msg(state, &msg, src, dst),
     }
+    skb.consume();
     0
 }

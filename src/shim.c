@@ -1,40 +1,67 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * C shim of iprp.ko: owns the registrations the Rust kernel crate has no
- * abstraction for (netfilter hooks, the protocol-99 handler, pernet ops and
- * the generic-netlink family) and forwards every event to Rust.
+ * abstraction for (netfilter hooks, the protocol-99 handler, pernet ops, the
+ * slow timer and the generic-netlink family), the static-inline skb and
+ * checksum helpers, and forwards every event to Rust.
  */
 
+#include <linux/icmp.h>
+#include <linux/ip.h>
 #include <linux/module.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
+#include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <net/checksum.h>
 #include <net/genetlink.h>
+#include <net/ip.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <net/protocol.h>
-#include "../include/uapi/linux/iprp.h"
+#include <net/route.h>
 
+#include "../include/uapi/linux/iprp.h"
 #include "shim.h"
 
 struct iprp_net {
-	void *state;	/* Rust NetState, owned by Rust */
+	void *state;		/* Rust NetState; NULL while the netns dies */
+	struct net *net;
+	struct timer_list timer;
 };
 
 static unsigned int iprp_net_id __read_mostly;
 
-static void *iprp_state(const struct net *net)
+static struct iprp_net *iprp_pernet(const struct net *net)
 {
-	struct iprp_net *in = net_generic(net, iprp_net_id);
-
-	return in->state;
+	return net_generic(net, iprp_net_id);
 }
 
-static unsigned int iprp_nf_verdict(enum iprp_verdict v)
+static void *iprp_state(const struct net *net)
 {
+	return READ_ONCE(iprp_pernet(net)->state);
+}
+
+/* ---- netfilter hooks ---- */
+
+static unsigned int iprp_nf_verdict(enum iprp_verdict v, struct sk_buff *skb,
+				    const struct nf_hook_state *state)
+{
+	int err;
+
 	switch (v) {
 	case IPRP_VERDICT_ACCEPT:
 		return NF_ACCEPT;
+	case IPRP_VERDICT_DROP:
+		return NF_DROP;
+	case IPRP_VERDICT_STOLEN:
+		return NF_STOLEN;
+	case IPRP_VERDICT_REROUTE:
+		/* The destination changed: route again, as nf_nat does. */
+		err = ip_route_me_harder(state->net, state->sk, skb, RTN_UNSPEC);
+		return err ? NF_DROP_ERR(err) : NF_ACCEPT;
 	}
 	return NF_ACCEPT;
 }
@@ -42,20 +69,28 @@ static unsigned int iprp_nf_verdict(enum iprp_verdict v)
 static unsigned int iprp_nf_pre_routing(void *priv, struct sk_buff *skb,
 					const struct nf_hook_state *state)
 {
-	return iprp_nf_verdict(iprp_rs_pre_routing(iprp_state(state->net), skb));
+	void *s = iprp_state(state->net);
+
+	if (!s)
+		return NF_ACCEPT;
+	return iprp_nf_verdict(iprp_rs_pre_routing(s, skb), skb, state);
 }
 
 static unsigned int iprp_nf_local_out(void *priv, struct sk_buff *skb,
 				      const struct nf_hook_state *state)
 {
-	return iprp_nf_verdict(iprp_rs_local_out(iprp_state(state->net), skb));
+	void *s = iprp_state(state->net);
+
+	if (!s)
+		return NF_ACCEPT;
+	return iprp_nf_verdict(iprp_rs_local_out(s, skb), skb, state);
 }
 
 /*
- * Before conntrack (-200) and NAT (-100 dstnat) on input so that conntrack
- * sees the translated replica->redirector tuple; after them on output
- * (100 srcnat is POST_ROUTING; LOCAL_OUT dstnat is -100) so that a local
- * DNAT rule still applies first. See docs/datapath.md.
+ * PRE_ROUTING: after defragmentation (-400), before conntrack (-200) and
+ * DNAT (-100), so conntrack and NAT see the translated tuple.
+ * LOCAL_OUT: after conntrack and local DNAT (-100), before filter (0), so
+ * a host's own DNAT applies first. See docs/architecture.md.
  */
 static const struct nf_hook_ops iprp_nf_ops[] = {
 	{
@@ -72,9 +107,17 @@ static const struct nf_hook_ops iprp_nf_ops[] = {
 	},
 };
 
+/* ---- protocol 99 ---- */
+
 static int iprp_proto_rcv(struct sk_buff *skb)
 {
-	return iprp_rs_proto_rcv(iprp_state(dev_net(skb->dev)), skb);
+	void *s = iprp_state(dev_net(skb->dev));
+
+	if (!s) {
+		kfree_skb(skb);
+		return 0;
+	}
+	return iprp_rs_proto_rcv(s, skb);
 }
 
 static const struct net_protocol iprp_protocol = {
@@ -82,29 +125,63 @@ static const struct net_protocol iprp_protocol = {
 	.no_policy	= 1,
 };
 
+/* ---- slow timer ---- */
+
+static void iprp_timer_fn(struct timer_list *t)
+{
+	struct iprp_net *in = timer_container_of(in, t, timer);
+	void *s = READ_ONCE(in->state);
+	unsigned int next;
+
+	if (!s)
+		return;
+	next = iprp_rs_tick(s);
+	if (next)
+		mod_timer(&in->timer, jiffies + msecs_to_jiffies(next));
+}
+
+/* Starts the slow timer unless it is already pending. */
+void iprp_shim_timer_start(struct net *net, unsigned int ms)
+{
+	struct iprp_net *in = iprp_pernet(net);
+
+	if (!timer_pending(&in->timer))
+		mod_timer(&in->timer, jiffies + msecs_to_jiffies(ms));
+}
+
+/* ---- pernet ---- */
+
 static int __net_init iprp_net_init(struct net *net)
 {
-	struct iprp_net *in = net_generic(net, iprp_net_id);
+	struct iprp_net *in = iprp_pernet(net);
+	void *s;
 	int err;
 
-	in->state = iprp_rs_net_init(net);
-	if (!in->state)
+	in->net = net;
+	timer_setup(&in->timer, iprp_timer_fn, 0);
+	s = iprp_rs_net_init(net);
+	if (!s)
 		return -ENOMEM;
+	WRITE_ONCE(in->state, s);
 	err = nf_register_net_hooks(net, iprp_nf_ops, ARRAY_SIZE(iprp_nf_ops));
 	if (err) {
-		iprp_rs_net_exit(in->state);
-		in->state = NULL;
+		WRITE_ONCE(in->state, NULL);
+		iprp_rs_net_exit(s);
 	}
 	return err;
 }
 
 static void __net_exit iprp_net_exit(struct net *net)
 {
-	struct iprp_net *in = net_generic(net, iprp_net_id);
+	struct iprp_net *in = iprp_pernet(net);
+	void *s = in->state;
 
 	nf_unregister_net_hooks(net, iprp_nf_ops, ARRAY_SIZE(iprp_nf_ops));
-	iprp_rs_net_exit(in->state);
-	in->state = NULL;
+	/* Packets may still reach the protocol handler while devices go. */
+	WRITE_ONCE(in->state, NULL);
+	synchronize_net();
+	timer_shutdown_sync(&in->timer);
+	iprp_rs_net_exit(s);
 }
 
 static struct pernet_operations iprp_net_ops = {
@@ -118,9 +195,31 @@ static struct pernet_operations iprp_net_ops = {
 
 static struct genl_family iprp_genl_family;
 
+static const struct netlink_range_validation iprp_response_range = {
+	.min = 10, .max = 3600000,
+};
+static const struct netlink_range_validation iprp_idle_range = {
+	.min = 100, .max = 86400000,
+};
+static const struct netlink_range_validation iprp_weight_range = {
+	.min = 0, .max = 65535,
+};
+static const struct netlink_range_validation iprp_capacity_range = {
+	.min = 16, .max = 1 << 22,
+};
+
 static const struct nla_policy iprp_genl_policy[IPRP_A_MAX + 1] = {
-	[IPRP_A_VERSION]	= { .type = NLA_NUL_STRING },
-	[IPRP_A_COUNTERS]	= { .type = NLA_NESTED },
+	[IPRP_A_ROLE]		  = NLA_POLICY_MAX(NLA_U32, IPRP_ROLE_CLIENT | IPRP_ROLE_REDIRECTOR),
+	[IPRP_A_PROTO]		  = { .type = NLA_U8 },
+	[IPRP_A_VIP]		  = { .type = NLA_U32 },
+	[IPRP_A_PORT]		  = NLA_POLICY_MIN(NLA_U16, 1),
+	[IPRP_A_SCHED]		  = NLA_POLICY_MAX(NLA_U8, IPRP_SCHED_MH),
+	[IPRP_A_RESPONSE_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_response_range),
+	[IPRP_A_IDLE_TIMEOUT]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_idle_range),
+	[IPRP_A_REPLICA_ADDR]	  = { .type = NLA_U32 },
+	[IPRP_A_WEIGHT]		  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_weight_range),
+	[IPRP_A_UP]		  = NLA_POLICY_MAX(NLA_U8, 1),
+	[IPRP_A_CAPACITY]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_capacity_range),
 };
 
 static int iprp_put_counters(struct sk_buff *msg, void *state)
@@ -140,13 +239,26 @@ static int iprp_put_counters(struct sk_buff *msg, void *state)
 	return 0;
 }
 
+static int iprp_put_stat(void *ctx, const char *name, u64 value)
+{
+	struct sk_buff *msg = ctx;
+	struct nlattr *stat = nla_nest_start(msg, IPRP_A_STAT);
+
+	if (!stat || nla_put_string(msg, IPRP_A_STAT_NAME, name) ||
+	    nla_put_u64_64bit(msg, IPRP_A_STAT_VALUE, value, IPRP_A_PAD))
+		return -EMSGSIZE;
+	nla_nest_end(msg, stat);
+	return 0;
+}
+
 static int iprp_cmd_get_status(struct sk_buff *skb, struct genl_info *info)
 {
-	struct net *net = genl_info_net(info);
+	void *state = iprp_state(genl_info_net(info));
+	struct nlattr *stats;
 	struct sk_buff *msg;
 	void *hdr;
 
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = genlmsg_new(8192, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 	hdr = genlmsg_put_reply(msg, info, &iprp_genl_family, 0,
@@ -154,8 +266,13 @@ static int iprp_cmd_get_status(struct sk_buff *skb, struct genl_info *info)
 	if (!hdr)
 		goto nospace;
 	if (nla_put_string(msg, IPRP_A_VERSION, iprp_rs_version()) ||
-	    iprp_put_counters(msg, iprp_state(net)))
+	    nla_put_u32(msg, IPRP_A_ROLE, iprp_rs_role(state)) ||
+	    iprp_put_counters(msg, state))
 		goto nospace;
+	stats = nla_nest_start(msg, IPRP_A_STATS);
+	if (!stats || iprp_rs_stats(state, iprp_put_stat, msg))
+		goto nospace;
+	nla_nest_end(msg, stats);
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
 
@@ -164,10 +281,200 @@ nospace:
 	return -EMSGSIZE;
 }
 
+/* Decodes the attributes a configuration command may carry. */
+static void iprp_cfg_from_attrs(struct genl_info *info, struct iprp_cfg *cfg)
+{
+	struct nlattr **a = info->attrs;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (a[IPRP_A_ROLE])
+		cfg->role = nla_get_u32(a[IPRP_A_ROLE]);
+	if (a[IPRP_A_CAPACITY])
+		cfg->capacity = nla_get_u32(a[IPRP_A_CAPACITY]);
+	if (a[IPRP_A_PROTO])
+		cfg->proto = nla_get_u8(a[IPRP_A_PROTO]);
+	if (a[IPRP_A_VIP])
+		cfg->vip = nla_get_in_addr(a[IPRP_A_VIP]);
+	if (a[IPRP_A_PORT])
+		cfg->port = nla_get_u16(a[IPRP_A_PORT]);
+	if (a[IPRP_A_REPLICA_ADDR])
+		cfg->replica = nla_get_in_addr(a[IPRP_A_REPLICA_ADDR]);
+	if (a[IPRP_A_SCHED]) {
+		cfg->sched = nla_get_u8(a[IPRP_A_SCHED]);
+		cfg->has_sched = 1;
+	}
+	if (a[IPRP_A_RESPONSE_TIMEOUT]) {
+		cfg->response_timeout_ms = nla_get_u32(a[IPRP_A_RESPONSE_TIMEOUT]);
+		cfg->has_response_timeout = 1;
+	}
+	if (a[IPRP_A_IDLE_TIMEOUT]) {
+		cfg->idle_timeout_ms = nla_get_u32(a[IPRP_A_IDLE_TIMEOUT]);
+		cfg->has_idle_timeout = 1;
+	}
+	if (a[IPRP_A_WEIGHT]) {
+		cfg->weight = nla_get_u32(a[IPRP_A_WEIGHT]);
+		cfg->has_weight = 1;
+	}
+	if (a[IPRP_A_UP]) {
+		cfg->up = nla_get_u8(a[IPRP_A_UP]);
+		cfg->has_up = 1;
+	}
+}
+
+/* The service key (PROTO, VIP, PORT) every service command needs. */
+static bool iprp_svc_attrs_missing(struct genl_info *info)
+{
+	return GENL_REQ_ATTR_CHECK(info, IPRP_A_PROTO) ||
+	       GENL_REQ_ATTR_CHECK(info, IPRP_A_VIP) ||
+	       GENL_REQ_ATTR_CHECK(info, IPRP_A_PORT);
+}
+
+typedef int (*iprp_cfg_fn)(void *state, const struct iprp_cfg *cfg, const char **msg);
+
+static int iprp_cfg_call(struct genl_info *info, iprp_cfg_fn fn)
+{
+	const char *msg = NULL;
+	struct iprp_cfg cfg;
+	int err;
+
+	iprp_cfg_from_attrs(info, &cfg);
+	err = fn(iprp_state(genl_info_net(info)), &cfg, &msg);
+	/* Rust's messages are static strings, as extack requires. */
+	if (err && msg && info->extack)
+		info->extack->_msg = msg;
+	return err;
+}
+
+static int iprp_cmd_set_role(struct sk_buff *skb, struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, IPRP_A_ROLE))
+		return -EINVAL;
+	return iprp_cfg_call(info, iprp_rs_set_role);
+}
+
+static int iprp_cmd_new_service(struct sk_buff *skb, struct genl_info *info)
+{
+	if (iprp_svc_attrs_missing(info))
+		return -EINVAL;
+	return iprp_cfg_call(info, iprp_rs_new_service);
+}
+
+static int iprp_cmd_del_service(struct sk_buff *skb, struct genl_info *info)
+{
+	if (iprp_svc_attrs_missing(info))
+		return -EINVAL;
+	return iprp_cfg_call(info, iprp_rs_del_service);
+}
+
+static int iprp_cmd_set_replica(struct sk_buff *skb, struct genl_info *info)
+{
+	if (iprp_svc_attrs_missing(info) ||
+	    GENL_REQ_ATTR_CHECK(info, IPRP_A_REPLICA_ADDR))
+		return -EINVAL;
+	return iprp_cfg_call(info, iprp_rs_set_replica);
+}
+
+static int iprp_cmd_del_replica(struct sk_buff *skb, struct genl_info *info)
+{
+	if (iprp_svc_attrs_missing(info) ||
+	    GENL_REQ_ATTR_CHECK(info, IPRP_A_REPLICA_ADDR))
+		return -EINVAL;
+	return iprp_cfg_call(info, iprp_rs_del_replica);
+}
+
+struct iprp_dump_ctx {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+	u8 cmd;
+};
+
+static int iprp_put_row(void *ctx, const struct iprp_row *row)
+{
+	struct iprp_dump_ctx *d = ctx;
+	void *hdr;
+
+	hdr = genlmsg_put(d->skb, NETLINK_CB(d->cb->skb).portid,
+			  d->cb->nlh->nlmsg_seq, &iprp_genl_family,
+			  NLM_F_MULTI, d->cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_in_addr(d->skb, IPRP_A_PEER, row->peer) ||
+	    (row->vip && nla_put_in_addr(d->skb, IPRP_A_VIP, row->vip)) ||
+	    nla_put_in_addr(d->skb, IPRP_A_REPLICA_ADDR, row->replica) ||
+	    nla_put_u8(d->skb, IPRP_A_PROTO, row->proto) ||
+	    nla_put_u16(d->skb, IPRP_A_CPORT, row->cport) ||
+	    nla_put_u16(d->skb, IPRP_A_PORT, row->port) ||
+	    nla_put_u8(d->skb, IPRP_A_STATE, row->state) ||
+	    nla_put_u32(d->skb, IPRP_A_AGE, row->age_ms)) {
+		genlmsg_cancel(d->skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(d->skb, hdr);
+	return 0;
+}
+
+static int iprp_dump_rows(struct sk_buff *skb, struct netlink_callback *cb,
+			  u8 cmd,
+			  int (*dump)(void *, u64 *, iprp_row_fn, void *))
+{
+	struct iprp_dump_ctx d = { .skb = skb, .cb = cb, .cmd = cmd };
+	u64 pos = cb->args[0];
+	int err;
+
+	err = dump(iprp_state(sock_net(skb->sk)), &pos, iprp_put_row, &d);
+	cb->args[0] = pos;
+	if (err && err != -EMSGSIZE)
+		return err;
+	return skb->len;
+}
+
+static int iprp_cmd_get_binding(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return iprp_dump_rows(skb, cb, IPRP_CMD_GET_BINDING, iprp_rs_dump_bindings);
+}
+
+static int iprp_cmd_get_flow(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	return iprp_dump_rows(skb, cb, IPRP_CMD_GET_FLOW, iprp_rs_dump_flows);
+}
+
 static const struct genl_small_ops iprp_genl_ops[] = {
 	{
 		.cmd	= IPRP_CMD_GET_STATUS,
 		.doit	= iprp_cmd_get_status,
+	},
+	{
+		.cmd	= IPRP_CMD_SET_ROLE,
+		.doit	= iprp_cmd_set_role,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPRP_CMD_NEW_SERVICE,
+		.doit	= iprp_cmd_new_service,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPRP_CMD_DEL_SERVICE,
+		.doit	= iprp_cmd_del_service,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPRP_CMD_SET_REPLICA,
+		.doit	= iprp_cmd_set_replica,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPRP_CMD_DEL_REPLICA,
+		.doit	= iprp_cmd_del_replica,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPRP_CMD_GET_BINDING,
+		.dumpit	= iprp_cmd_get_binding,
+	},
+	{
+		.cmd	= IPRP_CMD_GET_FLOW,
+		.dumpit	= iprp_cmd_get_flow,
 	},
 };
 
@@ -205,6 +512,167 @@ void iprp_shim_consume_skb(struct sk_buff *skb)
 	consume_skb(skb);
 }
 
+__be32 iprp_shim_saddr(const struct sk_buff *skb)
+{
+	return ip_hdr(skb)->saddr;
+}
+
+__be32 iprp_shim_daddr(const struct sk_buff *skb)
+{
+	return ip_hdr(skb)->daddr;
+}
+
+/*
+ * Fills @pkt for an IPv4 TCP or UDP packet whose transport header is in
+ * this packet (not a non-first fragment). skb->data is at the IP header at
+ * both hooks. Returns 0, or -1 if the packet is not one we translate.
+ */
+int iprp_shim_parse(const struct sk_buff *skb, struct iprp_pkt *pkt)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	unsigned int thoff = iph->ihl * 4;
+
+	if (iph->frag_off & htons(IP_OFFSET))
+		return -1;
+	pkt->saddr = iph->saddr;
+	pkt->daddr = iph->daddr;
+	pkt->proto = iph->protocol;
+	if (iph->protocol == IPPROTO_TCP) {
+		struct tcphdr _th;
+		const struct tcphdr *th;
+
+		th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
+		if (!th)
+			return -1;
+		pkt->sport = th->source;
+		pkt->dport = th->dest;
+		pkt->syn = th->syn;
+		pkt->ack = th->ack;
+		return 0;
+	}
+	if (iph->protocol == IPPROTO_UDP) {
+		struct udphdr _uh;
+		const struct udphdr *uh;
+
+		uh = skb_header_pointer(skb, thoff, sizeof(_uh), &_uh);
+		if (!uh)
+			return -1;
+		pkt->sport = uh->source;
+		pkt->dport = uh->dest;
+		pkt->syn = 0;
+		pkt->ack = 0;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Rewrites the source (@dst false) or destination address and updates the
+ * IP and TCP/UDP checksums incrementally (RFC 1624), also for
+ * CHECKSUM_PARTIAL packets; a zero UDP checksum stays zero.
+ */
+int iprp_shim_set_addr(struct sk_buff *skb, bool dst, __be32 addr)
+{
+	unsigned int thoff = ip_hdrlen(skb);
+	unsigned int need = thoff;
+	struct iphdr *iph = ip_hdr(skb);
+	bool first = !(iph->frag_off & htons(IP_OFFSET));
+	u8 proto = iph->protocol;
+	__be32 *field, old;
+
+	if (first && proto == IPPROTO_TCP)
+		need += sizeof(struct tcphdr);
+	else if (first && proto == IPPROTO_UDP)
+		need += sizeof(struct udphdr);
+	if (skb_ensure_writable(skb, need))
+		return -ENOMEM;
+	iph = ip_hdr(skb);
+	field = dst ? &iph->daddr : &iph->saddr;
+	old = *field;
+	if (first && proto == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)iph + thoff;
+
+		inet_proto_csum_replace4(&th->check, skb, old, addr, true);
+	} else if (first && proto == IPPROTO_UDP) {
+		struct udphdr *uh = (void *)iph + thoff;
+
+		if (uh->check || skb->ip_summed == CHECKSUM_PARTIAL) {
+			inet_proto_csum_replace4(&uh->check, skb, old, addr, true);
+			if (!uh->check)
+				uh->check = CSUM_MANGLED_0;
+		}
+	}
+	csum_replace4(&iph->check, old, addr);
+	*field = addr;
+	return 0;
+}
+
+/*
+ * Hands a packet held at PRE_ROUTING back to IP input from the start; the
+ * hook then translates it like any packet of a confirmed binding.
+ */
+void iprp_shim_reinject(struct sk_buff *skb)
+{
+	netif_rx(skb);
+}
+
+/* Sends one protocol-99 message from @saddr (a local address) to @daddr. */
+int iprp_shim_send_msg(struct net *net, __be32 saddr, __be32 daddr,
+		       const void *msg, unsigned int len)
+{
+	struct flowi4 fl4 = {
+		.daddr		= daddr,
+		.saddr		= saddr,
+		.flowi4_proto	= IPRP_IPPROTO,
+	};
+	struct sk_buff *skb;
+	struct iphdr *iph;
+	struct rtable *rt;
+	int hh_len;
+
+	rt = ip_route_output_key(net, &fl4);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	hh_len = LL_RESERVED_SPACE(rt->dst.dev);
+	skb = alloc_skb(hh_len + sizeof(*iph) + len, GFP_ATOMIC);
+	if (!skb) {
+		ip_rt_put(rt);
+		return -ENOMEM;
+	}
+	skb_reserve(skb, hh_len);
+	skb_reset_network_header(skb);
+	iph = skb_put(skb, sizeof(*iph));
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) / 4;
+	iph->tos = 0;
+	iph->frag_off = htons(IP_DF);
+	iph->ttl = ip4_dst_hoplimit(&rt->dst);
+	iph->protocol = IPRP_IPPROTO;
+	iph->saddr = fl4.saddr;
+	iph->daddr = fl4.daddr;
+	skb_put_data(skb, msg, len);
+	skb->protocol = htons(ETH_P_IP);
+	skb_dst_set(skb, &rt->dst);
+	ip_select_ident(net, skb, NULL);
+	/* __ip_local_out() sets tot_len and the header checksum. */
+	return ip_local_out(net, NULL, skb);
+}
+
+u64 iprp_shim_now_ms(void)
+{
+	return jiffies64_to_msecs(get_jiffies_64());
+}
+
+void iprp_shim_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void iprp_shim_bh_enable(void)
+{
+	local_bh_enable();
+}
+
 /* ---- registration, called from the Rust module's init/exit ---- */
 
 int iprp_shim_init(void)
@@ -238,3 +706,8 @@ void iprp_shim_exit(void)
 	synchronize_net();
 	unregister_pernet_subsys(&iprp_net_ops);
 }
+
+/* Rust mirrors these structures field by field (src/shim.rs). */
+static_assert(sizeof(struct iprp_pkt) == 16);
+static_assert(sizeof(struct iprp_cfg) == 40);
+static_assert(sizeof(struct iprp_row) == 24);

@@ -1,10 +1,71 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Declarations of the C shim's functions and safe wrappers around them.
+//!
+//! The `#[repr(C)]` structures mirror src/shim.h field by field; both sides
+//! assert their sizes.
 
-use kernel::bindings::sk_buff;
+use iprp_core::wire::{Ipv4, Outgoing};
+use kernel::bindings::{net, sk_buff};
 use kernel::error::to_result;
 use kernel::prelude::*;
+
+/// `struct iprp_pkt`: addresses and ports of a TCP/UDP packet, network order.
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct Pkt {
+    pub(crate) saddr: u32,
+    pub(crate) daddr: u32,
+    pub(crate) sport: u16,
+    pub(crate) dport: u16,
+    pub(crate) proto: u8,
+    pub(crate) syn: u8,
+    pub(crate) ack: u8,
+}
+
+/// `struct iprp_cfg`: a decoded configuration request.
+#[repr(C)]
+pub(crate) struct Cfg {
+    pub(crate) role: u32,
+    pub(crate) capacity: u32,
+    pub(crate) proto: u8,
+    pub(crate) sched: u8,
+    pub(crate) up: u8,
+    pub(crate) has_sched: u8,
+    pub(crate) has_response_timeout: u8,
+    pub(crate) has_idle_timeout: u8,
+    pub(crate) has_weight: u8,
+    pub(crate) has_up: u8,
+    pub(crate) vip: u32,
+    pub(crate) port: u16,
+    pub(crate) replica: u32,
+    pub(crate) weight: u32,
+    pub(crate) response_timeout_ms: u32,
+    pub(crate) idle_timeout_ms: u32,
+}
+
+/// `struct iprp_row`: one row of a binding or flow dump.
+#[repr(C)]
+pub(crate) struct Row {
+    pub(crate) peer: u32,
+    pub(crate) vip: u32,
+    pub(crate) replica: u32,
+    pub(crate) cport: u16,
+    pub(crate) port: u16,
+    pub(crate) proto: u8,
+    pub(crate) state: u8,
+    pub(crate) age_ms: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<Pkt>() == 16);
+const _: () = assert!(core::mem::size_of::<Cfg>() == 40);
+const _: () = assert!(core::mem::size_of::<Row>() == 24);
+
+/// Writes one dump row; 0 or `-EMSGSIZE` when the message is full.
+pub(crate) type RowFn = unsafe extern "C" fn(ctx: *mut c_void, row: *const Row) -> i32;
+/// Writes one named statistic; 0 or `-EMSGSIZE`.
+pub(crate) type StatFn =
+    unsafe extern "C" fn(ctx: *mut c_void, name: *const core::ffi::c_char, value: u64) -> i32;
 
 extern "C" {
     fn iprp_shim_init() -> core::ffi::c_int;
@@ -12,12 +73,28 @@ extern "C" {
     fn iprp_shim_copy_bits(
         skb: *const sk_buff,
         offset: core::ffi::c_int,
-        to: *mut core::ffi::c_void,
+        to: *mut c_void,
         len: core::ffi::c_int,
     ) -> core::ffi::c_int;
     fn iprp_shim_skb_len(skb: *const sk_buff) -> core::ffi::c_uint;
     fn iprp_shim_kfree_skb(skb: *mut sk_buff);
     fn iprp_shim_consume_skb(skb: *mut sk_buff);
+    fn iprp_shim_parse(skb: *const sk_buff, pkt: *mut Pkt) -> core::ffi::c_int;
+    fn iprp_shim_set_addr(skb: *mut sk_buff, dst: bool, addr: u32) -> core::ffi::c_int;
+    fn iprp_shim_saddr(skb: *const sk_buff) -> u32;
+    fn iprp_shim_daddr(skb: *const sk_buff) -> u32;
+    fn iprp_shim_reinject(skb: *mut sk_buff);
+    fn iprp_shim_send_msg(
+        net: *mut net,
+        saddr: u32,
+        daddr: u32,
+        msg: *const c_void,
+        len: core::ffi::c_uint,
+    ) -> core::ffi::c_int;
+    fn iprp_shim_now_ms() -> u64;
+    fn iprp_shim_timer_start(net: *mut net, ms: core::ffi::c_uint);
+    fn iprp_shim_bh_disable();
+    fn iprp_shim_bh_enable();
 }
 
 /// Registers pernet ops, the protocol-99 handler and the netlink family.
@@ -32,23 +109,100 @@ pub(crate) fn exit() {
     unsafe { iprp_shim_exit() }
 }
 
-/// A socket buffer handed to us by the stack, which we now own.
+/// Milliseconds of a monotonic clock (jiffies).
+pub(crate) fn now_ms() -> u64 {
+    // SAFETY: reads jiffies; no preconditions.
+    unsafe { iprp_shim_now_ms() }
+}
+
+/// Sends a protocol-99 message; false if it could not be sent.
+///
+/// # Safety
+///
+/// `net` is a live network namespace.
+pub(crate) unsafe fn send(net: *mut net, out: &Outgoing) -> bool {
+    let bytes = out.msg.to_bytes();
+    // SAFETY: `net` is live by the function's contract; `bytes` is a
+    // readable buffer of the length passed.
+    unsafe {
+        iprp_shim_send_msg(
+            net,
+            out.from.to_be(),
+            out.to.to_be(),
+            bytes.as_ptr().cast(),
+            bytes.len() as u32,
+        ) == 0
+    }
+}
+
+/// Starts the namespace's slow timer unless it is pending.
+///
+/// # Safety
+///
+/// `net` is a live network namespace with our pernet state.
+pub(crate) unsafe fn timer_start(net: *mut net, ms: u32) {
+    // SAFETY: by the function's contract.
+    unsafe { iprp_shim_timer_start(net, ms) }
+}
+
+/// Runs `f` with bottom halves disabled, so that a lock taken inside is
+/// never interrupted by our own softirq-context hooks on this CPU.
+pub(crate) fn without_bh<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: paired with the enable below; never called in hard-irq context.
+    unsafe { iprp_shim_bh_disable() };
+    let r = f();
+    // SAFETY: paired with the disable above.
+    unsafe { iprp_shim_bh_enable() };
+    r
+}
+
+/// A socket buffer the stack lends us for the duration of a hook call.
 ///
 /// # Invariants
 ///
-/// `ptr` is a valid `sk_buff` owned by this value until it is consumed,
-/// dropped or returned to the stack.
-pub(crate) struct OwnedSkb {
+/// `ptr` is a valid `sk_buff` for the lifetime of the value.
+pub(crate) struct SkbRef {
     ptr: *mut sk_buff,
 }
 
-impl OwnedSkb {
+impl SkbRef {
     /// # Safety
     ///
-    /// `ptr` must be a valid skb whose ownership passes to the new value.
-    pub(crate) unsafe fn from_raw(ptr: *mut sk_buff) -> Self {
+    /// `ptr` must be a valid skb for as long as the value is used.
+    pub(crate) unsafe fn new(ptr: *mut sk_buff) -> Self {
         // INVARIANT: guaranteed by the caller.
         Self { ptr }
+    }
+
+    /// The raw pointer (used as the opaque handle of a held packet).
+    pub(crate) fn as_ptr(&self) -> *mut sk_buff {
+        self.ptr
+    }
+
+    /// Addresses and ports if this is a TCP/UDP packet we can translate.
+    pub(crate) fn parse(&self) -> Option<Pkt> {
+        let mut pkt = Pkt::default();
+        // SAFETY: `self.ptr` is valid (type invariant); `pkt` is writable.
+        (unsafe { iprp_shim_parse(self.ptr, &mut pkt) } == 0).then_some(pkt)
+    }
+
+    /// Rewrites the source (`dst == false`) or destination address with
+    /// incremental checksum updates; false if the packet could not be made
+    /// writable.
+    pub(crate) fn set_addr(&self, dst: bool, addr: Ipv4) -> bool {
+        // SAFETY: `self.ptr` is valid (type invariant).
+        unsafe { iprp_shim_set_addr(self.ptr, dst, addr.to_be()) == 0 }
+    }
+
+    /// IPv4 source and destination, host order.
+    pub(crate) fn addrs(&self) -> (Ipv4, Ipv4) {
+        // SAFETY: `self.ptr` is valid (type invariant) and has an IP header.
+        unsafe {
+            (
+                u32::from_be(iprp_shim_saddr(self.ptr)),
+                u32::from_be(iprp_shim_daddr(self.ptr)),
+            )
+        }
     }
 
     /// Bytes of packet data from `skb->data` on.
@@ -67,13 +221,60 @@ impl OwnedSkb {
         // writable buffer of exactly `len` bytes.
         unsafe { iprp_shim_copy_bits(self.ptr, off, to.as_mut_ptr().cast(), len) == 0 }
     }
+}
+
+/// A socket buffer we own: held, or handed to our protocol handler.
+///
+/// # Invariants
+///
+/// `ptr` is a valid `sk_buff` owned by this value until it is consumed,
+/// reinjected or dropped.
+pub(crate) struct OwnedSkb {
+    ptr: *mut sk_buff,
+}
+
+impl OwnedSkb {
+    /// # Safety
+    ///
+    /// `ptr` must be a valid skb whose ownership passes to the new value.
+    pub(crate) unsafe fn from_raw(ptr: *mut sk_buff) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Self { ptr }
+    }
+
+    /// Takes back a held packet from its handle.
+    ///
+    /// # Safety
+    ///
+    /// `handle` came from [`SkbRef::as_ptr`] of a packet the hook stole and
+    /// the core has just given back; it is owned by nobody else.
+    pub(crate) unsafe fn from_handle(handle: u64) -> Self {
+        // SAFETY: by the function's contract.
+        unsafe { Self::from_raw(handle as usize as *mut sk_buff) }
+    }
+
+    /// Borrows it for the helpers of [`SkbRef`].
+    pub(crate) fn as_ref(&self) -> SkbRef {
+        // INVARIANT: we own a valid skb.
+        SkbRef { ptr: self.ptr }
+    }
+
+    fn into_raw(self) -> *mut sk_buff {
+        let ptr = self.ptr;
+        core::mem::forget(self);
+        ptr
+    }
 
     /// Frees a packet we accepted and processed (not a drop).
     pub(crate) fn consume(self) {
-        let ptr = self.ptr;
-        core::mem::forget(self);
-        // SAFETY: we own `ptr` (type invariant) and give it up here.
-        unsafe { iprp_shim_consume_skb(ptr) }
+        // SAFETY: we own the pointer (type invariant) and give it up here.
+        unsafe { iprp_shim_consume_skb(self.into_raw()) }
+    }
+
+    /// Hands a held packet back to IP input.
+    pub(crate) fn reinject(self) {
+        // SAFETY: we own the pointer (type invariant); netif_rx takes it.
+        unsafe { iprp_shim_reinject(self.into_raw()) }
     }
 }
 

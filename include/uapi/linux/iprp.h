@@ -26,21 +26,83 @@ enum iprp_msg_type {
 	IPRP_MSG_ALM = 4,	/* alarm: no such redirection, redirector -> client */
 };
 
+/* Roles of a network namespace (IPRP_A_ROLE, a bit set). */
+enum iprp_role {
+	IPRP_ROLE_CLIENT = 1 << 0,	/* keep bindings, translate bound flows */
+	IPRP_ROLE_REDIRECTOR = 1 << 1,	/* redirect flows of configured services */
+};
+
+/* Schedulers (IPRP_A_SCHED). */
+enum iprp_sched {
+	IPRP_SCHED_RR = 0,	/* round robin */
+	IPRP_SCHED_WRR = 1,	/* smooth weighted round robin */
+	IPRP_SCHED_LC = 2,	/* least connections */
+	IPRP_SCHED_SH = 3,	/* source hash */
+	IPRP_SCHED_MH = 4,	/* Maglev consistent hash */
+};
+
+/*
+ * Commands. All but GET_STATUS, GET_SERVICE and GET_BINDING need
+ * CAP_NET_ADMIN in the user namespace owning the caller's netns.
+ */
 enum iprp_cmd {
 	IPRP_CMD_UNSPEC,
-	IPRP_CMD_GET_STATUS,	/* version and counters of the caller's netns */
+	IPRP_CMD_GET_STATUS,	/* version, role, counters and stats of this netns */
+	IPRP_CMD_SET_ROLE,	/* IPRP_A_ROLE; table sizes IPRP_A_CAPACITY */
+	IPRP_CMD_NEW_SERVICE,	/* PROTO, VIP, PORT; SCHED, timeouts optional */
+	IPRP_CMD_DEL_SERVICE,	/* PROTO, VIP, PORT */
+	IPRP_CMD_GET_SERVICE,	/* dump: one message per service, REPLICAS nest */
+	IPRP_CMD_SET_REPLICA,	/* PROTO, VIP, PORT, REPLICA_ADDR; WEIGHT, UP */
+	IPRP_CMD_DEL_REPLICA,	/* PROTO, VIP, PORT, REPLICA_ADDR */
+	IPRP_CMD_GET_BINDING,	/* dump: client bindings of this netns */
+	IPRP_CMD_GET_FLOW,	/* dump: redirector redirection + accept tables */
 	__IPRP_CMD_MAX,
 };
 #define IPRP_CMD_MAX (__IPRP_CMD_MAX - 1)
 
+/*
+ * Attributes. Addresses are IPv4 in network byte order (u32 as struct
+ * in_addr); ports in host byte order; times in milliseconds.
+ */
 enum iprp_attr {
 	IPRP_A_UNSPEC,
 	IPRP_A_VERSION,		/* string: module version */
 	IPRP_A_COUNTERS,	/* nest of IPRP_CTR_* u64 attributes */
 	IPRP_A_PAD,
+	IPRP_A_ROLE,		/* u32: bit set of enum iprp_role */
+	IPRP_A_PROTO,		/* u8: IPPROTO_TCP or IPPROTO_UDP */
+	IPRP_A_VIP,		/* be32: service address */
+	IPRP_A_PORT,		/* u16: service port */
+	IPRP_A_SCHED,		/* u8: enum iprp_sched */
+	IPRP_A_RESPONSE_TIMEOUT,/* u32 ms: unanswered REQ -> served locally */
+	IPRP_A_IDLE_TIMEOUT,	/* u32 ms: idle entry expiry */
+	IPRP_A_REPLICA_ADDR,	/* be32 */
+	IPRP_A_WEIGHT,		/* u32: 0 (drain) .. 65535 */
+	IPRP_A_UP,		/* u8: 0 down, 1 up */
+	IPRP_A_CAPACITY,	/* u32: table entries (SET_ROLE) */
+	IPRP_A_REPLICAS,	/* nest of IPRP_A_REPLICA nests (GET_SERVICE) */
+	IPRP_A_REPLICA,		/* nest: REPLICA_ADDR, WEIGHT, UP, CONNS */
+	IPRP_A_CONNS,		/* u32: live redirector entries of a replica */
+	IPRP_A_STATS,		/* nest of IPRP_A_STAT nests: core counters */
+	IPRP_A_STAT,		/* nest: STAT_NAME, STAT_VALUE */
+	IPRP_A_STAT_NAME,	/* string: "<group>.<counter>", e.g. client.confirmed */
+	IPRP_A_STAT_VALUE,	/* u64 */
+	IPRP_A_PEER,		/* be32: client (flows) or redirector (bindings) */
+	IPRP_A_CPORT,		/* u16: client port */
+	IPRP_A_STATE,		/* u8: enum iprp_state */
+	IPRP_A_KEY,		/* u32 */
+	IPRP_A_AGE,		/* u32 ms since last activity */
 	__IPRP_A_MAX,
 };
 #define IPRP_A_MAX (__IPRP_A_MAX - 1)
+
+/* Entry states in GET_BINDING / GET_FLOW dumps (IPRP_A_STATE). */
+enum iprp_state {
+	IPRP_STATE_SENT = 1,		/* redirector: REQ sent */
+	IPRP_STATE_CONFIRMED = 2,	/* both: handshake done */
+	IPRP_STATE_ACCEPT = 3,		/* redirector: served locally */
+	IPRP_STATE_CHECKING = 4,	/* client: CHK sent */
+};
 
 /*
  * Per-network-namespace counters, each a u64 attribute inside
@@ -55,6 +117,11 @@ enum iprp_counter {
 	IPRP_CTR_DROP_SHORT,		/* dropped: shorter than 16 bytes */
 	IPRP_CTR_DROP_BAD_TYPE,		/* dropped: unknown message type */
 	IPRP_CTR_DROP_BAD_PROTO,	/* dropped: protocol not TCP/UDP */
+	IPRP_CTR_MSG_TX,		/* protocol-99 messages sent */
+	IPRP_CTR_MSG_TX_ERR,		/* ... that could not be sent */
+	IPRP_CTR_XLAT_ERR,		/* packets dropped: rewrite failed */
+	IPRP_CTR_HELD_REINJECTED,	/* held packets handed back to IP */
+	IPRP_CTR_HELD_FREED,		/* held packets freed (ALM, expiry) */
 	__IPRP_CTR_MAX,
 };
 #define IPRP_CTR_MAX (__IPRP_CTR_MAX - 1)

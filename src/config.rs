@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Configuration commands from generic netlink (decoded by the shim).
+//!
+//! Every command validates first and changes state only when it cannot
+//! fail any more, so an error never leaves a partial configuration. The
+//! family has no parallel ops: the genl mutex serialises these calls.
+
+use crate::pernet::{self, NetState, ROLE_CLIENT, ROLE_REDIRECTOR};
+use crate::shim::{self, Cfg};
+use heapless::Vec as HVec;
+use iprp_core::sched::{
+    ConfigError, ReplicaSpec, SchedKind, ServiceSpec, DEFAULT_IDLE_TIMEOUT_MS,
+    DEFAULT_RESPONSE_TIMEOUT_MS, MAX_REPLICAS,
+};
+use iprp_core::Proto;
+use kernel::prelude::*;
+
+type CfgResult = Result<(), (Error, &'static CStr)>;
+
+fn config_error(e: ConfigError) -> (Error, &'static CStr) {
+    match e {
+        ConfigError::TooManyReplicas => (ENOSPC, c"a service has at most 16 replicas"),
+        ConfigError::DuplicateReplica => (EEXIST, c"the replica is already in the service"),
+        ConfigError::BadReplica => (EINVAL, c"invalid replica address"),
+        ConfigError::BadService => (EINVAL, c"invalid service address or port"),
+        ConfigError::BadTimeout => (EINVAL, c"invalid timeout"),
+        ConfigError::Exists => (EEXIST, c"the service already exists"),
+        ConfigError::NoService => (ENOENT, c"no such service"),
+        ConfigError::NoReplica => (ENOENT, c"no such replica in the service"),
+        ConfigError::Full => (ENOSPC, c"the service table is full"),
+    }
+}
+
+fn proto_of(cfg: &Cfg) -> Result<Proto, (Error, &'static CStr)> {
+    Proto::from_u8(cfg.proto).ok_or((EINVAL, c"protocol must be TCP (6) or UDP (17)"))
+}
+
+fn set_role(state: &NetState, cfg: &Cfg) -> CfgResult {
+    if cfg.role & !(ROLE_CLIENT | ROLE_REDIRECTOR) != 0 {
+        return Err((EINVAL, c"unknown role bits"));
+    }
+    let capacity = (cfg.capacity != 0).then_some(cfg.capacity);
+    state.set_roles(cfg.role, capacity)
+}
+
+fn new_service(state: &NetState, cfg: &Cfg) -> CfgResult {
+    let proto = proto_of(cfg)?;
+    let sched = SchedKind::from_u8(if cfg.has_sched != 0 { cfg.sched } else { 0 })
+        .ok_or((EINVAL, c"unknown scheduler"))?;
+    let redir = state
+        .redirector_tables()
+        .ok_or((EINVAL, c"enable the redirector role first"))?;
+    let spec = ServiceSpec {
+        proto,
+        vip: u32::from_be(cfg.vip),
+        port: cfg.port,
+        sched,
+        response_timeout_ms: if cfg.has_response_timeout != 0 {
+            cfg.response_timeout_ms
+        } else {
+            DEFAULT_RESPONSE_TIMEOUT_MS
+        },
+        idle_timeout_ms: if cfg.has_idle_timeout != 0 {
+            cfg.idle_timeout_ms
+        } else {
+            DEFAULT_IDLE_TIMEOUT_MS
+        },
+        replicas: &[],
+    };
+    shim::without_bh(|| redir.inner.lock().services.add(&spec))
+        .map(|_| ())
+        .map_err(config_error)
+}
+
+fn del_service(state: &NetState, cfg: &Cfg) -> CfgResult {
+    let proto = proto_of(cfg)?;
+    let redir = state.redirector_tables().ok_or((ENOENT, c"no such service"))?;
+    shim::without_bh(|| {
+        redir
+            .inner
+            .lock()
+            .services
+            .del(proto, u32::from_be(cfg.vip), cfg.port)
+    })
+    .map_err(config_error)
+}
+
+/// Adds, changes (`remove == false`) or removes a replica by rebuilding the
+/// service's replica list and applying it in one `update`.
+fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
+    let proto = proto_of(cfg)?;
+    let redir = state.redirector_tables().ok_or((ENOENT, c"no such service"))?;
+    let (vip, addr) = (u32::from_be(cfg.vip), u32::from_be(cfg.replica));
+    shim::without_bh(|| {
+        let mut g = redir.inner.lock();
+        let svc = g
+            .services
+            .lookup(proto, vip, cfg.port)
+            .ok_or((ENOENT, c"no such service"))?;
+        let mut list: HVec<ReplicaSpec, MAX_REPLICAS> = HVec::new();
+        let mut found = false;
+        for r in svc.replicas() {
+            if r.addr() == addr {
+                found = true;
+                if remove {
+                    continue;
+                }
+                let spec = ReplicaSpec {
+                    addr,
+                    weight: if cfg.has_weight != 0 { cfg.weight as u16 } else { r.weight() },
+                    up: if cfg.has_up != 0 { cfg.up != 0 } else { r.up() },
+                };
+                let _ = list.push(spec);
+            } else {
+                let _ = list.push(ReplicaSpec {
+                    addr: r.addr(),
+                    weight: r.weight(),
+                    up: r.up(),
+                });
+            }
+        }
+        if remove && !found {
+            return Err((ENOENT, c"no such replica in the service"));
+        }
+        if !remove && !found {
+            let spec = ReplicaSpec {
+                addr,
+                weight: if cfg.has_weight != 0 { cfg.weight as u16 } else { 1 },
+                up: cfg.has_up == 0 || cfg.up != 0,
+            };
+            list.push(spec)
+                .map_err(|_| config_error(ConfigError::TooManyReplicas))?;
+        }
+        let spec = ServiceSpec {
+            proto,
+            vip,
+            port: cfg.port,
+            sched: svc.sched(),
+            response_timeout_ms: svc.response_timeout_ms(),
+            idle_timeout_ms: svc.idle_timeout_ms(),
+            replicas: &list,
+        };
+        g.services.update(&spec).map(|_| ()).map_err(config_error)
+    })
+}
+
+/// Runs a configuration function for the shim; on error stores a static
+/// message for extack.
+///
+/// # Safety
+///
+/// `state` is a live state, `cfg` a valid `struct iprp_cfg` and `msg` a
+/// writable pointer.
+unsafe fn call(
+    state: *mut c_void,
+    cfg: *const Cfg,
+    msg: *mut *const core::ffi::c_char,
+    f: fn(&NetState, &Cfg) -> CfgResult,
+) -> i32 {
+    // SAFETY: by the function's contract.
+    let (state, cfg) = unsafe { (pernet::state(state), &*cfg) };
+    match f(state, cfg) {
+        Ok(()) => 0,
+        Err((err, text)) => {
+            // SAFETY: `msg` is writable by the function's contract; the
+            // message is a static string.
+            unsafe { *msg = text.as_ptr() };
+            err.to_errno()
+        }
+    }
+}
+
+macro_rules! config_entry {
+    ($($name:ident => $f:expr;)*) => {$(
+        /// Configuration entry point called by the shim's genl handler.
+        ///
+        /// # Safety
+        ///
+        /// See [`call`].
+        #[no_mangle]
+        pub(crate) unsafe extern "C" fn $name(
+            state: *mut c_void,
+            cfg: *const Cfg,
+            msg: *mut *const core::ffi::c_char,
+        ) -> i32 {
+            // SAFETY: forwarded from our caller.
+            unsafe { call(state, cfg, msg, $f) }
+        }
+    )*};
+}
+
+config_entry! {
+    iprp_rs_set_role => set_role;
+    iprp_rs_new_service => new_service;
+    iprp_rs_del_service => del_service;
+    iprp_rs_set_replica => |s, c| change_replica(s, c, false);
+    iprp_rs_del_replica => |s, c| change_replica(s, c, true);
+}

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Netlink dumps of bindings and flows, and the named core statistics.
+
+use crate::pernet::{self, NetState};
+use crate::shim::{self, Row, RowFn, StatFn};
+use crate::uapi::iprp_state as st;
+use iprp_core::client::CState;
+use iprp_core::redirector::RState;
+use iprp_core::{ClientCounters, RedirCounters};
+use kernel::prelude::*;
+
+/// Feeds rows to the shim's writer from position `*pos` on; stops at the
+/// first full message and leaves `*pos` at the first row not written.
+struct Cursor {
+    put: RowFn,
+    ctx: *mut c_void,
+    start: u64,
+    index: u64,
+    full: bool,
+}
+
+impl Cursor {
+    fn row(&mut self, row: Row) {
+        if self.full || self.index < self.start {
+            self.index += u64::from(!self.full);
+            return;
+        }
+        // SAFETY: `put` and `ctx` come from the shim's dump callback, valid
+        // for the duration of this dump call.
+        if unsafe { (self.put)(self.ctx, &row) } == 0 {
+            self.index += 1;
+        } else {
+            self.full = true;
+        }
+    }
+}
+
+fn age(now: u64, last: u64) -> u32 {
+    u32::try_from(now.saturating_sub(last)).unwrap_or(u32::MAX)
+}
+
+fn dump(
+    state: *mut c_void,
+    pos: *mut u64,
+    put: RowFn,
+    ctx: *mut c_void,
+    walk: fn(&NetState, &mut Cursor),
+) -> i32 {
+    // SAFETY: the shim passes a live state and a writable position.
+    let (state, start) = unsafe { (pernet::state(state), *pos) };
+    let mut cur = Cursor {
+        put,
+        ctx,
+        start,
+        index: 0,
+        full: false,
+    };
+    walk(state, &mut cur);
+    // SAFETY: as above.
+    unsafe { *pos = cur.index };
+    0
+}
+
+fn walk_bindings(state: &NetState, cur: &mut Cursor) {
+    let Some(client) = state.client_tables() else {
+        return;
+    };
+    let now = shim::now_ms();
+    for shard in client.shards.iter() {
+        shim::without_bh(|| {
+            shard.lock().for_each(|b| {
+                cur.row(Row {
+                    peer: b.redirector.to_be(),
+                    vip: 0,
+                    replica: b.replica.to_be(),
+                    cport: b.cport,
+                    port: b.sport,
+                    proto: b.proto.number(),
+                    state: match b.state {
+                        CState::Checking => st::IPRP_STATE_CHECKING as u8,
+                        CState::Confirmed => st::IPRP_STATE_CONFIRMED as u8,
+                    },
+                    age_ms: age(now, b.last_activity),
+                })
+            })
+        });
+    }
+}
+
+fn walk_flows(state: &NetState, cur: &mut Cursor) {
+    let Some(redir) = state.redirector_tables() else {
+        return;
+    };
+    let now = shim::now_ms();
+    shim::without_bh(|| {
+        let g = redir.inner.lock();
+        for shard in g.shards.iter() {
+            shard.for_each(|e| {
+                cur.row(Row {
+                    peer: e.flow.client.to_be(),
+                    vip: e.flow.vip.to_be(),
+                    replica: e.replica.to_be(),
+                    cport: e.flow.cport,
+                    port: e.flow.sport,
+                    proto: e.flow.proto.number(),
+                    state: match e.state {
+                        RState::Sent => st::IPRP_STATE_SENT as u8,
+                        RState::Confirmed => st::IPRP_STATE_CONFIRMED as u8,
+                        RState::Accept => st::IPRP_STATE_ACCEPT as u8,
+                    },
+                    age_ms: age(now, e.last_activity),
+                })
+            })
+        }
+    });
+}
+
+/// Dumps client bindings from `*pos` on.
+///
+/// # Safety
+///
+/// `state` is live, `pos` writable, `put`/`ctx` valid for this call.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_dump_bindings(
+    state: *mut c_void,
+    pos: *mut u64,
+    put: RowFn,
+    ctx: *mut c_void,
+) -> i32 {
+    dump(state, pos, put, ctx, walk_bindings)
+}
+
+/// Dumps redirector entries (redirection and accept tables) from `*pos` on.
+///
+/// # Safety
+///
+/// As for [`iprp_rs_dump_bindings`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_dump_flows(
+    state: *mut c_void,
+    pos: *mut u64,
+    put: RowFn,
+    ctx: *mut c_void,
+) -> i32 {
+    dump(state, pos, put, ctx, walk_flows)
+}
+
+/// Writes "<group>.<name>" NUL-terminated into `buf`.
+fn stat_name<'a>(buf: &'a mut [u8; 64], group: &str, name: &str) -> &'a [u8] {
+    let mut n = 0;
+    let bytes = Iterator::chain(group.bytes(), core::iter::once(b'.'));
+    for b in Iterator::chain(bytes, name.bytes()) {
+        if n + 1 >= buf.len() {
+            break;
+        }
+        buf[n] = b;
+        n += 1;
+    }
+    buf[n] = 0;
+    &buf[..=n]
+}
+
+fn put_stat(put: StatFn, ctx: *mut c_void, group: &str, name: &str, value: u64) -> i32 {
+    let mut buf = [0u8; 64];
+    let name = stat_name(&mut buf, group, name);
+    // SAFETY: `name` is NUL-terminated; `put`/`ctx` are valid for this call.
+    unsafe { put(ctx, name.as_ptr().cast(), value) }
+}
+
+/// Writes the core's counters and table gauges, summed over shards.
+///
+/// # Safety
+///
+/// `state` is live; `put`/`ctx` valid for this call.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_stats(state: *mut c_void, put: StatFn, ctx: *mut c_void) -> i32 {
+    // SAFETY: by the function's contract.
+    let state = unsafe { pernet::state(state) };
+    let mut gauges: [(&str, &str, u64); 5] = [
+        ("client", "bindings", 0),
+        ("client", "checking", 0),
+        ("client", "held", 0),
+        ("redirector", "entries", 0),
+        ("redirector", "services", 0),
+    ];
+    let mut cc = ClientCounters::ZERO;
+    let mut rc = RedirCounters::ZERO;
+    if let Some(c) = state.client_tables() {
+        for shard in c.shards.iter() {
+            shim::without_bh(|| {
+                let s = shard.lock();
+                cc.add(&s.counters);
+                gauges[0].2 += s.len() as u64;
+                gauges[1].2 += u64::from(s.checking());
+                gauges[2].2 += u64::from(s.held_total());
+            });
+        }
+    }
+    if let Some(r) = state.redirector_tables() {
+        shim::without_bh(|| {
+            let g = r.inner.lock();
+            for s in g.shards.iter() {
+                rc.add(&s.counters);
+                gauges[3].2 += s.len() as u64;
+            }
+            gauges[4].2 = g.services.len() as u64;
+        });
+    }
+    for (group, name, v) in gauges {
+        let err = put_stat(put, ctx, group, name, v);
+        if err != 0 {
+            return err;
+        }
+    }
+    for (name, v) in cc.fields() {
+        let err = put_stat(put, ctx, "client", name, v);
+        if err != 0 {
+            return err;
+        }
+    }
+    for (name, v) in rc.fields() {
+        let err = put_stat(put, ctx, "redirector", name, v);
+        if err != 0 {
+            return err;
+        }
+    }
+    0
+}
