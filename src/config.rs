@@ -41,7 +41,23 @@ fn set_role(state: &NetState, cfg: &Cfg) -> CfgResult {
         return Err((EINVAL, c"unknown role bits"));
     }
     let capacity = (cfg.capacity != 0).then_some(cfg.capacity);
-    state.set_roles(cfg.role, capacity)
+    state.set_roles(cfg.role, capacity)?;
+    // The client's idle timeout (for TCP and UDP bindings) rides on SET_ROLE:
+    // a client has no per-service configuration.
+    if cfg.has_idle_timeout != 0 {
+        if let Some(client) = state.client_tables() {
+            for shard in client.shards.iter() {
+                shim::without_bh(|| {
+                    let mut s = shard.lock();
+                    let mut c = *s.config();
+                    c.idle_tcp_ms = cfg.idle_timeout_ms;
+                    c.idle_udp_ms = cfg.idle_timeout_ms;
+                    s.set_config(c);
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn new_service(state: &NetState, cfg: &Cfg) -> CfgResult {
@@ -75,7 +91,9 @@ fn new_service(state: &NetState, cfg: &Cfg) -> CfgResult {
 
 fn del_service(state: &NetState, cfg: &Cfg) -> CfgResult {
     let proto = proto_of(cfg)?;
-    let redir = state.redirector_tables().ok_or((ENOENT, c"no such service"))?;
+    let redir = state
+        .redirector_tables()
+        .ok_or((ENOENT, c"no such service"))?;
     shim::without_bh(|| {
         redir
             .inner
@@ -90,7 +108,9 @@ fn del_service(state: &NetState, cfg: &Cfg) -> CfgResult {
 /// service's replica list and applying it in one `update`.
 fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
     let proto = proto_of(cfg)?;
-    let redir = state.redirector_tables().ok_or((ENOENT, c"no such service"))?;
+    let redir = state
+        .redirector_tables()
+        .ok_or((ENOENT, c"no such service"))?;
     let (vip, addr) = (u32::from_be(cfg.vip), u32::from_be(cfg.replica));
     shim::without_bh(|| {
         let mut g = redir.inner.lock();
@@ -108,7 +128,11 @@ fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
                 }
                 let spec = ReplicaSpec {
                     addr,
-                    weight: if cfg.has_weight != 0 { cfg.weight as u16 } else { r.weight() },
+                    weight: if cfg.has_weight != 0 {
+                        cfg.weight as u16
+                    } else {
+                        r.weight()
+                    },
                     up: if cfg.has_up != 0 { cfg.up != 0 } else { r.up() },
                 };
                 let _ = list.push(spec);
@@ -126,7 +150,11 @@ fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
         if !remove && !found {
             let spec = ReplicaSpec {
                 addr,
-                weight: if cfg.has_weight != 0 { cfg.weight as u16 } else { 1 },
+                weight: if cfg.has_weight != 0 {
+                    cfg.weight as u16
+                } else {
+                    1
+                },
                 up: cfg.has_up == 0 || cfg.up != 0,
             };
             list.push(spec)

@@ -174,7 +174,11 @@ fn put_stat(put: StatFn, ctx: *mut c_void, group: &str, name: &str, value: u64) 
 ///
 /// `state` is live; `put`/`ctx` valid for this call.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_stats(state: *mut c_void, put: StatFn, ctx: *mut c_void) -> i32 {
+pub(crate) unsafe extern "C" fn iprp_rs_stats(
+    state: *mut c_void,
+    put: StatFn,
+    ctx: *mut c_void,
+) -> i32 {
     // SAFETY: by the function's contract.
     let state = unsafe { pernet::state(state) };
     let mut gauges: [(&str, &str, u64); 5] = [

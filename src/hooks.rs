@@ -125,7 +125,10 @@ fn redirector_in(state: &NetState, skb: &SkbRef, f: &Flow, now: u64) -> Verdict 
 /// Called by the shim's netfilter hook with the namespace's live state and
 /// a valid skb whose data starts at the IPv4 header.
 #[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(state: *mut c_void, skb: *mut sk_buff) -> Verdict {
+pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
+    state: *mut c_void,
+    skb: *mut sk_buff,
+) -> Verdict {
     // SAFETY: by the function's contract.
     let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
     state.counters.inc(ctr::IPRP_CTR_PRE_ROUTING_PKTS);
@@ -148,7 +151,10 @@ pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(state: *mut c_void, skb: *mu
 ///
 /// As for [`iprp_rs_pre_routing`].
 #[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_local_out(state: *mut c_void, skb: *mut sk_buff) -> Verdict {
+pub(crate) unsafe extern "C" fn iprp_rs_local_out(
+    state: *mut c_void,
+    skb: *mut sk_buff,
+) -> Verdict {
     // SAFETY: by the function's contract.
     let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
     state.counters.inc(ctr::IPRP_CTR_LOCAL_OUT_PKTS);

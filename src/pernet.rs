@@ -131,14 +131,27 @@ impl ClientRole {
         let n = per_shard(capacity);
         let mut shards = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
         for _ in 0..NSHARDS {
-            let shard = ClientShard::new_in(slots(n, || ClientSlot::EMPTY)?, key, ClientConfig::for_capacity(n));
-            shards.push(KBox::pin_init(new_spinlock!(shard), GFP_KERNEL)?, GFP_KERNEL)?;
+            let shard = ClientShard::new_in(
+                slots(n, || ClientSlot::EMPTY)?,
+                key,
+                ClientConfig::for_capacity(n),
+            );
+            shards.push(
+                KBox::pin_init(new_spinlock!(shard), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
         }
         Ok(KBox::new(Self { shards, capacity }, GFP_KERNEL)?)
     }
 
     /// The shard holding flow (proto, client port, server port).
-    pub(crate) fn shard(&self, key: &HashKey, proto: Proto, cport: u16, sport: u16) -> &SpinLock<ClientTable> {
+    pub(crate) fn shard(
+        &self,
+        key: &HashKey,
+        proto: Proto,
+        cport: u16,
+        sport: u16,
+    ) -> &SpinLock<ClientTable> {
         let i = shard_index(key, proto, cport, sport, self.shards.len());
         // shard_index() < len, and len == NSHARDS > 0.
         &self.shards[i.min(self.shards.len() - 1)]
@@ -151,7 +164,10 @@ impl RedirRole {
         let services = ServiceTable::new_in(slots(MAX_SERVICES, Service::empty)?, key);
         let mut shards = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
         for _ in 0..NSHARDS {
-            shards.push(RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key), GFP_KERNEL)?;
+            shards.push(
+                RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key),
+                GFP_KERNEL,
+            )?;
         }
         let inner = KBox::pin_init(new_spinlock!(RedirInner { services, shards }), GFP_KERNEL)?;
         Ok(KBox::new(Self { inner, capacity }, GFP_KERNEL)?)
@@ -160,7 +176,13 @@ impl RedirRole {
 
 impl RedirInner {
     /// The shard holding flow (proto, client port, server port).
-    pub(crate) fn shard_mut(&mut self, key: &HashKey, proto: Proto, cport: u16, sport: u16) -> Option<(&Services, &mut RedirTable)> {
+    pub(crate) fn shard_mut(
+        &mut self,
+        key: &HashKey,
+        proto: Proto,
+        cport: u16,
+        sport: u16,
+    ) -> Option<(&Services, &mut RedirTable)> {
         let i = shard_index(key, proto, cport, sport, self.shards.len());
         let shard = self.shards.get_mut(i)?;
         Some((&self.services, shard))
@@ -209,7 +231,11 @@ impl NetState {
 
     /// Enables exactly `roles`, allocating a role's tables on first use.
     /// Serialised by the genl mutex (the family has no parallel ops).
-    pub(crate) fn set_roles(&self, roles: u32, capacity: Option<u32>) -> Result<(), (Error, &'static CStr)> {
+    pub(crate) fn set_roles(
+        &self,
+        roles: u32,
+        capacity: Option<u32>,
+    ) -> Result<(), (Error, &'static CStr)> {
         let want_client = roles & ROLE_CLIENT != 0;
         let want_redir = roles & ROLE_REDIRECTOR != 0;
         // Check everything before changing anything.
@@ -222,12 +248,18 @@ impl NetState {
         }
         let cap = capacity.unwrap_or(DEFAULT_CAPACITY);
         let new_client = if want_client && self.client_tables().is_none() {
-            Some(ClientRole::new(cap, self.key).map_err(|e| (e, c"no memory for the client table"))?)
+            Some(
+                ClientRole::new(cap, self.key)
+                    .map_err(|e| (e, c"no memory for the client table"))?,
+            )
         } else {
             None
         };
         let new_redir = if want_redir && self.redirector_tables().is_none() {
-            Some(RedirRole::new(cap, self.key).map_err(|e| (e, c"no memory for the redirector tables"))?)
+            Some(
+                RedirRole::new(cap, self.key)
+                    .map_err(|e| (e, c"no memory for the redirector tables"))?,
+            )
         } else {
             None
         };
@@ -237,7 +269,8 @@ impl NetState {
         if let Some(r) = new_redir {
             self.redir.store(KBox::into_raw(r), Ordering::Release);
         }
-        self.roles.store(roles & (ROLE_CLIENT | ROLE_REDIRECTOR), Ordering::Relaxed);
+        self.roles
+            .store(roles & (ROLE_CLIENT | ROLE_REDIRECTOR), Ordering::Relaxed);
         Ok(())
     }
 
@@ -299,7 +332,9 @@ impl Drop for NetState {
             // Free every held packet: u64::MAX expires every binding.
             for shard in c.shards.iter() {
                 // SAFETY: as in `tick`.
-                shard.lock().on_tick(u64::MAX, |h| drop(unsafe { OwnedSkb::from_handle(h) }));
+                shard
+                    .lock()
+                    .on_tick(u64::MAX, |h| drop(unsafe { OwnedSkb::from_handle(h) }));
             }
         }
         let r = self.redir.swap(core::ptr::null_mut(), Ordering::Acquire);
