@@ -81,6 +81,25 @@ pub fn bad_arg(verb: &str, arg: &str) -> Error {
     }
 }
 
+/// Consumes a verb's arguments, applying the common options (`-j`, `-h`)
+/// wherever they appear, and returns the others in order; `None` after
+/// printing the verb's help for `-h`/`--help`.
+pub fn verb_tokens(ctx: &mut Ctx, mut args: Args, verb: &Verb) -> Result<Option<Vec<String>>> {
+    let mut rest = Vec::new();
+    while let Some(c) = args.common(ctx) {
+        match c {
+            Common::Handled => {}
+            Common::Help => {
+                crate::output::print(&verb_help(verb))
+                    .map_err(|e| Error::Io("stdout".into(), e))?;
+                return Ok(None);
+            }
+            Common::Other(a) => rest.push(a),
+        }
+    }
+    Ok(Some(rest))
+}
+
 pub fn version_text() -> String {
     format!(
         "{PROG} {} (iprp generic netlink family \"{}\", version {})\n",

@@ -59,6 +59,125 @@ pub fn attr_name(ty: u16) -> Option<&'static str> {
     const_name(names::iprp_attr, u32::from(ty))
 }
 
+/// Attribute types as `u16` (the `nla_type` width), aliasing the header's
+/// `iprp_attr` constants so that they can be used in `match` patterns.
+pub mod a {
+    use super::iprp_attr as A;
+
+    pub const VERSION: u16 = A::IPRP_A_VERSION as u16;
+    pub const COUNTERS: u16 = A::IPRP_A_COUNTERS as u16;
+    pub const PAD: u16 = A::IPRP_A_PAD as u16;
+    pub const ROLE: u16 = A::IPRP_A_ROLE as u16;
+    pub const PROTO: u16 = A::IPRP_A_PROTO as u16;
+    pub const VIP: u16 = A::IPRP_A_VIP as u16;
+    pub const PORT: u16 = A::IPRP_A_PORT as u16;
+    pub const SCHED: u16 = A::IPRP_A_SCHED as u16;
+    pub const RESPONSE_TIMEOUT: u16 = A::IPRP_A_RESPONSE_TIMEOUT as u16;
+    pub const IDLE_TIMEOUT: u16 = A::IPRP_A_IDLE_TIMEOUT as u16;
+    pub const REPLICA_ADDR: u16 = A::IPRP_A_REPLICA_ADDR as u16;
+    pub const WEIGHT: u16 = A::IPRP_A_WEIGHT as u16;
+    pub const UP: u16 = A::IPRP_A_UP as u16;
+    pub const CAPACITY: u16 = A::IPRP_A_CAPACITY as u16;
+    pub const REPLICAS: u16 = A::IPRP_A_REPLICAS as u16;
+    pub const REPLICA: u16 = A::IPRP_A_REPLICA as u16;
+    pub const CONNS: u16 = A::IPRP_A_CONNS as u16;
+    pub const STATS: u16 = A::IPRP_A_STATS as u16;
+    pub const STAT: u16 = A::IPRP_A_STAT as u16;
+    pub const STAT_NAME: u16 = A::IPRP_A_STAT_NAME as u16;
+    pub const STAT_VALUE: u16 = A::IPRP_A_STAT_VALUE as u16;
+    pub const PEER: u16 = A::IPRP_A_PEER as u16;
+    pub const CPORT: u16 = A::IPRP_A_CPORT as u16;
+    pub const STATE: u16 = A::IPRP_A_STATE as u16;
+    pub const KEY: u16 = A::IPRP_A_KEY as u16;
+    pub const AGE: u16 = A::IPRP_A_AGE as u16;
+}
+
+/// The protocols a service may have (`IPRP_A_PROTO`), as `(name, number)`.
+pub const PROTOS: &[(&str, u8)] = &[
+    ("tcp", libc::IPPROTO_TCP as u8),
+    ("udp", libc::IPPROTO_UDP as u8),
+];
+
+/// Name of an IP protocol number: `tcp`, `udp`, or `proto_<n>`.
+pub fn proto_name(p: u8) -> String {
+    match PROTOS.iter().find(|&&(_, n)| n == p) {
+        Some((name, _)) => name.to_string(),
+        None => format!("proto_{p}"),
+    }
+}
+
+/// Human names of the constants of a generated table, e.g. `rr`, `wrr`
+/// for `iprp_sched`, in value order, sentinels skipped.
+fn human_names(table: &[(u32, &'static str)], prefix: &str) -> Vec<(u32, String)> {
+    let mut v: Vec<(u32, String)> = table
+        .iter()
+        .filter(|(_, n)| !n.starts_with("__") && n.starts_with(prefix))
+        .map(|&(v, n)| (v, human_name(n, prefix)))
+        .collect();
+    v.sort_by_key(|&(v, _)| v);
+    v
+}
+
+/// Scheduler names (`IPRP_SCHED_RR` is `rr`), in value order.
+pub fn sched_names() -> Vec<String> {
+    human_names(names::iprp_sched, "IPRP_SCHED_")
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect()
+}
+
+/// The `enum iprp_sched` value of scheduler `name` (`rr`, `wrr`, ...).
+pub fn sched_by_name(name: &str) -> Option<u8> {
+    human_names(names::iprp_sched, "IPRP_SCHED_")
+        .into_iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(name))
+        .and_then(|(v, _)| u8::try_from(v).ok())
+}
+
+/// Name of scheduler `v`, or `sched_<v>` for one this build does not know.
+pub fn sched_name(v: u8) -> String {
+    match const_name(names::iprp_sched, u32::from(v)) {
+        Some(n) => human_name(n, "IPRP_SCHED_"),
+        None => format!("sched_{v}"),
+    }
+}
+
+/// Name of entry state `v` (`IPRP_STATE_CONFIRMED` is `confirmed`), or
+/// `state_<v>`.
+pub fn state_name(v: u8) -> String {
+    match const_name(names::iprp_state, u32::from(v)) {
+        Some(n) => human_name(n, "IPRP_STATE_"),
+        None => format!("state_{v}"),
+    }
+}
+
+/// Role names (`IPRP_ROLE_CLIENT` is `client`) with their bits.
+pub fn role_names() -> Vec<(u32, String)> {
+    human_names(names::iprp_role, "IPRP_ROLE_")
+}
+
+/// The role bit called `name` (`client`, `redirector`).
+pub fn role_by_name(name: &str) -> Option<u32> {
+    role_names()
+        .into_iter()
+        .find(|(_, n)| n == name)
+        .map(|(v, _)| v)
+}
+
+/// The names of the bits set in role bit set `bits`, lowest first; a bit
+/// this build does not know is `role_0x<bit>`. Empty for no role.
+pub fn role_list(bits: u32) -> Vec<String> {
+    let known = role_names();
+    (0..32)
+        .map(|i| 1u32 << i)
+        .filter(|b| bits & b != 0)
+        .map(|b| match known.iter().find(|(v, _)| *v == b) {
+            Some((_, n)) => n.clone(),
+            None => format!("role_{b:#x}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +229,34 @@ mod tests {
             Some("IPRP_A_COUNTERS")
         );
         assert_eq!(attr_name(60000), None);
+    }
+
+    #[test]
+    fn enum_names_come_from_the_header() {
+        assert_eq!(sched_names(), ["rr", "wrr", "lc", "sh", "mh"]);
+        assert_eq!(sched_by_name("wrr"), Some(iprp_sched::IPRP_SCHED_WRR as u8));
+        assert_eq!(sched_by_name("MH"), Some(iprp_sched::IPRP_SCHED_MH as u8));
+        assert_eq!(sched_by_name("fifo"), None);
+        assert_eq!(sched_name(iprp_sched::IPRP_SCHED_LC as u8), "lc");
+        assert_eq!(sched_name(77), "sched_77");
+        assert_eq!(
+            state_name(iprp_state::IPRP_STATE_CONFIRMED as u8),
+            "confirmed"
+        );
+        assert_eq!(state_name(iprp_state::IPRP_STATE_ACCEPT as u8), "accept");
+        assert_eq!(state_name(0), "state_0");
+        assert_eq!(role_by_name("client"), Some(iprp_role::IPRP_ROLE_CLIENT));
+        assert_eq!(
+            role_by_name("redirector"),
+            Some(iprp_role::IPRP_ROLE_REDIRECTOR)
+        );
+        assert_eq!(role_by_name("none"), None);
+        assert_eq!(role_list(3), ["client", "redirector"]);
+        assert_eq!(role_list(0), Vec::<String>::new());
+        assert_eq!(role_list(2 | 8), ["redirector", "role_0x8"]);
+        assert_eq!(proto_name(6), "tcp");
+        assert_eq!(proto_name(17), "udp");
+        assert_eq!(proto_name(1), "proto_1");
+        assert_eq!(a::VIP, iprp_attr::IPRP_A_VIP as u16);
     }
 }

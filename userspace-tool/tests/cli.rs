@@ -44,6 +44,161 @@ fn status_without_the_module_exits_2() {
     }
 }
 
+/// A valid invocation of every verb.
+const EVERY_VERB: &[&[&str]] = &[
+    &["status"],
+    &["status", "-j"],
+    &["--json", "status"],
+    &["role"],
+    &["role", "-j"],
+    &["role", "client", "redirector", "capacity", "4096"],
+    &["role", "none"],
+    &["service", "add", "tcp", "10.0.0.100:80", "sched", "wrr"],
+    &[
+        "service",
+        "add",
+        "-u",
+        "10.0.0.100:53",
+        "idle-timeout",
+        "30s",
+    ],
+    &["service", "del", "tcp", "10.0.0.100:80"],
+    &[
+        "replica",
+        "add",
+        "tcp",
+        "10.0.0.100:80",
+        "10.0.1.1",
+        "weight",
+        "3",
+    ],
+    &[
+        "replica",
+        "set",
+        "tcp",
+        "10.0.0.100:80",
+        "10.0.1.1",
+        "drain",
+    ],
+    &["replica", "del", "tcp", "10.0.0.100:80", "10.0.1.1"],
+    &["list"],
+    &["list", "-j"],
+    &["bindings"],
+    &["bindings", "-k", "-j"],
+    &["flows"],
+    &["-j", "flows"],
+    &["stats"],
+    &["stats", "--json"],
+];
+
+#[test]
+fn every_verb_without_the_module_exits_2() {
+    if module_loaded() {
+        eprintln!("skipped: the iprp module is loaded on this machine");
+        return;
+    }
+    for args in EVERY_VERB {
+        let out = iprpctl(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            text(&out.stderr),
+            "iprpctl: the iprp module is not loaded (generic netlink family \"iprp\" not found)\n",
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn bad_verb_arguments_exit_64_before_any_netlink() {
+    for (args, bad) in [
+        (
+            &["role", "master"][..],
+            "role: unexpected argument 'master'",
+        ),
+        (&["role", "none", "client"], "'none' cannot be combined"),
+        (&["role", "client", "capacity"], "'capacity' needs a value"),
+        (&["service"], "service: missing subcommand"),
+        (
+            &["service", "add", "sctp", "10.0.0.1:80"],
+            "unknown protocol 'sctp'",
+        ),
+        (
+            &["service", "add", "tcp", "10.0.0.1"],
+            "invalid service address '10.0.0.1'",
+        ),
+        (
+            &["service", "add", "tcp", "10.1.1:80"],
+            "invalid service address '10.1.1'",
+        ),
+        (
+            &["service", "add", "tcp", "10.0.0.1:99999"],
+            "invalid port '99999'",
+        ),
+        (
+            &["service", "add", "tcp", "10.0.0.1:80", "sched", "fifo"],
+            "unknown scheduler 'fifo'",
+        ),
+        (
+            &["service", "add", "tcp", "10.0.0.1:80", "bogus"],
+            "service add: unexpected argument 'bogus'",
+        ),
+        (
+            &[
+                "replica",
+                "add",
+                "tcp",
+                "10.0.0.1:80",
+                "10.0.1.1",
+                "weight",
+                "65536",
+            ],
+            "replica add: weight '65536' out of range (0..65535)",
+        ),
+        (
+            &["replica", "add", "tcp", "10.0.0.1:80", "10.0.1.999"],
+            "invalid replica address '10.0.1.999'",
+        ),
+        (
+            &["replica", "del", "tcp", "10.0.0.1:80"],
+            "missing replica address",
+        ),
+        (&["list", "extra"], "list: unexpected argument 'extra'"),
+        (&["bindings", "--frob"], "bindings: unknown option '--frob'"),
+        (&["flows", "x"], "flows: unexpected argument 'x'"),
+        (&["stats", "x"], "stats: unexpected argument 'x'"),
+    ] {
+        let out = iprpctl(args);
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.starts_with("iprpctl: "), "{args:?}: {err}");
+        assert!(err.contains(bad), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("Try 'iprpctl {} --help'", args[0])),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn every_verb_has_help() {
+    for v in [
+        "status", "role", "service", "replica", "list", "bindings", "flows", "stats",
+    ] {
+        for args in [&[v, "--help"][..], &["help", v], &[v, "add", "-h"]] {
+            let out = iprpctl(args);
+            assert_eq!(out.status.code(), Some(0), "{args:?}");
+            assert!(
+                text(&out.stdout).starts_with(&format!("Usage: iprpctl {v}")),
+                "{args:?}"
+            );
+        }
+        let out = iprpctl(&["--help"]);
+        assert!(text(&out.stdout).contains(&format!("\n  {v} ")), "{v}");
+    }
+}
+
 #[test]
 fn unknown_verb_is_a_usage_error() {
     let out = iprpctl(&["bogus"]);

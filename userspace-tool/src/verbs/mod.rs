@@ -6,11 +6,20 @@
 //! To add a verb: write `verbs/<name>.rs` with a `pub const VERB: Verb`
 //! and list it in [`VERBS`].
 
-use crate::cli::Args;
-use crate::error::Result;
-use crate::netlink::{self, Family, Msg, MsgBuilder, Socket};
-use crate::uapi;
+use std::net::Ipv4Addr;
 
+use crate::cli::Args;
+use crate::error::{Error, Result};
+use crate::json::Json;
+use crate::netlink::{self, Attr, Attrs, Family, GenlMsg, Msg, MsgBuilder, Socket};
+use crate::uapi::{self, a};
+
+pub mod list;
+pub mod replica;
+pub mod role;
+pub mod rows;
+pub mod service;
+pub mod stats;
 pub mod status;
 
 /// A verb: its name, help texts and entry point.
@@ -26,7 +35,16 @@ pub struct Verb {
 }
 
 /// Every verb, in the order `--help` lists them.
-pub static VERBS: &[Verb] = &[status::VERB];
+pub static VERBS: &[Verb] = &[
+    status::VERB,
+    role::VERB,
+    service::VERB,
+    replica::VERB,
+    list::VERB,
+    rows::BINDINGS,
+    rows::FLOWS,
+    stats::VERB,
+];
 
 pub fn find(name: &str) -> Option<&'static Verb> {
     VERBS.iter().find(|v| v.name == name)
@@ -56,7 +74,38 @@ impl Iprp {
 
     /// A request for iprp command `cmd` at the header's family version.
     pub fn msg(&self, cmd: uapi::iprp_cmd::Type) -> MsgBuilder {
-        MsgBuilder::genl(self.family.id, 0, cmd as u8, uapi::IPRP_GENL_VERSION as u8)
+        request_msg(self.family.id, cmd)
+    }
+
+    /// Sends a configuration change and waits for the kernel's ACK.
+    pub fn apply(&mut self, change: &Change) -> Result<()> {
+        let msg = change.encode(self.family.id);
+        self.request(msg, |_| Ok(()))
+    }
+
+    /// Dumps command `cmd`, decoding each message with `decode`. A dump
+    /// interrupted by concurrent changes is retried a few times.
+    pub fn dump_all<T>(
+        &mut self,
+        cmd: uapi::iprp_cmd::Type,
+        mut decode: impl FnMut(Attrs<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        const TRIES: usize = 5;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut out = Vec::new();
+            let msg = self.msg(cmd);
+            let r = self.dump(msg, |m| {
+                out.push(decode(GenlMsg::parse(m)?.attrs)?);
+                Ok(())
+            });
+            match r {
+                Ok(()) => return Ok(out),
+                Err(Error::DumpInterrupted) if attempt < TRIES => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Sends a "do" request; `on_reply` sees each reply.
@@ -75,5 +124,155 @@ impl Iprp {
         on_reply: impl FnMut(&Msg<'_>) -> Result<()>,
     ) -> Result<()> {
         self.sock.dump(msg, on_reply)
+    }
+}
+
+/// A request for iprp command `cmd` to family `family`.
+pub fn request_msg(family: u16, cmd: uapi::iprp_cmd::Type) -> MsgBuilder {
+    MsgBuilder::genl(family, 0, cmd as u8, uapi::IPRP_GENL_VERSION as u8)
+}
+
+/// One attribute of a configuration request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Val {
+    U8(u16, u8),
+    /// Host byte order, like `nla_put_u16`.
+    U16(u16, u16),
+    U32(u16, u32),
+    /// An IPv4 address in network byte order (`nla_get_in_addr`).
+    InAddr(u16, Ipv4Addr),
+}
+
+/// A configuration request: the command and its attributes, in order.
+/// Sent with `NLM_F_ACK`; success is silent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub cmd: uapi::iprp_cmd::Type,
+    pub attrs: Vec<Val>,
+}
+
+impl Change {
+    pub fn new(cmd: uapi::iprp_cmd::Type) -> Self {
+        Change {
+            cmd,
+            attrs: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, v: Val) -> &mut Self {
+        self.attrs.push(v);
+        self
+    }
+
+    /// The request message for family id `family` (flags are added when
+    /// it is sent).
+    pub fn encode(&self, family: u16) -> MsgBuilder {
+        let mut b = request_msg(family, self.cmd);
+        for v in &self.attrs {
+            match *v {
+                Val::U8(t, x) => b.put_u8(t, x),
+                Val::U16(t, x) => b.put_u16(t, x),
+                Val::U32(t, x) => b.put_u32(t, x),
+                Val::InAddr(t, x) => b.put(t, &x.octets()),
+            };
+        }
+        b
+    }
+}
+
+/// A service key: protocol, virtual address, port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceKey {
+    pub proto: u8,
+    pub vip: Ipv4Addr,
+    pub port: u16,
+}
+
+impl ServiceKey {
+    /// Parses `tcp|udp VIP:PORT`, or ipvsadm's `-t VIP:PORT` / `-u VIP:PORT`.
+    pub fn parse(t: &mut crate::parse::Toks<'_>) -> Result<Self> {
+        use crate::parse;
+        let first = t
+            .next()
+            .ok_or_else(|| t.err("missing protocol and service address (tcp|udp VIP:PORT)"))?;
+        let proto = match first {
+            "-t" | "--tcp-service" => libc::IPPROTO_TCP as u8,
+            "-u" | "--udp-service" => libc::IPPROTO_UDP as u8,
+            p => parse::proto(t, p)?,
+        };
+        let ep = if first.starts_with('-') {
+            t.value(first)?
+        } else {
+            t.next()
+                .ok_or_else(|| t.err("missing service address (VIP:PORT)"))?
+        };
+        let (vip, port) = parse::endpoint(t, ep)?;
+        Ok(ServiceKey { proto, vip, port })
+    }
+
+    /// `IPRP_A_PROTO`, `IPRP_A_VIP`, `IPRP_A_PORT`.
+    pub fn push_to(&self, c: &mut Change) {
+        c.push(Val::U8(a::PROTO, self.proto))
+            .push(Val::InAddr(a::VIP, self.vip))
+            .push(Val::U16(a::PORT, self.port));
+    }
+}
+
+/// An IPv4 address attribute (network byte order).
+pub fn in_addr(at: &Attr<'_>) -> Result<Ipv4Addr> {
+    Ok(Ipv4Addr::from(at.be32()?))
+}
+
+/// A required attribute of a dump message.
+pub fn required<T>(v: Option<T>, what: &str, attr: u16) -> Result<T> {
+    v.ok_or_else(|| {
+        Error::Protocol(format!(
+            "{what} without {}",
+            uapi::attr_name(attr).unwrap_or("an expected attribute")
+        ))
+    })
+}
+
+/// `Some(x)` as JSON, `None` as `null`.
+pub fn opt<T: Into<Json>>(v: Option<T>) -> Json {
+    v.map(Into::into).unwrap_or(Json::Null)
+}
+
+/// Milliseconds, exactly, for humans: `250ms`, `30s`.
+pub fn fmt_ms(ms: u32) -> String {
+    if ms != 0 && ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// Prints `text`; a closed stdout is not an error.
+pub fn print(text: &str) -> Result<()> {
+    crate::output::print(text).map_err(|e| Error::Io("stdout".into(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_verb_is_listed_once_with_help() {
+        let mut names: Vec<&str> = VERBS.iter().map(|v| v.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), VERBS.len());
+        for v in VERBS {
+            assert!(v.usage.starts_with(v.name), "{}", v.name);
+            assert!(!v.help.is_empty() && !v.summary.is_empty(), "{}", v.name);
+        }
+    }
+
+    #[test]
+    fn ms_formatting() {
+        assert_eq!(fmt_ms(0), "0ms");
+        assert_eq!(fmt_ms(250), "250ms");
+        assert_eq!(fmt_ms(1500), "1500ms");
+        assert_eq!(fmt_ms(30000), "30s");
     }
 }

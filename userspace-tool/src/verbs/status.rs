@@ -4,23 +4,26 @@
 //! network namespace (`IPRP_CMD_GET_STATUS`).
 
 use super::{Ctx, Iprp, Verb};
-use crate::cli::{self, Args, Common};
+use crate::cli::{self, Args};
 use crate::error::{Error, Result};
 use crate::json::Json;
-use crate::netlink::{Attrs, GenlMsg};
-use crate::output::{self, Align, Table};
-use crate::uapi::{self, iprp_attr, iprp_cmd};
+use crate::netlink::{Attr, Attrs, GenlMsg};
+use crate::output::{Align, Table};
+use crate::parse::Toks;
+use crate::uapi::{self, a, iprp_attr, iprp_cmd};
 
 pub const VERB: Verb = Verb {
     name: "status",
-    summary: "show the module version and the counters of this network namespace",
+    summary: "show the module version, role, counters and stats of this namespace",
     usage: "status [-j|--json]",
-    help: "Asks the iprp module (IPRP_CMD_GET_STATUS) for its version and the\n\
-           counters of the network namespace iprpctl runs in; use\n\
-           `ip netns exec NS iprpctl status` for another namespace.\n\
+    help: "Asks the iprp module (IPRP_CMD_GET_STATUS) for its version, the role\n\
+           and the counters and core stats of the network namespace iprpctl runs\n\
+           in; use `ip netns exec NS iprpctl status` for another namespace.\n\
            \n\
            Options:\n  \
-             -j, --json  print {\"version\": \"...\", \"counters\": {\"NAME\": N, ...}}\n  \
+             -j, --json  print {\"version\": \"...\", \"role\": [\"client\", ...],\n              \
+                         \"counters\": {\"NAME\": N, ...}, \"stats\": {\"group.name\": N, ...}}\n              \
+                         (role and stats only if the module sends them)\n  \
              -h, --help  this help\n\
            \n\
            Counter names are the IPRP_CTR_* ids of the UAPI header, lower-cased\n\
@@ -34,37 +37,37 @@ pub const VERB: Verb = Verb {
 pub struct Status {
     /// `IPRP_A_VERSION`, if the module sent it.
     pub version: Option<String>,
+    /// `IPRP_A_ROLE`, a bit set of `enum iprp_role`, if sent.
+    pub role: Option<u32>,
     /// `(IPRP_CTR_* id, value)`, sorted by id.
     pub counters: Vec<(u16, u64)>,
+    /// `IPRP_A_STATS`: `(name, value)` in the module's order, if sent.
+    pub stats: Option<Vec<(String, u64)>>,
 }
 
-fn run(ctx: &mut Ctx, mut args: Args) -> Result<()> {
-    while let Some(c) = args.common(ctx) {
-        match c {
-            Common::Handled => {}
-            Common::Help => {
-                output::print(&cli::verb_help(&VERB)).map_err(|e| Error::Io("stdout".into(), e))?;
-                return Ok(());
-            }
-            Common::Other(a) => return Err(cli::bad_arg(VERB.name, &a)),
-        }
-    }
+fn run(ctx: &mut Ctx, args: Args) -> Result<()> {
+    let Some(toks) = cli::verb_tokens(ctx, args, &VERB)? else {
+        return Ok(());
+    };
+    Toks::new(VERB.name, &toks).end()?;
+    let status = fetch(&mut Iprp::connect()?)?;
+    let text = if ctx.json {
+        format!("{}\n", to_json(&status))
+    } else {
+        to_human(&status)
+    };
+    super::print(&text)
+}
 
-    let mut iprp = Iprp::connect()?;
+/// Asks for and decodes the status of this network namespace.
+pub fn fetch(iprp: &mut Iprp) -> Result<Status> {
     let req = iprp.msg(iprp_cmd::IPRP_CMD_GET_STATUS);
     let mut status = None;
     iprp.request(req, |m| {
         status = Some(parse(GenlMsg::parse(m)?.attrs)?);
         Ok(())
     })?;
-    let status = status.ok_or_else(|| Error::Protocol("the module sent no status reply".into()))?;
-
-    let text = if ctx.json {
-        format!("{}\n", to_json(&status))
-    } else {
-        to_human(&status)
-    };
-    output::print(&text).map_err(|e| Error::Io("stdout".into(), e))
+    status.ok_or_else(|| Error::Protocol("the module sent no status reply".into()))
 }
 
 /// Decodes the reply's attributes. Counter attributes of type 0
@@ -76,6 +79,8 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Status> {
         let a = a?;
         match u32::from(a.ty) {
             iprp_attr::IPRP_A_VERSION => s.version = Some(a.str()),
+            iprp_attr::IPRP_A_ROLE => s.role = Some(a.u32()?),
+            iprp_attr::IPRP_A_STATS => s.stats = Some(parse_stats(&a)?),
             iprp_attr::IPRP_A_COUNTERS => {
                 for c in a.nested_attrs() {
                     let c = c?;
@@ -100,30 +105,108 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Status> {
     Ok(s)
 }
 
-pub fn to_json(s: &Status) -> Json {
+/// Decodes `IPRP_A_STATS`: `IPRP_A_STAT` nests of `IPRP_A_STAT_NAME` and
+/// `IPRP_A_STAT_VALUE`. Pad attributes and unknown types are skipped.
+pub fn parse_stats(stats: &Attr<'_>) -> Result<Vec<(String, u64)>> {
+    let mut out = Vec::new();
+    for st in stats.nested_attrs() {
+        let st = st?;
+        if st.ty != a::STAT {
+            continue;
+        }
+        let (mut name, mut value) = (None, None);
+        for f in st.nested_attrs() {
+            let f = f?;
+            match f.ty {
+                a::STAT_NAME => name = Some(f.str()),
+                a::STAT_VALUE => value = Some(f.uint()?),
+                _ => {}
+            }
+        }
+        let name = super::required(name, "a stat", a::STAT_NAME)?;
+        let value = super::required(value, "a stat", a::STAT_VALUE)?;
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// `{"NAME": N, ...}` of the counters.
+pub fn counters_json(s: &Status) -> Json {
     let mut counters = Json::object();
     for &(id, v) in &s.counters {
         counters.insert(uapi::counter_name(id), v);
     }
+    counters
+}
+
+/// `{"group.name": N, ...}` of the stats.
+pub fn stats_json(stats: &[(String, u64)]) -> Json {
+    let mut o = Json::object();
+    for (n, v) in stats {
+        o.insert(n.clone(), *v);
+    }
+    o
+}
+
+/// `["client", "redirector"]`.
+pub fn role_json(role: u32) -> Json {
+    Json::Array(uapi::role_list(role).into_iter().map(Json::Str).collect())
+}
+
+/// `client redirector`, or `none`.
+pub fn role_text(role: u32) -> String {
+    let l = uapi::role_list(role);
+    if l.is_empty() {
+        "none".into()
+    } else {
+        l.join(" ")
+    }
+}
+
+pub fn to_json(s: &Status) -> Json {
     let mut o = Json::object();
     o.insert(
         "version",
         s.version.clone().map(Json::Str).unwrap_or(Json::Null),
     );
-    o.insert("counters", counters);
+    if let Some(r) = s.role {
+        o.insert("role", role_json(r));
+    }
+    o.insert("counters", counters_json(s));
+    if let Some(st) = &s.stats {
+        o.insert("stats", stats_json(st));
+    }
     o
 }
 
-pub fn to_human(s: &Status) -> String {
-    let mut out = format!(
-        "iprp module version {}\n\n",
-        s.version.as_deref().unwrap_or("unknown")
-    );
+/// The COUNTER table, then the STAT table if the module sent stats.
+pub fn tables(s: &Status) -> String {
     let mut t = Table::new(&[("COUNTER", Align::Left), ("VALUE", Align::Right)]);
     for &(id, v) in &s.counters {
         t.row([uapi::counter_name(id), v.to_string()]);
     }
-    out.push_str(&t.render());
+    let mut out = t.render();
+    if let Some(stats) = &s.stats {
+        let mut t = Table::new(&[("STAT", Align::Left), ("VALUE", Align::Right)]);
+        for (n, v) in stats {
+            t.row([n.clone(), v.to_string()]);
+        }
+        out.push('\n');
+        out.push_str(&t.render());
+    }
+    out
+}
+
+pub fn to_human(s: &Status) -> String {
+    let mut out = format!(
+        "iprp module version {}\n",
+        s.version.as_deref().unwrap_or("unknown")
+    );
+    if let Some(r) = s.role {
+        out.push_str(&format!("role: {}\n", role_text(r)));
+    }
+    out.push('\n');
+    out.push_str(&tables(s));
     out
 }
 
@@ -189,6 +272,84 @@ mod tests {
              proto_rx              5\n\
              counter_200           7\n"
         );
+    }
+
+    fn full_reply() -> Vec<u8> {
+        let mut b = MsgBuilder::genl(40, 0, iprp_cmd::IPRP_CMD_GET_STATUS as u8, 1);
+        b.put_str(a::VERSION, "0.2.0")
+            .put_u32(a::ROLE, 3)
+            .nest_start(a::COUNTERS)
+            .put_u64(iprp_counter::IPRP_CTR_PROTO_RX as u16, 5)
+            .nest_end()
+            .nest_start(a::STATS)
+            .nest_start(a::STAT)
+            .put_str(a::STAT_NAME, "client.confirmed")
+            .put(a::PAD, &[])
+            .put_u64(a::STAT_VALUE, 3)
+            .nest_end()
+            .nest_start(a::STAT)
+            .put_str(a::STAT_NAME, "redirector.req_sent")
+            .put_u64(a::STAT_VALUE, 12)
+            .nest_end()
+            .nest_end();
+        b.finish(1)
+    }
+
+    pub(crate) fn parse_buf(buf: &[u8]) -> Status {
+        let m = messages(buf).next().unwrap().unwrap();
+        parse(GenlMsg::parse(&m).unwrap().attrs).unwrap()
+    }
+
+    #[test]
+    fn role_and_stats() {
+        let s = parse_buf(&full_reply());
+        assert_eq!(s.role, Some(3));
+        assert_eq!(
+            s.stats,
+            Some(vec![
+                ("client.confirmed".to_string(), 3),
+                ("redirector.req_sent".to_string(), 12)
+            ])
+        );
+        assert_eq!(
+            to_json(&s).to_string(),
+            r#"{"version":"0.2.0","role":["client","redirector"],"counters":{"proto_rx":5},"stats":{"client.confirmed":3,"redirector.req_sent":12}}"#
+        );
+        assert_eq!(
+            to_human(&s),
+            "iprp module version 0.2.0\n\
+             role: client redirector\n\
+             \n\
+             COUNTER   VALUE\n\
+             proto_rx      5\n\
+             \n\
+             STAT                 VALUE\n\
+             client.confirmed         3\n\
+             redirector.req_sent     12\n"
+        );
+        let none = Status {
+            role: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            to_json(&none).to_string(),
+            r#"{"version":null,"role":[],"counters":{}}"#
+        );
+        assert!(to_human(&none).contains("role: none\n"));
+    }
+
+    #[test]
+    fn stat_without_value_is_an_error() {
+        let mut b = MsgBuilder::genl(40, 0, 1, 1);
+        b.nest_start(a::STATS)
+            .nest_start(a::STAT)
+            .put_str(a::STAT_NAME, "x.y")
+            .nest_end()
+            .nest_end();
+        let buf = b.finish(1);
+        let m = messages(&buf).next().unwrap().unwrap();
+        let e = parse(GenlMsg::parse(&m).unwrap().attrs).unwrap_err();
+        assert!(e.to_string().contains("IPRP_A_STAT_VALUE"), "{e}");
     }
 
     #[test]

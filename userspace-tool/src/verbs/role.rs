@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `iprpctl role`: show or set the roles of this network namespace
+//! (`IPRP_CMD_SET_ROLE`).
+
+use super::{status, Change, Ctx, Iprp, Val, Verb};
+use crate::cli::{self, Args};
+use crate::error::Result;
+use crate::json::Json;
+use crate::parse::{self, Toks};
+use crate::uapi::{self, a, iprp_cmd};
+
+pub const VERB: Verb = Verb {
+    name: "role",
+    summary: "show or set the roles of this network namespace",
+    usage: "role [client] [redirector] [none] [capacity N] [-j]",
+    help: "Without arguments, shows the roles of the network namespace iprpctl\n\
+           runs in (from IPRP_CMD_GET_STATUS); -j prints {\"role\": [\"client\", ...]}.\n\
+           \n\
+           With arguments, sets them (IPRP_CMD_SET_ROLE). The namespace gets\n\
+           exactly the roles named, so `role client` turns the redirector off.\n  \
+             client       keep bindings and translate bound flows\n  \
+             redirector   redirect new flows of the configured services\n  \
+             none         no role: iprp is off in this namespace\n  \
+             capacity N   table size in entries (IPRP_A_CAPACITY); the module\n               \
+                          checks the range\n\
+           \n\
+           Needs CAP_NET_ADMIN. Prints nothing on success.\n\
+           \n\
+           Examples:\n  \
+             iprpctl role client redirector capacity 65536\n  \
+             iprpctl role none\n",
+    run,
+};
+
+/// What `role` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Show,
+    Set(Change),
+}
+
+pub fn parse(toks: &[String]) -> Result<Role> {
+    let mut t = Toks::new(VERB.name, toks);
+    if toks.is_empty() {
+        return Ok(Role::Show);
+    }
+    let (mut bits, mut none, mut capacity) = (0u32, false, None);
+    while let Some(tok) = t.next() {
+        match tok {
+            "none" => none = true,
+            "capacity" => {
+                let v = t.value(tok)?;
+                capacity = Some(parse::u32_value(&t, tok, v)?);
+            }
+            r => match uapi::role_by_name(r) {
+                Some(b) => bits |= b,
+                None => return Err(t.unexpected(r)),
+            },
+        }
+    }
+    if none && bits != 0 {
+        return Err(t.err("'none' cannot be combined with a role"));
+    }
+    if !none && bits == 0 {
+        return Err(
+            t.err("missing role (client, redirector or none); the roles are always set together")
+        );
+    }
+    let mut c = Change::new(iprp_cmd::IPRP_CMD_SET_ROLE);
+    c.push(Val::U32(a::ROLE, bits));
+    if let Some(n) = capacity {
+        c.push(Val::U32(a::CAPACITY, n));
+    }
+    Ok(Role::Set(c))
+}
+
+fn run(ctx: &mut Ctx, args: Args) -> Result<()> {
+    let Some(toks) = cli::verb_tokens(ctx, args, &VERB)? else {
+        return Ok(());
+    };
+    let role = parse(&toks)?;
+    let mut iprp = Iprp::connect()?;
+    match role {
+        Role::Set(c) => iprp.apply(&c),
+        Role::Show => {
+            let s = status::fetch(&mut iprp)?;
+            let role = s.role.unwrap_or(0);
+            let text = if ctx.json {
+                let mut o = Json::object();
+                o.insert("role", status::role_json(role));
+                format!("{o}\n")
+            } else {
+                format!("{}\n", status::role_text(role))
+            };
+            super::print(&text)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::uapi::iprp_role;
+
+    fn p(a: &[&str]) -> Result<Role> {
+        let v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        parse(&v)
+    }
+
+    fn set(attrs: &[Val]) -> Role {
+        Role::Set(Change {
+            cmd: iprp_cmd::IPRP_CMD_SET_ROLE,
+            attrs: attrs.to_vec(),
+        })
+    }
+
+    fn usage(a: &[&str]) -> String {
+        match p(a) {
+            Err(Error::Usage(m)) => m,
+            r => panic!("{a:?}: expected a usage error, got {r:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_roles() {
+        assert_eq!(p(&[]).unwrap(), Role::Show);
+        assert_eq!(
+            p(&["client"]).unwrap(),
+            set(&[Val::U32(a::ROLE, iprp_role::IPRP_ROLE_CLIENT)])
+        );
+        assert_eq!(
+            p(&["redirector", "client", "capacity", "4096"]).unwrap(),
+            set(&[Val::U32(a::ROLE, 3), Val::U32(a::CAPACITY, 4096)])
+        );
+        assert_eq!(p(&["none"]).unwrap(), set(&[Val::U32(a::ROLE, 0)]));
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert_eq!(usage(&["bogus"]), "role: unexpected argument 'bogus'");
+        assert!(usage(&["none", "client"]).contains("'none'"));
+        assert!(usage(&["capacity", "10"]).contains("missing role"));
+        assert_eq!(
+            usage(&["client", "capacity"]),
+            "role: 'capacity' needs a value"
+        );
+        assert!(usage(&["client", "capacity", "x"]).contains("invalid capacity 'x'"));
+    }
+
+    #[test]
+    fn encoding() {
+        let Role::Set(c) = p(&["client", "redirector", "capacity", "65536"]).unwrap() else {
+            panic!()
+        };
+        let m = c.encode(0x20).finish(1);
+        assert_eq!(&m[16..20], &[iprp_cmd::IPRP_CMD_SET_ROLE as u8, 1, 0, 0]);
+        let mut want = Vec::new();
+        want.extend_from_slice(&8u16.to_ne_bytes());
+        want.extend_from_slice(&a::ROLE.to_ne_bytes());
+        want.extend_from_slice(&3u32.to_ne_bytes());
+        want.extend_from_slice(&8u16.to_ne_bytes());
+        want.extend_from_slice(&a::CAPACITY.to_ne_bytes());
+        want.extend_from_slice(&65536u32.to_ne_bytes());
+        assert_eq!(&m[20..], &want[..]);
+    }
+}

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `iprpctl service add|del`: services of the redirector
+//! (`IPRP_CMD_NEW_SERVICE`, `IPRP_CMD_DEL_SERVICE`).
+
+use super::{Change, Ctx, Iprp, ServiceKey, Val, Verb};
+use crate::cli::{self, Args};
+use crate::error::Result;
+use crate::parse::{self, Toks};
+use crate::uapi::{a, iprp_cmd};
+
+pub const VERB: Verb = Verb {
+    name: "service",
+    summary: "add or delete a redirected service",
+    usage: "service add tcp|udp VIP:PORT [sched rr|wrr|lc|sh|mh] [response-timeout MS] [idle-timeout MS]\n       \
+            iprpctl service del tcp|udp VIP:PORT",
+    help: "Adds (IPRP_CMD_NEW_SERVICE) or deletes (IPRP_CMD_DEL_SERVICE) a service\n\
+           of the redirector in this network namespace. A service is a protocol,\n\
+           a virtual address (VIP, IPv4, numeric) and a port; ipvsadm's\n\
+           `-t VIP:PORT` / `-u VIP:PORT` may be used instead of `tcp|udp VIP:PORT`.\n\
+           \n\
+           Options of `add` (the module's defaults apply to those not given):\n  \
+             sched NAME            scheduler: rr (round robin), wrr (weighted round\n                        \
+                                   robin), lc (least connections), sh (source hash),\n                        \
+                                   mh (Maglev hash); also -s NAME\n  \
+             response-timeout MS   a client that has not answered a redirection\n                        \
+                                   within MS is served by the redirector itself\n  \
+             idle-timeout MS       idle entries expire after MS\n\
+           Times are milliseconds: 500, 500ms or 2s.\n\
+           \n\
+           Needs CAP_NET_ADMIN. Prints nothing on success.\n\
+           \n\
+           Examples:\n  \
+             iprpctl service add tcp 10.0.0.100:80 sched wrr response-timeout 200\n  \
+             iprpctl service add -u 10.0.0.100:53\n  \
+             iprpctl service del tcp 10.0.0.100:80\n",
+    run,
+};
+
+pub fn parse(toks: &[String]) -> Result<Change> {
+    let mut t = Toks::new(VERB.name, toks);
+    let op = t
+        .next()
+        .ok_or_else(|| t.err("missing subcommand (add or del)"))?;
+    match op {
+        "add" => {
+            t.verb = "service add".into();
+            let key = ServiceKey::parse(&mut t)?;
+            let mut c = Change::new(iprp_cmd::IPRP_CMD_NEW_SERVICE);
+            key.push_to(&mut c);
+            let (mut sched, mut resp, mut idle) = (None, None, None);
+            while let Some(tok) = t.next() {
+                match tok {
+                    "sched" | "scheduler" | "-s" => {
+                        let v = t.value(tok)?;
+                        sched = Some(parse::sched(&t, v)?);
+                    }
+                    "response-timeout" => {
+                        let v = t.value(tok)?;
+                        resp = Some(parse::millis(&t, tok, v)?);
+                    }
+                    "idle-timeout" => {
+                        let v = t.value(tok)?;
+                        idle = Some(parse::millis(&t, tok, v)?);
+                    }
+                    _ => return Err(t.unexpected(tok)),
+                }
+            }
+            if let Some(s) = sched {
+                c.push(Val::U8(a::SCHED, s));
+            }
+            if let Some(ms) = resp {
+                c.push(Val::U32(a::RESPONSE_TIMEOUT, ms));
+            }
+            if let Some(ms) = idle {
+                c.push(Val::U32(a::IDLE_TIMEOUT, ms));
+            }
+            Ok(c)
+        }
+        "del" | "delete" => {
+            t.verb = "service del".into();
+            let key = ServiceKey::parse(&mut t)?;
+            t.end()?;
+            let mut c = Change::new(iprp_cmd::IPRP_CMD_DEL_SERVICE);
+            key.push_to(&mut c);
+            Ok(c)
+        }
+        other => Err(t.err(format!(
+            "unknown subcommand '{other}' (expected add or del)"
+        ))),
+    }
+}
+
+fn run(ctx: &mut Ctx, args: Args) -> Result<()> {
+    let Some(toks) = cli::verb_tokens(ctx, args, &VERB)? else {
+        return Ok(());
+    };
+    let change = parse(&toks)?;
+    Iprp::connect()?.apply(&change)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use std::net::Ipv4Addr;
+
+    fn p(a: &[&str]) -> Result<Change> {
+        let v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        parse(&v)
+    }
+
+    fn usage(a: &[&str]) -> String {
+        match p(a) {
+            Err(Error::Usage(m)) => m,
+            r => panic!("{a:?}: expected a usage error, got {r:?}"),
+        }
+    }
+
+    const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+
+    #[test]
+    fn add_with_options() {
+        let c = p(&[
+            "add",
+            "tcp",
+            "10.0.0.100:80",
+            "sched",
+            "wrr",
+            "response-timeout",
+            "200",
+            "idle-timeout",
+            "30s",
+        ])
+        .unwrap();
+        assert_eq!(c.cmd, iprp_cmd::IPRP_CMD_NEW_SERVICE);
+        assert_eq!(
+            c.attrs,
+            vec![
+                Val::U8(a::PROTO, 6),
+                Val::InAddr(a::VIP, VIP),
+                Val::U16(a::PORT, 80),
+                Val::U8(a::SCHED, 1),
+                Val::U32(a::RESPONSE_TIMEOUT, 200),
+                Val::U32(a::IDLE_TIMEOUT, 30000),
+            ]
+        );
+        // ipvsadm-style key, options in any order, the same request.
+        let c2 = p(&[
+            "add",
+            "-t",
+            "10.0.0.100:80",
+            "idle-timeout",
+            "30000ms",
+            "-s",
+            "wrr",
+            "response-timeout",
+            "200",
+        ])
+        .unwrap();
+        assert_eq!(c2.attrs.len(), c.attrs.len());
+        for v in &c.attrs {
+            assert!(c2.attrs.contains(v), "{v:?}");
+        }
+        let u = p(&["add", "-u", "10.0.0.100:53"]).unwrap();
+        assert_eq!(
+            u.attrs,
+            vec![
+                Val::U8(a::PROTO, 17),
+                Val::InAddr(a::VIP, VIP),
+                Val::U16(a::PORT, 53)
+            ]
+        );
+    }
+
+    #[test]
+    fn del() {
+        let c = p(&["del", "udp", "10.0.0.100:53"]).unwrap();
+        assert_eq!(c.cmd, iprp_cmd::IPRP_CMD_DEL_SERVICE);
+        assert_eq!(
+            c.attrs,
+            vec![
+                Val::U8(a::PROTO, 17),
+                Val::InAddr(a::VIP, VIP),
+                Val::U16(a::PORT, 53)
+            ]
+        );
+    }
+
+    /// The exact bytes of `service add tcp 10.0.0.100:80 sched wrr`.
+    #[test]
+    fn exact_encoding() {
+        let c = p(&["add", "tcp", "10.0.0.100:80", "sched", "wrr"]).unwrap();
+        let m = c.encode(0x1d).finish(7);
+        let ne16 = |v: u16| v.to_ne_bytes();
+        // nlmsghdr: len, type = family id, flags (set when sent), seq
+        assert_eq!(
+            u32::from_ne_bytes(m[0..4].try_into().unwrap()) as usize,
+            m.len()
+        );
+        assert_eq!(&m[4..6], &ne16(0x1d));
+        // genlmsghdr: cmd, version
+        assert_eq!(&m[16..20], &[iprp_cmd::IPRP_CMD_NEW_SERVICE as u8, 1, 0, 0]);
+        let mut want = Vec::new();
+        // IPRP_A_PROTO u8 = 6, padded
+        want.extend(ne16(5));
+        want.extend(ne16(a::PROTO));
+        want.extend([6, 0, 0, 0]);
+        // IPRP_A_VIP: the four octets in order (network byte order)
+        want.extend(ne16(8));
+        want.extend(ne16(a::VIP));
+        want.extend([10, 0, 0, 100]);
+        // IPRP_A_PORT u16 host order = 80, padded
+        want.extend(ne16(6));
+        want.extend(ne16(a::PORT));
+        want.extend(ne16(80));
+        want.extend([0, 0]);
+        // IPRP_A_SCHED u8 = IPRP_SCHED_WRR
+        want.extend(ne16(5));
+        want.extend(ne16(a::SCHED));
+        want.extend([crate::uapi::iprp_sched::IPRP_SCHED_WRR as u8, 0, 0, 0]);
+        assert_eq!(&m[20..], &want[..]);
+    }
+
+    /// The same, as literal bytes on a little-endian host (docs/cli.md
+    /// shows them).
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn exact_encoding_literal() {
+        let c = p(&["add", "tcp", "10.0.0.100:80", "sched", "wrr"]).unwrap();
+        let m = c.encode(0x1d).finish(7);
+        assert_eq!(
+            &m[16..],
+            &[
+                3, 1, 0, 0, // genlmsghdr: IPRP_CMD_NEW_SERVICE, version 1
+                5, 0, 5, 0, 6, 0, 0, 0, // IPRP_A_PROTO = 6
+                8, 0, 6, 0, 10, 0, 0, 100, // IPRP_A_VIP = 10.0.0.100
+                6, 0, 7, 0, 80, 0, 0, 0, // IPRP_A_PORT = 80
+                5, 0, 8, 0, 1, 0, 0, 0, // IPRP_A_SCHED = IPRP_SCHED_WRR
+            ]
+        );
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert_eq!(usage(&[]), "service: missing subcommand (add or del)");
+        assert!(usage(&["edit"]).contains("unknown subcommand 'edit'"));
+        assert!(usage(&["add"]).contains("missing protocol"));
+        assert!(usage(&["add", "tcp"]).contains("missing service address"));
+        assert!(usage(&["add", "-t"]).contains("'-t' needs a value"));
+        assert!(usage(&["add", "icmp", "10.0.0.1:80"]).contains("unknown protocol 'icmp'"));
+        assert!(usage(&["add", "tcp", "10.0.0.256:80"]).contains("'10.0.0.256'"));
+        assert!(usage(&["add", "tcp", "10.0.0.1:0"]).contains("invalid port '0'"));
+        assert!(usage(&["add", "tcp", "10.0.0.1:80", "sched", "fifo"])
+            .contains("unknown scheduler 'fifo'"));
+        assert!(usage(&["add", "tcp", "10.0.0.1:80", "sched"]).contains("'sched' needs a value"));
+        assert!(usage(&["add", "tcp", "10.0.0.1:80", "idle-timeout", "x"])
+            .contains("invalid idle-timeout 'x'"));
+        assert_eq!(
+            usage(&["add", "tcp", "10.0.0.1:80", "persistent"]),
+            "service add: unexpected argument 'persistent'"
+        );
+        assert_eq!(
+            usage(&["del", "tcp", "10.0.0.1:80", "sched", "rr"]),
+            "service del: unexpected argument 'sched'"
+        );
+    }
+}
