@@ -31,7 +31,11 @@ tap() {
 	local name=$1; shift
 	TAP_N=$((TAP_N + 1))
 	local log=$RES/test-$TAP_N.log
-	if ( set -e; "$@" ) >"$log" 2>&1; then
+	# Not inside "if": bash ignores set -e in a condition, which would let a
+	# failing check in the middle of a test pass unnoticed.
+	( set -e; "$@" ) >"$log" 2>&1
+	local rc=$?
+	if [ "$rc" -eq 0 ]; then
 		TAP_PASS=$((TAP_PASS + 1))
 		echo "ok $TAP_N - $name"
 	else
