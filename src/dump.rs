@@ -3,7 +3,7 @@
 //! Netlink dumps of bindings and flows, and the named core statistics.
 
 use crate::pernet::{self, NetState};
-use crate::shim::{self, Row, RowFn, StatFn};
+use crate::shim::{self, Row, RowFn, StatFn, SvcFn, SvcReplica, SvcRow};
 use crate::uapi::iprp_state as st;
 use iprp_core::client::CState;
 use iprp_core::redirector::RState;
@@ -144,6 +144,61 @@ pub(crate) unsafe extern "C" fn iprp_rs_dump_flows(
     ctx: *mut c_void,
 ) -> i32 {
     dump(state, pos, put, ctx, walk_flows)
+}
+
+/// Dumps the redirector's services with their replicas from `*pos` on.
+///
+/// # Safety
+///
+/// As for [`iprp_rs_dump_bindings`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_dump_services(
+    state: *mut c_void,
+    pos: *mut u64,
+    put: SvcFn,
+    ctx: *mut c_void,
+) -> i32 {
+    // SAFETY: the shim passes a live state and a writable position.
+    let (state, start) = unsafe { (pernet::state(state), *pos) };
+    let Some(redir) = state.redirector_tables() else {
+        return 0;
+    };
+    let mut index = 0u64;
+    shim::without_bh(|| {
+        let g = redir.inner.lock();
+        for svc in g.services.iter() {
+            if index < start {
+                index += 1;
+                continue;
+            }
+            let mut row = SvcRow {
+                vip: svc.vip().to_be(),
+                port: svc.port(),
+                proto: svc.proto().number(),
+                sched: svc.sched() as u8,
+                response_timeout_ms: svc.response_timeout_ms(),
+                idle_timeout_ms: svc.idle_timeout_ms(),
+                ..SvcRow::default()
+            };
+            for (out, r) in row.replicas.iter_mut().zip(svc.replicas()) {
+                *out = SvcReplica {
+                    addr: r.addr().to_be(),
+                    weight: u32::from(r.weight()),
+                    conns: r.conns(),
+                    up: u32::from(r.up()),
+                };
+                row.n_replicas += 1;
+            }
+            // SAFETY: `put`/`ctx` come from the shim's dump callback.
+            if unsafe { put(ctx, &row) } != 0 {
+                break;
+            }
+            index += 1;
+        }
+    });
+    // SAFETY: as above.
+    unsafe { *pos = index };
+    0
 }
 
 /// Writes "<group>.<name>" NUL-terminated into `buf`.

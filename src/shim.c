@@ -428,6 +428,61 @@ static int iprp_dump_rows(struct sk_buff *skb, struct netlink_callback *cb,
 	return skb->len;
 }
 
+static int iprp_put_svc(void *ctx, const struct iprp_svc_row *row)
+{
+	struct iprp_dump_ctx *d = ctx;
+	struct nlattr *list, *rep;
+	void *hdr;
+	u32 i;
+
+	hdr = genlmsg_put(d->skb, NETLINK_CB(d->cb->skb).portid,
+			  d->cb->nlh->nlmsg_seq, &iprp_genl_family,
+			  NLM_F_MULTI, IPRP_CMD_GET_SERVICE);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u8(d->skb, IPRP_A_PROTO, row->proto) ||
+	    nla_put_in_addr(d->skb, IPRP_A_VIP, row->vip) ||
+	    nla_put_u16(d->skb, IPRP_A_PORT, row->port) ||
+	    nla_put_u8(d->skb, IPRP_A_SCHED, row->sched) ||
+	    nla_put_u32(d->skb, IPRP_A_RESPONSE_TIMEOUT, row->response_timeout_ms) ||
+	    nla_put_u32(d->skb, IPRP_A_IDLE_TIMEOUT, row->idle_timeout_ms))
+		goto cancel;
+	list = nla_nest_start(d->skb, IPRP_A_REPLICAS);
+	if (!list)
+		goto cancel;
+	for (i = 0; i < row->n_replicas && i < ARRAY_SIZE(row->replicas); i++) {
+		rep = nla_nest_start(d->skb, IPRP_A_REPLICA);
+		if (!rep ||
+		    nla_put_in_addr(d->skb, IPRP_A_REPLICA_ADDR, row->replicas[i].addr) ||
+		    nla_put_u32(d->skb, IPRP_A_WEIGHT, row->replicas[i].weight) ||
+		    nla_put_u8(d->skb, IPRP_A_UP, row->replicas[i].up) ||
+		    nla_put_u32(d->skb, IPRP_A_CONNS, row->replicas[i].conns))
+			goto cancel;
+		nla_nest_end(d->skb, rep);
+	}
+	nla_nest_end(d->skb, list);
+	genlmsg_end(d->skb, hdr);
+	return 0;
+
+cancel:
+	genlmsg_cancel(d->skb, hdr);
+	return -EMSGSIZE;
+}
+
+static int iprp_cmd_get_service(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct iprp_dump_ctx d = { .skb = skb, .cb = cb };
+	u64 pos = cb->args[0];
+	int err;
+
+	err = iprp_rs_dump_services(iprp_state(sock_net(skb->sk)), &pos,
+				    iprp_put_svc, &d);
+	cb->args[0] = pos;
+	if (err && err != -EMSGSIZE)
+		return err;
+	return skb->len;
+}
+
 static int iprp_cmd_get_binding(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	return iprp_dump_rows(skb, cb, IPRP_CMD_GET_BINDING, iprp_rs_dump_bindings);
@@ -467,6 +522,10 @@ static const struct genl_small_ops iprp_genl_ops[] = {
 		.cmd	= IPRP_CMD_DEL_REPLICA,
 		.doit	= iprp_cmd_del_replica,
 		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPRP_CMD_GET_SERVICE,
+		.dumpit	= iprp_cmd_get_service,
 	},
 	{
 		.cmd	= IPRP_CMD_GET_BINDING,
@@ -711,3 +770,4 @@ void iprp_shim_exit(void)
 static_assert(sizeof(struct iprp_pkt) == 16);
 static_assert(sizeof(struct iprp_cfg) == 40);
 static_assert(sizeof(struct iprp_row) == 24);
+static_assert(sizeof(struct iprp_svc_row) == 276);

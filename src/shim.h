@@ -63,7 +63,25 @@ struct iprp_row {
 	u32 age_ms;
 };
 
+/* One service with its replicas, for the GET_SERVICE dump. */
+struct iprp_svc_row {
+	__be32 vip;
+	u16 port;
+	u8 proto;
+	u8 sched;
+	u32 response_timeout_ms;
+	u32 idle_timeout_ms;
+	u32 n_replicas;
+	struct {
+		__be32 addr;
+		u32 weight;
+		u32 conns;
+		u32 up;
+	} replicas[16];
+};
+
 /* Returns 0 on success, -EMSGSIZE when the dump message is full. */
+typedef int (*iprp_svc_fn)(void *ctx, const struct iprp_svc_row *row);
 typedef int (*iprp_row_fn)(void *ctx, const struct iprp_row *row);
 typedef int (*iprp_stat_fn)(void *ctx, const char *name, u64 value);
 
@@ -89,6 +107,7 @@ int iprp_rs_del_replica(void *state, const struct iprp_cfg *cfg, const char **ms
 /* Dumps resume at *pos and leave it after the last row written. */
 int iprp_rs_dump_bindings(void *state, u64 *pos, iprp_row_fn put, void *ctx);
 int iprp_rs_dump_flows(void *state, u64 *pos, iprp_row_fn put, void *ctx);
+int iprp_rs_dump_services(void *state, u64 *pos, iprp_svc_fn put, void *ctx);
 
 /* Implemented in C. */
 int iprp_shim_init(void);

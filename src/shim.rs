@@ -57,6 +57,34 @@ pub(crate) struct Row {
     pub(crate) age_ms: u32,
 }
 
+/// One replica in [`SvcRow`].
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct SvcReplica {
+    pub(crate) addr: u32,
+    pub(crate) weight: u32,
+    pub(crate) conns: u32,
+    pub(crate) up: u32,
+}
+
+/// `struct iprp_svc_row`: one service of the GET_SERVICE dump.
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct SvcRow {
+    pub(crate) vip: u32,
+    pub(crate) port: u16,
+    pub(crate) proto: u8,
+    pub(crate) sched: u8,
+    pub(crate) response_timeout_ms: u32,
+    pub(crate) idle_timeout_ms: u32,
+    pub(crate) n_replicas: u32,
+    pub(crate) replicas: [SvcReplica; 16],
+}
+
+/// Writes one service; 0 or `-EMSGSIZE` when the message is full.
+pub(crate) type SvcFn = unsafe extern "C" fn(ctx: *mut c_void, row: *const SvcRow) -> i32;
+
+const _: () = assert!(core::mem::size_of::<SvcRow>() == 276);
 const _: () = assert!(core::mem::size_of::<Pkt>() == 16);
 const _: () = assert!(core::mem::size_of::<Cfg>() == 40);
 const _: () = assert!(core::mem::size_of::<Row>() == 24);

@@ -68,12 +68,12 @@ PY
 
 t_bulk_bypasses_redirector() {
 	# Count the packets of one 1 MB download that cross R's interface.
-	n R tcpdump -ni eth0 -w "$RES/r.pcap" "tcp port $PORT" >/dev/null 2>&1 &
+	n R tcpdump -U -ni eth0 -w "$RES/r.pcap" "tcp port $PORT" 2>"$RES/tcpdump-r.err" &
 	local td=$!
-	sleep 1
+	for _ in $(seq 100); do grep -q listening "$RES/tcpdump-r.err" && break; sleep 0.1; done
 	n C curl -sf --max-time 20 -o /tmp/blob.c "http://$VIP:$PORT/blob"
 	sleep 1
-	kill "$td"; wait "$td" 2>/dev/null || true
+	kill -INT "$td"; wait "$td" 2>/dev/null || true
 	cmp /tmp/blob.c /tmp/www-S1/blob
 	local at_r
 	at_r=$(tcpdump -nr "$RES/r.pcap" 2>/dev/null | wc -l)

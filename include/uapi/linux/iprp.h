@@ -42,8 +42,9 @@ enum iprp_sched {
 };
 
 /*
- * Commands. All but GET_STATUS, GET_SERVICE and GET_BINDING need
- * CAP_NET_ADMIN in the user namespace owning the caller's netns.
+ * Commands. The GET_* commands are open to every caller of the netns (keys
+ * are never dumped); the others need CAP_NET_ADMIN in the user namespace
+ * owning the caller's netns.
  */
 enum iprp_cmd {
 	IPRP_CMD_UNSPEC,

@@ -13,7 +13,7 @@ use crate::uapi::{self, a, iprp_cmd};
 pub const VERB: Verb = Verb {
     name: "role",
     summary: "show or set the roles of this network namespace",
-    usage: "role [client] [redirector] [none] [capacity N] [-j]",
+    usage: "role [client] [redirector] [none] [capacity N] [idle-timeout MS] [-j]",
     help: "Without arguments, shows the roles of the network namespace iprpctl\n\
            runs in (from IPRP_CMD_GET_STATUS); -j prints {\"role\": [\"client\", ...]}.\n\
            \n\
@@ -23,7 +23,9 @@ pub const VERB: Verb = Verb {
              redirector   redirect new flows of the configured services\n  \
              none         no role: iprp is off in this namespace\n  \
              capacity N   table size in entries (IPRP_A_CAPACITY); the module\n               \
-                          checks the range\n\
+                          checks the range\n  \
+             idle-timeout MS   the client's idle timeout for its bindings\n                   \
+                          (TCP and UDP; IPRP_A_IDLE_TIMEOUT)\n\
            \n\
            Needs CAP_NET_ADMIN. Prints nothing on success.\n\
            \n\
@@ -45,13 +47,17 @@ pub fn parse(toks: &[String]) -> Result<Role> {
     if toks.is_empty() {
         return Ok(Role::Show);
     }
-    let (mut bits, mut none, mut capacity) = (0u32, false, None);
+    let (mut bits, mut none, mut capacity, mut idle) = (0u32, false, None, None);
     while let Some(tok) = t.next() {
         match tok {
             "none" => none = true,
             "capacity" => {
                 let v = t.value(tok)?;
                 capacity = Some(parse::u32_value(&t, tok, v)?);
+            }
+            "idle-timeout" => {
+                let v = t.value(tok)?;
+                idle = Some(parse::millis(&t, tok, v)?);
             }
             r => match uapi::role_by_name(r) {
                 Some(b) => bits |= b,
@@ -71,6 +77,9 @@ pub fn parse(toks: &[String]) -> Result<Role> {
     c.push(Val::U32(a::ROLE, bits));
     if let Some(n) = capacity {
         c.push(Val::U32(a::CAPACITY, n));
+    }
+    if let Some(ms) = idle {
+        c.push(Val::U32(a::IDLE_TIMEOUT, ms));
     }
     Ok(Role::Set(c))
 }
