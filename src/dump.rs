@@ -239,7 +239,7 @@ pub(crate) unsafe extern "C" fn iprp_rs_stats(
     let mut gauges: [(&str, &str, u64); 5] = [
         ("client", "bindings", 0),
         ("client", "checking", 0),
-        ("client", "held", 0),
+        ("client", "held_now", 0),
         ("redirector", "entries", 0),
         ("redirector", "services", 0),
     ];
