@@ -7,10 +7,10 @@
 //! family has no parallel ops: the genl mutex serialises these calls.
 
 use crate::pernet::{self, NetState, ROLE_CLIENT, ROLE_REDIRECTOR};
-use crate::shim::{self, Cfg};
+use crate::shim::{self, Cfg, CFG_HAS_ROLE, CFG_REPLACE};
 use heapless::Vec as HVec;
 use iprp_core::sched::{
-    ConfigError, ReplicaSpec, SchedKind, ServiceSpec, DEFAULT_IDLE_TIMEOUT_MS,
+    ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, DEFAULT_IDLE_TIMEOUT_MS,
     DEFAULT_RESPONSE_TIMEOUT_MS, MAX_REPLICAS,
 };
 use iprp_core::Proto;
@@ -60,33 +60,85 @@ fn set_role(state: &NetState, cfg: &Cfg) -> CfgResult {
     Ok(())
 }
 
+/// A service's replicas as specs, to rebuild it with one `update`.
+fn replica_specs(svc: &Service) -> HVec<ReplicaSpec, MAX_REPLICAS> {
+    let mut list = HVec::new();
+    for r in svc.replicas() {
+        // At most MAX_REPLICAS replicas exist, so this always fits.
+        let _ = list.push(ReplicaSpec {
+            addr: r.addr(),
+            weight: r.weight(),
+            up: r.up(),
+        });
+    }
+    list
+}
+
+/// NEW_SERVICE: adds a service, or with NLM_F_REPLACE edits one (the
+/// attributes given replace the current values; replicas stay).
 fn new_service(state: &NetState, cfg: &Cfg) -> CfgResult {
     let proto = proto_of(cfg)?;
-    let sched = SchedKind::from_u8(if cfg.has_sched != 0 { cfg.sched } else { 0 })
-        .ok_or((EINVAL, c"unknown scheduler"))?;
+    if cfg.has_sched != 0 && SchedKind::from_u8(cfg.sched).is_none() {
+        return Err((EINVAL, c"unknown scheduler"));
+    }
     let redir = state
         .redirector_tables()
         .ok_or((EINVAL, c"enable the redirector role first"))?;
-    let spec = ServiceSpec {
-        proto,
-        vip: u32::from_be(cfg.vip),
-        port: cfg.port,
-        sched,
-        response_timeout_ms: if cfg.has_response_timeout != 0 {
-            cfg.response_timeout_ms
+    let vip = u32::from_be(cfg.vip);
+    let pick = |given: u8, value: u32, current: u32| if given != 0 { value } else { current };
+    shim::without_bh(|| {
+        let mut g = redir.inner.lock();
+        let current = g.services.lookup(proto, vip, cfg.port);
+        let replace = cfg.flags & CFG_REPLACE != 0;
+        let (sched, resp, idle, replicas) = match (replace, current) {
+            (true, None) => return Err((ENOENT, c"no such service to edit")),
+            (true, Some(svc)) => (
+                svc.sched() as u8,
+                svc.response_timeout_ms(),
+                svc.idle_timeout_ms(),
+                replica_specs(svc),
+            ),
+            (false, _) => (
+                SchedKind::RoundRobin as u8,
+                DEFAULT_RESPONSE_TIMEOUT_MS,
+                DEFAULT_IDLE_TIMEOUT_MS,
+                HVec::new(),
+            ),
+        };
+        let sched = SchedKind::from_u8(if cfg.has_sched != 0 { cfg.sched } else { sched })
+            .ok_or((EINVAL, c"unknown scheduler"))?;
+        let spec = ServiceSpec {
+            proto,
+            vip,
+            port: cfg.port,
+            sched,
+            response_timeout_ms: pick(cfg.has_response_timeout, cfg.response_timeout_ms, resp),
+            idle_timeout_ms: pick(cfg.has_idle_timeout, cfg.idle_timeout_ms, idle),
+            replicas: &replicas,
+        };
+        let r = if replace {
+            g.services.update(&spec)
         } else {
-            DEFAULT_RESPONSE_TIMEOUT_MS
-        },
-        idle_timeout_ms: if cfg.has_idle_timeout != 0 {
-            cfg.idle_timeout_ms
-        } else {
-            DEFAULT_IDLE_TIMEOUT_MS
-        },
-        replicas: &[],
-    };
-    shim::without_bh(|| redir.inner.lock().services.add(&spec))
-        .map(|_| ())
-        .map_err(config_error)
+            g.services.add(&spec)
+        };
+        r.map(|_| ()).map_err(config_error)
+    })
+}
+
+/// FLUSH: empties the tables of the roles named (all of them and every
+/// service when no role is named). Held packets are freed.
+fn flush(state: &NetState, cfg: &Cfg) -> CfgResult {
+    let all = cfg.flags & CFG_HAS_ROLE == 0;
+    if !all && cfg.role & !(ROLE_CLIENT | ROLE_REDIRECTOR) != 0 {
+        return Err((EINVAL, c"unknown role bits"));
+    }
+    if all || cfg.role & ROLE_CLIENT != 0 {
+        state.flush_client();
+    }
+    if all || cfg.role & ROLE_REDIRECTOR != 0 {
+        state.flush_redirector(all);
+    }
+    Ok(())
 }
 
 fn del_service(state: &NetState, cfg: &Cfg) -> CfgResult {
@@ -224,4 +276,5 @@ config_entry! {
     iprp_rs_del_service => del_service;
     iprp_rs_set_replica => |s, c| change_replica(s, c, false);
     iprp_rs_del_replica => |s, c| change_replica(s, c, true);
+    iprp_rs_flush => flush;
 }

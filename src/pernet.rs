@@ -274,6 +274,43 @@ impl NetState {
         Ok(())
     }
 
+    /// Removes every client binding; held packets are freed.
+    pub(crate) fn flush_client(&self) {
+        let Some(c) = self.client_tables() else {
+            return;
+        };
+        for shard in c.shards.iter() {
+            let mut freed = 0u64;
+            shim::without_bh(|| {
+                // SAFETY: the core returns each held handle exactly once.
+                shard.lock().clear(|h| {
+                    drop(unsafe { OwnedSkb::from_handle(h) });
+                    freed += 1;
+                })
+            });
+            for _ in 0..freed {
+                self.counters.inc(ctr::IPRP_CTR_HELD_FREED);
+            }
+        }
+    }
+
+    /// Removes every redirector entry, and every service if `services`.
+    pub(crate) fn flush_redirector(&self, services: bool) {
+        let Some(r) = self.redirector_tables() else {
+            return;
+        };
+        shim::without_bh(|| {
+            let mut g = r.inner.lock();
+            let inner = &mut *g;
+            for shard in inner.shards.iter_mut() {
+                shard.clear(&inner.services);
+            }
+            if services {
+                inner.services.flush();
+            }
+        });
+    }
+
     /// Makes sure the slow timer runs (called when state was created).
     pub(crate) fn kick_timer(&self) {
         // SAFETY: `self.net` is our live namespace.
@@ -329,12 +366,12 @@ impl Drop for NetState {
             // SAFETY: published from `KBox::into_raw` in `set_roles`; no
             // hook, handler or timer of this namespace runs any more.
             let c = unsafe { KBox::from_raw(c) };
-            // Free every held packet: u64::MAX expires every binding.
+            // Free every held packet.
             for shard in c.shards.iter() {
                 // SAFETY: as in `tick`.
                 shard
                     .lock()
-                    .on_tick(u64::MAX, |h| drop(unsafe { OwnedSkb::from_handle(h) }));
+                    .clear(|h| drop(unsafe { OwnedSkb::from_handle(h) }));
             }
         }
         let r = self.redir.swap(core::ptr::null_mut(), Ordering::Acquire);

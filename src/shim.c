@@ -287,8 +287,12 @@ static void iprp_cfg_from_attrs(struct genl_info *info, struct iprp_cfg *cfg)
 	struct nlattr **a = info->attrs;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (a[IPRP_A_ROLE])
+	if (info->nlhdr->nlmsg_flags & NLM_F_REPLACE)
+		cfg->flags |= IPRP_CFG_REPLACE;
+	if (a[IPRP_A_ROLE]) {
 		cfg->role = nla_get_u32(a[IPRP_A_ROLE]);
+		cfg->flags |= IPRP_CFG_HAS_ROLE;
+	}
 	if (a[IPRP_A_CAPACITY])
 		cfg->capacity = nla_get_u32(a[IPRP_A_CAPACITY]);
 	if (a[IPRP_A_PROTO])
@@ -380,6 +384,11 @@ static int iprp_cmd_del_replica(struct sk_buff *skb, struct genl_info *info)
 	    GENL_REQ_ATTR_CHECK(info, IPRP_A_REPLICA_ADDR))
 		return -EINVAL;
 	return iprp_cfg_call(info, iprp_rs_del_replica);
+}
+
+static int iprp_cmd_flush(struct sk_buff *skb, struct genl_info *info)
+{
+	return iprp_cfg_call(info, iprp_rs_flush);
 }
 
 struct iprp_dump_ctx {
@@ -521,6 +530,11 @@ static const struct genl_small_ops iprp_genl_ops[] = {
 	{
 		.cmd	= IPRP_CMD_DEL_REPLICA,
 		.doit	= iprp_cmd_del_replica,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPRP_CMD_FLUSH,
+		.doit	= iprp_cmd_flush,
 		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
@@ -768,6 +782,6 @@ void iprp_shim_exit(void)
 
 /* Rust mirrors these structures field by field (src/shim.rs). */
 static_assert(sizeof(struct iprp_pkt) == 16);
-static_assert(sizeof(struct iprp_cfg) == 40);
+static_assert(sizeof(struct iprp_cfg) == 44);
 static_assert(sizeof(struct iprp_row) == 24);
 static_assert(sizeof(struct iprp_svc_row) == 276);

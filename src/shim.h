@@ -49,7 +49,11 @@ struct iprp_cfg {
 	u32 weight;
 	u32 response_timeout_ms;
 	u32 idle_timeout_ms;
+	u32 flags;		/* IPRP_CFG_* */
 };
+
+#define IPRP_CFG_REPLACE	(1U << 0)	/* NLM_F_REPLACE on NEW_SERVICE */
+#define IPRP_CFG_HAS_ROLE	(1U << 1)	/* IPRP_A_ROLE was present */
 
 /* One row of a dump, filled by Rust and written to netlink by the shim. */
 struct iprp_row {
@@ -104,6 +108,7 @@ int iprp_rs_new_service(void *state, const struct iprp_cfg *cfg, const char **ms
 int iprp_rs_del_service(void *state, const struct iprp_cfg *cfg, const char **msg);
 int iprp_rs_set_replica(void *state, const struct iprp_cfg *cfg, const char **msg);
 int iprp_rs_del_replica(void *state, const struct iprp_cfg *cfg, const char **msg);
+int iprp_rs_flush(void *state, const struct iprp_cfg *cfg, const char **msg);
 /* Dumps resume at *pos and leave it after the last row written. */
 int iprp_rs_dump_bindings(void *state, u64 *pos, iprp_row_fn put, void *ctx);
 int iprp_rs_dump_flows(void *state, u64 *pos, iprp_row_fn put, void *ctx);

@@ -42,7 +42,13 @@ pub(crate) struct Cfg {
     pub(crate) weight: u32,
     pub(crate) response_timeout_ms: u32,
     pub(crate) idle_timeout_ms: u32,
+    pub(crate) flags: u32,
 }
+
+/// `IPRP_CFG_REPLACE`: NLM_F_REPLACE on NEW_SERVICE (edit).
+pub(crate) const CFG_REPLACE: u32 = 1 << 0;
+/// `IPRP_CFG_HAS_ROLE`: IPRP_A_ROLE was present.
+pub(crate) const CFG_HAS_ROLE: u32 = 1 << 1;
 
 /// `struct iprp_row`: one row of a binding or flow dump.
 #[repr(C)]
@@ -86,7 +92,7 @@ pub(crate) type SvcFn = unsafe extern "C" fn(ctx: *mut c_void, row: *const SvcRo
 
 const _: () = assert!(core::mem::size_of::<SvcRow>() == 276);
 const _: () = assert!(core::mem::size_of::<Pkt>() == 16);
-const _: () = assert!(core::mem::size_of::<Cfg>() == 40);
+const _: () = assert!(core::mem::size_of::<Cfg>() == 44);
 const _: () = assert!(core::mem::size_of::<Row>() == 24);
 
 /// Writes one dump row; 0 or `-EMSGSIZE` when the message is full.

@@ -73,7 +73,7 @@ t_status_per_netns() {
 	n C "$IPRPCTL" status -j | python3 -m json.tool >/dev/null
 	local c l
 	c=$(ctr C local_out_pkts); l=$(ctr L local_out_pkts)
-	check "$c" -gt "$((l + 40))" "C's counters are C's own (C=$c, L=$l)"
+	check "$c" -ge "$((l + 20))" "C's counters are C's own: C sent 20 pings more than L (C=$c, L=$l)"
 	check "$(ctr S2 proto_rx)" -eq 0 "S2 received no protocol-99 message"
 }
 
@@ -91,7 +91,7 @@ t_reload_under_traffic() {
 		n C "$IPRPCTL" status -j >/dev/null
 	done
 	kill "$pp" 2>/dev/null || true
-	kill -INT "$ip" 2>/dev/null || true
+	kill "$ip" 2>/dev/null || true
 	wait "$ip" || true
 	grep -E 'sender|receiver' "$RES/iperf3-c.log"
 	check "$(dmesg | grep -c 'iprp: unloaded')" -ge 50 "50 clean unloads"

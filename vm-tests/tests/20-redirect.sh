@@ -73,7 +73,8 @@ t_bulk_bypasses_redirector() {
 	for _ in $(seq 100); do grep -q listening "$RES/tcpdump-r.err" && break; sleep 0.1; done
 	n C curl -sf --max-time 20 -o /tmp/blob.c "http://$VIP:$PORT/blob"
 	sleep 1
-	kill -INT "$td"; wait "$td" 2>/dev/null || true
+	# TERM, not INT: background jobs of a script ignore SIGINT.
+	kill "$td"; wait "$td" 2>/dev/null || true
 	cmp /tmp/blob.c /tmp/www-S1/blob
 	local at_r
 	at_r=$(tcpdump -nr "$RES/r.pcap" 2>/dev/null | wc -l)

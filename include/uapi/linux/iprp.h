@@ -50,13 +50,17 @@ enum iprp_cmd {
 	IPRP_CMD_UNSPEC,
 	IPRP_CMD_GET_STATUS,	/* version, role, counters and stats of this netns */
 	IPRP_CMD_SET_ROLE,	/* IPRP_A_ROLE; table sizes IPRP_A_CAPACITY */
-	IPRP_CMD_NEW_SERVICE,	/* PROTO, VIP, PORT; SCHED, timeouts optional */
+	IPRP_CMD_NEW_SERVICE,	/* PROTO, VIP, PORT; SCHED, timeouts optional.
+				 * With NLM_F_REPLACE: edit an existing service
+				 * (attributes given replace, replicas stay) */
 	IPRP_CMD_DEL_SERVICE,	/* PROTO, VIP, PORT */
 	IPRP_CMD_GET_SERVICE,	/* dump: one message per service, REPLICAS nest */
 	IPRP_CMD_SET_REPLICA,	/* PROTO, VIP, PORT, REPLICA_ADDR; WEIGHT, UP */
 	IPRP_CMD_DEL_REPLICA,	/* PROTO, VIP, PORT, REPLICA_ADDR */
 	IPRP_CMD_GET_BINDING,	/* dump: client bindings of this netns */
 	IPRP_CMD_GET_FLOW,	/* dump: redirector redirection + accept tables */
+	IPRP_CMD_FLUSH,		/* IPRP_A_ROLE bits: empty those roles' tables;
+				 * without it: every table and every service */
 	__IPRP_CMD_MAX,
 };
 #define IPRP_CMD_MAX (__IPRP_CMD_MAX - 1)

@@ -526,6 +526,21 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
         self.counters.held_dropped += n as u64;
     }
 
+    /// Removes every binding (operator flush, namespace exit); held
+    /// packets go to `free`. Not counted as expiry.
+    pub fn clear(&mut self, mut free: impl FnMut(u64)) {
+        let cap = self.table.capacity() as u32;
+        for i in 0..cap {
+            let Some(b) = self.table.remove(i) else {
+                continue;
+            };
+            self.forget(&b);
+            for &h in b.held.iter() {
+                free(h);
+            }
+        }
+    }
+
     /// Slow timer: deletes CHECKING bindings without activity for the
     /// checking timeout and CONFIRMED bindings idle for the idle timeout; every
     /// held packet of a deleted binding is passed to `free`. `free` runs

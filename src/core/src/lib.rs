@@ -6,7 +6,8 @@
 //! the caller provides. The same source builds on the host for tests and
 //! inside the Linux kernel module. See `docs/core.md` for the API and
 //! `docs/protocol.md` for the state machines.
-#![no_std]
+// The kernel build passes -Zcrate-attr=no_std itself.
+#![cfg_attr(not(iprp_kernel), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -433,6 +433,23 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         }
     }
 
+    /// Removes every entry of both tables (operator flush), releasing
+    /// the replicas' connection counts. Not counted as expiry.
+    pub fn clear<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>) {
+        let cap = self.table.capacity() as u32;
+        for i in 0..cap {
+            let Some(e) = self.table.get(i).copied() else {
+                continue;
+            };
+            self.table.remove(i);
+            if e.counted {
+                if let Some(s) = svc_of(svcs, &e) {
+                    s.conn_dec(e.replica);
+                }
+            }
+        }
+    }
+
     /// Slow timer (the paper runs it every 500 ms): deletes entries idle
     /// for their idle timeout, moves SENT entries whose client has not
     /// answered within the response timeout to the accept table. Walks

@@ -481,3 +481,20 @@ fn c32_outgoing_packets_keep_checking_binding_alive() {
     c.on_tick(5500, |_| {});
     assert_eq!(state(&c, 1000), None);
 }
+
+#[test]
+fn c_clear_removes_every_binding_and_frees_held_packets() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 1);
+    checking(&mut c, 1001, 2);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1001, 1, 77);
+    let mut freed = vec![];
+    c.clear(|h| freed.push(h));
+    assert_eq!(freed, vec![77]);
+    assert_eq!((c.len(), c.checking(), c.held_total()), (0, 0, 0));
+    assert_eq!(c.counters.expired_idle + c.counters.expired_checking, 0);
+    assert!(c.check_invariants());
+    // The table is usable again after a flush.
+    confirmed(&mut c, 1000, 3);
+    assert_eq!(state(&c, 1000), Some(CState::Confirmed));
+}

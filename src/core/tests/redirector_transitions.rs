@@ -456,3 +456,17 @@ fn r29_confirmed_initial_packet_after_response_timeout_moves_to_accept() {
         0
     );
 }
+
+#[test]
+fn r_clear_removes_every_entry_and_releases_connection_counts() {
+    let s = one_replica();
+    let mut r = redir(16);
+    confirmed(&mut r, &s, 1000, 1);
+    sent(&mut r, &s, 1001, 0);
+    assert_eq!(s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns(), 2);
+    r.clear(&s);
+    assert_eq!(r.len(), 0);
+    assert_eq!(s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns(), 0);
+    assert_eq!(r.counters.expired_idle, 0);
+    assert!(r.check_invariants());
+}
