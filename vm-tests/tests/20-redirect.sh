@@ -228,6 +228,44 @@ t_idle_expiry() {
 	check "$(stat R redirector.flow_new)" -eq $((before + 1)) "the same flow redoes the handshake"
 }
 
+t_coexistence() {
+	# conntrack + nftables (filter dropping invalid state, and a NAT table)
+	# on the client and the redirector, IPVS on another host: redirection
+	# must work unchanged.
+	for h in C R; do
+		n "$h" nft -f - <<'NFT'
+table inet iprp_test {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ct state invalid counter drop
+	}
+	chain output {
+		type filter hook output priority filter; policy accept;
+		ct state invalid counter drop
+	}
+}
+table ip iprp_nat {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "nonexistent0" masquerade
+	}
+}
+NFT
+	done
+	n S2 ipvsadm -A -t 10.0.0.12:9999 -s rr
+	n S2 ipvsadm -a -t 10.0.0.12:9999 -r 10.0.0.11:8080 -m
+	local i
+	for i in 1 2 3 4; do
+		n C curl -sf --max-time 10 -o /tmp/coex.blob "http://$VIP:$PORT/blob"
+		cmp /tmp/coex.blob /tmp/www-S1/blob
+	done
+	n C nft list table inet iprp_test | grep -A1 'ct state invalid' | grep -q 'packets 0 '
+	n C grep -c "dport=$PORT" /proc/net/nf_conntrack
+	n C grep "dst=$VIP" /proc/net/nf_conntrack | head -3
+	for h in C R; do n "$h" nft delete table inet iprp_test; n "$h" nft delete table ip iprp_nat; done
+	n S2 ipvsadm -C
+}
+
 t_rmmod_with_bindings() {
 	n C curl -sf --max-time 10 -o /dev/null "http://$VIP:$PORT/who"
 	check "$(stat C client.bindings)" -ge 1 "live bindings before rmmod"
@@ -247,5 +285,6 @@ tap "first connect costs about one C-R round trip more" t_connect_time
 tap "round robin spreads 20 flows; weight 0 drains a replica" t_round_robin_and_drain
 tap "200 parallel redirected downloads" t_many_parallel
 tap "idle expiry removes entries; a new flow redoes the handshake" t_idle_expiry
+tap "works beside conntrack, nftables filter/NAT and IPVS" t_coexistence
 tap "rmmod with live bindings" t_rmmod_with_bindings
 topo_down
