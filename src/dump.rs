@@ -3,7 +3,7 @@
 //! Netlink dumps of bindings and flows, and the named core statistics.
 
 use crate::pernet::{self, NetState};
-use crate::shim::{self, Row, RowFn, StatFn, SvcFn, SvcReplica, SvcRow};
+use crate::shim::{self, Filter, Row, RowFn, StatFn, SvcFn, SvcReplica, SvcRow};
 use crate::uapi::iprp_state as st;
 use iprp_core::client::CState;
 use iprp_core::redirector::RState;
@@ -13,6 +13,8 @@ use kernel::prelude::*;
 /// Feeds rows to the shim's writer from position `*pos` on; stops at the
 /// first full message and leaves `*pos` at the first row not written.
 struct Cursor {
+    filter: Option<(u8, u32, u16)>,
+    peer: Option<u32>,
     put: RowFn,
     ctx: *mut c_void,
     start: u64,
@@ -22,6 +24,15 @@ struct Cursor {
 
 impl Cursor {
     fn row(&mut self, row: Row) {
+        // Rows the filter rejects are not counted: positions index the
+        // filtered sequence, which the same request reproduces.
+        if self
+            .filter
+            .is_some_and(|(p, v, port)| (p, v, port) != (row.proto, row.vip, row.port))
+            || self.peer.is_some_and(|peer| peer != row.peer)
+        {
+            return;
+        }
         if self.full || self.index < self.start {
             self.index += u64::from(!self.full);
             return;
@@ -42,14 +53,18 @@ fn age(now: u64, last: u64) -> u32 {
 
 fn dump(
     state: *mut c_void,
+    filter: *const Filter,
     pos: *mut u64,
     put: RowFn,
     ctx: *mut c_void,
     walk: fn(&NetState, &mut Cursor),
 ) -> i32 {
-    // SAFETY: the shim passes a live state and a writable position.
-    let (state, start) = unsafe { (pernet::state(state), *pos) };
+    // SAFETY: the shim passes a live state, a valid filter and a writable
+    // position.
+    let (state, f, start) = unsafe { (pernet::state(state), &*filter, *pos) };
     let mut cur = Cursor {
+        filter: (f.has_service != 0).then_some((f.proto, f.vip, f.port)),
+        peer: (f.has_peer != 0).then_some(f.peer),
         put,
         ctx,
         start,
@@ -72,7 +87,7 @@ fn walk_bindings(state: &NetState, cur: &mut Cursor) {
             shard.lock().for_each(|b| {
                 cur.row(Row {
                     peer: b.redirector.to_be(),
-                    vip: 0,
+                    vip: b.redirector.to_be(),
                     replica: b.replica.to_be(),
                     cport: b.cport,
                     port: b.sport,
@@ -124,11 +139,12 @@ fn walk_flows(state: &NetState, cur: &mut Cursor) {
 #[no_mangle]
 pub(crate) unsafe extern "C" fn iprp_rs_dump_bindings(
     state: *mut c_void,
+    filter: *const Filter,
     pos: *mut u64,
     put: RowFn,
     ctx: *mut c_void,
 ) -> i32 {
-    dump(state, pos, put, ctx, walk_bindings)
+    dump(state, filter, pos, put, ctx, walk_bindings)
 }
 
 /// Dumps redirector entries (redirection and accept tables) from `*pos` on.
@@ -139,11 +155,12 @@ pub(crate) unsafe extern "C" fn iprp_rs_dump_bindings(
 #[no_mangle]
 pub(crate) unsafe extern "C" fn iprp_rs_dump_flows(
     state: *mut c_void,
+    filter: *const Filter,
     pos: *mut u64,
     put: RowFn,
     ctx: *mut c_void,
 ) -> i32 {
-    dump(state, pos, put, ctx, walk_flows)
+    dump(state, filter, pos, put, ctx, walk_flows)
 }
 
 /// Dumps the redirector's services with their replicas from `*pos` on.

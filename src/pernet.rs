@@ -8,14 +8,14 @@
 //! a reference count. Tables are sharded, each shard behind a spinlock
 //! taken with bottom halves disabled.
 
-use crate::shim::{self, OwnedSkb};
+use crate::shim::{self, OwnedSkb, Params};
 use crate::uapi::iprp_counter as ctr;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use iprp_core::client::{ClientConfig, ClientShard, ClientSlot};
 use iprp_core::redirector::{RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
-use iprp_core::{shard_index, HashKey, Proto, Rng};
+use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Rng};
 use kernel::bindings;
 use kernel::new_spinlock;
 use kernel::prelude::*;
@@ -31,6 +31,9 @@ pub(crate) const DEFAULT_CAPACITY: u32 = 16384;
 pub(crate) const MAX_SERVICES: usize = 64;
 /// The paper's slow timer period.
 pub(crate) const TICK_MS: u32 = 500;
+
+/// A client parameter left at the core's default.
+const UNSET: u32 = u32::MAX;
 
 /// Role bits, as `enum iprp_role`.
 pub(crate) const ROLE_CLIENT: u32 = crate::uapi::iprp_role::IPRP_ROLE_CLIENT;
@@ -94,6 +97,11 @@ pub(crate) struct NetState {
     roles: AtomicU32,
     client: AtomicPtr<ClientRole>,
     redir: AtomicPtr<RedirRole>,
+    /// Slow timer period (SET_PARAMS).
+    tick_ms: AtomicU32,
+    /// Client parameters applied to every shard, now and when allocated.
+    checking_timeout_ms: AtomicU32,
+    max_held_per_shard: AtomicU32,
 }
 
 /// Keys and choices drawn from the kernel's random source.
@@ -126,15 +134,26 @@ fn slots<T>(n: usize, empty: impl Fn() -> T) -> Result<KVVec<T>> {
     Ok(v)
 }
 
+/// A client configuration with the namespace's parameters applied.
+fn with_params(mut c: ClientConfig, (checking_ms, max_held): (u32, u32)) -> ClientConfig {
+    if checking_ms != UNSET {
+        c.checking_timeout_ms = checking_ms;
+    }
+    if max_held != UNSET {
+        c.max_held = max_held;
+    }
+    c
+}
+
 impl ClientRole {
-    fn new(capacity: u32, key: HashKey) -> Result<KBox<Self>> {
+    fn new(capacity: u32, key: HashKey, params: (u32, u32)) -> Result<KBox<Self>> {
         let n = per_shard(capacity);
         let mut shards = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
         for _ in 0..NSHARDS {
             let shard = ClientShard::new_in(
                 slots(n, || ClientSlot::EMPTY)?,
                 key,
-                ClientConfig::for_capacity(n),
+                with_params(ClientConfig::for_capacity(n), params),
             );
             shards.push(
                 KBox::pin_init(new_spinlock!(shard), GFP_KERNEL)?,
@@ -249,7 +268,7 @@ impl NetState {
         let cap = capacity.unwrap_or(DEFAULT_CAPACITY);
         let new_client = if want_client && self.client_tables().is_none() {
             Some(
-                ClientRole::new(cap, self.key)
+                ClientRole::new(cap, self.key, self.client_params())
                     .map_err(|e| (e, c"no memory for the client table"))?,
             )
         } else {
@@ -272,6 +291,78 @@ impl NetState {
         self.roles
             .store(roles & (ROLE_CLIENT | ROLE_REDIRECTOR), Ordering::Relaxed);
         Ok(())
+    }
+
+    fn client_params(&self) -> (u32, u32) {
+        (
+            self.checking_timeout_ms.load(Ordering::Relaxed),
+            self.max_held_per_shard.load(Ordering::Relaxed),
+        )
+    }
+
+    /// SET_PARAMS: slow timer period and client limits (validated by the
+    /// netlink policy), applied to existing shards and future ones.
+    pub(crate) fn set_params(&self, p: &Params) {
+        if p.has & 1 != 0 {
+            self.tick_ms.store(p.tick_ms, Ordering::Relaxed);
+        }
+        if p.has & 2 != 0 {
+            self.checking_timeout_ms
+                .store(p.checking_timeout_ms, Ordering::Relaxed);
+        }
+        if p.has & 4 != 0 {
+            self.max_held_per_shard.store(p.max_held, Ordering::Relaxed);
+        }
+        if let Some(c) = self.client_tables() {
+            let params = self.client_params();
+            for shard in c.shards.iter() {
+                shim::without_bh(|| {
+                    let mut s = shard.lock();
+                    let cfg = with_params(*s.config(), params);
+                    s.set_config(cfg);
+                });
+            }
+        }
+    }
+
+    /// The parameters in force (GET_STATUS).
+    pub(crate) fn params(&self) -> Params {
+        let defaults = ClientConfig::for_capacity(per_shard(DEFAULT_CAPACITY));
+        let (checking, held) = match self.client_tables().and_then(|c| c.shards.first()) {
+            Some(shard) => shim::without_bh(|| {
+                let s = shard.lock();
+                (s.config().checking_timeout_ms, s.config().max_held)
+            }),
+            None => {
+                let c = with_params(defaults, self.client_params());
+                (c.checking_timeout_ms, c.max_held)
+            }
+        };
+        Params {
+            tick_ms: self.tick_ms.load(Ordering::Relaxed),
+            checking_timeout_ms: checking,
+            max_held: held,
+            has: 7,
+        }
+    }
+
+    /// ZERO_COUNTERS: every counter of this namespace back to 0.
+    pub(crate) fn zero_counters(&self) {
+        for c in self.counters.0.iter() {
+            c.store(0, Ordering::Relaxed);
+        }
+        if let Some(c) = self.client_tables() {
+            for shard in c.shards.iter() {
+                shim::without_bh(|| shard.lock().counters = ClientCounters::ZERO);
+            }
+        }
+        if let Some(r) = self.redirector_tables() {
+            shim::without_bh(|| {
+                for shard in r.inner.lock().shards.iter_mut() {
+                    shard.counters = RedirCounters::ZERO;
+                }
+            });
+        }
     }
 
     /// Removes every client binding; held packets are freed.
@@ -314,7 +405,7 @@ impl NetState {
     /// Makes sure the slow timer runs (called when state was created).
     pub(crate) fn kick_timer(&self) {
         // SAFETY: `self.net` is our live namespace.
-        unsafe { shim::timer_start(self.net, TICK_MS) };
+        unsafe { shim::timer_start(self.net, self.tick_ms.load(Ordering::Relaxed)) };
     }
 
     /// Slow timer: expires entries; returns the next delay, 0 when idle.
@@ -352,7 +443,7 @@ impl NetState {
             });
         }
         if busy {
-            TICK_MS
+            self.tick_ms.load(Ordering::Relaxed)
         } else {
             0
         }
@@ -392,6 +483,9 @@ pub(crate) extern "C" fn iprp_rs_net_init(net: *mut bindings::net) -> *mut c_voi
         roles: AtomicU32::new(0),
         client: AtomicPtr::new(core::ptr::null_mut()),
         redir: AtomicPtr::new(core::ptr::null_mut()),
+        tick_ms: AtomicU32::new(TICK_MS),
+        checking_timeout_ms: AtomicU32::new(UNSET),
+        max_held_per_shard: AtomicU32::new(UNSET),
     };
     match KBox::new(state, GFP_KERNEL) {
         Ok(state) => {
@@ -445,6 +539,45 @@ pub(crate) unsafe extern "C" fn iprp_rs_counters(state: *mut c_void, out: *mut u
         )
     };
     state.counters.snapshot(out);
+}
+
+/// SET_PARAMS.
+///
+/// # Safety
+///
+/// `state` is live, `p` valid, `msg` writable.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_set_params(
+    state: *mut c_void,
+    p: *const Params,
+    _msg: *mut *const core::ffi::c_char,
+) -> i32 {
+    // SAFETY: by the function's contract.
+    let (state, p) = unsafe { (self::state(state), &*p) };
+    state.set_params(p);
+    0
+}
+
+/// Parameters in force, for GET_STATUS.
+///
+/// # Safety
+///
+/// `state` is live and `p` writable.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_get_params(state: *mut c_void, p: *mut Params) {
+    // SAFETY: by the function's contract.
+    unsafe { *p = self::state(state).params() };
+}
+
+/// ZERO_COUNTERS.
+///
+/// # Safety
+///
+/// `state` is live.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_zero_counters(state: *mut c_void) {
+    // SAFETY: by the function's contract.
+    unsafe { self::state(state) }.zero_counters();
 }
 
 /// Enabled roles of the namespace.

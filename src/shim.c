@@ -208,6 +208,16 @@ static const struct netlink_range_validation iprp_capacity_range = {
 	.min = 16, .max = 1 << 22,
 };
 
+static const struct netlink_range_validation iprp_tick_range = {
+	.min = 50, .max = 10000,
+};
+static const struct netlink_range_validation iprp_checking_range = {
+	.min = 100, .max = 60000,
+};
+static const struct netlink_range_validation iprp_max_held_range = {
+	.min = 0, .max = 1 << 20,
+};
+
 static const struct nla_policy iprp_genl_policy[IPRP_A_MAX + 1] = {
 	[IPRP_A_ROLE]		  = NLA_POLICY_MAX(NLA_U32, IPRP_ROLE_CLIENT | IPRP_ROLE_REDIRECTOR),
 	[IPRP_A_PROTO]		  = { .type = NLA_U8 },
@@ -220,6 +230,10 @@ static const struct nla_policy iprp_genl_policy[IPRP_A_MAX + 1] = {
 	[IPRP_A_WEIGHT]		  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_weight_range),
 	[IPRP_A_UP]		  = NLA_POLICY_MAX(NLA_U8, 1),
 	[IPRP_A_CAPACITY]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_capacity_range),
+	[IPRP_A_PEER]		  = { .type = NLA_U32 },
+	[IPRP_A_TICK]		  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_tick_range),
+	[IPRP_A_CHECKING_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_checking_range),
+	[IPRP_A_MAX_HELD]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_max_held_range),
 };
 
 static int iprp_put_counters(struct sk_buff *msg, void *state)
@@ -254,6 +268,7 @@ static int iprp_put_stat(void *ctx, const char *name, u64 value)
 static int iprp_cmd_get_status(struct sk_buff *skb, struct genl_info *info)
 {
 	void *state = iprp_state(genl_info_net(info));
+	struct iprp_params params;
 	struct nlattr *stats;
 	struct sk_buff *msg;
 	void *hdr;
@@ -265,8 +280,12 @@ static int iprp_cmd_get_status(struct sk_buff *skb, struct genl_info *info)
 				IPRP_CMD_GET_STATUS);
 	if (!hdr)
 		goto nospace;
+	iprp_rs_get_params(state, &params);
 	if (nla_put_string(msg, IPRP_A_VERSION, iprp_rs_version()) ||
 	    nla_put_u32(msg, IPRP_A_ROLE, iprp_rs_role(state)) ||
+	    nla_put_u32(msg, IPRP_A_TICK, params.tick_ms) ||
+	    nla_put_u32(msg, IPRP_A_CHECKING_TIMEOUT, params.checking_timeout_ms) ||
+	    nla_put_u32(msg, IPRP_A_MAX_HELD, params.max_held) ||
 	    iprp_put_counters(msg, state))
 		goto nospace;
 	stats = nla_nest_start(msg, IPRP_A_STATS);
@@ -386,6 +405,41 @@ static int iprp_cmd_del_replica(struct sk_buff *skb, struct genl_info *info)
 	return iprp_cfg_call(info, iprp_rs_del_replica);
 }
 
+static int iprp_cmd_set_params(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	struct iprp_params p = {};
+	const char *msg = NULL;
+	int err;
+
+	if (a[IPRP_A_TICK]) {
+		p.tick_ms = nla_get_u32(a[IPRP_A_TICK]);
+		p.has |= 1;
+	}
+	if (a[IPRP_A_CHECKING_TIMEOUT]) {
+		p.checking_timeout_ms = nla_get_u32(a[IPRP_A_CHECKING_TIMEOUT]);
+		p.has |= 2;
+	}
+	if (a[IPRP_A_MAX_HELD]) {
+		p.max_held = nla_get_u32(a[IPRP_A_MAX_HELD]);
+		p.has |= 4;
+	}
+	if (!p.has) {
+		NL_SET_ERR_MSG(info->extack, "no parameter given (TICK, CHECKING_TIMEOUT, MAX_HELD)");
+		return -EINVAL;
+	}
+	err = iprp_rs_set_params(iprp_state(genl_info_net(info)), &p, &msg);
+	if (err && msg && info->extack)
+		info->extack->_msg = msg;
+	return err;
+}
+
+static int iprp_cmd_zero_counters(struct sk_buff *skb, struct genl_info *info)
+{
+	iprp_rs_zero_counters(iprp_state(genl_info_net(info)));
+	return 0;
+}
+
 static int iprp_cmd_flush(struct sk_buff *skb, struct genl_info *info)
 {
 	return iprp_cfg_call(info, iprp_rs_flush);
@@ -422,15 +476,39 @@ static int iprp_put_row(void *ctx, const struct iprp_row *row)
 	return 0;
 }
 
+/* The dump request's attributes, parsed by genl with the family policy. */
+static void iprp_filter_from_dump(struct netlink_callback *cb,
+				  struct iprp_filter *f)
+{
+	struct nlattr **a = genl_info_dump(cb)->attrs;
+
+	memset(f, 0, sizeof(*f));
+	if (!a)
+		return;
+	if (a[IPRP_A_PROTO] && a[IPRP_A_VIP] && a[IPRP_A_PORT]) {
+		f->has_service = 1;
+		f->proto = nla_get_u8(a[IPRP_A_PROTO]);
+		f->vip = nla_get_in_addr(a[IPRP_A_VIP]);
+		f->port = nla_get_u16(a[IPRP_A_PORT]);
+	}
+	if (a[IPRP_A_PEER]) {
+		f->has_peer = 1;
+		f->peer = nla_get_in_addr(a[IPRP_A_PEER]);
+	}
+}
+
 static int iprp_dump_rows(struct sk_buff *skb, struct netlink_callback *cb,
 			  u8 cmd,
-			  int (*dump)(void *, u64 *, iprp_row_fn, void *))
+			  int (*dump)(void *, const struct iprp_filter *, u64 *,
+				      iprp_row_fn, void *))
 {
 	struct iprp_dump_ctx d = { .skb = skb, .cb = cb, .cmd = cmd };
 	u64 pos = cb->args[0];
+	struct iprp_filter f;
 	int err;
 
-	err = dump(iprp_state(sock_net(skb->sk)), &pos, iprp_put_row, &d);
+	iprp_filter_from_dump(cb, &f);
+	err = dump(iprp_state(sock_net(skb->sk)), &f, &pos, iprp_put_row, &d);
 	cb->args[0] = pos;
 	if (err && err != -EMSGSIZE)
 		return err;
@@ -540,6 +618,16 @@ static const struct genl_small_ops iprp_genl_ops[] = {
 	{
 		.cmd	= IPRP_CMD_GET_SERVICE,
 		.dumpit	= iprp_cmd_get_service,
+	},
+	{
+		.cmd	= IPRP_CMD_SET_PARAMS,
+		.doit	= iprp_cmd_set_params,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd	= IPRP_CMD_ZERO_COUNTERS,
+		.doit	= iprp_cmd_zero_counters,
+		.flags	= GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd	= IPRP_CMD_GET_BINDING,
@@ -785,3 +873,5 @@ static_assert(sizeof(struct iprp_pkt) == 16);
 static_assert(sizeof(struct iprp_cfg) == 44);
 static_assert(sizeof(struct iprp_row) == 24);
 static_assert(sizeof(struct iprp_svc_row) == 276);
+static_assert(sizeof(struct iprp_filter) == 16);
+static_assert(sizeof(struct iprp_params) == 16);

@@ -84,6 +84,25 @@ struct iprp_svc_row {
 	} replicas[16];
 };
 
+/* Dump filter from the request's attributes (network order addresses). */
+struct iprp_filter {
+	__be32 vip;
+	__be32 peer;
+	u16 port;
+	u8 proto;
+	u8 has_service;	/* PROTO, VIP and PORT given */
+	u8 has_peer;
+	u8 pad[3];
+};
+
+/* Global parameters of a namespace (SET_PARAMS / GET_STATUS). */
+struct iprp_params {
+	u32 tick_ms;
+	u32 checking_timeout_ms;
+	u32 max_held;
+	u32 has;	/* bits: 1 tick, 2 checking timeout, 4 max held */
+};
+
 /* Returns 0 on success, -EMSGSIZE when the dump message is full. */
 typedef int (*iprp_svc_fn)(void *ctx, const struct iprp_svc_row *row);
 typedef int (*iprp_row_fn)(void *ctx, const struct iprp_row *row);
@@ -110,8 +129,13 @@ int iprp_rs_set_replica(void *state, const struct iprp_cfg *cfg, const char **ms
 int iprp_rs_del_replica(void *state, const struct iprp_cfg *cfg, const char **msg);
 int iprp_rs_flush(void *state, const struct iprp_cfg *cfg, const char **msg);
 /* Dumps resume at *pos and leave it after the last row written. */
-int iprp_rs_dump_bindings(void *state, u64 *pos, iprp_row_fn put, void *ctx);
-int iprp_rs_dump_flows(void *state, u64 *pos, iprp_row_fn put, void *ctx);
+int iprp_rs_dump_bindings(void *state, const struct iprp_filter *f, u64 *pos,
+			  iprp_row_fn put, void *ctx);
+int iprp_rs_dump_flows(void *state, const struct iprp_filter *f, u64 *pos,
+		       iprp_row_fn put, void *ctx);
+int iprp_rs_set_params(void *state, const struct iprp_params *p, const char **msg);
+void iprp_rs_get_params(void *state, struct iprp_params *p);
+void iprp_rs_zero_counters(void *state);
 int iprp_rs_dump_services(void *state, u64 *pos, iprp_svc_fn put, void *ctx);
 
 /* Implemented in C. */

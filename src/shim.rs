@@ -95,6 +95,31 @@ const _: () = assert!(core::mem::size_of::<Pkt>() == 16);
 const _: () = assert!(core::mem::size_of::<Cfg>() == 44);
 const _: () = assert!(core::mem::size_of::<Row>() == 24);
 
+/// `struct iprp_filter`: dump filter (network order addresses).
+#[repr(C)]
+pub(crate) struct Filter {
+    pub(crate) vip: u32,
+    pub(crate) peer: u32,
+    pub(crate) port: u16,
+    pub(crate) proto: u8,
+    pub(crate) has_service: u8,
+    pub(crate) has_peer: u8,
+    pub(crate) pad: [u8; 3],
+}
+
+/// `struct iprp_params`: global parameters of a namespace.
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct Params {
+    pub(crate) tick_ms: u32,
+    pub(crate) checking_timeout_ms: u32,
+    pub(crate) max_held: u32,
+    pub(crate) has: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<Filter>() == 16);
+const _: () = assert!(core::mem::size_of::<Params>() == 16);
+
 /// Writes one dump row; 0 or `-EMSGSIZE` when the message is full.
 pub(crate) type RowFn = unsafe extern "C" fn(ctx: *mut c_void, row: *const Row) -> i32;
 /// Writes one named statistic; 0 or `-EMSGSIZE`.

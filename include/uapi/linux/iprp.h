@@ -48,7 +48,7 @@ enum iprp_sched {
  */
 enum iprp_cmd {
 	IPRP_CMD_UNSPEC,
-	IPRP_CMD_GET_STATUS,	/* version, role, counters and stats of this netns */
+	IPRP_CMD_GET_STATUS,	/* version, role, params, counters and stats */
 	IPRP_CMD_SET_ROLE,	/* IPRP_A_ROLE; table sizes IPRP_A_CAPACITY */
 	IPRP_CMD_NEW_SERVICE,	/* PROTO, VIP, PORT; SCHED, timeouts optional.
 				 * With NLM_F_REPLACE: edit an existing service
@@ -57,10 +57,13 @@ enum iprp_cmd {
 	IPRP_CMD_GET_SERVICE,	/* dump: one message per service, REPLICAS nest */
 	IPRP_CMD_SET_REPLICA,	/* PROTO, VIP, PORT, REPLICA_ADDR; WEIGHT, UP */
 	IPRP_CMD_DEL_REPLICA,	/* PROTO, VIP, PORT, REPLICA_ADDR */
-	IPRP_CMD_GET_BINDING,	/* dump: client bindings of this netns */
-	IPRP_CMD_GET_FLOW,	/* dump: redirector redirection + accept tables */
+	IPRP_CMD_GET_BINDING,	/* dump: client bindings; filter: PEER */
+	IPRP_CMD_GET_FLOW,	/* dump: redirector redirection + accept tables;
+				 * filters: PROTO+VIP+PORT (service), PEER */
 	IPRP_CMD_FLUSH,		/* IPRP_A_ROLE bits: empty those roles' tables;
 				 * without it: every table and every service */
+	IPRP_CMD_SET_PARAMS,	/* TICK, CHECKING_TIMEOUT, MAX_HELD (any subset) */
+	IPRP_CMD_ZERO_COUNTERS,	/* zero this netns's counters and stats */
 	__IPRP_CMD_MAX,
 };
 #define IPRP_CMD_MAX (__IPRP_CMD_MAX - 1)
@@ -97,6 +100,9 @@ enum iprp_attr {
 	IPRP_A_STATE,		/* u8: enum iprp_state */
 	IPRP_A_KEY,		/* u32 */
 	IPRP_A_AGE,		/* u32 ms since last activity */
+	IPRP_A_TICK,		/* u32 ms: slow timer period (50..10000) */
+	IPRP_A_CHECKING_TIMEOUT,/* u32 ms: client CHECKING binding lifetime */
+	IPRP_A_MAX_HELD,	/* u32: held packets per client shard (0 = no holding) */
 	__IPRP_A_MAX,
 };
 #define IPRP_A_MAX (__IPRP_A_MAX - 1)
