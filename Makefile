@@ -13,7 +13,7 @@ export PATH := $(HOME)/.cargo/bin:/opt/iprp-venv/bin:$(PATH)
 # Resolved lazily: builds the kernel on first use, then hits the cache.
 KDIR = $(shell scripts/build-kernel.sh $(VARIANT))
 
-.PHONY: all deps kernel module cli core-test cli-test host-test vm-test test demo lint clean
+.PHONY: all deps kernel module cli core-test cli-test host-test vm-test test demo lint clean debug-test
 
 all: module cli
 
@@ -49,6 +49,14 @@ vm-test: module cli
 test: deps
 	$(MAKE) host-test
 	$(MAKE) vm-test
+
+# The whole VM suite on the debug kernel (KASAN, lockdep, atomic-sleep
+# checks, kmemleak): any report fails the run. iprp.ko is rebuilt against
+# that kernel (and back against the base kernel by the next `make module`).
+debug-test: VARIANT := debug
+debug-test: deps
+	$(MAKE) VARIANT=debug module cli
+	vm-tests/run.sh --kernel $(KDIR) --suite all
 
 demo: deps
 	$(MAKE) module cli

@@ -29,6 +29,17 @@ for f in $files; do
 	. "$f"
 done
 
+# Debug kernel: ask kmemleak for a scan after everything was unloaded; any
+# unreferenced object is reported in dmesg (and fails the run below).
+KMEMLEAK=/sys/kernel/debug/kmemleak
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+if [ -w "$KMEMLEAK" ]; then
+	echo "# kmemleak: scanning"
+	echo scan >"$KMEMLEAK"; sleep 5; echo scan >"$KMEMLEAK"
+	cat "$KMEMLEAK" >"$RES/kmemleak.txt"
+	tap "kmemleak finds no leak" bash -c "! grep -q 'unreferenced object' '$RES/kmemleak.txt'"
+fi
+
 dmesg >"$RES/dmesg.txt"
 tap "no kernel warning, oops or leak report in dmesg" \
 	bash -c "! grep -E '$DMESG_BAD' '$RES/dmesg.txt'"
