@@ -10,14 +10,15 @@
 #            /    \
 #   L 10.0.0.21    \~~ netem ~~ R 10.0.0.2 (module, service address
 #   (legacy, no module)            10.0.0.100, own server for legacy)
+#   A 10.0.0.66 (off-path attacker, no module) on the same bridge
 #
 # Each host is a network namespace; "n C cmd" runs cmd in host C.
 
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 IPRPCTL=$REPO/target/release/iprpctl
 MODULE=$REPO/iprp.ko
-HOSTS="C R S1 S2 L"
-declare -A ADDR=([C]=10.0.0.1 [R]=10.0.0.2 [S1]=10.0.0.11 [S2]=10.0.0.12 [L]=10.0.0.21)
+HOSTS="C R S1 S2 L A"
+declare -A ADDR=([C]=10.0.0.1 [R]=10.0.0.2 [S1]=10.0.0.11 [S2]=10.0.0.12 [L]=10.0.0.21 [A]=10.0.0.66)
 VIP=10.0.0.100
 
 TAP_N=0

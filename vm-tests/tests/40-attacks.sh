@@ -1,0 +1,147 @@
+# shellcheck shell=bash
+# Off-path attacker A (no module, spoofs source addresses with raw sockets):
+# forged REQ, CFM, ALM and CHK must neither hijack nor tear down a flow, and
+# every rejection is counted. Then floods of junk protocol-99 messages.
+
+FORGE="python3 $REPO/vm-tests/tools/iprp_forge.py"
+APORT=8080
+
+attack_setup() {
+	insmod "$MODULE"
+	n R sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
+	mkdir -p /tmp/atk-S1 /tmp/atk-R
+	head -c 3000000 /dev/urandom >/tmp/atk-S1/big
+	echo S1 >/tmp/atk-S1/who
+	echo R >/tmp/atk-R/who
+	n S1 busybox httpd -p "$APORT" -h /tmp/atk-S1
+	n R busybox httpd -p "$VIP:$APORT" -h /tmp/atk-R
+	n C "$IPRPCTL" role client
+	n R "$IPRPCTL" role redirector
+	n R "$IPRPCTL" service add tcp "$VIP:$APORT" response-timeout 1000 idle-timeout 30000
+	n R "$IPRPCTL" replica add tcp "$VIP:$APORT" "${ADDR[S1]}"
+}
+
+astat() {
+	n "$1" "$IPRPCTL" status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$2"
+}
+
+# The client port of C's confirmed binding (there is exactly one).
+bound_cport() {
+	n C "$IPRPCTL" bindings -j | python3 -c '
+import json, sys
+b = [x for x in json.load(sys.stdin)["bindings"] if x["state"] == "confirmed"]
+print(b[0]["cport"])'
+}
+
+t_forged_messages_on_live_flow() {
+	# A slow download keeps a confirmed flow alive while A attacks it.
+	n C curl -sf --limit-rate 300k --max-time 60 -o /tmp/atk.big "http://$VIP:$APORT/big" &
+	local dl=$!
+	local cport=""
+	for _ in $(seq 50); do cport=$(bound_cport 2>/dev/null) && [ -n "$cport" ] && break; sleep 0.2; done
+	echo "live flow: client port $cport"
+	[ -n "$cport" ]
+	local ign0 cfm0 alm0
+	ign0=$(astat C client.req_ignored_confirmed)
+	cfm0=$(astat C client.cfm_bad_key)
+	alm0=$(astat C client.alm_bad_key)
+	# Steal: REQ naming A for the live flow, spoofed from the service address.
+	n A $FORGE "$VIP" "${ADDR[C]}" req 6 "$cport" "$APORT" "${ADDR[A]}" 0 1000
+	# Guess keys: CFM and ALM with random keys, 100,000 each.
+	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 "$cport" "$APORT" "${ADDR[A]}" random 100000
+	n A $FORGE "$VIP" "${ADDR[C]}" alm 6 "$cport" "$APORT" "${ADDR[S1]}" random 100000
+	wait "$dl"
+	cmp /tmp/atk.big /tmp/atk-S1/big
+	n C "$IPRPCTL" bindings
+	local replica
+	replica=$(n C "$IPRPCTL" bindings -j | python3 -c '
+import json, sys
+print(" ".join(sorted({b["replica"] for b in json.load(sys.stdin)["bindings"]})))')
+	echo "replicas bound at C: $replica"
+	[ "$replica" = "${ADDR[S1]}" ]
+	check $(( $(astat C client.req_ignored_confirmed) - ign0 )) -ge 1000 "forged REQs for the confirmed flow ignored and counted"
+	local rej
+	rej=$(( $(astat C client.cfm_bad_key) - cfm0 + $(astat C client.alm_bad_key) - alm0 ))
+	check "$rej" -ge 199000 "forged CFM/ALM rejected by key and counted (allowing for a little loss)"
+}
+
+t_forged_req_new_flow_is_alarmed() {
+	# A REQ for a flow C never opened: C checks with R, R answers ALM, the
+	# binding goes away; meanwhile A guesses the key 100,000 times.
+	local conf0 alm0
+	conf0=$(astat C client.confirmed)
+	alm0=$(astat C client.alarmed)
+	n A $FORGE "$VIP" "${ADDR[C]}" req 6 55555 "$APORT" "${ADDR[A]}" 0 1 >/dev/null
+	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 55555 "$APORT" "${ADDR[A]}" random 100000
+	sleep 1
+	check "$(astat C client.confirmed)" -eq "$conf0" "no binding confirmed by a guessed key"
+	check "$(astat C client.alarmed)" -ge $((alm0 + 1)) "R's ALM removed the forged binding"
+	! n C "$IPRPCTL" bindings -j | grep -q "${ADDR[A]}"
+	check "$(astat R redirector.chk_no_entry)" -ge 1 "R counted the CHK without entry"
+}
+
+t_forged_req_flood_stays_bounded() {
+	# 20,000 REQs for distinct ports: CHECKING bindings are capped and expire.
+	local p
+	n A python3 - "$VIP" "${ADDR[C]}" "${ADDR[A]}" <<'PY'
+import socket, struct, sys
+vip, c, a = sys.argv[1:4]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for i in range(20000):
+    msg = struct.pack("!HHHH4sI", 1, 6, 20000 + i, 8080, socket.inet_aton(a), 0)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 36, i & 0xFFFF, 0, 64, 99, 0,
+                      socket.inet_aton(vip), socket.inet_aton(c))
+    s.sendto(hdr + msg, (c, 0))
+PY
+	local checking limit
+	checking=$(astat C client.checking)
+	limit=$(astat C client.req_checking_limit)
+	echo "CHECKING bindings after the flood: $checking; refused by the cap: $limit"
+	check "$checking" -le 4096 "CHECKING bindings stay bounded by the cap (capacity/4)"
+	# A legitimate flow still works during and after the flood.
+	[ "$(n C curl -sf --max-time 10 "http://$VIP:$APORT/who")" = S1 ]
+}
+
+t_forged_chk_at_redirector() {
+	local alm0 noent0
+	alm0=$(astat R redirector.alm_sent)
+	noent0=$(astat R redirector.chk_no_entry)
+	n A $FORGE "${ADDR[A]}" "$VIP" chk 6 33333 "$APORT" "${ADDR[A]}" random 10000
+	sleep 1
+	check $(( $(astat R redirector.chk_no_entry) - noent0 )) -ge 9900 "forged CHKs counted as without entry"
+	check $(( $(astat R redirector.alm_sent) - alm0 )) -ge 9900 "each answered by an ALM to its sender"
+	check "$(astat R redirector.entries)" -le 5 "no redirector state created by CHKs"
+}
+
+t_junk_flood() {
+	# Random type and length 0..1500 at both roles: every packet counted, no
+	# crash, and a legitimate transfer still works.
+	local rx0c rx0r sent
+	rx0c=$(ctr C proto_rx); rx0r=$(ctr R proto_rx)
+	sent=$(n A $FORGE --junk "${ADDR[A]}" "${ADDR[C]}" 50000 1)
+	sent=$((sent + $(n A $FORGE --junk "${ADDR[A]}" "$VIP" 50000 2)))
+	sleep 1
+	local got=$(( $(ctr C proto_rx) - rx0c + $(ctr R proto_rx) - rx0r ))
+	echo "junk sent $sent, counted $got"
+	check "$got" -ge $((sent * 99 / 100)) "the protocol handler counted the junk"
+	n C "$IPRPCTL" status -j | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["counters"]
+print({k: c[k] for k in ("proto_rx", "proto_valid", "drop_short", "drop_bad_type", "drop_bad_proto")})
+assert c["proto_rx"] == c["proto_valid"] + c["drop_short"] + c["drop_bad_type"] + c["drop_bad_proto"]'
+	[ "$(n C curl -sf --max-time 10 "http://$VIP:$APORT/who")" = S1 ]
+}
+
+t_attack_teardown() {
+	rmmod iprp
+}
+
+topo_up 20
+tap "attack setup" attack_setup
+tap "forged REQ/CFM/ALM (200,000 guessed keys) cannot hijack or tear down a live flow" t_forged_messages_on_live_flow
+tap "forged REQ for a new flow is alarmed away; guessed CFM keys fail" t_forged_req_new_flow_is_alarmed
+tap "REQ flood: CHECKING bindings stay bounded, legit flow works" t_forged_req_flood_stays_bounded
+tap "forged CHKs at the redirector create no state" t_forged_chk_at_redirector
+tap "100,000 junk protocol-99 packets at both roles: counted, no crash" t_junk_flood
+tap "rmmod after the attacks" t_attack_teardown
+topo_down

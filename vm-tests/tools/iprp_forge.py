@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Sends forged IPRP (protocol 99) messages with a spoofed source address.
+
+    iprp_forge.py SRC DST TYPE PROTO CPORT SPORT REPLICA KEY|random COUNT
+    iprp_forge.py --junk SRC DST COUNT SEED   random type and length 0..1500
+
+Used by the attack and flood tests; raw IP_HDRINCL socket, so it needs root
+in the attacker's namespace. Prints how many packets it sent.
+"""
+import random
+import socket
+import struct
+import sys
+
+TYPES = {"req": 1, "chk": 2, "cfm": 3, "alm": 4}
+
+
+def ip_packet(src, dst, payload, ident):
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident & 0xFFFF, 0,
+                      64, 99, 0, socket.inet_aton(src), socket.inet_aton(dst))
+    return hdr + payload  # the kernel fills in the header checksum
+
+
+def main():
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    if sys.argv[1] == "--junk":
+        src, dst, count, seed = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+        rnd = random.Random(seed)
+        for i in range(count):
+            n = rnd.randrange(0, 1481)
+            body = bytearray(rnd.getrandbits(8) for _ in range(min(n, 16)))
+            body += bytes(n - len(body))
+            if n >= 4 and rnd.random() < 0.5:
+                # Half of them look plausible: a known type and TCP/UDP.
+                body[0:4] = struct.pack("!HH", rnd.randrange(0, 6), rnd.choice((6, 17, 1)))
+            s.sendto(ip_packet(src, dst, bytes(body), i), (dst, 0))
+        print(count)
+        return
+    src, dst, ty, proto, cport, sport, replica, key, count = sys.argv[1:10]
+    rnd = random.Random(12345)
+    count = int(count)
+    for i in range(count):
+        k = rnd.getrandbits(32) if key == "random" else int(key)
+        msg = struct.pack("!HHHH4sI", TYPES[ty], int(proto), int(cport), int(sport),
+                          socket.inet_aton(replica), k)
+        s.sendto(ip_packet(src, dst, msg, i), (dst, 0))
+    print(count)
+
+
+main()
