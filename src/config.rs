@@ -235,7 +235,7 @@ fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
 unsafe fn call(
     state: *mut c_void,
     cfg: *const Cfg,
-    msg: *mut *const core::ffi::c_char,
+    msg: *mut *const kernel::ffi::c_char,
     f: fn(&NetState, &Cfg) -> CfgResult,
 ) -> i32 {
     // SAFETY: by the function's contract.
@@ -245,7 +245,7 @@ unsafe fn call(
         Err((err, text)) => {
             // SAFETY: `msg` is writable by the function's contract; the
             // message is a static string.
-            unsafe { *msg = text.as_ptr() };
+            unsafe { *msg = text.as_char_ptr() };
             err.to_errno()
         }
     }
@@ -262,7 +262,7 @@ macro_rules! config_entry {
         pub(crate) unsafe extern "C" fn $name(
             state: *mut c_void,
             cfg: *const Cfg,
-            msg: *mut *const core::ffi::c_char,
+            msg: *mut *const kernel::ffi::c_char,
         ) -> i32 {
             // SAFETY: forwarded from our caller.
             unsafe { call(state, cfg, msg, $f) }

@@ -52,6 +52,6 @@ impl Drop for IprpModule {
 
 /// Returns the version string; called by the shim when it builds a status reply.
 #[no_mangle]
-pub(crate) extern "C" fn iprp_rs_version() -> *const core::ffi::c_char {
-    VERSION.as_ptr()
+pub(crate) extern "C" fn iprp_rs_version() -> *const kernel::ffi::c_char {
+    VERSION.as_char_ptr()
 }

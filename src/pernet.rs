@@ -373,8 +373,8 @@ impl NetState {
         for shard in c.shards.iter() {
             let mut freed = 0u64;
             shim::without_bh(|| {
-                // SAFETY: the core returns each held handle exactly once.
                 shard.lock().clear(|h| {
+                    // SAFETY: the core returns each held handle exactly once.
                     drop(unsafe { OwnedSkb::from_handle(h) });
                     freed += 1;
                 })
@@ -417,9 +417,9 @@ impl NetState {
                 let mut freed = 0u64;
                 busy |= shim::without_bh(|| {
                     let mut s = shard.lock();
-                    // SAFETY: the core returns each handle of a held skb
-                    // exactly once; nothing else references it.
                     s.on_tick(now, |h| {
+                        // SAFETY: the core returns each handle of a held skb
+                        // exactly once; nothing else references it.
                         drop(unsafe { OwnedSkb::from_handle(h) });
                         freed += 1;
                     });
@@ -459,10 +459,10 @@ impl Drop for NetState {
             let c = unsafe { KBox::from_raw(c) };
             // Free every held packet.
             for shard in c.shards.iter() {
-                // SAFETY: as in `tick`.
-                shard
-                    .lock()
-                    .clear(|h| drop(unsafe { OwnedSkb::from_handle(h) }));
+                shard.lock().clear(|h| {
+                    // SAFETY: as in `tick`.
+                    drop(unsafe { OwnedSkb::from_handle(h) })
+                });
             }
         }
         let r = self.redir.swap(core::ptr::null_mut(), Ordering::Acquire);
@@ -550,7 +550,7 @@ pub(crate) unsafe extern "C" fn iprp_rs_counters(state: *mut c_void, out: *mut u
 pub(crate) unsafe extern "C" fn iprp_rs_set_params(
     state: *mut c_void,
     p: *const Params,
-    _msg: *mut *const core::ffi::c_char,
+    _msg: *mut *const kernel::ffi::c_char,
 ) -> i32 {
     // SAFETY: by the function's contract.
     let (state, p) = unsafe { (self::state(state), &*p) };

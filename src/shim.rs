@@ -124,7 +124,7 @@ const _: () = assert!(core::mem::size_of::<Params>() == 16);
 pub(crate) type RowFn = unsafe extern "C" fn(ctx: *mut c_void, row: *const Row) -> i32;
 /// Writes one named statistic; 0 or `-EMSGSIZE`.
 pub(crate) type StatFn =
-    unsafe extern "C" fn(ctx: *mut c_void, name: *const core::ffi::c_char, value: u64) -> i32;
+    unsafe extern "C" fn(ctx: *mut c_void, name: *const kernel::ffi::c_char, value: u64) -> i32;
 
 extern "C" {
     fn iprp_shim_init() -> core::ffi::c_int;
