@@ -64,6 +64,8 @@ demo: deps
 
 lint:
 	cargo fmt --all --check
+	rustfmt --edition 2021 --check \
+		--config-path $${IPRP_CACHE:-/var/cache/iprp}/linux-source-7.2/.rustfmt.toml src/iprp_main.rs
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) CLIPPY=1 modules
 
