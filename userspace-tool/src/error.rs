@@ -56,6 +56,9 @@ pub enum Error {
     Protocol(String),
     /// A dump was interrupted by concurrent changes (`NLM_F_DUMP_INTR`).
     DumpInterrupted,
+    /// Another error, with context in front (`restore: line 3: ...`);
+    /// the exit code is the inner error's.
+    Context(String, Box<Error>),
 }
 
 impl Error {
@@ -66,7 +69,13 @@ impl Error {
             Error::Kernel(_) | Error::Io(..) | Error::Protocol(_) | Error::DumpInterrupted => {
                 EXIT_KERNEL
             }
+            Error::Context(_, e) => e.exit_code(),
         }
+    }
+
+    /// This error with `ctx` in front of its message.
+    pub fn context(self, ctx: impl Into<String>) -> Error {
+        Error::Context(ctx.into(), Box::new(self))
     }
 }
 
@@ -127,6 +136,7 @@ impl fmt::Display for Error {
                 f,
                 "the dump was interrupted by concurrent changes; try again"
             ),
+            Error::Context(c, e) => write!(f, "{c}: {e}"),
         }
     }
 }

@@ -41,7 +41,7 @@ pub fn run<I: IntoIterator<Item = String>>(args: I) -> i32 {
         Ok(()) => error::EXIT_OK,
         Err(e) => {
             eprintln!("{}: {e}", cli::PROG);
-            if let Error::Usage(_) = e {
+            if e.exit_code() == error::EXIT_USAGE {
                 eprintln!("Try '{help_hint}' for more information.");
             }
             e.exit_code()

@@ -89,6 +89,11 @@ const EVERY_VERB: &[&[&str]] = &[
     &["-j", "flows"],
     &["stats"],
     &["stats", "--json"],
+    &["service", "edit", "tcp", "10.0.0.100:80", "sched", "rr"],
+    &["flush"],
+    &["flush", "client", "redirector"],
+    &["save"],
+    &["restore"],
 ];
 
 #[test]
@@ -167,6 +172,13 @@ fn bad_verb_arguments_exit_64_before_any_netlink() {
         (&["bindings", "--frob"], "bindings: unknown option '--frob'"),
         (&["flows", "x"], "flows: unexpected argument 'x'"),
         (&["stats", "x"], "stats: unexpected argument 'x'"),
+        (&["flush", "all"], "flush: unexpected argument 'all'"),
+        (&["save", "x"], "save: unexpected argument 'x'"),
+        (&["restore", "a", "b"], "restore: unexpected argument 'b'"),
+        (
+            &["service", "edit", "tcp", "10.0.0.1:80"],
+            "service edit: nothing to change",
+        ),
     ] {
         let out = iprpctl(args);
         assert_eq!(out.status.code(), Some(64), "{args:?}");
@@ -184,7 +196,8 @@ fn bad_verb_arguments_exit_64_before_any_netlink() {
 #[test]
 fn every_verb_has_help() {
     for v in [
-        "status", "role", "service", "replica", "list", "bindings", "flows", "stats",
+        "status", "role", "service", "replica", "list", "bindings", "flows", "stats", "flush",
+        "save", "restore",
     ] {
         for args in [&[v, "--help"][..], &["help", v], &[v, "add", "-h"]] {
             let out = iprpctl(args);
@@ -313,4 +326,52 @@ fn dump_of_all_families_ends_with_done() {
     assert!(names.iter().any(|n| n == "nlctrl"), "{names:?}");
     // The socket is usable after a dump.
     resolve_family(&mut sock, "nlctrl").expect("resolve after dump");
+}
+
+/// A restore file with a bad line is refused before any netlink, whether
+/// or not the module is loaded: exit 64, the line named, nothing sent.
+#[test]
+fn restore_checks_the_whole_file_first() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let file = "role client redirector\n\
+                service add tcp 10.0.0.100:80 sched rr\n\
+                replica add tcp 10.0.0.100:80 10.0.0.11 weight 1 up\n\
+                replica add tcp 10.0.0.100:80 10.0.0.12 weight 99999\n\
+                service add udp 10.0.0.100:53\n";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iprpctl"))
+        .arg("restore")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run iprpctl");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(file.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(
+        text(&out.stderr),
+        "iprpctl: restore: line 4: replica add: weight '99999' out of range (0..65535)\n\
+         Try 'iprpctl restore --help' for more information.\n"
+    );
+    let dir = std::env::temp_dir().join(format!("iprpctl-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.conf");
+    std::fs::write(&path, "# comment\nservice del tcp 10.0.0.1:80\n").unwrap();
+    let out = iprpctl(&["restore", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        text(&out.stderr).contains("restore: line 2: 'service del' cannot appear"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = iprpctl(&["restore", "/nonexistent/iprp.conf"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("iprpctl: restore: /nonexistent/iprp.conf: "));
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -14,10 +14,12 @@ use crate::json::Json;
 use crate::netlink::{self, Attr, Attrs, Family, GenlMsg, Msg, MsgBuilder, Socket};
 use crate::uapi::{self, a};
 
+pub mod flush;
 pub mod list;
 pub mod replica;
 pub mod role;
 pub mod rows;
+pub mod save;
 pub mod service;
 pub mod stats;
 pub mod status;
@@ -44,6 +46,9 @@ pub static VERBS: &[Verb] = &[
     rows::BINDINGS,
     rows::FLOWS,
     stats::VERB,
+    flush::VERB,
+    save::SAVE,
+    save::RESTORE,
 ];
 
 pub fn find(name: &str) -> Option<&'static Verb> {
@@ -143,11 +148,22 @@ pub enum Val {
     InAddr(u16, Ipv4Addr),
 }
 
-/// A configuration request: the command and its attributes, in order.
-/// Sent with `NLM_F_ACK`; success is silent.
+impl Val {
+    /// The attribute type.
+    pub fn ty(&self) -> u16 {
+        match *self {
+            Val::U8(t, _) | Val::U16(t, _) | Val::U32(t, _) | Val::InAddr(t, _) => t,
+        }
+    }
+}
+
+/// A configuration request: the command, extra `NLM_F_*` flags (e.g.
+/// `NLM_F_REPLACE` for `service edit`) and its attributes, in order.
+/// Sent with `NLM_F_REQUEST | NLM_F_ACK`; success is silent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub cmd: uapi::iprp_cmd::Type,
+    pub flags: u16,
     pub attrs: Vec<Val>,
 }
 
@@ -155,7 +171,24 @@ impl Change {
     pub fn new(cmd: uapi::iprp_cmd::Type) -> Self {
         Change {
             cmd,
+            flags: 0,
             attrs: Vec::new(),
+        }
+    }
+
+    /// The first attribute of type `ty`.
+    pub fn attr(&self, ty: u16) -> Option<Val> {
+        self.attrs.iter().copied().find(|v| v.ty() == ty)
+    }
+
+    /// The service key (`PROTO`, `VIP`, `PORT`) of a service or replica
+    /// request, if it has one.
+    pub fn service_key(&self) -> Option<ServiceKey> {
+        match (self.attr(a::PROTO), self.attr(a::VIP), self.attr(a::PORT)) {
+            (Some(Val::U8(_, proto)), Some(Val::InAddr(_, vip)), Some(Val::U16(_, port))) => {
+                Some(ServiceKey { proto, vip, port })
+            }
+            _ => None,
         }
     }
 
@@ -168,6 +201,7 @@ impl Change {
     /// it is sent).
     pub fn encode(&self, family: u16) -> MsgBuilder {
         let mut b = request_msg(family, self.cmd);
+        b.set_flags(self.flags);
         for v in &self.attrs {
             match *v {
                 Val::U8(t, x) => b.put_u8(t, x),
@@ -181,7 +215,7 @@ impl Change {
 }
 
 /// A service key: protocol, virtual address, port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ServiceKey {
     pub proto: u8,
     pub vip: Ipv4Addr,
@@ -215,6 +249,19 @@ impl ServiceKey {
         c.push(Val::U8(a::PROTO, self.proto))
             .push(Val::InAddr(a::VIP, self.vip))
             .push(Val::U16(a::PORT, self.port));
+    }
+}
+
+impl std::fmt::Display for ServiceKey {
+    /// `tcp 10.0.0.100:80`, the syntax the verbs take.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}:{}",
+            uapi::proto_name(self.proto),
+            self.vip,
+            self.port
+        )
     }
 }
 

@@ -121,6 +121,7 @@ mod tests {
     fn set(attrs: &[Val]) -> Role {
         Role::Set(Change {
             cmd: iprp_cmd::IPRP_CMD_SET_ROLE,
+            flags: 0,
             attrs: attrs.to_vec(),
         })
     }

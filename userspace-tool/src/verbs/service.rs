@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `iprpctl service add|del`: services of the redirector
-//! (`IPRP_CMD_NEW_SERVICE`, `IPRP_CMD_DEL_SERVICE`).
+//! `iprpctl service add|edit|del`: services of the redirector
+//! (`IPRP_CMD_NEW_SERVICE`, the same with `NLM_F_REPLACE`,
+//! `IPRP_CMD_DEL_SERVICE`).
 
 use super::{Change, Ctx, Iprp, ServiceKey, Val, Verb};
 use crate::cli::{self, Args};
@@ -11,15 +12,22 @@ use crate::uapi::{a, iprp_cmd};
 
 pub const VERB: Verb = Verb {
     name: "service",
-    summary: "add or delete a redirected service",
+    summary: "add, change or delete a redirected service",
     usage: "service add tcp|udp VIP:PORT [sched rr|wrr|lc|sh|mh] [response-timeout MS] [idle-timeout MS]\n       \
+            iprpctl service edit tcp|udp VIP:PORT [sched NAME] [response-timeout MS] [idle-timeout MS]\n       \
             iprpctl service del tcp|udp VIP:PORT",
-    help: "Adds (IPRP_CMD_NEW_SERVICE) or deletes (IPRP_CMD_DEL_SERVICE) a service\n\
-           of the redirector in this network namespace. A service is a protocol,\n\
-           a virtual address (VIP, IPv4, numeric) and a port; ipvsadm's\n\
+    help: "Adds (IPRP_CMD_NEW_SERVICE), changes (IPRP_CMD_NEW_SERVICE with\n\
+           NLM_F_REPLACE) or deletes (IPRP_CMD_DEL_SERVICE) a service of the\n\
+           redirector in this network namespace. A service is a protocol, a\n\
+           virtual address (VIP, IPv4, numeric) and a port; ipvsadm's\n\
            `-t VIP:PORT` / `-u VIP:PORT` may be used instead of `tcp|udp VIP:PORT`.\n\
            \n\
-           Options of `add` (the module's defaults apply to those not given):\n  \
+           `add` fails if the service exists (EEXIST); `edit` fails if it does\n\
+           not (ENOENT), needs at least one option, changes only the options\n\
+           given and keeps the replicas (like ipvsadm -E).\n\
+           \n\
+           Options of `add` and `edit` (for `add`, the module's defaults apply\n\
+           to those not given):\n  \
              sched NAME            scheduler: rr (round robin), wrr (weighted round\n                        \
                                    robin), lc (least connections), sh (source hash),\n                        \
                                    mh (Maglev hash); also -s NAME\n  \
@@ -33,6 +41,7 @@ pub const VERB: Verb = Verb {
            Examples:\n  \
              iprpctl service add tcp 10.0.0.100:80 sched wrr response-timeout 200\n  \
              iprpctl service add -u 10.0.0.100:53\n  \
+             iprpctl service edit tcp 10.0.0.100:80 sched rr\n  \
              iprpctl service del tcp 10.0.0.100:80\n",
     run,
 };
@@ -41,12 +50,15 @@ pub fn parse(toks: &[String]) -> Result<Change> {
     let mut t = Toks::new(VERB.name, toks);
     let op = t
         .next()
-        .ok_or_else(|| t.err("missing subcommand (add or del)"))?;
+        .ok_or_else(|| t.err("missing subcommand (add, edit or del)"))?;
     match op {
-        "add" => {
-            t.verb = "service add".into();
+        "add" | "edit" => {
+            t.verb = format!("service {op}");
             let key = ServiceKey::parse(&mut t)?;
             let mut c = Change::new(iprp_cmd::IPRP_CMD_NEW_SERVICE);
+            if op == "edit" {
+                c.flags = libc::NLM_F_REPLACE as u16;
+            }
             key.push_to(&mut c);
             let (mut sched, mut resp, mut idle) = (None, None, None);
             while let Some(tok) = t.next() {
@@ -75,6 +87,11 @@ pub fn parse(toks: &[String]) -> Result<Change> {
             if let Some(ms) = idle {
                 c.push(Val::U32(a::IDLE_TIMEOUT, ms));
             }
+            if op == "edit" && c.attrs.len() == 3 {
+                return Err(
+                    t.err("nothing to change (give sched, response-timeout or idle-timeout)")
+                );
+            }
             Ok(c)
         }
         "del" | "delete" => {
@@ -86,7 +103,7 @@ pub fn parse(toks: &[String]) -> Result<Change> {
             Ok(c)
         }
         other => Err(t.err(format!(
-            "unknown subcommand '{other}' (expected add or del)"
+            "unknown subcommand '{other}' (expected add, edit or del)"
         ))),
     }
 }
@@ -174,6 +191,29 @@ mod tests {
     }
 
     #[test]
+    fn edit_sets_replace() {
+        let c = p(&["edit", "tcp", "10.0.0.100:80", "sched", "rr"]).unwrap();
+        assert_eq!(c.cmd, iprp_cmd::IPRP_CMD_NEW_SERVICE);
+        assert_eq!(c.flags, libc::NLM_F_REPLACE as u16);
+        assert_eq!(
+            c.attrs,
+            vec![
+                Val::U8(a::PROTO, 6),
+                Val::InAddr(a::VIP, VIP),
+                Val::U16(a::PORT, 80),
+                Val::U8(a::SCHED, 0),
+            ]
+        );
+        // The flag is in the message; NLM_F_REQUEST | NLM_F_ACK are added
+        // when it is sent.
+        let m = c.encode(0x1d).finish(1);
+        assert_eq!(u16::from_ne_bytes([m[6], m[7]]), libc::NLM_F_REPLACE as u16);
+        let add = p(&["add", "tcp", "10.0.0.100:80", "sched", "rr"]).unwrap();
+        assert_eq!(add.flags, 0);
+        assert_eq!(add.attrs, c.attrs);
+    }
+
+    #[test]
     fn del() {
         let c = p(&["del", "udp", "10.0.0.100:53"]).unwrap();
         assert_eq!(c.cmd, iprp_cmd::IPRP_CMD_DEL_SERVICE);
@@ -243,8 +283,14 @@ mod tests {
 
     #[test]
     fn usage_errors() {
-        assert_eq!(usage(&[]), "service: missing subcommand (add or del)");
-        assert!(usage(&["edit"]).contains("unknown subcommand 'edit'"));
+        assert_eq!(usage(&[]), "service: missing subcommand (add, edit or del)");
+        assert!(usage(&["change"]).contains("unknown subcommand 'change'"));
+        assert_eq!(
+            usage(&["edit", "tcp", "10.0.0.1:80"]),
+            "service edit: nothing to change (give sched, response-timeout or idle-timeout)"
+        );
+        assert!(usage(&["edit", "tcp", "10.0.0.1:80", "weight", "1"])
+            .contains("service edit: unexpected argument 'weight'"));
         assert!(usage(&["add"]).contains("missing protocol"));
         assert!(usage(&["add", "tcp"]).contains("missing service address"));
         assert!(usage(&["add", "-t"]).contains("'-t' needs a value"));
