@@ -38,29 +38,34 @@ pub enum CState {
 }
 
 /// A client binding.
+///
+/// `repr(C)`, lookup fields first: the keys of both indexes, the state and
+/// the activity time share the slot's first cache line with the table's
+/// links; the held queue comes last.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Binding {
     /// Redirector (service) address the flow was opened to.
     pub redirector: Ipv4,
     /// Replica the flow is redirected to.
     pub replica: Ipv4,
-    /// Local address the REQ was sent to (source of our CHK).
-    pub local: Ipv4,
-    /// Transport protocol.
-    pub proto: Proto,
     /// Client port.
     pub cport: u16,
     /// Server port.
     pub sport: u16,
+    /// Transport protocol.
+    pub proto: Proto,
     /// State.
     pub state: CState,
     /// The key this client drew (never 0).
     pub key: u32,
-    /// Creation time (ms).
-    pub created: u64,
+    /// Local address the REQ was sent to (source of our CHK).
+    pub local: Ipv4,
     /// Creation, confirmation or last packet of the flow seen by
     /// `lookup_out` (any state) or translated by `lookup_in` (ms).
     pub last_activity: u64,
+    /// Creation time (ms).
+    pub created: u64,
     held: Held,
 }
 
@@ -290,6 +295,42 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
         })
     }
 
+    /// `find_out` for the packet path (moves the binding to the front of
+    /// its output chain).
+    fn find_out_front(
+        &mut self,
+        redirector: Ipv4,
+        proto: Proto,
+        cport: u16,
+        sport: u16,
+    ) -> Option<u32> {
+        let h = self
+            .table
+            .hash_key()
+            .hash2(w0(redirector, proto, 0), w1(cport, sport));
+        self.table.find_front(0, h, |b| {
+            b.redirector == redirector && b.cport == cport && b.sport == sport && b.proto == proto
+        })
+    }
+
+    /// `find_in` for the packet path (moves the binding to the front of
+    /// its input chain).
+    fn find_in_front(
+        &mut self,
+        replica: Ipv4,
+        proto: Proto,
+        sport: u16,
+        cport: u16,
+    ) -> Option<u32> {
+        let h = self
+            .table
+            .hash_key()
+            .hash2(w0(replica, proto, 1), w1(cport, sport));
+        self.table.find_front(1, h, |b| {
+            b.replica == replica && b.cport == cport && b.sport == sport && b.proto == proto
+        })
+    }
+
     /// The binding for (redirector, proto, cport, sport), any state.
     pub fn get(&self, redirector: Ipv4, proto: Proto, cport: u16, sport: u16) -> Option<&Binding> {
         self.find_out(redirector, proto, cport, sport)
@@ -311,7 +352,7 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
         sport: u16,
         now: u64,
     ) -> Option<Ipv4> {
-        let i = self.find_out(redirector, proto, cport, sport)?;
+        let i = self.find_out_front(redirector, proto, cport, sport)?;
         let b = self.table.get_mut(i)?;
         b.last_activity = now;
         if b.state != CState::Confirmed {
@@ -335,7 +376,7 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
         now: u64,
         handle: u64,
     ) -> InVerdict {
-        let Some(i) = self.find_in(replica, proto, sport, cport) else {
+        let Some(i) = self.find_in_front(replica, proto, sport, cport) else {
             return InVerdict::None;
         };
         let total_full = self.held_total >= self.cfg.max_held;
@@ -545,9 +586,18 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
     /// checking timeout and CONFIRMED bindings idle for the idle timeout; every
     /// held packet of a deleted binding is passed to `free`. `free` runs
     /// under the caller's shard lock and must not re-enter this shard.
+    ///
+    /// Bounded: one call visits at most [`SWEEP_SLOTS`](crate::table::SWEEP_SLOTS)
+    /// slots, continuing where the previous call stopped, so every binding
+    /// is checked once per `ceil(capacity / SWEEP_SLOTS)` calls (every call
+    /// for shards up to that size).
     pub fn on_tick(&mut self, now: u64, mut free: impl FnMut(u64)) {
         let cap = self.table.capacity() as u32;
-        for i in 0..cap {
+        let (first, count) = self.table.sweep_window();
+        let mut next = first;
+        for _ in 0..count {
+            let i = next;
+            next = if i + 1 >= cap { 0 } else { i + 1 };
             let Some(b) = self.table.get(i) else {
                 continue;
             };

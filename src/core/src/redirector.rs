@@ -54,20 +54,27 @@ impl FlowKey {
 }
 
 /// A redirector table entry (paper Figure 4).
+///
+/// `repr(C)`, lookup fields first: the flow key, the state, the replica
+/// and the activity time share the slot's first cache line with the
+/// table's links.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(C)]
 pub struct REntry {
     /// The flow.
     pub flow: FlowKey,
     /// State (and so which table).
     pub state: RState,
-    /// The client's key (0 until CONFIRMED).
-    pub key: u32,
+    /// Counted in the replica's connection count.
+    counted: bool,
     /// Replica chosen for the flow.
     pub replica: Ipv4,
     /// Last packet of the flow seen at the redirector (ms).
     pub last_activity: u64,
     /// Last CHK from the client, or creation time (ms).
     pub last_response: u64,
+    /// The client's key (0 until CONFIRMED).
+    pub key: u32,
     /// Response timeout copied from the service at creation (ms).
     pub response_timeout_ms: u32,
     /// Idle timeout copied from the service at creation (ms).
@@ -75,8 +82,6 @@ pub struct REntry {
     /// Service slot and generation, for the connection count.
     svc: u32,
     svc_gen: u32,
-    /// Counted in the replica's connection count.
-    counted: bool,
 }
 
 impl Entry for REntry {
@@ -225,6 +230,13 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             .find(0, k.hash(self.table.hash_key()), |e| e.flow == *k)
     }
 
+    /// `find` for the packet path (moves the entry to the front of its
+    /// chain).
+    fn find_front(&mut self, k: &FlowKey) -> Option<u32> {
+        let h = k.hash(self.table.hash_key());
+        self.table.find_front(0, h, |e| e.flow == *k)
+    }
+
     /// The entry for flow `k`, if any.
     pub fn lookup(&self, k: &FlowKey) -> Option<&REntry> {
         self.find(k).and_then(|i| self.table.get(i))
@@ -260,7 +272,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             cport: pkt.sport,
             sport: pkt.dport,
         };
-        if let Some(i) = self.find(&k) {
+        if let Some(i) = self.find_front(&k) {
             if let Some(e) = self.table.get_mut(i) {
                 e.last_activity = now;
                 let e = *e;
@@ -452,11 +464,20 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
 
     /// Slow timer (the paper runs it every 500 ms): deletes entries idle
     /// for their idle timeout, moves SENT entries whose client has not
-    /// answered within the response timeout to the accept table. Walks
-    /// the whole shard: O(capacity), no allocation, no output.
+    /// answered within the response timeout to the accept table. No
+    /// allocation, no output.
+    ///
+    /// Bounded: one call visits at most [`SWEEP_SLOTS`](crate::table::SWEEP_SLOTS)
+    /// slots, continuing where the previous call stopped, so every entry is
+    /// checked once per `ceil(capacity / SWEEP_SLOTS)` calls (every call for
+    /// shards up to that size).
     pub fn on_tick<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>, now: u64) {
         let cap = self.table.capacity() as u32;
-        for i in 0..cap {
+        let (first, count) = self.table.sweep_window();
+        let mut next = first;
+        for _ in 0..count {
+            let i = next;
+            next = if i + 1 >= cap { 0 } else { i + 1 };
             let Some(e) = self.table.get_mut(i) else {
                 continue;
             };

@@ -6,18 +6,30 @@
 //! [`Table::new_in`]. The slice is used three ways at once:
 //!
 //! * as the entry pool (slot `i` holds at most one entry);
-//! * as the bucket array of up to two independent hash indexes
-//!   (`head[k]` of slot `i` is the first entry of bucket `i` of index `k`);
+//! * as the bucket arrays of up to two independent hash indexes: every slot
+//!   carries [`HEADS`] = 4 bucket heads, split between the indexes, so an
+//!   index has `2 × capacity` buckets when there are two indexes (the
+//!   client) and `4 × capacity` when there is one (the redirector);
 //! * as intrusive singly linked chains (`next[k]`) and the free list.
 //!
-//! With as many buckets as slots the load factor never exceeds 1, so a
-//! lookup walks 1.5 entries on average whatever the fill; the bucket hash
-//! is SipHash-1-3 with the shard's secret key, so chains cannot be made long
-//! from outside. Insert, find and remove are O(1) expected; no allocation,
-//! no recursion, nothing on the stack that grows with the table.
+//! The load factor therefore never exceeds 1/2 (two indexes) or 1/4 (one
+//! index): a successful lookup walks at most 1.25 (1.125) entries on
+//! average even in a full table. Every slot also keeps a 16-bit tag of its
+//! entry's hash per index next to its link, so walking past another entry
+//! of the chain reads only that entry's link word and skips its key
+//! compare (and the key's cache line). The slot is `repr(C)`: links, tags
+//! and the entry's lookup fields come first, in the same one or two cache
+//! lines. The bucket hash is SipHash-1-3 with the shard's secret key, so
+//! chains cannot be made long from outside. Insert, find and remove are
+//! O(1) expected; no allocation, no recursion, nothing on the stack that
+//! grows with the table.
 //!
 //! When every slot is taken, [`Table::insert`] refuses (returns `None`);
 //! nothing is ever evicted to make room.
+//!
+//! [`Table::sweep_window`] hands out the slots of a periodic sweep in
+//! windows of at most [`SWEEP_SLOTS`], so a timer holding the shard lock
+//! does bounded work per call.
 
 use crate::hash::{reduce, HashKey};
 use crate::wire::Proto;
@@ -28,6 +40,15 @@ pub const NIL: u32 = u32::MAX;
 
 /// Largest usable number of slots in one shard.
 pub const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
+
+/// Bucket heads per slot, shared by the indexes: `HEADS / INDEXES` buckets
+/// per slot per index.
+pub const HEADS: usize = 4;
+
+/// Most slots one sweep window (one `on_tick` call) visits. A shard of
+/// `n` slots is swept completely every `ceil(n / SWEEP_SLOTS)` calls; up
+/// to this size, every call sweeps the whole shard.
+pub const SWEEP_SLOTS: usize = 16384;
 
 /// What a table stores. Implemented by the redirector's flow entries and
 /// the client's bindings.
@@ -43,22 +64,35 @@ pub trait Entry {
 /// One slot of a table's storage. Allocate `capacity` of them, e.g. with
 /// `vec![Slot::EMPTY; n]` or by pushing [`Slot::EMPTY`] `n` times; the
 /// contents are overwritten by [`Table::new_in`].
+///
+/// Layout (`repr(C)`): chain links and hash tags, then the entry (whose
+/// lookup fields come first), then this slot's bucket heads.
 #[derive(Clone)]
+#[repr(C)]
 pub struct Slot<E> {
-    head: [u32; 2],
     next: [u32; 2],
+    tag: [u16; 2],
     used: bool,
     entry: E,
+    head: [u32; HEADS],
 }
 
 impl<E: Entry> Slot<E> {
     /// An unused slot.
     pub const EMPTY: Self = Self {
-        head: [NIL; 2],
         next: [NIL; 2],
+        tag: [0; 2],
         used: false,
         entry: E::EMPTY,
+        head: [NIL; HEADS],
     };
+}
+
+/// The tag of a hash: its low 16 bits (the bucket comes from the high
+/// bits).
+#[inline(always)]
+fn tag_of(hash: u64) -> u16 {
+    hash as u16
 }
 
 /// A fixed-capacity hash table (one shard) over caller storage `S`.
@@ -66,18 +100,25 @@ impl<E: Entry> Slot<E> {
 /// # Invariants
 ///
 /// * `len` equals the number of slots with `used == true`;
-/// * every used slot is on exactly one chain of each index, the one of the
-///   bucket `reduce(entry.hash(k), cap)`; every unused slot is on the free
-///   list (linked through `next[0]`) and on no chain.
+/// * every used slot is on exactly one chain of each index `k`, the one of
+///   the bucket `bucket(k, entry.hash(k))`, and its `tag[k]` is
+///   `tag_of(entry.hash(k))`; every unused slot is on the free list
+///   (linked through `next[0]`) and on no chain.
 pub struct Table<E: Entry, S: DerefMut<Target = [Slot<E>]>> {
     slots: S,
     cap: u32,
     len: u32,
     free: u32,
+    sweep: u32,
     key: HashKey,
 }
 
 impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
+    /// Indexes actually kept (1 or 2).
+    const NIDX: usize = if E::INDEXES >= 2 { 2 } else { 1 };
+    /// Buckets per slot per index.
+    const PER: usize = HEADS / Self::NIDX;
+
     /// Takes over `storage`, resets every slot and builds the free list.
     /// Capacity is `storage.len()` (at most [`MAX_SLOTS`]).
     pub fn new_in(mut storage: S, key: HashKey) -> Self {
@@ -92,6 +133,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
             cap,
             len: 0,
             free: if cap > 0 { 0 } else { NIL },
+            sweep: 0,
             key,
         }
     }
@@ -121,33 +163,91 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         &self.key
     }
 
-    fn bucket(&self, hash: u64) -> usize {
-        reduce(hash, self.cap as usize)
+    /// Bucket of `hash` in index `which`: (slot holding the head, head
+    /// index in that slot). Multiply-high over the full 64-bit hash onto
+    /// `cap × PER` buckets.
+    #[inline(always)]
+    fn bucket(&self, which: usize, hash: u64) -> (usize, usize) {
+        let nb = self.cap as u128 * Self::PER as u128;
+        let b = ((hash as u128 * nb) >> 64) as usize;
+        (b / Self::PER, which * Self::PER + b % Self::PER)
     }
 
-    fn head(&self, which: usize, bucket: usize) -> u32 {
+    #[inline(always)]
+    fn head(&self, (slot, h): (usize, usize)) -> u32 {
         self.slots
-            .get(bucket)
-            .and_then(|s| s.head.get(which).copied())
+            .get(slot)
+            .and_then(|s| s.head.get(h).copied())
             .unwrap_or(NIL)
+    }
+
+    fn set_head(&mut self, (slot, h): (usize, usize), v: u32) {
+        if let Some(p) = self.slots.get_mut(slot).and_then(|s| s.head.get_mut(h)) {
+            *p = v;
+        }
     }
 
     /// Finds the entry with hash `hash` in index `which` for which `pred`
     /// holds. Returns its slot index.
+    #[inline]
     pub fn find(&self, which: usize, hash: u64, pred: impl Fn(&E) -> bool) -> Option<u32> {
-        if which >= E::INDEXES || self.cap == 0 {
+        if which >= Self::NIDX || self.cap == 0 {
             return None;
         }
-        let mut i = self.head(which, self.bucket(hash));
+        let tag = tag_of(hash);
+        let mut i = self.head(self.bucket(which, hash));
         // A chain never holds more than `cap` entries; the bound only
         // guards against a corrupted chain looping forever.
         let mut steps = 0u32;
         while i != NIL && steps < self.cap {
             let s = self.slots.get(i as usize)?;
-            if s.used && pred(&s.entry) {
+            if s.tag[which & 1] == tag && s.used && pred(&s.entry) {
                 return Some(i);
             }
-            i = *s.next.get(which)?;
+            i = s.next[which & 1];
+            steps += 1;
+        }
+        None
+    }
+
+    /// [`find`](Self::find) for the packet path: on a hit, also moves the
+    /// entry to the front of its chain in index `which`, so the flows that
+    /// carry traffic are found without walking past idle ones whatever the
+    /// fill (the relink writes only lines the walk has just read).
+    #[inline]
+    pub fn find_front(
+        &mut self,
+        which: usize,
+        hash: u64,
+        pred: impl Fn(&E) -> bool,
+    ) -> Option<u32> {
+        if which >= Self::NIDX || self.cap == 0 {
+            return None;
+        }
+        let w = which & 1;
+        let tag = tag_of(hash);
+        let b = self.bucket(which, hash);
+        let first = self.head(b);
+        let mut prev = NIL;
+        let mut i = first;
+        let mut steps = 0u32;
+        while i != NIL && steps < self.cap {
+            let s = self.slots.get(i as usize)?;
+            if s.tag[w] == tag && s.used && pred(&s.entry) {
+                if prev != NIL {
+                    let after = s.next[w];
+                    if let Some(p) = self.slots.get_mut(prev as usize) {
+                        p.next[w] = after;
+                    }
+                    if let Some(s) = self.slots.get_mut(i as usize) {
+                        s.next[w] = first;
+                    }
+                    self.set_head(b, i);
+                }
+                return Some(i);
+            }
+            prev = i;
+            i = s.next[w];
             steps += 1;
         }
         None
@@ -160,19 +260,18 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
             return None;
         }
         let mut hashes = [0u64; 2];
-        for (k, h) in hashes.iter_mut().enumerate().take(E::INDEXES) {
+        for (k, h) in hashes.iter_mut().enumerate().take(Self::NIDX) {
             *h = entry.hash(k, &self.key);
         }
         let next_free = self.slots.get(idx as usize)?.next[0];
         self.free = next_free;
-        for (k, &h) in hashes.iter().enumerate().take(E::INDEXES) {
-            let b = self.bucket(h);
-            let old = self.head(k, b);
-            if let Some(s) = self.slots.get_mut(b) {
-                s.head[k] = idx;
-            }
+        for (k, &h) in hashes.iter().enumerate().take(Self::NIDX) {
+            let b = self.bucket(k, h);
+            let old = self.head(b);
+            self.set_head(b, idx);
             if let Some(s) = self.slots.get_mut(idx as usize) {
                 s.next[k] = old;
+                s.tag[k] = tag_of(h);
             }
         }
         let s = self.slots.get_mut(idx as usize)?;
@@ -189,22 +288,20 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
             return None;
         }
         let mut hashes = [0u64; 2];
-        for (k, h) in hashes.iter_mut().enumerate().take(E::INDEXES) {
+        for (k, h) in hashes.iter_mut().enumerate().take(Self::NIDX) {
             *h = s.entry.hash(k, &self.key);
         }
-        for (k, &h) in hashes.iter().enumerate().take(E::INDEXES) {
-            let b = self.bucket(h);
+        for (k, &h) in hashes.iter().enumerate().take(Self::NIDX) {
+            let b = self.bucket(k, h);
             let after = self
                 .slots
                 .get(idx as usize)
                 .map(|s| s.next[k])
                 .unwrap_or(NIL);
-            if self.head(k, b) == idx {
-                if let Some(s) = self.slots.get_mut(b) {
-                    s.head[k] = after;
-                }
+            if self.head(b) == idx {
+                self.set_head(b, after);
             } else {
-                let mut p = self.head(k, b);
+                let mut p = self.head(b);
                 let mut steps = 0u32;
                 while p != NIL && steps < self.cap {
                     let pn = self.slots.get(p as usize).map(|s| s.next[k]).unwrap_or(NIL);
@@ -224,12 +321,14 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         let entry = core::mem::replace(&mut s.entry, E::EMPTY);
         s.used = false;
         s.next = [free, NIL];
+        s.tag = [0; 2];
         self.free = idx;
         self.len -= 1;
         Some(entry)
     }
 
     /// The entry in slot `idx`, if used.
+    #[inline]
     pub fn get(&self, idx: u32) -> Option<&E> {
         self.slots
             .get(idx as usize)
@@ -239,6 +338,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
 
     /// The entry in slot `idx`, if used. Callers must not change the
     /// fields the entry is hashed on.
+    #[inline]
     pub(crate) fn get_mut(&mut self, idx: u32) -> Option<&mut E> {
         self.slots
             .get_mut(idx as usize)
@@ -260,6 +360,26 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         self.slots.get(idx as usize).is_some_and(|s| s.used)
     }
 
+    /// The next window of a periodic sweep: `(first slot, count)` with
+    /// `count = min(capacity, SWEEP_SLOTS)`; the window wraps around the
+    /// end of the slots (visit `(first + j) % capacity` for `j < count`).
+    /// Successive windows cover every slot once per
+    /// `ceil(capacity / SWEEP_SLOTS)` calls.
+    pub fn sweep_window(&mut self) -> (u32, u32) {
+        if self.cap == 0 {
+            return (0, 0);
+        }
+        let count = self.cap.min(SWEEP_SLOTS as u32);
+        let first = if self.sweep < self.cap { self.sweep } else { 0 };
+        let rest = self.cap - first;
+        self.sweep = if count < rest {
+            first + count
+        } else {
+            count - rest
+        };
+        (first, count)
+    }
+
     /// Checks every structural invariant; O(capacity). For tests.
     pub fn check_invariants(&self) -> bool {
         let mut used = 0u32;
@@ -268,9 +388,12 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
                 continue;
             }
             used += 1;
-            for k in 0..E::INDEXES {
-                let b = self.bucket(s.entry.hash(k, &self.key));
-                let mut p = self.head(k, b);
+            for k in 0..Self::NIDX {
+                let h = s.entry.hash(k, &self.key);
+                if s.tag[k] != tag_of(h) {
+                    return false;
+                }
+                let mut p = self.head(self.bucket(k, h));
                 let mut found = false;
                 let mut steps = 0;
                 while p != NIL && steps <= self.cap {
@@ -403,6 +526,71 @@ mod tests {
             assert_eq!(find_a(&t, a), Some(i));
             assert_eq!(find_b(&t, !a), Some(i));
         }
+    }
+
+    #[test]
+    fn find_front_moves_hit_to_chain_front_and_keeps_chains() {
+        // Capacity 1: both buckets of index 0 live in slot 0's heads, so
+        // many entries share chains once the table is reused.
+        let mut t = t(64);
+        let mut at = Vec::new();
+        for a in 0..64 {
+            at.push(t.insert(E2 { a, b: a + 1000 }).unwrap());
+        }
+        for round in 0..3 {
+            for a in (0..64u32).rev() {
+                let h = E2 { a, b: 0 }.hash(0, t.hash_key());
+                assert_eq!(t.find_front(0, h, |e| e.a == a), Some(at[a as usize]));
+                // Now first in its bucket: found without walking.
+                let b = t.bucket(0, h);
+                assert_eq!(t.head(b), at[a as usize], "round {round}");
+                assert_eq!(find_b(&t, a + 1000), Some(at[a as usize]));
+            }
+            assert!(t.check_invariants());
+        }
+        let h = E2 { a: 999, b: 0 }.hash(0, t.hash_key());
+        assert_eq!(t.find_front(0, h, |e| e.a == 999), None);
+        assert_eq!(t.find_front(2, h, |_| true), None);
+        assert!(t.check_invariants());
+    }
+
+    #[test]
+    fn sweep_windows_cover_every_slot_once_per_round() {
+        for cap in [
+            0usize,
+            1,
+            5,
+            SWEEP_SLOTS,
+            SWEEP_SLOTS + 1,
+            3 * SWEEP_SLOTS - 7,
+        ] {
+            let mut t = t(cap);
+            let rounds = cap.div_ceil(SWEEP_SLOTS).max(1);
+            for _ in 0..2 {
+                let mut seen = vec![0u32; cap];
+                for _ in 0..rounds {
+                    let (first, count) = t.sweep_window();
+                    assert!(count as usize <= SWEEP_SLOTS);
+                    for j in 0..count as usize {
+                        seen[(first as usize + j) % cap] += 1;
+                    }
+                }
+                // Every slot at least once; the last window of a round may
+                // wrap into the next round's first slots.
+                assert!(seen.iter().all(|&n| (1..=2).contains(&n)), "cap {cap}");
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_fields_share_the_first_cache_line() {
+        // Links and tags, then the entry: the entry starts 16 bytes in,
+        // the bucket heads come after it.
+        assert_eq!(core::mem::offset_of!(Slot<E2>, entry), 16);
+        assert_eq!(
+            core::mem::offset_of!(Slot<E2>, head),
+            16 + core::mem::size_of::<E2>()
+        );
     }
 
     #[test]

@@ -498,3 +498,34 @@ fn c_clear_removes_every_binding_and_frees_held_packets() {
     confirmed(&mut c, 1000, 3);
     assert_eq!(state(&c, 1000), Some(CState::Confirmed));
 }
+
+#[test]
+fn c_tick_is_bounded_and_sweeps_every_slot_within_a_round() {
+    use iprp_core::table::SWEEP_SLOTS;
+    let cap = SWEEP_SLOTS + 10;
+    let mut c = ClientShard::new_in(
+        vec![ClientSlot::EMPTY; cap],
+        HashKey::new(5, 6),
+        ClientConfig {
+            max_checking: u32::MAX,
+            ..ClientConfig::for_capacity(cap)
+        },
+    );
+    let mut rng = TestRng(1);
+    for i in 0..cap as u32 {
+        let m = msg(MsgType::Req, (1024 + i % 60_000) as u16, S1 + i / 60_000, 0);
+        assert!(matches!(
+            c.on_msg(&m, R, ME, 0, &mut rng),
+            ClientOutcome::Send(_)
+        ));
+    }
+    assert_eq!(c.checking() as usize, cap);
+    // Past the checking timeout: the first tick expires one window, the
+    // second the rest.
+    c.on_tick(3000, |_| {});
+    assert_eq!(c.len(), cap - SWEEP_SLOTS);
+    c.on_tick(3500, |_| {});
+    assert!(c.is_empty());
+    assert_eq!(c.counters.expired_checking, cap as u64);
+    assert!(c.check_invariants());
+}

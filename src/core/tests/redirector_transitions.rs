@@ -463,10 +463,48 @@ fn r_clear_removes_every_entry_and_releases_connection_counts() {
     let mut r = redir(16);
     confirmed(&mut r, &s, 1000, 1);
     sent(&mut r, &s, 1001, 0);
-    assert_eq!(s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns(), 2);
+    assert_eq!(
+        s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns(),
+        2
+    );
     r.clear(&s);
     assert_eq!(r.len(), 0);
-    assert_eq!(s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns(), 0);
+    assert_eq!(
+        s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns(),
+        0
+    );
     assert_eq!(r.counters.expired_idle, 0);
+    assert!(r.check_invariants());
+}
+
+#[test]
+fn r_tick_is_bounded_and_sweeps_every_slot_within_a_round() {
+    // A shard larger than one sweep window: each tick visits at most
+    // SWEEP_SLOTS slots, all of them are visited within
+    // ceil(capacity / SWEEP_SLOTS) ticks.
+    use iprp_core::table::SWEEP_SLOTS;
+    let cap = 2 * SWEEP_SLOTS + 100;
+    let s = one_replica();
+    let mut r = redir(cap);
+    for i in 0..cap as u32 {
+        let p = syn(CLIENT + i / 60_000, (1024 + i % 60_000) as u16);
+        assert!(matches!(
+            r.on_packet(&s, &p, 0).verdict,
+            Verdict::Forward { .. }
+        ));
+    }
+    assert_eq!(r.len(), cap);
+    // Past the idle timeout: one tick expires one window only.
+    r.on_tick(&s, 60_000);
+    assert_eq!(r.len(), cap - SWEEP_SLOTS);
+    r.on_tick(&s, 60_500);
+    assert_eq!(r.len(), cap - 2 * SWEEP_SLOTS);
+    r.on_tick(&s, 61_000);
+    assert!(r.is_empty());
+    assert_eq!(r.counters.expired_idle, cap as u64);
+    assert_eq!(
+        s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns(),
+        0
+    );
     assert!(r.check_invariants());
 }

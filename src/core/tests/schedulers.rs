@@ -351,6 +351,13 @@ fn slot_sizes_stay_small() {
         "{}",
         std::mem::size_of::<Service>()
     );
+    // The lookup fields (keys, state, replica/redirector, last activity)
+    // are in the first 48 bytes of the slot (16 bytes of links and tags
+    // precede the entry), i.e. in one or two cache lines.
+    assert!(std::mem::offset_of!(Binding, last_activity) + 8 <= 32);
+    assert!(std::mem::offset_of!(Binding, replica) + 4 <= 32);
+    assert!(std::mem::offset_of!(REntry, last_activity) + 8 <= 32);
+    assert!(std::mem::offset_of!(REntry, replica) + 4 <= 32);
     eprintln!(
         "RedirSlot {} ClientSlot {} Service {}",
         std::mem::size_of::<RedirSlot>(),
