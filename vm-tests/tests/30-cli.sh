@@ -46,7 +46,7 @@ refused() {
 	n "$ns" timeout 30 "$@" 2>/tmp/cli.err >/tmp/cli.out || rc=$?
 	echo "$(date +%T) \$ $* -> exit $rc: $(cat /tmp/cli.err)"
 	after=$(snap "$ns")
-	check "$rc" -eq "$want" "exit status"
+	check "$rc" -eq "$want" "exit status" || return 1
 	grep -qF -- "$text" /tmp/cli.err || { echo "stderr lacks '$text'"; return 1; }
 	[ "$before" = "$after" ] || { echo "state changed:"; diff <(echo "$before") <(echo "$after"); return 1; }
 }
@@ -78,14 +78,28 @@ def attrs(buf):
         buf = buf[(n + 3) & ~3:]
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
 s.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
-def req(ty, cmd, body, flags=0x5):
+seq = 0
+def req(ty, cmd, body):
+    """Sends a request with NLM_F_ACK; returns (replies, error message)."""
+    global seq
+    seq += 1
     msg = struct.pack("BBH", cmd, 1, 0) + body
-    s.send(struct.pack("IHHII", 16 + len(msg), ty, flags, 1, 0) + msg)
-    return s.recv(65536)
+    s.send(struct.pack("IHHII", 16 + len(msg), ty, 0x5, seq, 0) + msg)
+    replies = []
+    while True:
+        buf = s.recv(65536)
+        while len(buf) >= 16:
+            ln, mty, fl, mseq = struct.unpack_from("IHHI", buf)
+            m, buf = buf[:ln], buf[(ln + 3) & ~3:]
+            if mseq != seq:
+                continue
+            if mty == 2:
+                return replies, (fl, m)
+            replies.append(m)
 # family id of "iprp"
-r = req(0x10, 3, nla(2, b"iprp\0"))
+replies, _ = req(0x10, 3, nla(2, b"iprp\0"))
 fam = None
-for t, p in attrs(r[20:]):
+for t, p in attrs(replies[0][20:]):
     if t == 1: fam = struct.unpack("H", p[:2])[0]
 assert fam, "iprp family not found"
 cmd = int(sys.argv[1])
@@ -93,9 +107,8 @@ body = b""
 for a in sys.argv[2:]:          # TYPE:FMT:VALUE, FMT a struct code or "ip"
     t, f, v = a.split(":")
     body += nla(int(t), socket.inet_aton(v) if f == "ip" else struct.pack(f, int(v)))
-r = req(fam, cmd, body)
-ln, ty, fl = struct.unpack_from("IHH", r)
-assert ty == 2, f"expected NLMSG_ERROR, got {ty}"
+_, (fl, r) = req(fam, cmd, body)
+ln = len(r)
 err = -struct.unpack_from("i", r, 16)[0]
 # TLVs after: error (4), then the request's header (16) or, unless capped
 # (NLM_F_CAPPED), the whole request
@@ -225,10 +238,14 @@ t_bad_input() {
 # What the CLI refuses must be refused by the module too when sent raw.
 t_raw_addresses() {
 	# undo whatever a failing check let through
-	trap '$PY /tmp/iprp_raw.py 4 5:B:6 6:ip:0.0.0.0 7:H:80 2>/dev/null; $PY /tmp/iprp_raw.py 7 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:255.255.255.255 2>/dev/null' EXIT
-	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 3 5:B:6 6:ip:0.0.0.0 7:H:80
-	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 3 5:B:6 6:ip:224.0.0.1 7:H:80
-	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 6 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:255.255.255.255
+	trap '$PY /tmp/iprp_raw.py 4 5:B:6 6:ip:0.0.0.0 7:H:80 2>/dev/null
+	      $PY /tmp/iprp_raw.py 4 5:B:6 6:ip:224.0.0.1 7:H:80 2>/dev/null
+	      $PY /tmp/iprp_raw.py 7 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:255.255.255.255 2>/dev/null' EXIT
+	local bad=0
+	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 3 5:B:6 6:ip:0.0.0.0 7:H:80 || bad=$((bad + 1))
+	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 3 5:B:6 6:ip:224.0.0.1 7:H:80 || bad=$((bad + 1))
+	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 6 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:255.255.255.255 || bad=$((bad + 1))
+	check "$bad" -eq 0 "every invalid address refused by the module"
 }
 
 t_unprivileged() {
