@@ -238,9 +238,9 @@ t_bad_input() {
 # What the CLI refuses must be refused by the module too when sent raw.
 t_raw_addresses() {
 	# undo whatever a failing check let through
-	trap '$PY /tmp/iprp_raw.py 4 5:B:6 6:ip:0.0.0.0 7:H:80 2>/dev/null
-	      $PY /tmp/iprp_raw.py 4 5:B:6 6:ip:224.0.0.1 7:H:80 2>/dev/null
-	      $PY /tmp/iprp_raw.py 7 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:255.255.255.255 2>/dev/null' EXIT
+	trap 'n R $PY /tmp/iprp_raw.py 4 5:B:6 6:ip:0.0.0.0 7:H:80 2>/dev/null
+	      n R $PY /tmp/iprp_raw.py 4 5:B:6 6:ip:224.0.0.1 7:H:80 2>/dev/null
+	      n R $PY /tmp/iprp_raw.py 7 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:255.255.255.255 2>/dev/null' EXIT
 	local bad=0
 	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 3 5:B:6 6:ip:0.0.0.0 7:H:80 || bad=$((bad + 1))
 	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 3 5:B:6 6:ip:224.0.0.1 7:H:80 || bad=$((bad + 1))
