@@ -448,8 +448,16 @@ pub struct ServiceTable<S: DerefMut<Target = [Service]>> {
     key: HashKey,
 }
 
+/// Whether `a` can be a service or replica address: not in 0.0.0.0/8
+/// ("this network"), 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) or
+/// 240.0.0.0/4 (reserved, including the limited broadcast).
+pub fn is_unicast(a: Ipv4) -> bool {
+    let top = a >> 24;
+    top != 0 && top != 127 && top < 224
+}
+
 fn validate(spec: &ServiceSpec<'_>) -> Result<(), ConfigError> {
-    if spec.vip == 0 || spec.port == 0 {
+    if !is_unicast(spec.vip) || spec.port == 0 {
         return Err(ConfigError::BadService);
     }
     if spec.response_timeout_ms == 0
@@ -462,7 +470,7 @@ fn validate(spec: &ServiceSpec<'_>) -> Result<(), ConfigError> {
         return Err(ConfigError::TooManyReplicas);
     }
     for (i, r) in spec.replicas.iter().enumerate() {
-        if r.addr == 0 || r.addr == spec.vip {
+        if !is_unicast(r.addr) || r.addr == spec.vip {
             return Err(ConfigError::BadReplica);
         }
         if spec.replicas.iter().skip(i + 1).any(|o| o.addr == r.addr) {

@@ -365,3 +365,26 @@ fn slot_sizes_stay_small() {
         std::mem::size_of::<Service>()
     );
 }
+
+#[test]
+fn services_and_replicas_must_be_unicast() {
+    use iprp_core::sched::is_unicast;
+    for bad in [
+        ipv4(0, 0, 0, 0),
+        ipv4(0, 1, 2, 3),
+        ipv4(127, 0, 0, 1),
+        ipv4(224, 0, 0, 1),
+        ipv4(239, 255, 255, 255),
+        ipv4(240, 0, 0, 1),
+        ipv4(255, 255, 255, 255),
+    ] {
+        assert!(!is_unicast(bad), "{bad:#x}");
+    }
+    for good in [
+        ipv4(10, 0, 0, 1),
+        ipv4(192, 0, 2, 1),
+        ipv4(223, 255, 255, 254),
+    ] {
+        assert!(is_unicast(good), "{good:#x}");
+    }
+}
