@@ -61,66 +61,8 @@ json() {
 }
 
 # Raw generic-netlink requests, for what iprpctl cannot send (missing
-# attributes, out-of-range values past the CLI's own checks). Prints
-# "errno N miss M offs O msg TEXT".
-cat >/tmp/iprp_raw.py <<'PY'
-import socket, struct, sys
-
-NETLINK_GENERIC, NETLINK_EXT_ACK, SOL_NETLINK = 16, 11, 270
-def nla(t, payload):
-    n = 4 + len(payload)
-    return struct.pack("HH", n, t) + payload + b"\0" * ((4 - n % 4) % 4)
-def attrs(buf):
-    while len(buf) >= 4:
-        n, t = struct.unpack_from("HH", buf)
-        if n < 4: break
-        yield t & 0x3fff, buf[4:n]
-        buf = buf[(n + 3) & ~3:]
-s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
-s.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
-seq = 0
-def req(ty, cmd, body):
-    """Sends a request with NLM_F_ACK; returns (replies, error message)."""
-    global seq
-    seq += 1
-    msg = struct.pack("BBH", cmd, 1, 0) + body
-    s.send(struct.pack("IHHII", 16 + len(msg), ty, 0x5, seq, 0) + msg)
-    replies = []
-    while True:
-        buf = s.recv(65536)
-        while len(buf) >= 16:
-            ln, mty, fl, mseq = struct.unpack_from("IHHI", buf)
-            m, buf = buf[:ln], buf[(ln + 3) & ~3:]
-            if mseq != seq:
-                continue
-            if mty == 2:
-                return replies, (fl, m)
-            replies.append(m)
-# family id of "iprp"
-replies, _ = req(0x10, 3, nla(2, b"iprp\0"))
-fam = None
-for t, p in attrs(replies[0][20:]):
-    if t == 1: fam = struct.unpack("H", p[:2])[0]
-assert fam, "iprp family not found"
-cmd = int(sys.argv[1])
-body = b""
-for a in sys.argv[2:]:          # TYPE:FMT:VALUE, FMT a struct code or "ip"
-    t, f, v = a.split(":")
-    body += nla(int(t), socket.inet_aton(v) if f == "ip" else struct.pack(f, int(v)))
-_, (fl, r) = req(fam, cmd, body)
-ln = len(r)
-err = -struct.unpack_from("i", r, 16)[0]
-# TLVs after: error (4), then the request's header (16) or, unless capped
-# (NLM_F_CAPPED), the whole request
-tl = 20 + (16 if fl & 0x100 else struct.unpack_from("I", r, 20)[0])
-out = {"errno": err, "miss": "-", "offs": "-", "msg": ""}
-if fl & 0x200:  # NLM_F_ACK_TLVS
-    for t, p in attrs(r[tl:]):
-        if t == 1: out["msg"] = p.rstrip(b"\0").decode()
-        if t == 2: out["offs"] = struct.unpack("I", p)[0]
-        if t == 5: out["miss"] = struct.unpack("I", p)[0]
-print("errno {errno} miss {miss} offs {offs} msg {msg}".format(**out), file=sys.stderr)
-PY
+# attributes, out-of-range values past the CLI's own checks).
+RAW="$REPO/vm-tests/tools/iprp_genl.py"
 
 cli_setup() {
 	insmod "$MODULE"
@@ -211,10 +153,10 @@ t_bad_input() {
 	refused R 64 "invalid service address '10.0.0.300'" "$IPRPCTL" service add tcp 10.0.0.300:80
 	refused R 64 "not a unicast address" "$IPRPCTL" replica add tcp "$V" 0.0.0.0
 	refused R 64 "invalid port '0'" "$IPRPCTL" service add tcp "$VIP:0"
-	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 3 5:B:1 6:ip:10.0.0.100 7:H:80
+	refused R 0 "errno 22" $PY "$RAW" 3 5:B:1 6:ip:10.0.0.100 7:H:80
 	# weight out of range: CLI, then raw past the CLI (policy: ERANGE at WEIGHT)
 	refused R 64 "weight '70000' out of range (0..65535)" "$IPRPCTL" replica set tcp "$V" "${ADDR[S1]}" weight 70000
-	refused R 0 "errno 34 miss - offs 52" $PY /tmp/iprp_raw.py 6 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:10.0.0.11 12:I:70000
+	refused R 0 "errno 34 miss - offs 52" $PY "$RAW" 6 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:10.0.0.11 12:I:70000
 	# zero (and too small) capacity, out-of-range timeouts: the kernel policy
 	refused R 1 "[bad attribute: IPRP_A_CAPACITY]" "$IPRPCTL" role client redirector capacity 0
 	refused R 1 "[bad attribute: IPRP_A_CAPACITY]" "$IPRPCTL" role client redirector capacity 15
@@ -223,12 +165,12 @@ t_bad_input() {
 	# a capacity other than the tables' is refused once they exist
 	refused R 1 "table capacity is fixed" "$IPRPCTL" role client redirector capacity 8192
 	# missing attributes (raw): the kernel names the missing one
-	refused R 0 "errno 22 miss 7 " $PY /tmp/iprp_raw.py 3 5:B:6 6:ip:10.0.0.100
-	refused R 0 "errno 22 miss 6 " $PY /tmp/iprp_raw.py 4 5:B:6 7:H:8080
-	refused R 0 "errno 22 miss 11 " $PY /tmp/iprp_raw.py 6 5:B:6 6:ip:10.0.0.100 7:H:8080
-	refused R 0 "errno 22 miss 4 " $PY /tmp/iprp_raw.py 2
+	refused R 0 "errno 22 miss 7 " $PY "$RAW" 3 5:B:6 6:ip:10.0.0.100
+	refused R 0 "errno 22 miss 6 " $PY "$RAW" 4 5:B:6 7:H:8080
+	refused R 0 "errno 22 miss 11 " $PY "$RAW" 6 5:B:6 6:ip:10.0.0.100 7:H:8080
+	refused R 0 "errno 22 miss 4 " $PY "$RAW" 2
 	# unknown command number
-	refused R 0 "errno 95" $PY /tmp/iprp_raw.py 200
+	refused R 0 "errno 95" $PY "$RAW" 200
 	# usage errors never reach the kernel
 	refused R 64 "unknown scheduler 'fifo'" "$IPRPCTL" service add tcp "$VIP:83" sched fifo
 	refused R 64 "service edit: nothing to change" "$IPRPCTL" service edit tcp "$V"
@@ -238,13 +180,13 @@ t_bad_input() {
 # What the CLI refuses must be refused by the module too when sent raw.
 t_raw_addresses() {
 	# undo whatever a failing check let through
-	trap 'n R $PY /tmp/iprp_raw.py 4 5:B:6 6:ip:0.0.0.0 7:H:80 2>/dev/null
-	      n R $PY /tmp/iprp_raw.py 4 5:B:6 6:ip:224.0.0.1 7:H:80 2>/dev/null
-	      n R $PY /tmp/iprp_raw.py 7 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:255.255.255.255 2>/dev/null' EXIT
+	trap 'n R $PY "$RAW" 4 5:B:6 6:ip:0.0.0.0 7:H:80 2>/dev/null
+	      n R $PY "$RAW" 4 5:B:6 6:ip:224.0.0.1 7:H:80 2>/dev/null
+	      n R $PY "$RAW" 7 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:255.255.255.255 2>/dev/null' EXIT
 	local bad=0
-	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 3 5:B:6 6:ip:0.0.0.0 7:H:80 || bad=$((bad + 1))
-	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 3 5:B:6 6:ip:224.0.0.1 7:H:80 || bad=$((bad + 1))
-	refused R 0 "errno 22" $PY /tmp/iprp_raw.py 6 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:255.255.255.255 || bad=$((bad + 1))
+	refused R 0 "errno 22" $PY "$RAW" 3 5:B:6 6:ip:0.0.0.0 7:H:80 || bad=$((bad + 1))
+	refused R 0 "errno 22" $PY "$RAW" 3 5:B:6 6:ip:224.0.0.1 7:H:80 || bad=$((bad + 1))
+	refused R 0 "errno 22" $PY "$RAW" 6 5:B:6 6:ip:10.0.0.100 7:H:8080 11:ip:255.255.255.255 || bad=$((bad + 1))
 	check "$bad" -eq 0 "every invalid address refused by the module"
 }
 
