@@ -12,12 +12,10 @@ CLI_PORT=8080
 # A python3 with PyYAML (the kernel's ynl needs it); the project's venv,
 # which may come first in PATH, has none.
 PY=/usr/bin/python3
-IPRP_CACHE=${IPRP_CACHE:-/var/cache/iprp}
-# The kernel's ynl: the unpacked source if the guest sees it, else the copy
-# that the host test (cargo test -p iprpctl, tests/ynl_spec.rs) stages in
-# target/tmp (virtme-ng hides the host's /var/cache).
+# The kernel's ynl, from the source tree that vm-tests/run.sh shares with
+# the guest read-only (--rodir) at /var/cache/iprp.
+IPRP_CACHE=/var/cache/iprp
 LINUX_SRC=$(ls -d "$IPRP_CACHE"/linux-source-* 2>/dev/null | sort | tail -1)
-[ -f "$LINUX_SRC/tools/net/ynl/pyynl/cli.py" ] || LINUX_SRC=$REPO/target/tmp/linux-ynl
 SPEC=$REPO/include/uapi/linux/iprp.yaml
 
 # snap NS: the whole observable configuration and tables of NS, in a
@@ -328,7 +326,8 @@ t_save_restore() {
 
 t_ynl() {
 	local cli=$LINUX_SRC/tools/net/ynl/pyynl/cli.py
-	[ -f "$cli" ] || { echo "no kernel source with ynl under $IPRP_CACHE"; return 1; }
+	[ -f "$cli" ] || { echo "no kernel source with ynl under $IPRP_CACHE (run.sh --rodir)"; return 1; }
+	echo "ynl from $LINUX_SRC" 
 	local -a ynl=($PY "$cli" --spec "$SPEC" --schema "$LINUX_SRC/Documentation/netlink/genetlink-c.yaml" --output-json)
 	n R "${ynl[@]}" --dump get-service | tee /tmp/ynl-services.json
 	n R "$IPRPCTL" list -j >/tmp/cli-services.json
