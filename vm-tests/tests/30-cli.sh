@@ -411,7 +411,9 @@ assert sum(r["assigned"] for r in s["replicas"]) >= 1, s
 assert d["counters"]["proto_rx"] >= 1, d["counters"]
 print("service counters", st)'
 	n R "$IPRPCTL" stats | grep -q 'flows_redirected'
-	n R "$IPRPCTL" list --stats | tee /dev/stderr | grep -q "^  -> ${ADDR[S1]} "
+	n R "$IPRPCTL" list --stats >/tmp/cli-lstats
+	cat /tmp/cli-lstats
+	grep -q "^  -> ${ADDR[S1]} " /tmp/cli-lstats
 	# zero: every counter of R back to 0, gauges stay
 	local conns
 	conns=$(svc R tcp "$CLI_PORT" 'sum(r["conns"] for r in s["replicas"])')
