@@ -64,6 +64,11 @@ enum iprp_cmd {
 				 * without it: every table and every service */
 	IPRP_CMD_SET_PARAMS,	/* TICK, CHECKING_TIMEOUT, MAX_HELD (any subset) */
 	IPRP_CMD_ZERO_COUNTERS,	/* zero this netns's counters and stats */
+	IPRP_CMD_BENCH_FILL,	/* benchmarks only (module loaded with bench=1):
+				 * IPRP_A_COUNT confirmed client bindings to
+				 * synthetic peers in 198.18.0.0/15 (redirectors
+				 * 198.18/16, replicas 198.19/16), made by the
+				 * client state machine (REQ, then CFM) */
 	__IPRP_CMD_MAX,
 };
 #define IPRP_CMD_MAX (__IPRP_CMD_MAX - 1)
@@ -103,6 +108,7 @@ enum iprp_attr {
 	IPRP_A_TICK,		/* u32 ms: slow timer period (50..10000) */
 	IPRP_A_CHECKING_TIMEOUT,/* u32 ms: client CHECKING binding lifetime */
 	IPRP_A_MAX_HELD,	/* u32: held packets per client shard (0 = no holding) */
+	IPRP_A_COUNT,		/* u32: entries to create (BENCH_FILL) */
 	__IPRP_A_MAX,
 };
 #define IPRP_A_MAX (__IPRP_A_MAX - 1)

@@ -126,7 +126,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         for (i, s) in storage.iter_mut().enumerate() {
             *s = Slot::EMPTY;
             let n = i as u64 + 1;
-            s.next[0] = if n < cap as u64 { n as u32 } else { NIL };
+            s.next[0] = if n < u64::from(cap) { n as u32 } else { NIL };
         }
         Self {
             slots: storage,
@@ -168,8 +168,8 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
     /// `cap × PER` buckets.
     #[inline(always)]
     fn bucket(&self, which: usize, hash: u64) -> (usize, usize) {
-        let nb = self.cap as u128 * Self::PER as u128;
-        let b = ((hash as u128 * nb) >> 64) as usize;
+        let nb = u128::from(self.cap) * Self::PER as u128;
+        let b = ((u128::from(hash) * nb) >> 64) as usize;
         (b / Self::PER, which * Self::PER + b % Self::PER)
     }
 
@@ -430,7 +430,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
 /// proto, cport, sport) of one flow all land in the same shard. `key` is a
 /// secret shared by all shards of a table; `nshards == 0` gives 0.
 pub fn shard_index(key: &HashKey, proto: Proto, cport: u16, sport: u16, nshards: usize) -> usize {
-    let w = ((proto as u64) << 32) | ((cport as u64) << 16) | sport as u64;
+    let w = ((proto as u64) << 32) | (u64::from(cport) << 16) | u64::from(sport);
     reduce(key.hash1(w), nshards)
 }
 
