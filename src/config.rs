@@ -40,8 +40,9 @@ fn set_role(state: &NetState, cfg: &Cfg) -> CfgResult {
     if cfg.role & !(ROLE_CLIENT | ROLE_REDIRECTOR) != 0 {
         return Err((EINVAL, c"unknown role bits"));
     }
-    let capacity = (cfg.capacity != 0).then_some(cfg.capacity);
-    state.set_roles(cfg.role, capacity)?;
+    // A per-role capacity overrides IPRP_A_CAPACITY for that role.
+    let cap = |own: u32| [own, cfg.capacity].into_iter().find(|&c| c != 0);
+    state.set_roles(cfg.role, cap(cfg.client_capacity), cap(cfg.redir_capacity))?;
     // The client's idle timeout (for TCP and UDP bindings) rides on SET_ROLE:
     // a client has no per-service configuration.
     if cfg.has_idle_timeout != 0 {

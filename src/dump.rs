@@ -3,11 +3,11 @@
 //! Netlink dumps of bindings and flows, and the named core statistics.
 
 use crate::pernet::{self, NetState};
-use crate::shim::{self, Filter, Row, RowFn, StatFn, SvcFn, SvcReplica, SvcRow};
+use crate::shim::{self, Filter, Row, RowFn, Stat, StatFn, SvcFn, SvcReplica, SvcRow};
 use crate::uapi::iprp_state as st;
 use iprp_core::client::CState;
 use iprp_core::redirector::RState;
-use iprp_core::{ClientCounters, RedirCounters};
+use iprp_core::{ClientCounters, RedirCounters, ServiceCounters};
 use kernel::prelude::*;
 
 /// Feeds rows to the shim's writer from position `*pos` on; stops at the
@@ -203,8 +203,18 @@ pub(crate) unsafe extern "C" fn iprp_rs_dump_services(
                     weight: u32::from(r.weight()),
                     conns: r.conns(),
                     up: u32::from(r.up()),
+                    assigned: r.assigned(),
                 };
                 row.n_replicas += 1;
+            }
+            let counters = svc.counters();
+            let names = ServiceCounters::C_NAMES.iter();
+            for ((out, (_, v)), name) in row.stats.iter_mut().zip(counters.fields()).zip(names) {
+                *out = Stat {
+                    name: name.as_ptr().cast(),
+                    value: v,
+                };
+                row.n_stats += 1;
             }
             // SAFETY: `put`/`ctx` come from the shim's dump callback.
             if unsafe { put(ctx, &row) } != 0 {

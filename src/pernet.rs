@@ -295,23 +295,33 @@ impl NetState {
 
     /// Enables exactly `roles`, allocating a role's tables on first use.
     /// Serialised by the genl mutex (the family has no parallel ops).
+    /// `client_cap`/`redir_cap` size the tables of a role created now; a
+    /// role whose tables exist must be given their capacity or none.
     pub(crate) fn set_roles(
         &self,
         roles: u32,
-        capacity: Option<u32>,
+        client_cap: Option<u32>,
+        redir_cap: Option<u32>,
     ) -> Result<(), (Error, &'static CStr)> {
         let want_client = roles & ROLE_CLIENT != 0;
         let want_redir = roles & ROLE_REDIRECTOR != 0;
         // Check everything before changing anything.
-        if let Some(cap) = capacity {
-            let clash = (want_client && self.client_tables().is_some_and(|c| c.capacity != cap))
-                || (want_redir && self.redirector_tables().is_some_and(|r| r.capacity != cap));
-            if clash {
-                return Err((EBUSY, c"table capacity is fixed once a role's tables exist"));
-            }
+        let clash = |want: bool, have: Option<u32>, cap: Option<u32>| {
+            want && matches!((have, cap), (Some(h), Some(c)) if h != c)
+        };
+        if clash(
+            want_client,
+            self.client_tables().map(|c| c.capacity),
+            client_cap,
+        ) || clash(
+            want_redir,
+            self.redirector_tables().map(|r| r.capacity),
+            redir_cap,
+        ) {
+            return Err((EBUSY, c"table capacity is fixed once a role's tables exist"));
         }
-        let cap = capacity.unwrap_or(DEFAULT_CAPACITY);
         let new_client = if want_client && self.client_tables().is_none() {
+            let cap = client_cap.unwrap_or(DEFAULT_CAPACITY);
             Some(
                 ClientRole::new(cap, self.key, self.client_params())
                     .map_err(|e| (e, c"no memory for the client table"))?,
@@ -320,6 +330,7 @@ impl NetState {
             None
         };
         let new_redir = if want_redir && self.redirector_tables().is_none() {
+            let cap = redir_cap.unwrap_or(DEFAULT_CAPACITY);
             Some(
                 RedirRole::new(cap, self.key)
                     .map_err(|e| (e, c"no memory for the redirector tables"))?,
@@ -373,14 +384,21 @@ impl NetState {
     /// The parameters in force (GET_STATUS).
     pub(crate) fn params(&self) -> Params {
         let defaults = ClientConfig::for_capacity(per_shard(DEFAULT_CAPACITY));
-        let (checking, held) = match self.client_tables().and_then(|c| c.shards.first()) {
+        let (checking, held, idle) = match self.client_tables().and_then(|c| c.shards.first()) {
             Some(shard) => shim::without_bh(|| {
-                let s = shard.lock();
-                (s.config().checking_timeout_ms, s.config().max_held)
+                let c = *shard.lock().config();
+                // One idle timeout for both protocols only once SET_ROLE
+                // set it; the defaults differ (TCP 900 s, UDP 120 s).
+                let idle = if c.idle_tcp_ms == c.idle_udp_ms {
+                    c.idle_tcp_ms
+                } else {
+                    0
+                };
+                (c.checking_timeout_ms, c.max_held, idle)
             }),
             None => {
                 let c = with_params(defaults, self.client_params());
-                (c.checking_timeout_ms, c.max_held)
+                (c.checking_timeout_ms, c.max_held, 0)
             }
         };
         Params {
@@ -388,6 +406,9 @@ impl NetState {
             checking_timeout_ms: checking,
             max_held: held,
             has: 7,
+            client_capacity: self.client_tables().map_or(0, |c| c.capacity),
+            redir_capacity: self.redirector_tables().map_or(0, |r| r.capacity),
+            client_idle_ms: idle,
         }
     }
 
@@ -403,8 +424,12 @@ impl NetState {
         }
         if let Some(r) = self.redirector_tables() {
             shim::without_bh(|| {
-                for shard in r.inner.lock().shards.iter_mut() {
+                let mut g = r.inner.lock();
+                for shard in g.shards.iter_mut() {
                     shard.counters = RedirCounters::ZERO;
+                }
+                for svc in g.services.iter() {
+                    svc.zero_counters();
                 }
             });
         }

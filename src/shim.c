@@ -528,6 +528,8 @@ static const struct nla_policy iprp_genl_policy[IPRP_A_MAX + 1] = {
 	[IPRP_A_TICK]		  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_tick_range),
 	[IPRP_A_CHECKING_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_checking_range),
 	[IPRP_A_MAX_HELD]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_max_held_range),
+	[IPRP_A_CLIENT_CAPACITY]  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_capacity_range),
+	[IPRP_A_REDIR_CAPACITY]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_capacity_range),
 	[IPRP_A_COUNT]		  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_capacity_range),
 };
 
@@ -587,6 +589,12 @@ static int iprp_cmd_get_status(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u32(msg, IPRP_A_TICK, params.tick_ms) ||
 	    nla_put_u32(msg, IPRP_A_CHECKING_TIMEOUT, params.checking_timeout_ms) ||
 	    nla_put_u32(msg, IPRP_A_MAX_HELD, params.max_held) ||
+	    (params.client_capacity &&
+	     nla_put_u32(msg, IPRP_A_CLIENT_CAPACITY, params.client_capacity)) ||
+	    (params.redir_capacity &&
+	     nla_put_u32(msg, IPRP_A_REDIR_CAPACITY, params.redir_capacity)) ||
+	    (params.client_idle_ms &&
+	     nla_put_u32(msg, IPRP_A_IDLE_TIMEOUT, params.client_idle_ms)) ||
 	    iprp_put_counters(msg, iprp_pernet(genl_info_net(info))))
 		goto nospace;
 	stats = nla_nest_start(msg, IPRP_A_STATS);
@@ -616,6 +624,10 @@ static void iprp_cfg_from_attrs(struct genl_info *info, struct iprp_cfg *cfg)
 	}
 	if (a[IPRP_A_CAPACITY])
 		cfg->capacity = nla_get_u32(a[IPRP_A_CAPACITY]);
+	if (a[IPRP_A_CLIENT_CAPACITY])
+		cfg->client_capacity = nla_get_u32(a[IPRP_A_CLIENT_CAPACITY]);
+	if (a[IPRP_A_REDIR_CAPACITY])
+		cfg->redir_capacity = nla_get_u32(a[IPRP_A_REDIR_CAPACITY]);
 	if (a[IPRP_A_PROTO])
 		cfg->proto = nla_get_u8(a[IPRP_A_PROTO]);
 	if (a[IPRP_A_VIP])
@@ -844,7 +856,7 @@ static int iprp_dump_rows(struct sk_buff *skb, struct netlink_callback *cb,
 static int iprp_put_svc(void *ctx, const struct iprp_svc_row *row)
 {
 	struct iprp_dump_ctx *d = ctx;
-	struct nlattr *list, *rep;
+	struct nlattr *list, *rep, *stats;
 	void *hdr;
 	u32 i;
 
@@ -869,11 +881,20 @@ static int iprp_put_svc(void *ctx, const struct iprp_svc_row *row)
 		    nla_put_in_addr(d->skb, IPRP_A_REPLICA_ADDR, row->replicas[i].addr) ||
 		    nla_put_u32(d->skb, IPRP_A_WEIGHT, row->replicas[i].weight) ||
 		    nla_put_u8(d->skb, IPRP_A_UP, row->replicas[i].up) ||
-		    nla_put_u32(d->skb, IPRP_A_CONNS, row->replicas[i].conns))
+		    nla_put_u32(d->skb, IPRP_A_CONNS, row->replicas[i].conns) ||
+		    nla_put_u64_64bit(d->skb, IPRP_A_ASSIGNED,
+				      row->replicas[i].assigned, IPRP_A_PAD))
 			goto cancel;
 		nla_nest_end(d->skb, rep);
 	}
 	nla_nest_end(d->skb, list);
+	stats = nla_nest_start(d->skb, IPRP_A_STATS);
+	if (!stats)
+		goto cancel;
+	for (i = 0; i < row->n_stats && i < ARRAY_SIZE(row->stats); i++)
+		if (iprp_put_stat(d->skb, row->stats[i].name, row->stats[i].value))
+			goto cancel;
+	nla_nest_end(d->skb, stats);
 	genlmsg_end(d->skb, hdr);
 	return 0;
 
@@ -1216,8 +1237,8 @@ void iprp_shim_exit(void)
 
 /* Rust mirrors these structures field by field (src/shim.rs). */
 static_assert(sizeof(struct iprp_pkt) == 16);
-static_assert(sizeof(struct iprp_cfg) == 44);
+static_assert(sizeof(struct iprp_cfg) == 52);
 static_assert(sizeof(struct iprp_row) == 24);
-static_assert(sizeof(struct iprp_svc_row) == 276);
+static_assert(sizeof(struct iprp_svc_row) == 536);
 static_assert(sizeof(struct iprp_filter) == 16);
-static_assert(sizeof(struct iprp_params) == 16);
+static_assert(sizeof(struct iprp_params) == 28);

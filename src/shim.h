@@ -35,6 +35,8 @@ struct iprp_pkt {
 struct iprp_cfg {
 	u32 role;
 	u32 capacity;
+	u32 client_capacity;	/* 0: not given */
+	u32 redir_capacity;	/* 0: not given */
 	u8 proto;
 	u8 sched;
 	u8 up;
@@ -67,7 +69,13 @@ struct iprp_row {
 	u32 age_ms;
 };
 
-/* One service with its replicas, for the GET_SERVICE dump. */
+/* A named counter; @name is a static NUL-terminated string. */
+struct iprp_stat {
+	const char *name;
+	u64 value;
+};
+
+/* One service with its replicas and counters, for the GET_SERVICE dump. */
 struct iprp_svc_row {
 	__be32 vip;
 	u16 port;
@@ -76,11 +84,14 @@ struct iprp_svc_row {
 	u32 response_timeout_ms;
 	u32 idle_timeout_ms;
 	u32 n_replicas;
+	u32 n_stats;
+	struct iprp_stat stats[8];
 	struct {
 		__be32 addr;
 		u32 weight;
 		u32 conns;
 		u32 up;
+		u64 assigned;
 	} replicas[16];
 };
 
@@ -95,12 +106,19 @@ struct iprp_filter {
 	u8 pad[3];
 };
 
-/* Global parameters of a namespace (SET_PARAMS / GET_STATUS). */
+/*
+ * Global parameters of a namespace (SET_PARAMS / GET_STATUS). The last
+ * three are reported by GET_STATUS only, 0 when unknown: a role's table
+ * capacity once its tables exist, the client's idle timeout once set.
+ */
 struct iprp_params {
 	u32 tick_ms;
 	u32 checking_timeout_ms;
 	u32 max_held;
 	u32 has;	/* bits: 1 tick, 2 checking timeout, 4 max held */
+	u32 client_capacity;
+	u32 redir_capacity;
+	u32 client_idle_ms;
 };
 
 /* Returns 0 on success, -EMSGSIZE when the dump message is full. */

@@ -28,6 +28,8 @@ pub(crate) struct Pkt {
 pub(crate) struct Cfg {
     pub(crate) role: u32,
     pub(crate) capacity: u32,
+    pub(crate) client_capacity: u32,
+    pub(crate) redir_capacity: u32,
     pub(crate) proto: u8,
     pub(crate) sched: u8,
     pub(crate) up: u8,
@@ -71,6 +73,15 @@ pub(crate) struct SvcReplica {
     pub(crate) weight: u32,
     pub(crate) conns: u32,
     pub(crate) up: u32,
+    pub(crate) assigned: u64,
+}
+
+/// `struct iprp_stat`: a counter with a static NUL-terminated name.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Stat {
+    pub(crate) name: *const kernel::ffi::c_char,
+    pub(crate) value: u64,
 }
 
 /// `struct iprp_svc_row`: one service of the GET_SERVICE dump.
@@ -84,15 +95,17 @@ pub(crate) struct SvcRow {
     pub(crate) response_timeout_ms: u32,
     pub(crate) idle_timeout_ms: u32,
     pub(crate) n_replicas: u32,
+    pub(crate) n_stats: u32,
+    pub(crate) stats: [Stat; 8],
     pub(crate) replicas: [SvcReplica; 16],
 }
 
 /// Writes one service; 0 or `-EMSGSIZE` when the message is full.
 pub(crate) type SvcFn = unsafe extern "C" fn(ctx: *mut c_void, row: *const SvcRow) -> i32;
 
-const _: () = assert!(core::mem::size_of::<SvcRow>() == 276);
+const _: () = assert!(core::mem::size_of::<SvcRow>() == 536);
 const _: () = assert!(core::mem::size_of::<Pkt>() == 16);
-const _: () = assert!(core::mem::size_of::<Cfg>() == 44);
+const _: () = assert!(core::mem::size_of::<Cfg>() == 52);
 const _: () = assert!(core::mem::size_of::<Row>() == 24);
 
 /// `struct iprp_filter`: dump filter (network order addresses).
@@ -115,10 +128,13 @@ pub(crate) struct Params {
     pub(crate) checking_timeout_ms: u32,
     pub(crate) max_held: u32,
     pub(crate) has: u32,
+    pub(crate) client_capacity: u32,
+    pub(crate) redir_capacity: u32,
+    pub(crate) client_idle_ms: u32,
 }
 
 const _: () = assert!(core::mem::size_of::<Filter>() == 16);
-const _: () = assert!(core::mem::size_of::<Params>() == 16);
+const _: () = assert!(core::mem::size_of::<Params>() == 28);
 
 /// Writes one dump row; 0 or `-EMSGSIZE` when the message is full.
 pub(crate) type RowFn = unsafe extern "C" fn(ctx: *mut c_void, row: *const Row) -> i32;

@@ -26,13 +26,19 @@ done
 [ -f "$REPO/iprp.ko" ] || { echo "run.sh: $REPO/iprp.ko not built (make module)" >&2; exit 64; }
 
 export PATH=/opt/iprp-venv/bin:$PATH
+# The kernel source unpacked by scripts/build-kernel.sh, shared read-only at
+# the same path: the guest's ynl test (30-cli) runs tools/net/ynl from it.
+# virtme-ng would otherwise hide it (the guest's /var/cache is a tmpfs).
+CACHE=${IPRP_CACHE:-/var/cache/iprp}
+RODIR=()
+[ -d "$CACHE" ] && RODIR=(--rodir="/var/cache/iprp=$CACHE")
 RES=$REPO/vm-tests/results/$(date +%Y%m%d-%H%M%S)-$SUITE
 mkdir -p "$RES"
 echo "# results in $RES"
 
 set +e
 timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm \
-	--cpus 2 --memory 1536M --rwdir="$RES" \
+	--cpus 2 --memory 1536M --rwdir="$RES" "${RODIR[@]}" \
 	--exec "$HERE/guest.sh $SUITE $RES" </dev/null 2>&1 | tee "$RES/console.log"
 rc=${PIPESTATUS[0]}
 set -e

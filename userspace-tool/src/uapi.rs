@@ -90,6 +90,12 @@ pub mod a {
     pub const STATE: u16 = A::IPRP_A_STATE as u16;
     pub const KEY: u16 = A::IPRP_A_KEY as u16;
     pub const AGE: u16 = A::IPRP_A_AGE as u16;
+    pub const TICK: u16 = A::IPRP_A_TICK as u16;
+    pub const CHECKING_TIMEOUT: u16 = A::IPRP_A_CHECKING_TIMEOUT as u16;
+    pub const MAX_HELD: u16 = A::IPRP_A_MAX_HELD as u16;
+    pub const CLIENT_CAPACITY: u16 = A::IPRP_A_CLIENT_CAPACITY as u16;
+    pub const REDIR_CAPACITY: u16 = A::IPRP_A_REDIR_CAPACITY as u16;
+    pub const ASSIGNED: u16 = A::IPRP_A_ASSIGNED as u16;
 }
 
 /// The protocols a service may have (`IPRP_A_PROTO`), as `(name, number)`.

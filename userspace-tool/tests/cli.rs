@@ -53,6 +53,32 @@ const EVERY_VERB: &[&[&str]] = &[
     &["role", "-j"],
     &["role", "client", "redirector", "capacity", "4096"],
     &["role", "none"],
+    &[
+        "role",
+        "client",
+        "client-capacity",
+        "1024",
+        "redirector-capacity",
+        "2048",
+    ],
+    &["set", "tick", "250", "max-held", "0"],
+    &["zero"],
+    &[
+        "flows",
+        "service",
+        "tcp",
+        "10.0.0.100:80",
+        "client",
+        "10.0.0.1",
+    ],
+    &[
+        "bindings",
+        "-u",
+        "10.0.0.100:53",
+        "redirector",
+        "10.0.0.100",
+    ],
+    &["list", "--stats"],
     &["service", "add", "tcp", "10.0.0.100:80", "sched", "wrr"],
     &[
         "service",
@@ -123,6 +149,19 @@ fn bad_verb_arguments_exit_64_before_any_netlink() {
         ),
         (&["role", "none", "client"], "'none' cannot be combined"),
         (&["role", "client", "capacity"], "'capacity' needs a value"),
+        (&["set"], "set: nothing to set"),
+        (&["set", "tick", "soon"], "set: invalid tick 'soon'"),
+        (&["set", "speed", "1"], "set: unexpected argument 'speed'"),
+        (&["zero", "all"], "zero: unexpected argument 'all'"),
+        (
+            &["flows", "client", "10.0.0.300"],
+            "flows: invalid client address '10.0.0.300'",
+        ),
+        (
+            &["bindings", "service", "tcp", "10.0.0.1"],
+            "invalid service address '10.0.0.1'",
+        ),
+        (&["list", "-x"], "list: unknown option '-x'"),
         (&["service"], "service: missing subcommand"),
         (
             &["service", "add", "sctp", "10.0.0.1:80"],
@@ -196,8 +235,8 @@ fn bad_verb_arguments_exit_64_before_any_netlink() {
 #[test]
 fn every_verb_has_help() {
     for v in [
-        "status", "role", "service", "replica", "list", "bindings", "flows", "stats", "flush",
-        "save", "restore",
+        "status", "role", "service", "replica", "list", "bindings", "flows", "stats", "zero",
+        "set", "flush", "save", "restore",
     ] {
         for args in [&[v, "--help"][..], &["help", v], &[v, "add", "-h"]] {
             let out = iprpctl(args);

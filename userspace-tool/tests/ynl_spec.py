@@ -56,4 +56,19 @@ group = ops.get("enum-name") or f"{family}_cmd"
 prefix = ops.get("name-prefix", f"{family}-cmd-")
 for name, op in fam.msgs.items():
     out(group, c(prefix, name), op.req_value)
+
+# Completeness: every attribute of the main set is carried by some
+# operation (request or reply) or by a nest (subset) of it.
+used = set()
+for op in raw["operations"]["list"]:
+    for kind in ("do", "dump"):
+        for part in ("request", "reply"):
+            used.update(op.get(kind, {}).get(part, {}).get("attributes", []))
+for aset in raw["attribute-sets"]:
+    if "subset-of" in aset:
+        used.update(a["name"] for a in aset["attributes"])
+main = fam.attr_sets[family]
+for attr in main.attrs.values():
+    if attr.type not in ("unused", "pad") and attr.name not in used:
+        print("unused-attr", attr.name, "-")
 print("ok")

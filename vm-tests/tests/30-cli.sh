@@ -1,8 +1,10 @@
 # shellcheck shell=bash
 # The netlink interface and iprpctl: every command round-trips, bad input
 # gets a clear error and changes nothing (dump before == dump after),
-# permissions and namespaces, flush, save/restore (all or nothing), and the
-# YNL spec driven by the kernel's own ynl CLI.
+# permissions and namespaces, flush, save/restore (all or nothing) of roles
+# (with capacities and the client idle timeout), parameters and services,
+# global parameters (set), counters per service and replica and zeroing
+# them, dump filters, and the YNL spec driven by the kernel's own ynl CLI.
 #
 # Not here: a dump of 100,000 entries. There is no API to create 100k
 # bindings or flows cheaply (each needs a real handshake), so that test
@@ -12,24 +14,25 @@ CLI_PORT=8080
 # A python3 with PyYAML (the kernel's ynl needs it); the project's venv,
 # which may come first in PATH, has none.
 PY=/usr/bin/python3
-IPRP_CACHE=${IPRP_CACHE:-/var/cache/iprp}
-# The kernel's ynl: the unpacked source if the guest sees it, else the copy
-# that the host test (cargo test -p iprpctl, tests/ynl_spec.rs) stages in
-# target/tmp (virtme-ng hides the host's /var/cache).
+# The kernel's ynl, from the source tree that vm-tests/run.sh shares with
+# the guest read-only (--rodir) at /var/cache/iprp.
+IPRP_CACHE=/var/cache/iprp
 LINUX_SRC=$(ls -d "$IPRP_CACHE"/linux-source-* 2>/dev/null | sort | tail -1)
-[ -f "$LINUX_SRC/tools/net/ynl/pyynl/cli.py" ] || LINUX_SRC=$REPO/target/tmp/linux-ynl
 SPEC=$REPO/include/uapi/linux/iprp.yaml
 
 # snap NS: the whole observable configuration and tables of NS, in a
-# canonical form. Left out because they move on their own: counters, the
-# ages of entries and the replicas' live connection counts.
+# canonical form: status (roles, capacities, client idle timeout,
+# parameters), services, bindings, flows. Left out because they move on
+# their own: counters, the ages of entries and the replicas' live
+# connection counts.
+MOVING='("age_ms", "conns", "assigned", "stats", "counters", "version")'
 snap() {
-	n "$1" timeout 30 sh -c "$IPRPCTL role -j; $IPRPCTL list -j; $IPRPCTL bindings -j; $IPRPCTL flows -j" |
+	n "$1" timeout 30 sh -c "$IPRPCTL status -j; $IPRPCTL list -j; $IPRPCTL bindings -j; $IPRPCTL flows -j" |
 		python3 -c '
 import json, sys
 def strip(x):
     if isinstance(x, dict):
-        return {k: strip(v) for k, v in x.items() if k not in ("age_ms", "conns")}
+        return {k: strip(v) for k, v in x.items() if k not in '"$MOVING"'}
     if isinstance(x, list):
         return [strip(v) for v in x]
     return x
@@ -200,6 +203,8 @@ t_unprivileged() {
 	refused R 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" replica del tcp "$V" "${ADDR[S1]}"
 	refused R 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" role none
 	refused R 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" flush
+	refused R 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" set tick 300
+	refused R 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" zero
 	n R "$IPRPCTL" save >/tmp/cli-unpriv.conf
 	refused R 1 "Operation not permitted" sh -c "${nobody[*]} $IPRPCTL restore </tmp/cli-unpriv.conf"
 	# reading is open to everyone in the namespace
@@ -233,16 +238,23 @@ t_other_netns() {
 	echo "R unchanged by L and by a user namespace"
 }
 
-# list without the live connection counts, for comparing configurations
+# list without counters and live connection counts, and the status
+# without counters (roles, capacities, idle timeout, parameters), for
+# comparing configurations
 conf() {
 	n "$1" "$IPRPCTL" list -j | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 for s in d["services"]:
+    s.pop("stats", None)
     for r in s["replicas"]:
         r.pop("conns", None)
+        r.pop("assigned", None)
 print(json.dumps(d, sort_keys=True))'
-	n "$1" "$IPRPCTL" role -j
+	n "$1" "$IPRPCTL" status -j | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(json.dumps({k: v for k, v in d.items() if k not in ("counters", "stats", "version")}, sort_keys=True))'
 }
 
 t_flush() {
@@ -278,7 +290,8 @@ t_save_restore() {
 	n R "$IPRPCTL" replica add udp "$VIP:5353" "${ADDR[S1]}" weight 7
 	n R "$IPRPCTL" replica add udp "$VIP:5353" "${ADDR[S2]}" weight 0 down
 	n R "$IPRPCTL" save | tee /tmp/cli-saved.conf
-	grep -qx 'role client redirector' /tmp/cli-saved.conf
+	grep -qx 'role client redirector client-capacity 4096 redirector-capacity 4096' /tmp/cli-saved.conf
+	grep -qx 'set tick [0-9]* checking-timeout [0-9]* max-held [0-9]*' /tmp/cli-saved.conf
 	grep -qx "service add udp $VIP:5353 sched mh response-timeout 700 idle-timeout 9000" /tmp/cli-saved.conf
 	grep -qx "replica add udp $VIP:5353 ${ADDR[S2]} weight 0 down" /tmp/cli-saved.conf
 	before=$(conf R)
@@ -326,9 +339,232 @@ t_save_restore() {
 	[ "$(conf R)" = "$before" ]
 }
 
+# field NS PY-EXPR: evaluates PY-EXPR over d = "iprpctl status -j" of NS.
+sfield() {
+	n "$1" "$IPRPCTL" status -j | python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2"
+}
+
+t_params() {
+	local before
+	json R status | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+p = d["params"]
+assert p["tick_ms"] == 500 and p["checking_timeout_ms"] > 0 and p["max_held"] > 0, p
+assert d["capacity"] == {"client": 4096, "redirector": 4096}, d
+assert "client_idle_timeout_ms" not in d, d
+print("status -j: params", p, "capacity", d["capacity"])'
+	n R "$IPRPCTL" status | grep -x 'params: tick 500ms, checking-timeout [0-9]*m\?s, max-held [0-9]*'
+	n R "$IPRPCTL" status | grep -x 'capacity: client 4096, redirector 4096'
+	before=$(sfield R 'd["params"]')
+	# round trip: every parameter, then one alone (the others stay)
+	n R "$IPRPCTL" set tick 250 checking-timeout 2s max-held 100
+	check "$(sfield R 'd["params"]["tick_ms"]')" -eq 250 "tick set"
+	check "$(sfield R 'd["params"]["checking_timeout_ms"]')" -eq 2000 "checking timeout set"
+	check "$(sfield R 'd["params"]["max_held"]')" -eq 100 "max-held set"
+	n R "$IPRPCTL" set max-held 0
+	check "$(sfield R 'd["params"]["max_held"]')" -eq 0 "max-held 0 (no holding)"
+	check "$(sfield R 'd["params"]["tick_ms"]')" -eq 250 "tick kept"
+	# the client's idle timeout rides on the role and is reported once set
+	# (long enough for the bindings of the later tests under a slow TCG guest)
+	n C "$IPRPCTL" role client idle-timeout 600s
+	check "$(sfield C 'd["client_idle_timeout_ms"]')" -eq 600000 "client idle timeout"
+	check "$(sfield C 'd["capacity"]["client"]')" -eq 16384 "C's client table has the default capacity"
+	[ "$(sfield C 'd["capacity"]["redirector"]')" = None ] || { echo "C has no redirector table"; return 1; }
+	# bad values: the policy names the attribute; nothing changes, not even
+	# the valid parameter sent with the bad one
+	refused R 1 "[bad attribute: IPRP_A_TICK]" "$IPRPCTL" set tick 10
+	refused R 1 "[bad attribute: IPRP_A_CHECKING_TIMEOUT]" "$IPRPCTL" set checking-timeout 61s
+	refused R 1 "[bad attribute: IPRP_A_MAX_HELD]" "$IPRPCTL" set tick 300 max-held 2000000
+	refused R 1 "[bad attribute: IPRP_A_CLIENT_CAPACITY]" "$IPRPCTL" role client redirector client-capacity 8
+	refused R 1 "table capacity is fixed" "$IPRPCTL" role client redirector redirector-capacity 8192
+	refused R 64 "set: nothing to set" "$IPRPCTL" set
+	refused R 64 "set: invalid tick 'soon'" "$IPRPCTL" set tick soon
+	refused R 64 "set: 'max-held' given twice" "$IPRPCTL" set max-held 1 max-held 2
+	# raw: SET_PARAMS without any parameter
+	refused R 0 "errno 22" $PY "$RAW" 11
+	# back to what it was
+	n R "$IPRPCTL" set $(python3 -c 'import sys; p=eval(sys.argv[1]); print("tick %d checking-timeout %d max-held %d" % (p["tick_ms"], p["checking_timeout_ms"], p["max_held"]))' "$before")
+	[ "$(sfield R 'd["params"]')" = "$before" ]
+}
+
+# svc NS PROTO PORT PY-EXPR: PY-EXPR over s = the service's entry in
+# "iprpctl list -j" of NS.
+svc() {
+	n "$1" "$IPRPCTL" list -j | python3 -c '
+import json, sys
+s = [x for x in json.load(sys.stdin)["services"] if x["proto"] == sys.argv[1] and x["port"] == int(sys.argv[2])][0]
+print(eval(sys.argv[3]))' "$2" "$3" "$4"
+}
+
+t_counters_zero() {
+	local V=$VIP:$CLI_PORT
+	n R "$IPRPCTL" replica set tcp "$V" "${ADDR[S1]}" weight 1 up
+	n R "$IPRPCTL" replica set tcp "$V" "${ADDR[S2]}" weight 1 up
+	n C curl -sf --max-time 10 "http://$V/who" >/dev/null
+	json R stats | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = [x for x in d["services"] if x["proto"] == "tcp" and x["port"] == 8080][0]
+st = s["stats"]
+assert st["flows_new"] >= 1 and st["flows_redirected"] >= 1 and st["packets"] >= 1, st
+assert sum(r["assigned"] for r in s["replicas"]) >= 1, s
+assert d["counters"]["proto_rx"] >= 1, d["counters"]
+print("service counters", st)'
+	n R "$IPRPCTL" stats | grep -q 'flows_redirected'
+	n R "$IPRPCTL" list --stats >/tmp/cli-lstats
+	cat /tmp/cli-lstats
+	grep -q "^  -> ${ADDR[S1]} " /tmp/cli-lstats
+	# zero: every counter of R back to 0, gauges stay
+	local conns
+	conns=$(svc R tcp "$CLI_PORT" 'sum(r["conns"] for r in s["replicas"])')
+	n R "$IPRPCTL" zero
+	json R stats | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for s in d["services"]:
+    assert all(v == 0 for v in s["stats"].values()), s
+    assert all(r["assigned"] == 0 for r in s["replicas"]), s
+for k in ("proto_rx", "proto_valid", "msg_tx", "held_reinjected"):
+    assert d["counters"][k] == 0, (k, d["counters"])
+bad = {k: v for k, v in d["stats"].items() if v and not k.endswith(("bindings", "entries", "services", "checking", "held_now"))}
+assert not bad, bad
+print("zeroed; gauges:", {k: v for k, v in d["stats"].items() if v})'
+	check "$(svc R tcp "$CLI_PORT" 'sum(r["conns"] for r in s["replicas"])')" -eq "$conns" "live connections (a gauge) kept"
+	# exactly one new flow counts exactly once, on the replica it got
+	n C "$IPRPCTL" flush client
+	n R "$IPRPCTL" flush redirector
+	n C curl -sf --max-time 10 "http://$V/who" >/dev/null
+	json R list | python3 -c '
+import json, sys
+s = [x for x in json.load(sys.stdin)["services"] if x["proto"] == "tcp" and x["port"] == 8080][0]
+st = s["stats"]
+assert (st["flows_new"], st["flows_redirected"], st["flows_local"], st["drop_table_full"]) == (1, 1, 0, 0), st
+assert st["packets"] == st["forwarded"] + st["local"] and st["forwarded"] >= 1, st
+a = {r["addr"]: r["assigned"] for r in s["replicas"]}
+assert sorted(a.values()) == [0, 1], a
+print("one flow:", st, a)'
+	# a legacy client (no module) is served locally: flows_local
+	n R "$IPRPCTL" zero
+	n R "$IPRPCTL" service add udp "$VIP:5301" response-timeout 100 idle-timeout 60s
+	n R "$IPRPCTL" replica add udp "$VIP:5301" "${ADDR[S1]}"
+	n L bash -c "echo x >/dev/udp/$VIP/5301"
+	sleep 1.5
+	check "$(svc R udp 5301 's["stats"]["flows_local"]')" -eq 1 "a flow L never confirms is served locally"
+	check "$(svc R udp 5301 's["stats"]["flows_redirected"]')" -eq 0 "and not redirected"
+	n R "$IPRPCTL" service del udp "$VIP:5301"
+}
+
+# count NS VERB ARGS...: rows of "iprpctl VERB -j ARGS" in NS
+count() {
+	local ns=$1 verb=$2
+	shift 2
+	n "$ns" "$IPRPCTL" "$verb" -j "$@" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[sys.argv[1]]))' "$verb"
+}
+
+t_filters() {
+	local V=$VIP:$CLI_PORT
+	# only this test's flows in the tables
+	n C "$IPRPCTL" flush client
+	n R "$IPRPCTL" flush redirector
+	n R "$IPRPCTL" service add udp "$VIP:5300" idle-timeout 60s
+	n R "$IPRPCTL" replica add udp "$VIP:5300" "${ADDR[S1]}"
+	n C curl -sf --max-time 10 "http://$V/who" >/dev/null
+	n C bash -c "echo x >/dev/udp/$VIP/5300"
+	n L bash -c "echo x >/dev/udp/$VIP/5300"
+	sleep 0.5
+	# bindings at C: by service and by redirector
+	n C "$IPRPCTL" bindings
+	local ball
+	ball=$(count C bindings)
+	check "$(count C bindings service tcp "$V")" -ge 1 "C's tcp binding"
+	check "$(count C bindings service udp "$VIP:5300")" -eq 1 "C's udp binding"
+	check $(($(count C bindings -t "$V") + $(count C bindings -u "$VIP:5300"))) -eq "$ball" "service filters split C's bindings"
+	check "$(count C bindings redirector "$VIP")" -eq "$ball" "every binding is to the VIP"
+	check "$(count C bindings redirector "${ADDR[R]}")" -eq 0 "none to R's own address"
+	json C bindings service udp "$VIP:5300" | python3 -c '
+import json, sys
+b = json.load(sys.stdin)["bindings"]
+assert [(x["proto"], x["port"], x["replica"]) for x in b] == [("udp", 5300, "10.0.0.11")], b'
+	n C "$IPRPCTL" bindings service udp "$VIP:5300"
+	local all tcp udp c l
+	all=$(count R flows); tcp=$(count R flows service tcp "$V"); udp=$(count R flows -u "$VIP:5300")
+	c=$(count R flows client "${ADDR[C]}"); l=$(count R flows client "${ADDR[L]}")
+	echo "flows: all $all, tcp $tcp, udp $udp, from C $c, from L $l"
+	check "$tcp" -ge 1 "tcp flows"
+	check "$udp" -ge 2 "udp flows from C and L"
+	check $((tcp + udp)) -eq "$all" "the service filters split the table"
+	check $((c + l)) -eq "$all" "the client filters split the table"
+	check "$l" -eq 1 "L's one flow"
+	check "$all" -eq 3 "C's tcp and udp flows and L's udp flow"
+	json R flows service udp "$VIP:5300" client "${ADDR[L]}" | python3 -c '
+import json, sys
+f = json.load(sys.stdin)["flows"]
+assert len(f) == 1 and f[0]["client"] == "10.0.0.21" and f[0]["proto"] == "udp" and f[0]["port"] == 5300, f'
+	json R flows client "${ADDR[L]}" | python3 -c '
+import json, sys
+f = json.load(sys.stdin)["flows"]
+assert all(x["client"] == "10.0.0.21" for x in f), f'
+	check "$(count R flows service tcp "$VIP:9")" -eq 0 "no flow of an unknown service"
+	check "$(count R flows client 10.0.0.99)" -eq 0 "no flow of an unknown client"
+	refused R 64 "flows: invalid client address '10.0.0.300'" "$IPRPCTL" flows client 10.0.0.300
+	refused R 64 "flows: unexpected argument 'redirector'" "$IPRPCTL" flows redirector "$VIP"
+	refused C 64 "bindings: only one service filter" "$IPRPCTL" bindings -t "$V" -u "$VIP:5300"
+	n R "$IPRPCTL" service del udp "$VIP:5300"
+}
+
+t_save_restore_roles() {
+	local before after
+	n R "$IPRPCTL" role client redirector idle-timeout 45000
+	n R "$IPRPCTL" set tick 400 checking-timeout 1500 max-held 64
+	n R "$IPRPCTL" save | tee /tmp/cli-roles.conf
+	grep -qx 'role client redirector client-capacity 4096 redirector-capacity 4096 idle-timeout 45000' /tmp/cli-roles.conf
+	grep -qx 'set tick 400 checking-timeout 1500 max-held 64' /tmp/cli-roles.conf
+	before=$(conf R)
+	# change roles and parameters, restore: both come back
+	n R "$IPRPCTL" role redirector
+	n R "$IPRPCTL" set tick 800 checking-timeout 5000 max-held 7
+	n R "$IPRPCTL" role redirector idle-timeout 1000
+	n R "$IPRPCTL" restore /tmp/cli-roles.conf
+	after=$(conf R)
+	[ "$after" = "$before" ] || { echo "restore did not bring roles and parameters back"; diff <(echo "$before") <(echo "$after"); return 1; }
+	# a file the kernel refuses after changing roles and parameters:
+	# everything rolled back
+	{ echo "role redirector"; echo "set tick 9000 max-held 1"; echo "service add tcp $VIP:7010"
+	  echo "set tick 20"; } >/tmp/cli-bad-set.conf
+	refused R 64 "restore: line 4: a second set line (the first is line 2)" "$IPRPCTL" restore /tmp/cli-bad-set.conf
+	{ echo "role redirector idle-timeout 2000"; echo "set tick 9000 max-held 1"; echo "service add tcp $VIP:7010"
+	  echo "set tick 9000 bogus 1"; } >/tmp/cli-bad-set.conf
+	refused R 64 "restore: line 4: set: unexpected argument 'bogus'" "$IPRPCTL" restore /tmp/cli-bad-set.conf
+	{ echo "role redirector"; echo "set tick 20 max-held 1"; } >/tmp/cli-bad-set.conf
+	refused R 1 "restore: line 2 (set tick 20 max-held 1) failed; the previous configuration is back in place" \
+		"$IPRPCTL" restore /tmp/cli-bad-set.conf
+	{ echo "role client redirector client-capacity 8192"; echo "set tick 300"; } >/tmp/cli-bad-set.conf
+	refused R 1 "table capacity is fixed" "$IPRPCTL" restore /tmp/cli-bad-set.conf
+	[ "$(conf R)" = "$before" ]
+	# a new namespace gets the saved capacities, idle timeout and parameters
+	trap 'ip netns del X 2>/dev/null; ip netns del Y 2>/dev/null' EXIT
+	ip netns add X
+	ip netns add Y
+	n Y "$IPRPCTL" role client redirector client-capacity 1024 redirector-capacity 2048 idle-timeout 20s
+	n Y "$IPRPCTL" set tick 700 max-held 33
+	n Y "$IPRPCTL" service add tcp "$VIP:7020" sched lc
+	n Y "$IPRPCTL" save >/tmp/cli-Y.conf
+	cat /tmp/cli-Y.conf
+	n X "$IPRPCTL" restore /tmp/cli-Y.conf
+	local lx xx
+	lx=$(conf Y); xx=$(conf X)
+	[ "$lx" = "$xx" ] || { echo "X differs from Y"; diff <(echo "$lx") <(echo "$xx"); return 1; }
+	echo "$xx" | grep -q '"capacity": {"client": 1024, "redirector": 2048}'
+	echo "$xx" | grep -q '"client_idle_timeout_ms": 20000'
+	# R back to the parameters of the earlier tests
+	n R "$IPRPCTL" set tick 500
+}
+
 t_ynl() {
 	local cli=$LINUX_SRC/tools/net/ynl/pyynl/cli.py
-	[ -f "$cli" ] || { echo "no kernel source with ynl under $IPRP_CACHE"; return 1; }
+	[ -f "$cli" ] || { echo "no kernel source with ynl under $IPRP_CACHE (run.sh --rodir)"; return 1; }
+	echo "ynl from $LINUX_SRC" 
 	local -a ynl=($PY "$cli" --spec "$SPEC" --schema "$LINUX_SRC/Documentation/netlink/genetlink-c.yaml" --output-json)
 	n R "${ynl[@]}" --dump get-service | tee /tmp/ynl-services.json
 	n R "$IPRPCTL" list -j >/tmp/cli-services.json
@@ -356,6 +592,21 @@ import json, sys
 s = [x for x in json.load(sys.stdin)["services"] if x["port"] == 4444]
 assert s and s[0]["sched"] == "lc" and s[0]["idle_timeout_ms"] == 12000, s'
 	n R "${ynl[@]}" --do get-status | python3 -c 'import json,sys; d=json.load(sys.stdin); print("ynl get-status:", d["version"], d["role"]); assert "proto-rx" in d["counters"], d'
+	# the newer attributes: parameters, capacities, service counters
+	n R "${ynl[@]}" --do set-params --json '{"tick": 600}'
+	n R "${ynl[@]}" --do get-status | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["tick"] == 600 and d["client-capacity"] == 4096 and d["redir-capacity"] == 4096, d'
+	check "$(sfield R 'd["params"]["tick_ms"]')" -eq 600 "tick set through ynl"
+	n R "$IPRPCTL" set tick 500
+	python3 -c '
+import json, sys
+ynl = json.load(open(sys.argv[1]))
+s = [x for x in ynl if x["port"] == 8080][0]
+names = [st["stat-name"] for st in s["stats"]["stat"]]
+assert "flows_new" in names and "drop_table_full" in names, s
+assert all("assigned" in r for r in s["replicas"]["replica"]), s' /tmp/ynl-services.json
 	n R "$IPRPCTL" service del tcp "$VIP:4444"
 }
 
@@ -373,6 +624,10 @@ tap "cli: an unprivileged caller gets EPERM and changes nothing" t_unprivileged
 tap "cli: another namespace sees and changes only its own state" t_other_netns
 tap "cli: flush client / redirector / everything" t_flush
 tap "cli: save/restore round trip; a bad line anywhere changes nothing" t_save_restore
+tap "cli: set: global parameters round-trip; bad values change nothing" t_params
+tap "cli: counters per service and replica; zero" t_counters_zero
+tap "cli: bindings and flows filtered by service and peer (in the module)" t_filters
+tap "cli: save/restore of roles (capacities, idle timeout) and parameters, all or nothing" t_save_restore_roles
 tap "cli: the kernel's ynl CLI lists the services through the YNL spec" t_ynl
 tap "cli: rmmod" t_cli_unload
 topo_down

@@ -48,16 +48,21 @@ enum iprp_sched {
  */
 enum iprp_cmd {
 	IPRP_CMD_UNSPEC,
-	IPRP_CMD_GET_STATUS,	/* version, role, params, counters and stats */
-	IPRP_CMD_SET_ROLE,	/* IPRP_A_ROLE; table sizes IPRP_A_CAPACITY */
+	IPRP_CMD_GET_STATUS,	/* version, role, params, table capacities,
+				 * client idle timeout, counters and stats */
+	IPRP_CMD_SET_ROLE,	/* IPRP_A_ROLE; table sizes IPRP_A_CAPACITY or
+				 * IPRP_A_{CLIENT,REDIR}_CAPACITY; the client's
+				 * IPRP_A_IDLE_TIMEOUT */
 	IPRP_CMD_NEW_SERVICE,	/* PROTO, VIP, PORT; SCHED, timeouts optional.
 				 * With NLM_F_REPLACE: edit an existing service
 				 * (attributes given replace, replicas stay) */
 	IPRP_CMD_DEL_SERVICE,	/* PROTO, VIP, PORT */
-	IPRP_CMD_GET_SERVICE,	/* dump: one message per service, REPLICAS nest */
+	IPRP_CMD_GET_SERVICE,	/* dump: one message per service, REPLICAS nest,
+				 * STATS nest of the service's counters */
 	IPRP_CMD_SET_REPLICA,	/* PROTO, VIP, PORT, REPLICA_ADDR; WEIGHT, UP */
 	IPRP_CMD_DEL_REPLICA,	/* PROTO, VIP, PORT, REPLICA_ADDR */
-	IPRP_CMD_GET_BINDING,	/* dump: client bindings; filter: PEER */
+	IPRP_CMD_GET_BINDING,	/* dump: client bindings; filters: PROTO+VIP+PORT
+				 * (VIP = the redirector), PEER */
 	IPRP_CMD_GET_FLOW,	/* dump: redirector redirection + accept tables;
 				 * filters: PROTO+VIP+PORT (service), PEER */
 	IPRP_CMD_FLUSH,		/* IPRP_A_ROLE bits: empty those roles' tables;
@@ -92,7 +97,7 @@ enum iprp_attr {
 	IPRP_A_REPLICA_ADDR,	/* be32 */
 	IPRP_A_WEIGHT,		/* u32: 0 (drain) .. 65535 */
 	IPRP_A_UP,		/* u8: 0 down, 1 up */
-	IPRP_A_CAPACITY,	/* u32: table entries (SET_ROLE) */
+	IPRP_A_CAPACITY,	/* u32: table entries of each role (SET_ROLE) */
 	IPRP_A_REPLICAS,	/* nest of IPRP_A_REPLICA nests (GET_SERVICE) */
 	IPRP_A_REPLICA,		/* nest: REPLICA_ADDR, WEIGHT, UP, CONNS */
 	IPRP_A_CONNS,		/* u32: live redirector entries of a replica */
@@ -108,6 +113,11 @@ enum iprp_attr {
 	IPRP_A_TICK,		/* u32 ms: slow timer period (50..10000) */
 	IPRP_A_CHECKING_TIMEOUT,/* u32 ms: client CHECKING binding lifetime */
 	IPRP_A_MAX_HELD,	/* u32: held packets per client shard (0 = no holding) */
+	IPRP_A_CLIENT_CAPACITY,	/* u32: client table entries (GET_STATUS once
+				 * the tables exist; SET_ROLE: overrides
+				 * CAPACITY for the client) */
+	IPRP_A_REDIR_CAPACITY,	/* u32: redirector table entries (as above) */
+	IPRP_A_ASSIGNED,	/* u64: flows assigned to a replica (GET_SERVICE) */
 	IPRP_A_COUNT,		/* u32: entries to create (BENCH_FILL) */
 	__IPRP_A_MAX,
 };

@@ -6,6 +6,7 @@
 //! a monotonically increasing event count.
 
 use crate::wire::ParseError;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! counters {
     ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $f:ident,)* }) => {
@@ -28,8 +29,72 @@ macro_rules! counters {
             pub fn fields(&self) -> [(&'static str, u64); [$(stringify!($f)),*].len()] {
                 [$((stringify!($f), self.$f)),*]
             }
+
+            /// The field names NUL-terminated, in declaration order (for C).
+            pub const C_NAMES: [&'static str; [$(stringify!($f)),*].len()] =
+                [$(concat!(stringify!($f), "\0")),*];
         }
     };
+}
+
+/// Plain counters (as [`counters!`]) plus a twin of relaxed atomics for
+/// state that many shards update through a shared reference (services).
+macro_rules! shared_counters {
+    ($(#[$m:meta])* $name:ident / $shared:ident { $($(#[$fm:meta])* $f:ident,)* }) => {
+        counters! { $(#[$m])* $name { $($(#[$fm])* $f,)* } }
+
+        #[doc = concat!("Live [`", stringify!($name), "`], updated with relaxed atomics.")]
+        #[derive(Debug, Default)]
+        pub struct $shared {
+            $(pub(crate) $f: AtomicU64,)*
+        }
+
+        impl $shared {
+            /// All zero.
+            pub const fn new() -> Self {
+                Self { $($f: AtomicU64::new(0),)* }
+            }
+
+            /// The current values as plain counters.
+            pub fn snapshot(&self) -> $name {
+                $name { $($f: self.$f.load(Ordering::Relaxed),)* }
+            }
+
+            /// Every counter back to 0.
+            pub fn zero(&self) {
+                $(self.$f.store(0, Ordering::Relaxed);)*
+            }
+        }
+    };
+}
+
+/// Adds one to a shared counter (statistics: relaxed).
+pub(crate) fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+shared_counters! {
+    /// One service of a redirector, summed over every shard. Packet
+    /// counters count packets of the service arriving at the redirector;
+    /// flow counters count flows.
+    ServiceCounters / SharedServiceCounters {
+        /// Packets of the service seen.
+        packets,
+        /// Packets forwarded to a replica.
+        forwarded,
+        /// Packets delivered locally (accept table, mid-flow without
+        /// entry, no eligible replica).
+        local,
+        /// New flows given a replica (REQ sent).
+        flows_new,
+        /// Flows the client confirmed (SENT -> CONFIRMED): redirected.
+        flows_redirected,
+        /// Flows served locally: no eligible replica, no answer within
+        /// the response timeout, or confirmed but still arriving.
+        flows_local,
+        /// Dropped: new flow refused, redirector table full.
+        drop_table_full,
+    }
 }
 
 counters! {
@@ -188,6 +253,20 @@ mod tests {
         assert_eq!(a.alm_sent, 1);
         let f = a.fields();
         assert_eq!(f[1], ("flow_new", 5));
+    }
+
+    #[test]
+    fn shared_counters_snapshot_and_zero() {
+        let s = SharedServiceCounters::new();
+        bump(&s.flows_new);
+        bump(&s.flows_new);
+        bump(&s.drop_table_full);
+        let c = s.snapshot();
+        assert_eq!((c.flows_new, c.drop_table_full, c.packets), (2, 1, 0));
+        assert_eq!(c.fields()[3], ("flows_new", 2));
+        assert_eq!(ServiceCounters::C_NAMES[3], "flows_new\0");
+        s.zero();
+        assert_eq!(s.snapshot(), ServiceCounters::ZERO);
     }
 
     #[test]

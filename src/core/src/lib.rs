@@ -27,7 +27,7 @@ pub use client::{
     Binding, CState, ClientConfig, ClientDrop, ClientOutcome, ClientShard, ClientSlot, Held,
     InVerdict, HOLD_PER_BINDING,
 };
-pub use counters::{ClientCounters, MsgCounters, RedirCounters};
+pub use counters::{ClientCounters, MsgCounters, RedirCounters, ServiceCounters};
 pub use hash::HashKey;
 pub use redirector::{
     DropReason, FlowKey, PacketInfo, PacketOutcome, REntry, RState, RedirShard, RedirSlot, Verdict,

@@ -11,7 +11,7 @@
 //!
 //! See `docs/protocol.md` for the transition table.
 
-use crate::counters::RedirCounters;
+use crate::counters::{bump, RedirCounters};
 use crate::hash::HashKey;
 use crate::sched::{Service, ServiceTable};
 use crate::table::{Entry, Slot, Table};
@@ -265,6 +265,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             return pass;
         };
         self.counters.packets += 1;
+        let sc = svc.live();
+        bump(&sc.packets);
         let k = FlowKey {
             client: pkt.src,
             vip: pkt.dst,
@@ -279,6 +281,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 return match e.state {
                     RState::Accept => {
                         self.counters.local_accept += 1;
+                        bump(&sc.local);
                         PacketOutcome {
                             verdict: Verdict::Local,
                             send: None,
@@ -287,6 +290,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     RState::Sent => {
                         self.counters.forwarded += 1;
                         self.counters.req_dup += 1;
+                        bump(&sc.forwarded);
                         PacketOutcome {
                             verdict: Verdict::Forward { replica: e.replica },
                             send: Some(msg(MsgType::Req, &e, 0)),
@@ -304,6 +308,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                         self.move_to_accept(svcs, i);
                         self.counters.confirmed_to_accept += 1;
                         self.counters.local_accept += 1;
+                        bump(&sc.local);
+                        bump(&sc.flows_local);
                         PacketOutcome {
                             verdict: Verdict::Local,
                             send: None,
@@ -312,6 +318,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     RState::Confirmed => {
                         self.counters.forwarded += 1;
                         self.counters.cfm_dup_packet += 1;
+                        bump(&sc.forwarded);
                         PacketOutcome {
                             verdict: Verdict::Forward { replica: e.replica },
                             send: Some(msg(MsgType::Cfm, &e, e.key)),
@@ -322,6 +329,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         }
         if !pkt.initial {
             self.counters.local_midflow += 1;
+            bump(&sc.local);
             return PacketOutcome {
                 verdict: Verdict::Local,
                 send: None,
@@ -329,6 +337,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         }
         if self.table.is_full() {
             self.counters.drop_table_full += 1;
+            bump(&sc.drop_table_full);
             return PacketOutcome {
                 verdict: Verdict::Drop(DropReason::TableFull),
                 send: None,
@@ -336,6 +345,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         }
         let Some((_, replica)) = svc.pick(pkt.src) else {
             self.counters.local_no_replica += 1;
+            bump(&sc.local);
+            bump(&sc.flows_local);
             return PacketOutcome {
                 verdict: Verdict::Local,
                 send: None,
@@ -356,6 +367,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         };
         if self.table.insert(e).is_none() {
             self.counters.drop_table_full += 1;
+            bump(&sc.drop_table_full);
             return PacketOutcome {
                 verdict: Verdict::Drop(DropReason::TableFull),
                 send: None,
@@ -365,6 +377,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         self.counters.flow_new += 1;
         self.counters.forwarded += 1;
         self.counters.req_sent += 1;
+        bump(&sc.flows_new);
+        bump(&sc.forwarded);
         PacketOutcome {
             verdict: Verdict::Forward { replica },
             send: Some(msg(MsgType::Req, &e, 0)),
@@ -385,10 +399,10 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             self.counters.msg_not_chk += 1;
             return Err(DropReason::NotChk);
         }
-        if svcs.find(m.proto, dst, m.sport).is_none() {
+        let Some(svc) = svcs.find(m.proto, dst, m.sport).and_then(|i| svcs.get(i)) else {
             self.counters.chk_not_service += 1;
             return Err(DropReason::NotService);
-        }
+        };
         self.counters.chk_rx += 1;
         let alm = Outgoing {
             from: dst,
@@ -413,6 +427,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 e.state = RState::Confirmed;
                 e.key = m.key;
                 self.counters.cfm_sent += 1;
+                bump(&svc.live().flows_redirected);
                 Ok(Outgoing {
                     from: dst,
                     to: src,
@@ -493,8 +508,12 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             } else if e.state == RState::Sent
                 && now.saturating_sub(e.last_response) >= e.response_timeout_ms as u64
             {
+                let e = *e;
                 self.move_to_accept(svcs, i);
                 self.counters.to_accept += 1;
+                if let Some(s) = svc_of(svcs, &e) {
+                    bump(&s.live().flows_local);
+                }
             }
         }
     }

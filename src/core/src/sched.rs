@@ -23,10 +23,11 @@
 //!   of [`LUT_SIZE`] (prime) entries, weighted; changing one replica moves
 //!   about `1/n` of the clients.
 
+use crate::counters::{bump, ServiceCounters, SharedServiceCounters};
 use crate::hash::{reduce, HashKey};
 use crate::wire::{Ipv4, Proto};
 use core::ops::DerefMut;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Most replicas per service.
 pub const MAX_REPLICAS: usize = 16;
@@ -133,6 +134,7 @@ pub struct Replica {
     weight: u16,
     up: bool,
     conns: AtomicU32,
+    assigned: AtomicU64,
 }
 
 impl Replica {
@@ -152,6 +154,11 @@ impl Replica {
     /// CONFIRMED); what least-connections balances.
     pub fn conns(&self) -> u32 {
         self.conns.load(Ordering::Relaxed)
+    }
+    /// New flows assigned to this replica since the service was added or
+    /// its counters were zeroed (kept across edits of the service).
+    pub fn assigned(&self) -> u64 {
+        self.assigned.load(Ordering::Relaxed)
     }
     fn eligible(&self) -> bool {
         self.up && self.weight > 0
@@ -174,6 +181,7 @@ pub struct Service {
     lut_len: u16,
     cursor: AtomicU32,
     key: HashKey,
+    counters: SharedServiceCounters,
 }
 
 impl Service {
@@ -193,6 +201,7 @@ impl Service {
             lut_len: 0,
             cursor: AtomicU32::new(0),
             key: HashKey::new(0, 0),
+            counters: SharedServiceCounters::new(),
         }
     }
 
@@ -227,6 +236,22 @@ impl Service {
     /// Replicas.
     pub fn replicas(&self) -> &[Replica] {
         &self.replicas
+    }
+    /// The service's counters, summed over every shard.
+    pub fn counters(&self) -> ServiceCounters {
+        self.counters.snapshot()
+    }
+    /// The live counters, for the redirector shards to update.
+    pub(crate) fn live(&self) -> &SharedServiceCounters {
+        &self.counters
+    }
+    /// Zeroes the service's and its replicas' counters (not the live
+    /// connection counts, which are gauges).
+    pub fn zero_counters(&self) {
+        self.counters.zero();
+        for r in self.replicas.iter() {
+            r.assigned.store(0, Ordering::Relaxed);
+        }
     }
     /// The current lookup table (Maglev/WRR/SH), replica indexes.
     pub fn lut(&self) -> &[u8] {
@@ -295,10 +320,12 @@ impl Service {
         Some((idx, r.addr))
     }
 
-    /// Counts a new entry on the replica with address `addr`.
+    /// Counts a new entry on the replica with address `addr`: one more
+    /// live connection and one more flow assigned.
     pub fn conn_inc(&self, addr: Ipv4) {
         if let Some(r) = self.replicas.iter().find(|r| r.addr == addr) {
             r.conns.fetch_add(1, Ordering::Relaxed);
+            bump(&r.assigned);
         }
     }
 
@@ -533,7 +560,9 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         self.slots.iter().filter(|s| s.used)
     }
 
-    fn fill(&mut self, idx: usize, spec: &ServiceSpec<'_>, old_conns: &[(Ipv4, u32)]) {
+    /// Configures slot `idx`; replicas listed in `old` keep their
+    /// connection count and assigned-flow counter.
+    fn fill(&mut self, idx: usize, spec: &ServiceSpec<'_>, old: &[(Ipv4, u32, u64)]) {
         self.gen = self.gen.wrapping_add(1);
         let gen = self.gen;
         let key = self.key;
@@ -552,17 +581,18 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         s.cursor = AtomicU32::new(0);
         s.replicas.clear();
         for r in spec.replicas {
-            let conns = old_conns
+            let (conns, assigned) = old
                 .iter()
-                .find(|(a, _)| *a == r.addr)
-                .map(|(_, c)| *c)
-                .unwrap_or(0);
+                .find(|(a, _, _)| *a == r.addr)
+                .map(|&(_, c, n)| (c, n))
+                .unwrap_or((0, 0));
             // Cannot fail: validated len <= MAX_REPLICAS.
             let _ = s.replicas.push(Replica {
                 addr: r.addr,
                 weight: r.weight,
                 up: r.up,
                 conns: AtomicU32::new(conns),
+                assigned: AtomicU64::new(assigned),
             });
         }
         s.rebuild_lut();
@@ -580,6 +610,9 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
             .position(|s| !s.used)
             .ok_or(ConfigError::Full)?;
         self.fill(idx, spec, &[]);
+        if let Some(s) = self.slots.get(idx) {
+            s.counters.zero();
+        }
         Ok(idx)
     }
 
@@ -590,11 +623,11 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         let idx = self
             .find(spec.proto, spec.vip, spec.port)
             .ok_or(ConfigError::NoService)?;
-        let mut old = [(0u32, 0u32); MAX_REPLICAS];
+        let mut old = [(0u32, 0u32, 0u64); MAX_REPLICAS];
         let mut n = 0;
         if let Some(s) = self.slots.get(idx) {
             for (o, r) in old.iter_mut().zip(s.replicas.iter()) {
-                *o = (r.addr, r.conns());
+                *o = (r.addr, r.conns(), r.assigned());
                 n += 1;
             }
         }

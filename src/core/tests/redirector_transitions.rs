@@ -508,3 +508,58 @@ fn r_tick_is_bounded_and_sweeps_every_slot_within_a_round() {
     );
     assert!(r.check_invariants());
 }
+
+/// Per-service and per-replica counters: every outcome of a flow counted
+/// once on the service it belongs to, summed over shards.
+#[test]
+fn service_and_replica_counters() {
+    let s = services(SchedKind::RoundRobin, &[rep(S1, 1), rep(S2, 1)]);
+    let (mut a, mut b) = (redir(2), redir(16));
+    let svc = |s: &Svcs| s.lookup(Proto::Tcp, VIP, PORT).unwrap().counters();
+    // two new flows in two shards, one per replica (round robin)
+    sent(&mut a, &s, 1, 0);
+    sent(&mut b, &s, 2, 0);
+    let c = svc(&s);
+    assert_eq!((c.packets, c.flows_new, c.forwarded), (2, 2, 2));
+    let v = s.lookup(Proto::Tcp, VIP, PORT).unwrap();
+    let assigned: Vec<u64> = v.replicas().iter().map(|r| r.assigned()).collect();
+    assert_eq!(assigned, [1, 1]);
+    // the client confirms flow 1 (round robin gave it S1): redirected
+    let o = a
+        .on_chk(&s, &msg(MsgType::Chk, 1, S1, 7), CLIENT, VIP, 5)
+        .unwrap();
+    assert_eq!(o.msg.ty, MsgType::Cfm);
+    assert_eq!(svc(&s).flows_redirected, 1);
+    // a mid-flow packet without entry is local
+    let mut p = syn(CLIENT, 9);
+    p.initial = false;
+    b.on_packet(&s, &p, 6);
+    assert_eq!(svc(&s).local, 1);
+    // the shard of capacity 2 is full at its third flow: dropped
+    sent(&mut a, &s, 3, 0);
+    sent(&mut a, &s, 4, 0);
+    assert_eq!(svc(&s).drop_table_full, 1);
+    // flow 2 never answers: served locally after the response timeout
+    b.on_tick(&s, 1000);
+    assert_eq!(svc(&s).flows_local, 1);
+    let c = svc(&s);
+    assert_eq!((c.packets, c.flows_new, c.forwarded), (5, 3, 3), "{c:?}");
+    // an edit keeps the counters; zeroing clears them (not conns)
+    let mut s = s;
+    let conns_before = s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns();
+    s.update(&spec(SchedKind::LeastConn, &[rep(S1, 1), rep(S2, 1)]))
+        .unwrap();
+    let v = s.lookup(Proto::Tcp, VIP, PORT).unwrap();
+    assert_eq!(v.counters(), c);
+    assert_eq!(v.replicas()[0].assigned(), 2);
+    v.zero_counters();
+    assert_eq!(v.counters(), ServiceCounters::ZERO);
+    assert_eq!(v.replicas()[0].assigned(), 0);
+    assert_eq!(v.replicas()[0].conns(), conns_before);
+    // a service added again starts from zero
+    sent(&mut b, &s, 20, 2000);
+    assert_ne!(svc(&s), ServiceCounters::ZERO);
+    s.del(Proto::Tcp, VIP, PORT).unwrap();
+    s.add(&spec(SchedKind::RoundRobin, &[rep(S1, 1)])).unwrap();
+    assert_eq!(svc(&s), ServiceCounters::ZERO);
+}

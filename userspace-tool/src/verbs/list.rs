@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `iprpctl list`: the services and their replicas (`IPRP_CMD_GET_SERVICE`
-//! dump).
+//! dump), with their counters.
 
 use std::net::Ipv4Addr;
 
@@ -17,7 +17,7 @@ use crate::uapi::{self, a, iprp_cmd};
 pub const VERB: Verb = Verb {
     name: "list",
     summary: "list the services and their replicas",
-    usage: "list [-j|--json]",
+    usage: "list [-s|--stats] [-j|--json]",
     help: "Dumps the services of the redirector in this network namespace\n\
            (IPRP_CMD_GET_SERVICE) with their replicas, sorted by address, port\n\
            and protocol, in an ipvsadm-like table:\n\
@@ -31,12 +31,19 @@ pub const VERB: Verb = Verb {
            redirector's live entries for the replica.\n\
            \n\
            Options:\n  \
-             -j, --json  print {\"services\": [{\"proto\": \"tcp\", \"vip\": \"10.0.0.100\",\n              \
-                         \"port\": 80, \"sched\": \"wrr\", \"response_timeout_ms\": 200,\n              \
-                         \"idle_timeout_ms\": 30000, \"replicas\": [{\"addr\": \"10.0.1.1\",\n              \
-                         \"weight\": 3, \"up\": true, \"conns\": 12}]}]}\n              \
-                         (null for a value the module did not send)\n  \
-             -h, --help  this help\n",
+             -s, --stats  the services' counters instead (as `iprpctl stats`):\n               \
+                          packets, forwarded, local (packets delivered by the\n               \
+                          redirector), flows_new (given a replica),\n               \
+                          flows_redirected (confirmed by the client), flows_local\n               \
+                          (served by the redirector), drop_table_full; and per\n               \
+                          replica the flows assigned to it\n  \
+             -j, --json   print {\"services\": [{\"proto\": \"tcp\", \"vip\": \"10.0.0.100\",\n               \
+                          \"port\": 80, \"sched\": \"wrr\", \"response_timeout_ms\": 200,\n               \
+                          \"idle_timeout_ms\": 30000, \"stats\": {\"packets\": N, ...},\n               \
+                          \"replicas\": [{\"addr\": \"10.0.1.1\", \"weight\": 3, \"up\": true,\n               \
+                          \"conns\": 12, \"assigned\": 40}]}]}\n               \
+                          (null for a value the module did not send)\n  \
+             -h, --help   this help\n",
     run,
 };
 
@@ -46,6 +53,9 @@ pub struct Replica {
     pub weight: Option<u32>,
     pub up: Option<bool>,
     pub conns: Option<u32>,
+    /// `IPRP_A_ASSIGNED`: flows assigned since the service was added or
+    /// the counters zeroed.
+    pub assigned: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +67,12 @@ pub struct Service {
     pub response_timeout_ms: Option<u32>,
     pub idle_timeout_ms: Option<u32>,
     pub replicas: Vec<Replica>,
+    /// `IPRP_A_STATS`: the service's counters by name, in the module's order.
+    pub stats: Option<Vec<(String, u64)>>,
 }
 
 fn parse_replica(r: &Attr<'_>) -> Result<Replica> {
-    let (mut addr, mut weight, mut up, mut conns) = (None, None, None, None);
+    let (mut addr, mut weight, mut up, mut conns, mut assigned) = (None, None, None, None, None);
     for f in r.nested_attrs() {
         let f = f?;
         match f.ty {
@@ -68,6 +80,7 @@ fn parse_replica(r: &Attr<'_>) -> Result<Replica> {
             a::WEIGHT => weight = Some(f.u32()?),
             a::UP => up = Some(f.u8()? != 0),
             a::CONNS => conns = Some(f.u32()?),
+            a::ASSIGNED => assigned = Some(f.uint()?),
             _ => {}
         }
     }
@@ -76,6 +89,7 @@ fn parse_replica(r: &Attr<'_>) -> Result<Replica> {
         weight,
         up,
         conns,
+        assigned,
     })
 }
 
@@ -90,6 +104,7 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Service> {
         response_timeout_ms: None,
         idle_timeout_ms: None,
         replicas: Vec::new(),
+        stats: None,
     };
     for f in attrs {
         let f = f?;
@@ -100,6 +115,7 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Service> {
             a::SCHED => s.sched = Some(f.u8()?),
             a::RESPONSE_TIMEOUT => s.response_timeout_ms = Some(f.u32()?),
             a::IDLE_TIMEOUT => s.idle_timeout_ms = Some(f.u32()?),
+            a::STATS => s.stats = Some(super::status::parse_stats(&f)?),
             a::REPLICAS => {
                 for r in f.nested_attrs() {
                     let r = r?;
@@ -135,7 +151,8 @@ pub fn to_json(services: &[Service]) -> Json {
                     o.insert("addr", r.addr.to_string())
                         .insert("weight", opt(r.weight))
                         .insert("up", opt(r.up))
-                        .insert("conns", opt(r.conns));
+                        .insert("conns", opt(r.conns))
+                        .insert("assigned", opt(r.assigned));
                     o
                 })
                 .collect::<Vec<_>>();
@@ -146,6 +163,12 @@ pub fn to_json(services: &[Service]) -> Json {
                 .insert("sched", opt(s.sched.map(uapi::sched_name)))
                 .insert("response_timeout_ms", opt(s.response_timeout_ms))
                 .insert("idle_timeout_ms", opt(s.idle_timeout_ms))
+                .insert(
+                    "stats",
+                    s.stats
+                        .as_deref()
+                        .map_or(Json::Null, super::status::stats_json),
+                )
                 .insert("replicas", replicas);
             o
         })
@@ -202,15 +225,73 @@ pub fn to_human(services: &[Service]) -> String {
     t.render()
 }
 
+/// The services' counters as a table: one row per service with a column
+/// per counter (in the module's order), one row per replica with the
+/// flows assigned to it and its live connections.
+pub fn stats_human(services: &[Service]) -> String {
+    let names: Vec<String> = services
+        .iter()
+        .find_map(|s| s.stats.as_ref())
+        .map(|st| st.iter().map(|(n, _)| n.clone()).collect())
+        .unwrap_or_default();
+    let mut cols = vec![("Prot VIP:Port".to_string(), Align::Left)];
+    cols.extend(names.iter().map(|n| (n.clone(), Align::Right)));
+    // Room for the replica rows' two values even with fewer counters.
+    cols.resize(cols.len().max(3), (String::new(), Align::Right));
+    let cols: Vec<(&str, Align)> = cols.iter().map(|(n, a)| (n.as_str(), *a)).collect();
+    let mut t = Table::new(&cols);
+    t.row(["  -> Replica", "assigned", "conns"]);
+    for s in services {
+        let mut row = vec![format!(
+            "{:<4} {}:{}",
+            uapi::proto_name(s.proto).to_ascii_uppercase(),
+            s.vip,
+            s.port
+        )];
+        for n in &names {
+            let v = s
+                .stats
+                .as_ref()
+                .and_then(|st| st.iter().find(|(k, _)| k == n))
+                .map(|(_, v)| v.to_string());
+            row.push(v.unwrap_or_else(|| "-".into()));
+        }
+        t.row(row);
+        for r in &s.replicas {
+            t.row([
+                format!("  -> {}", r.addr),
+                dash(r.assigned, |n| n.to_string()),
+                dash(r.conns, |c| c.to_string()),
+            ]);
+        }
+    }
+    t.render()
+}
+
+/// Dumps, decodes and sorts the services.
+pub fn fetch(iprp: &mut Iprp) -> Result<Vec<Service>> {
+    let mut services = iprp.dump_all(iprp_cmd::IPRP_CMD_GET_SERVICE, parse)?;
+    sort(&mut services);
+    Ok(services)
+}
+
 fn run(ctx: &mut Ctx, args: Args) -> Result<()> {
     let Some(toks) = cli::verb_tokens(ctx, args, &VERB)? else {
         return Ok(());
     };
-    Toks::new(VERB.name, &toks).end()?;
-    let mut services = Iprp::connect()?.dump_all(iprp_cmd::IPRP_CMD_GET_SERVICE, parse)?;
-    sort(&mut services);
+    let mut t = Toks::new(VERB.name, &toks);
+    let mut stats = false;
+    while let Some(tok) = t.next() {
+        match tok {
+            "-s" | "--stats" => stats = true,
+            _ => return Err(t.unexpected(tok)),
+        }
+    }
+    let services = fetch(&mut Iprp::connect()?)?;
     let text = if ctx.json {
         format!("{}\n", to_json(&services))
+    } else if stats {
+        stats_human(&services)
     } else {
         to_human(&services)
     };
@@ -245,7 +326,19 @@ mod tests {
             .put_u32(a::WEIGHT, 3)
             .put_u8(a::UP, 1)
             .put_u32(a::CONNS, 12)
+            .put(a::PAD, &[])
+            .put_u64(a::ASSIGNED, 40)
             .put_u32(200, 1) // from a newer module: ignored
+            .nest_end()
+            .nest_end()
+            .nest_start(a::STATS)
+            .nest_start(a::STAT)
+            .put_str(a::STAT_NAME, "packets")
+            .put_u64(a::STAT_VALUE, 1000)
+            .nest_end()
+            .nest_start(a::STAT)
+            .put_str(a::STAT_NAME, "flows_new")
+            .put_u64(a::STAT_VALUE, 44)
             .nest_end()
             .nest_end();
         buf.extend(m.finish(5));
@@ -288,11 +381,12 @@ mod tests {
             to_json(&decoded()).to_string(),
             concat!(
                 r#"{"services":["#,
-                r#"{"proto":"udp","vip":"10.0.0.9","port":53,"sched":null,"response_timeout_ms":null,"idle_timeout_ms":null,"#,
-                r#""replicas":[{"addr":"192.168.0.1","weight":null,"up":false,"conns":null}]},"#,
+                r#"{"proto":"udp","vip":"10.0.0.9","port":53,"sched":null,"response_timeout_ms":null,"idle_timeout_ms":null,"stats":null,"#,
+                r#""replicas":[{"addr":"192.168.0.1","weight":null,"up":false,"conns":null,"assigned":null}]},"#,
                 r#"{"proto":"tcp","vip":"10.0.0.100","port":80,"sched":"wrr","response_timeout_ms":200,"idle_timeout_ms":30000,"#,
-                r#""replicas":[{"addr":"10.0.1.1","weight":3,"up":true,"conns":12},"#,
-                r#"{"addr":"10.0.1.2","weight":0,"up":true,"conns":4}]}"#,
+                r#""stats":{"packets":1000,"flows_new":44},"#,
+                r#""replicas":[{"addr":"10.0.1.1","weight":3,"up":true,"conns":12,"assigned":40},"#,
+                r#"{"addr":"10.0.1.2","weight":0,"up":true,"conns":4,"assigned":null}]}"#,
                 r#"]}"#
             )
         );
@@ -310,6 +404,20 @@ mod tests {
              TCP  10.0.0.100:80  wrr     200ms     30s\n\
              \x20 -> 10.0.1.1       3       up        12\n\
              \x20 -> 10.0.1.2       0       drain     4\n"
+        );
+    }
+
+    #[test]
+    fn stats_table() {
+        assert_eq!(
+            stats_human(&decoded()),
+            "Prot VIP:Port        packets  flows_new\n\
+             \x20 -> Replica        assigned      conns\n\
+             UDP  10.0.0.9:53           -          -\n\
+             \x20 -> 192.168.0.1           -          -\n\
+             TCP  10.0.0.100:80      1000         44\n\
+             \x20 -> 10.0.1.1             40         12\n\
+             \x20 -> 10.0.1.2              -          4\n"
         );
     }
 

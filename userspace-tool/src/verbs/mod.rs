@@ -16,6 +16,7 @@ use crate::uapi::{self, a};
 
 pub mod flush;
 pub mod list;
+pub mod params;
 pub mod replica;
 pub mod role;
 pub mod rows;
@@ -46,6 +47,8 @@ pub static VERBS: &[Verb] = &[
     rows::BINDINGS,
     rows::FLOWS,
     stats::VERB,
+    params::ZERO,
+    params::SET,
     flush::VERB,
     save::SAVE,
     save::RESTORE,
@@ -93,6 +96,17 @@ impl Iprp {
     pub fn dump_all<T>(
         &mut self,
         cmd: uapi::iprp_cmd::Type,
+        decode: impl FnMut(Attrs<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        self.dump_filtered(cmd, &[], decode)
+    }
+
+    /// [`Iprp::dump_all`] with attributes in the request (the module's
+    /// dump filters).
+    pub fn dump_filtered<T>(
+        &mut self,
+        cmd: uapi::iprp_cmd::Type,
+        filter: &[Val],
         mut decode: impl FnMut(Attrs<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
         const TRIES: usize = 5;
@@ -100,7 +114,12 @@ impl Iprp {
         loop {
             attempt += 1;
             let mut out = Vec::new();
-            let msg = self.msg(cmd);
+            let msg = Change {
+                cmd,
+                flags: 0,
+                attrs: filter.to_vec(),
+            }
+            .encode(self.family.id);
             let r = self.dump(msg, |m| {
                 out.push(decode(GenlMsg::parse(m)?.attrs)?);
                 Ok(())

@@ -13,7 +13,8 @@ use crate::uapi::{self, a, iprp_cmd};
 pub const VERB: Verb = Verb {
     name: "role",
     summary: "show or set the roles of this network namespace",
-    usage: "role [client] [redirector] [none] [capacity N] [idle-timeout MS] [-j]",
+    usage: "role [client] [redirector] [none] [capacity N] [client-capacity N]\n            \
+            [redirector-capacity N] [idle-timeout MS] [-j]",
     help: "Without arguments, shows the roles of the network namespace iprpctl\n\
            runs in (from IPRP_CMD_GET_STATUS); -j prints {\"role\": [\"client\", ...]}.\n\
            \n\
@@ -22,8 +23,12 @@ pub const VERB: Verb = Verb {
              client       keep bindings and translate bound flows\n  \
              redirector   redirect new flows of the configured services\n  \
              none         no role: iprp is off in this namespace\n  \
-             capacity N   table size in entries (IPRP_A_CAPACITY); the module\n               \
-                          checks the range\n  \
+             capacity N   table size in entries of each role created now\n               \
+                          (IPRP_A_CAPACITY, 16..4194304); fixed once a role's\n               \
+                          tables exist: naming another size is refused\n  \
+             client-capacity N, redirector-capacity N\n               \
+                          the same for one role (IPRP_A_CLIENT_CAPACITY,\n               \
+                          IPRP_A_REDIR_CAPACITY), overriding capacity\n  \
              idle-timeout MS   the client's idle timeout for its bindings\n                   \
                           (TCP and UDP; IPRP_A_IDLE_TIMEOUT)\n\
            \n\
@@ -48,12 +53,21 @@ pub fn parse(toks: &[String]) -> Result<Role> {
         return Ok(Role::Show);
     }
     let (mut bits, mut none, mut capacity, mut idle) = (0u32, false, None, None);
+    let (mut client_cap, mut redir_cap) = (None, None);
     while let Some(tok) = t.next() {
         match tok {
             "none" => none = true,
             "capacity" => {
                 let v = t.value(tok)?;
                 capacity = Some(parse::u32_value(&t, tok, v)?);
+            }
+            "client-capacity" => {
+                let v = t.value(tok)?;
+                client_cap = Some(parse::u32_value(&t, tok, v)?);
+            }
+            "redirector-capacity" => {
+                let v = t.value(tok)?;
+                redir_cap = Some(parse::u32_value(&t, tok, v)?);
             }
             "idle-timeout" => {
                 let v = t.value(tok)?;
@@ -77,6 +91,12 @@ pub fn parse(toks: &[String]) -> Result<Role> {
     c.push(Val::U32(a::ROLE, bits));
     if let Some(n) = capacity {
         c.push(Val::U32(a::CAPACITY, n));
+    }
+    if let Some(n) = client_cap {
+        c.push(Val::U32(a::CLIENT_CAPACITY, n));
+    }
+    if let Some(n) = redir_cap {
+        c.push(Val::U32(a::REDIR_CAPACITY, n));
     }
     if let Some(ms) = idle {
         c.push(Val::U32(a::IDLE_TIMEOUT, ms));
@@ -145,6 +165,25 @@ mod tests {
             set(&[Val::U32(a::ROLE, 3), Val::U32(a::CAPACITY, 4096)])
         );
         assert_eq!(p(&["none"]).unwrap(), set(&[Val::U32(a::ROLE, 0)]));
+        assert_eq!(
+            p(&[
+                "client",
+                "redirector",
+                "client-capacity",
+                "1024",
+                "redirector-capacity",
+                "65536",
+                "idle-timeout",
+                "30s"
+            ])
+            .unwrap(),
+            set(&[
+                Val::U32(a::ROLE, 3),
+                Val::U32(a::CLIENT_CAPACITY, 1024),
+                Val::U32(a::REDIR_CAPACITY, 65536),
+                Val::U32(a::IDLE_TIMEOUT, 30000)
+            ])
+        );
     }
 
     #[test]

@@ -8,23 +8,29 @@
 
 use std::net::Ipv4Addr;
 
-use super::{fmt_ms, in_addr, opt, required, Ctx, Iprp, Verb};
+use super::{fmt_ms, in_addr, opt, required, Ctx, Iprp, ServiceKey, Val, Verb};
 use crate::cli::{self, Args};
 use crate::error::Result;
 use crate::json::Json;
 use crate::netlink::Attrs;
 use crate::output::{Align, Table};
-use crate::parse::Toks;
+use crate::parse::{self, Toks};
 use crate::uapi::{self, a, iprp_cmd};
 
 pub const BINDINGS: Verb = Verb {
     name: "bindings",
     summary: "list the client's bindings (flows redirected to a replica)",
-    usage: "bindings [-k|--keys] [-j|--json]",
+    usage: "bindings [service tcp|udp VIP:PORT] [redirector ADDR] [-k|--keys] [-j|--json]",
     help: "Dumps the bindings of the client in this network namespace\n\
            (IPRP_CMD_GET_BINDING): flows to a redirector's service that the\n\
            client's IP layer sends to a replica instead, sorted by redirector,\n\
            port and client port.\n\
+           \n\
+           Filters (applied by the module; both may be given):\n  \
+             service tcp|udp VIP:PORT   only the bindings of this service (VIP\n                             \
+                                        is the redirector's service address);\n                             \
+                                        also -t VIP:PORT / -u VIP:PORT\n  \
+             redirector ADDR            only the bindings to this redirector\n\
            \n\
            Columns: protocol, redirector:port (the address the socket is\n\
            connected to), client port, replica, state (checking, confirmed, ...)\n\
@@ -43,12 +49,17 @@ pub const BINDINGS: Verb = Verb {
 pub const FLOWS: Verb = Verb {
     name: "flows",
     summary: "list the redirector's redirection and accept tables",
-    usage: "flows [-j|--json]",
+    usage: "flows [service tcp|udp VIP:PORT] [client ADDR] [-j|--json]",
     help: "Dumps the redirector's entries in this network namespace\n\
            (IPRP_CMD_GET_FLOW): flows of clients to a service, sorted by client\n\
            and ports, in state sent (redirection requested), confirmed (the\n\
            client is bound to the replica) or accept (served by the redirector\n\
            itself, replica \"-\").\n\
+           \n\
+           Filters (applied by the module; both may be given):\n  \
+             service tcp|udp VIP:PORT   only the flows of this service; also\n                             \
+                                        -t VIP:PORT / -u VIP:PORT\n  \
+             client ADDR                only the flows of this client\n\
            \n\
            Options:\n  \
              -j, --json  print {\"flows\": [{\"proto\": \"tcp\", \"client\": \"10.0.2.7\",\n              \
@@ -229,19 +240,75 @@ pub fn flows_human(rows: &[Row]) -> String {
     t.render()
 }
 
+/// What `bindings` or `flows` asks for: the dump filter attributes
+/// (`PROTO`+`VIP`+`PORT`, `PEER`) and, for bindings, whether to show keys.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Query {
+    pub filter: Vec<Val>,
+    pub keys: bool,
+}
+
+/// Parses the arguments of `bindings` (`peer_kw` "redirector", keys
+/// allowed) or `flows` (`peer_kw` "client").
+pub fn parse_query(verb: &str, peer_kw: &str, toks: &[String]) -> Result<Query> {
+    let mut t = Toks::new(verb, toks);
+    let mut q = Query::default();
+    let (mut service, mut peer) = (None, None);
+    while let Some(tok) = t.next() {
+        let key = match tok {
+            "-k" | "--keys" if verb == BINDINGS.name => {
+                q.keys = true;
+                continue;
+            }
+            "service" => ServiceKey::parse(&mut t)?,
+            "-t" | "--tcp-service" | "-u" | "--udp-service" => {
+                let v = t.value(tok)?;
+                let (vip, port) = parse::endpoint(&t, v)?;
+                let proto = if matches!(tok, "-t" | "--tcp-service") {
+                    libc::IPPROTO_TCP
+                } else {
+                    libc::IPPROTO_UDP
+                };
+                ServiceKey {
+                    proto: proto as u8,
+                    vip,
+                    port,
+                }
+            }
+            kw if kw == peer_kw || kw == "peer" => {
+                let v = t.value(kw)?;
+                if peer
+                    .replace(parse::unicast(&t, &format!("{peer_kw} address"), v)?)
+                    .is_some()
+                {
+                    return Err(t.err(format!("'{kw}' given twice")));
+                }
+                continue;
+            }
+            _ => return Err(t.unexpected(tok)),
+        };
+        if service.replace(key).is_some() {
+            return Err(t.err("only one service filter may be given"));
+        }
+    }
+    if let Some(k) = service {
+        q.filter.push(Val::U8(a::PROTO, k.proto));
+        q.filter.push(Val::InAddr(a::VIP, k.vip));
+        q.filter.push(Val::U16(a::PORT, k.port));
+    }
+    if let Some(p) = peer {
+        q.filter.push(Val::InAddr(a::PEER, p));
+    }
+    Ok(q)
+}
+
 fn run_bindings(ctx: &mut Ctx, args: Args) -> Result<()> {
     let Some(toks) = cli::verb_tokens(ctx, args, &BINDINGS)? else {
         return Ok(());
     };
-    let mut t = Toks::new(BINDINGS.name, &toks);
-    let mut keys = false;
-    while let Some(tok) = t.next() {
-        match tok {
-            "-k" | "--keys" => keys = true,
-            _ => return Err(t.unexpected(tok)),
-        }
-    }
-    let mut rows = Iprp::connect()?.dump_all(iprp_cmd::IPRP_CMD_GET_BINDING, parse)?;
+    let Query { filter, keys } = parse_query(BINDINGS.name, "redirector", &toks)?;
+    let mut rows =
+        Iprp::connect()?.dump_filtered(iprp_cmd::IPRP_CMD_GET_BINDING, &filter, parse)?;
     sort(&mut rows);
     let text = if ctx.json {
         format!("{}\n", bindings_json(&rows, keys))
@@ -255,8 +322,8 @@ fn run_flows(ctx: &mut Ctx, args: Args) -> Result<()> {
     let Some(toks) = cli::verb_tokens(ctx, args, &FLOWS)? else {
         return Ok(());
     };
-    Toks::new(FLOWS.name, &toks).end()?;
-    let mut rows = Iprp::connect()?.dump_all(iprp_cmd::IPRP_CMD_GET_FLOW, parse)?;
+    let q = parse_query(FLOWS.name, "client", &toks)?;
+    let mut rows = Iprp::connect()?.dump_filtered(iprp_cmd::IPRP_CMD_GET_FLOW, &q.filter, parse)?;
     sort(&mut rows);
     let text = if ctx.json {
         format!("{}\n", flows_json(&rows))
@@ -416,6 +483,83 @@ mod tests {
             "Prot  Client:CPort    VIP:Port       Replica   State   Age\n\
              TCP   10.0.2.7:40000  10.0.0.100:80  10.0.1.1  sent    5ms\n\
              UDP   10.0.2.8:5353   10.0.0.100:53  -         accept   3s\n"
+        );
+    }
+
+    fn q(verb: &str, peer: &str, a: &[&str]) -> Result<Query> {
+        let v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        parse_query(verb, peer, &v)
+    }
+
+    #[test]
+    fn filters() {
+        let vip = Ipv4Addr::new(10, 0, 0, 100);
+        let svc = |proto| {
+            vec![
+                Val::U8(a::PROTO, proto),
+                Val::InAddr(a::VIP, vip),
+                Val::U16(a::PORT, 8080),
+            ]
+        };
+        assert_eq!(q("flows", "client", &[]).unwrap(), Query::default());
+        assert_eq!(
+            q("flows", "client", &["service", "tcp", "10.0.0.100:8080"])
+                .unwrap()
+                .filter,
+            svc(6)
+        );
+        assert_eq!(
+            q("flows", "client", &["-u", "10.0.0.100:8080"])
+                .unwrap()
+                .filter,
+            svc(17)
+        );
+        let mut both = svc(6);
+        both.push(Val::InAddr(a::PEER, Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(
+            q(
+                "flows",
+                "client",
+                &["client", "10.0.0.1", "-t", "10.0.0.100:8080"]
+            )
+            .unwrap()
+            .filter,
+            both
+        );
+        let b = q(
+            "bindings",
+            "redirector",
+            &["-k", "redirector", "10.0.0.100"],
+        )
+        .unwrap();
+        assert!(b.keys);
+        assert_eq!(b.filter, vec![Val::InAddr(a::PEER, vip)]);
+        let err = |verb: &str, peer: &str, a: &[&str]| q(verb, peer, a).unwrap_err().to_string();
+        assert_eq!(
+            err("flows", "client", &["-k"]),
+            "flows: unknown option '-k'"
+        );
+        assert_eq!(
+            err("flows", "client", &["redirector", "10.0.0.1"]),
+            "flows: unexpected argument 'redirector'"
+        );
+        assert!(err("flows", "client", &["client", "10.0.0.300"])
+            .contains("invalid client address '10.0.0.300'"));
+        assert!(
+            err("bindings", "redirector", &["service", "sctp", "1.2.3.4:5"])
+                .contains("unknown protocol 'sctp'")
+        );
+        assert_eq!(
+            err(
+                "flows",
+                "client",
+                &["-t", "10.0.0.1:80", "-u", "10.0.0.1:53"]
+            ),
+            "flows: only one service filter may be given"
+        );
+        assert_eq!(
+            err("flows", "client", &["client"]),
+            "flows: 'client' needs a value"
         );
     }
 

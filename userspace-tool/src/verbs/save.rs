@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `iprpctl save` and `iprpctl restore`: the configuration of a namespace
-//! (roles, services, replicas) as text, and back.
+//! (roles with their table capacities and the client's idle timeout,
+//! global parameters, services, replicas) as text, and back.
 //!
 //! The format is one iprpctl command line per line, without the program
-//! name (`role ...`, `service add ...`, `replica add ...`); `#` starts a
-//! comment. `restore` parses and checks the whole file before it sends
+//! name (`role ...`, `set ...`, `service add ...`, `replica add ...`); `#`
+//! starts a comment. `restore` parses and checks the whole file before it sends
 //! anything, then replaces the services with the file's; if the kernel
 //! refuses a line it puts the configuration it found back.
 
@@ -15,7 +16,8 @@ use std::net::Ipv4Addr;
 
 use super::list::{self, Service};
 use super::role::{self, Role};
-use super::{replica, service, status, Change, Ctx, Iprp, ServiceKey, Val, Verb};
+use super::status::Params;
+use super::{params, replica, service, status, Change, Ctx, Iprp, ServiceKey, Val, Verb};
 use crate::cli::{self, Args};
 use crate::error::{Error, Result};
 use crate::parse::Toks;
@@ -23,20 +25,23 @@ use crate::uapi::{self, a, iprp_cmd};
 
 pub const SAVE: Verb = Verb {
     name: "save",
-    summary: "print the configuration (roles, services, replicas) for restore",
+    summary: "print the configuration (roles, parameters, services, replicas) for restore",
     usage: "save",
     help: "Prints the configuration of this network namespace as lines that\n\
-           `iprpctl restore` reads back: the roles, then each service with its\n\
-           replicas, every option explicit.\n\
+           `iprpctl restore` reads back: the roles with their tables'\n\
+           capacities and the client's idle timeout, the global parameters,\n\
+           then each service with its replicas, every option explicit.\n\
            \n\
            # iprp configuration (iprpctl save)\n\
-           role client redirector\n\
+           role client redirector client-capacity 16384 redirector-capacity 16384\n\
+           set tick 500 checking-timeout 3000 max-held 2048\n\
            service add tcp 10.0.0.100:80 sched rr response-timeout 1000 idle-timeout 60000\n\
            replica add tcp 10.0.0.100:80 10.0.0.11 weight 1 up\n\
            \n\
-           Each line is an iprpctl command without the program name. Table\n\
-           capacity and the client's idle timeout are not reported by the\n\
-           module and are not saved. See docs/cli.md for the format.\n",
+           Each line is an iprpctl command without the program name. The\n\
+           client's idle timeout (idle-timeout on the role line) is saved once\n\
+           `role ... idle-timeout` set it; before, the module's per-protocol\n\
+           defaults apply and the line has none. See docs/cli.md.\n",
     run: run_save,
 };
 
@@ -48,15 +53,18 @@ pub const RESTORE: Verb = Verb {
            standard input; `-` is standard input too) and makes it the\n\
            configuration of this network namespace.\n\
            \n\
-           Lines: `role ...` (at most one), `service add ...`, `replica add|set\n\
-           ...` (after the `service add` of its service), blank lines and `#`\n\
-           comments. Options are those of the verbs.\n\
+           Lines: `role ...` and `set ...` (at most one each), `service add\n\
+           ...`, `replica add|set ...` (after the `service add` of its\n\
+           service), blank lines and `#` comments. Options are those of the\n\
+           verbs.\n\
            \n\
            1. Every line is parsed and checked first. A bad line is a usage\n   \
               error (exit 64) naming its number, and nothing is sent.\n\
-           2. The current roles and services are read (the snapshot).\n\
+           2. The current roles, parameters and services are read (the\n   \
+              snapshot).\n\
            3. Every current service is deleted, then the lines are applied in\n   \
-              order (the role line changes the roles; without one they stay).\n\
+              order (the role and set lines change the roles and parameters;\n   \
+              without them they stay).\n\
            4. If the kernel refuses a line, the services are deleted again and\n   \
               the snapshot is applied: the configuration is what it was, and\n   \
               iprpctl exits 1 naming the line and the kernel's error.\n\
@@ -77,11 +85,35 @@ pub struct Entry {
 }
 
 /// The configuration of a namespace as `save` reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Snapshot {
     /// Role bit set; `None` if the module did not report it.
     pub role: Option<u32>,
+    /// Table capacities of the roles whose tables exist.
+    pub client_capacity: Option<u32>,
+    pub redir_capacity: Option<u32>,
+    /// The client's idle timeout, if set (else the module's defaults).
+    pub client_idle_ms: Option<u32>,
+    pub params: Params,
     pub services: Vec<Service>,
+}
+
+/// The arguments of `role` that reproduce the roles of `s`: the roles,
+/// the capacity of each role that is on, the client's idle timeout.
+fn role_args(s: &Snapshot, role: u32) -> String {
+    use crate::uapi::iprp_role::{IPRP_ROLE_CLIENT, IPRP_ROLE_REDIRECTOR};
+    let mut l = status::role_text(role);
+    let client = role & IPRP_ROLE_CLIENT != 0;
+    if let (true, Some(n)) = (client, s.client_capacity) {
+        l.push_str(&format!(" client-capacity {n}"));
+    }
+    if let (true, Some(n)) = (role & IPRP_ROLE_REDIRECTOR != 0, s.redir_capacity) {
+        l.push_str(&format!(" redirector-capacity {n}"));
+    }
+    if let (true, Some(ms)) = (client, s.client_idle_ms) {
+        l.push_str(&format!(" idle-timeout {ms}"));
+    }
+    l
 }
 
 const HEADER: &str = "# iprp configuration (iprpctl save); iprpctl restore reads it back\n";
@@ -90,7 +122,10 @@ const HEADER: &str = "# iprp configuration (iprpctl save); iprpctl restore reads
 pub fn render(s: &Snapshot) -> String {
     let mut out = String::from(HEADER);
     if let Some(r) = s.role {
-        out.push_str(&format!("role {}\n", status::role_text(r)));
+        out.push_str(&format!("role {}\n", role_args(s, r)));
+    }
+    if !s.params.is_empty() {
+        out.push_str(&format!("set {}\n", s.params.set_args()));
     }
     for svc in &s.services {
         let key = ServiceKey {
@@ -130,6 +165,7 @@ pub fn render(s: &Snapshot) -> String {
 pub fn parse_file(text: &str) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
     let mut role_line: Option<usize> = None;
+    let mut set_line: Option<usize> = None;
     let mut services: HashMap<ServiceKey, usize> = HashMap::new();
     let mut replicas: HashMap<(ServiceKey, Ipv4Addr), usize> = HashMap::new();
     for (i, raw) in text.lines().enumerate() {
@@ -152,6 +188,14 @@ pub fn parse_file(text: &str) -> Result<Vec<Entry>> {
                     return Err(bad(format!("a second role line (the first is line {m})")));
                 }
                 role_line = Some(n);
+                c
+            }
+            "set" => {
+                let c = params::parse(&toks[1..]).map_err(at)?;
+                if let Some(m) = set_line {
+                    return Err(bad(format!("a second set line (the first is line {m})")));
+                }
+                set_line = Some(n);
                 c
             }
             "service" => {
@@ -194,7 +238,7 @@ pub fn parse_file(text: &str) -> Result<Vec<Entry>> {
             }
             other => {
                 return Err(bad(format!(
-                    "unknown command '{other}' (expected role, service add or replica add)"
+                    "unknown command '{other}' (expected role, set, service add or replica add)"
                 )))
             }
         };
@@ -209,10 +253,17 @@ pub fn parse_file(text: &str) -> Result<Vec<Entry>> {
 
 /// Reads the roles and services of this namespace.
 pub fn snapshot(iprp: &mut Iprp) -> Result<Snapshot> {
-    let role = status::fetch(iprp)?.role;
+    let st = status::fetch(iprp)?;
     let mut services = iprp.dump_all(iprp_cmd::IPRP_CMD_GET_SERVICE, list::parse)?;
     list::sort(&mut services);
-    Ok(Snapshot { role, services })
+    Ok(Snapshot {
+        role: st.role,
+        client_capacity: st.client_capacity,
+        redir_capacity: st.redir_capacity,
+        client_idle_ms: st.client_idle_ms,
+        params: st.params,
+        services,
+    })
 }
 
 fn run_save(ctx: &mut Ctx, args: Args) -> Result<()> {
@@ -347,6 +398,14 @@ mod tests {
     fn snap() -> Snapshot {
         Snapshot {
             role: Some(3),
+            client_capacity: Some(1024),
+            redir_capacity: Some(65536),
+            client_idle_ms: Some(30000),
+            params: Params {
+                tick_ms: Some(250),
+                checking_timeout_ms: Some(3000),
+                max_held: Some(0),
+            },
             services: vec![
                 Service {
                     proto: 6,
@@ -361,14 +420,17 @@ mod tests {
                             weight: Some(1),
                             up: Some(true),
                             conns: Some(7),
+                            assigned: Some(70),
                         },
                         Replica {
                             addr: Ipv4Addr::new(10, 0, 0, 12),
                             weight: Some(0),
                             up: Some(false),
                             conns: None,
+                            assigned: None,
                         },
                     ],
+                    stats: Some(vec![("packets".into(), 5)]),
                 },
                 Service {
                     proto: 17,
@@ -378,13 +440,15 @@ mod tests {
                     response_timeout_ms: None,
                     idle_timeout_ms: Some(3000),
                     replicas: vec![],
+                    stats: None,
                 },
             ],
         }
     }
 
     const TEXT: &str = "# iprp configuration (iprpctl save); iprpctl restore reads it back\n\
-        role client redirector\n\
+        role client redirector client-capacity 1024 redirector-capacity 65536 idle-timeout 30000\n\
+        set tick 250 checking-timeout 3000 max-held 0\n\
         service add tcp 10.0.0.100:80 sched rr response-timeout 1000 idle-timeout 60000\n\
         replica add tcp 10.0.0.100:80 10.0.0.11 weight 1 up\n\
         replica add tcp 10.0.0.100:80 10.0.0.12 weight 0 down\n\
@@ -395,9 +459,23 @@ mod tests {
         assert_eq!(render(&snap()), TEXT);
         let empty = Snapshot {
             role: Some(0),
-            services: vec![],
+            client_capacity: Some(4096),
+            client_idle_ms: Some(1000),
+            ..Default::default()
         };
         assert_eq!(render(&empty), format!("{HEADER}role none\n"));
+        // capacities and the idle timeout only of the roles that are on
+        let redir = Snapshot {
+            role: Some(2),
+            client_capacity: Some(4096),
+            redir_capacity: Some(512),
+            client_idle_ms: Some(1000),
+            ..Default::default()
+        };
+        assert_eq!(
+            render(&redir),
+            format!("{HEADER}role redirector redirector-capacity 512\n")
+        );
     }
 
     fn usage(text: &str) -> String {
@@ -414,7 +492,7 @@ mod tests {
     fn round_trip() {
         let entries = parse_file(TEXT).unwrap();
         let lines: Vec<usize> = entries.iter().map(|e| e.line).collect();
-        assert_eq!(lines, [2, 3, 4, 5, 6]);
+        assert_eq!(lines, [2, 3, 4, 5, 6, 7]);
         // The same requests as the verbs make.
         let verb = |words: &str| {
             let v: Vec<String> = words.split(' ').map(String::from).collect();
@@ -424,6 +502,7 @@ mod tests {
                     Role::Show => unreachable!(),
                 },
                 "service" => service::parse(&v[1..]).unwrap(),
+                "set" => params::parse(&v[1..]).unwrap(),
                 _ => replica::parse(&v[1..]).unwrap(),
             }
         };
@@ -431,7 +510,17 @@ mod tests {
             assert_eq!(e.change, verb(&e.text), "{}", e.text);
         }
         assert_eq!(
-            entries[1].change.attrs,
+            entries[0].change.attrs,
+            vec![
+                Val::U32(a::ROLE, 3),
+                Val::U32(a::CLIENT_CAPACITY, 1024),
+                Val::U32(a::REDIR_CAPACITY, 65536),
+                Val::U32(a::IDLE_TIMEOUT, 30000),
+            ]
+        );
+        assert_eq!(entries[1].change.cmd, iprp_cmd::IPRP_CMD_SET_PARAMS);
+        assert_eq!(
+            entries[2].change.attrs,
             vec![
                 Val::U8(a::PROTO, 6),
                 Val::InAddr(a::VIP, Ipv4Addr::new(10, 0, 0, 100)),
@@ -442,7 +531,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            entries[3].change.attrs[3..],
+            entries[4].change.attrs[3..],
             [
                 Val::InAddr(a::REPLICA_ADDR, Ipv4Addr::new(10, 0, 0, 12)),
                 Val::U32(a::WEIGHT, 0),
@@ -504,7 +593,7 @@ mod tests {
         );
         assert_eq!(
             usage("flush\n"),
-            "line 1: unknown command 'flush' (expected role, service add or replica add)"
+            "line 1: unknown command 'flush' (expected role, set, service add or replica add)"
         );
         assert_eq!(
             usage("service add tcp 10.0.0.1:80 persistent\n"),
@@ -518,7 +607,7 @@ mod tests {
         assert_eq!(e.exit_code(), 64);
         assert_eq!(
             e.to_string(),
-            "restore: line 1: unknown command 'bogus' (expected role, service add or replica add)"
+            "restore: line 1: unknown command 'bogus' (expected role, set, service add or replica add)"
         );
     }
 }

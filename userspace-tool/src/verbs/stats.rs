@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `iprpctl stats`: the counters and core stats of this network namespace
-//! (`IPRP_CMD_GET_STATUS`, without the version and role).
+//! (`IPRP_CMD_GET_STATUS`, without the version and role) and the counters
+//! of each service and replica (`IPRP_CMD_GET_SERVICE`).
 
+use super::list::{self, Service};
 use super::status::{self, Status};
-use super::{Ctx, Iprp, Verb};
+use super::{opt, Ctx, Iprp, Verb};
 use crate::cli::{self, Args};
 use crate::error::Result;
 use crate::json::Json;
@@ -12,33 +14,73 @@ use crate::parse::Toks;
 
 pub const VERB: Verb = Verb {
     name: "stats",
-    summary: "show the counters and core stats of this network namespace",
+    summary: "show the counters of this network namespace, its services and replicas",
     usage: "stats [-j|--json]",
     help: "Asks the iprp module (IPRP_CMD_GET_STATUS) for the counters of this\n\
            network namespace (IPRP_A_COUNTERS, as `status` shows them) and the\n\
            stats of the protocol core (IPRP_A_STATS), named \"<group>.<counter>\",\n\
-           e.g. client.confirmed, in the module's order.\n\
+           e.g. client.confirmed, in the module's order; drops are counted by\n\
+           reason (drop_*, *_full, *_bad_*). Then, if the redirector has\n\
+           services (IPRP_CMD_GET_SERVICE), each service's counters and the\n\
+           flows assigned to each replica, as `list --stats` shows them.\n\
+           `iprpctl zero` sets the counters back to 0.\n\
            \n\
            Options:\n  \
              -j, --json  print {\"counters\": {\"NAME\": N, ...},\n              \
-                         \"stats\": {\"client.confirmed\": N, ...}}\n  \
+                         \"stats\": {\"client.confirmed\": N, ...},\n              \
+                         \"services\": [{\"proto\": \"tcp\", \"vip\": \"10.0.0.100\",\n              \
+                         \"port\": 80, \"stats\": {\"flows_new\": N, ...},\n              \
+                         \"replicas\": [{\"addr\": \"10.0.1.1\", \"assigned\": N,\n              \
+                         \"conns\": N}]}]}\n  \
              -h, --help  this help\n",
     run,
 };
 
-pub fn to_json(s: &Status) -> Json {
+pub fn to_json(s: &Status, services: &[Service]) -> Json {
     let mut o = Json::object();
     o.insert("counters", status::counters_json(s)).insert(
         "stats",
         status::stats_json(s.stats.as_deref().unwrap_or_default()),
     );
+    let list = services
+        .iter()
+        .map(|svc| {
+            let replicas = svc
+                .replicas
+                .iter()
+                .map(|r| {
+                    let mut o = Json::object();
+                    o.insert("addr", r.addr.to_string())
+                        .insert("assigned", opt(r.assigned))
+                        .insert("conns", opt(r.conns));
+                    o
+                })
+                .collect::<Vec<_>>();
+            let mut o = Json::object();
+            o.insert("proto", crate::uapi::proto_name(svc.proto))
+                .insert("vip", svc.vip.to_string())
+                .insert("port", u32::from(svc.port))
+                .insert(
+                    "stats",
+                    status::stats_json(svc.stats.as_deref().unwrap_or_default()),
+                )
+                .insert("replicas", replicas);
+            o
+        })
+        .collect::<Vec<_>>();
+    o.insert("services", list);
     o
 }
 
-pub fn to_human(s: &Status) -> String {
+pub fn to_human(s: &Status, services: &[Service]) -> String {
     let mut s = s.clone();
     s.stats.get_or_insert_with(Vec::new);
-    status::tables(&s)
+    let mut out = status::tables(&s);
+    if !services.is_empty() {
+        out.push('\n');
+        out.push_str(&list::stats_human(services));
+    }
+    out
 }
 
 fn run(ctx: &mut Ctx, args: Args) -> Result<()> {
@@ -46,11 +88,13 @@ fn run(ctx: &mut Ctx, args: Args) -> Result<()> {
         return Ok(());
     };
     Toks::new(VERB.name, &toks).end()?;
-    let s = status::fetch(&mut Iprp::connect()?)?;
+    let mut iprp = Iprp::connect()?;
+    let s = status::fetch(&mut iprp)?;
+    let services = list::fetch(&mut iprp)?;
     let text = if ctx.json {
-        format!("{}\n", to_json(&s))
+        format!("{}\n", to_json(&s, &services))
     } else {
-        to_human(&s)
+        to_human(&s, &services)
     };
     super::print(&text)
 }
@@ -88,19 +132,49 @@ mod tests {
     #[test]
     fn json() {
         assert_eq!(
-            to_json(&decoded()).to_string(),
-            r#"{"counters":{"proto_rx":4,"msg_tx":9},"stats":{"client.confirmed":2,"client.alarm":0}}"#
+            to_json(&decoded(), &[]).to_string(),
+            r#"{"counters":{"proto_rx":4,"msg_tx":9},"stats":{"client.confirmed":2,"client.alarm":0},"services":[]}"#
         );
         assert_eq!(
-            to_json(&Status::default()).to_string(),
-            r#"{"counters":{},"stats":{}}"#
+            to_json(&Status::default(), &[]).to_string(),
+            r#"{"counters":{},"stats":{},"services":[]}"#
         );
+        let svc = Service {
+            proto: 6,
+            vip: std::net::Ipv4Addr::new(10, 0, 0, 100),
+            port: 80,
+            sched: Some(0),
+            response_timeout_ms: None,
+            idle_timeout_ms: None,
+            replicas: vec![list::Replica {
+                addr: std::net::Ipv4Addr::new(10, 0, 0, 11),
+                weight: Some(1),
+                up: Some(true),
+                conns: Some(1),
+                assigned: Some(9),
+            }],
+            stats: Some(vec![("flows_new".into(), 9)]),
+        };
+        assert_eq!(
+            to_json(&Status::default(), std::slice::from_ref(&svc)).to_string(),
+            concat!(
+                r#"{"counters":{},"stats":{},"services":[{"proto":"tcp","vip":"10.0.0.100","port":80,"#,
+                r#""stats":{"flows_new":9},"replicas":[{"addr":"10.0.0.11","assigned":9,"conns":1}]}]}"#
+            )
+        );
+        let human = to_human(&Status::default(), &[svc]);
+        assert!(human.ends_with(
+            "\nProt VIP:Port       flows_new\n\
+             \x20 -> Replica         assigned  conns\n\
+             TCP  10.0.0.100:80          9\n\
+             \x20 -> 10.0.0.11              9      1\n"
+        ));
     }
 
     #[test]
     fn human() {
         assert_eq!(
-            to_human(&decoded()),
+            to_human(&decoded(), &[]),
             "COUNTER   VALUE\n\
              proto_rx      4\n\
              msg_tx        9\n\

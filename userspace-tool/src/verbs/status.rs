@@ -43,6 +43,47 @@ pub struct Status {
     pub counters: Vec<(u16, u64)>,
     /// `IPRP_A_STATS`: `(name, value)` in the module's order, if sent.
     pub stats: Option<Vec<(String, u64)>>,
+    /// Global parameters (`IPRP_CMD_SET_PARAMS`), if sent.
+    pub params: Params,
+    /// `IPRP_A_CLIENT_CAPACITY`: the client's table size, once it exists.
+    pub client_capacity: Option<u32>,
+    /// `IPRP_A_REDIR_CAPACITY`: the redirector's table size, once it exists.
+    pub redir_capacity: Option<u32>,
+    /// `IPRP_A_IDLE_TIMEOUT`: the client's idle timeout, once set.
+    pub client_idle_ms: Option<u32>,
+}
+
+/// The global parameters of a namespace, as far as the module sent them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// `IPRP_A_TICK`, ms.
+    pub tick_ms: Option<u32>,
+    /// `IPRP_A_CHECKING_TIMEOUT`, ms.
+    pub checking_timeout_ms: Option<u32>,
+    /// `IPRP_A_MAX_HELD`.
+    pub max_held: Option<u32>,
+}
+
+impl Params {
+    pub fn is_empty(&self) -> bool {
+        *self == Params::default()
+    }
+
+    /// `tick 500 checking-timeout 3000 max-held 1024`: the arguments of
+    /// `iprpctl set` that reproduce these values.
+    pub fn set_args(&self) -> String {
+        let mut v = Vec::new();
+        if let Some(ms) = self.tick_ms {
+            v.push(format!("tick {ms}"));
+        }
+        if let Some(ms) = self.checking_timeout_ms {
+            v.push(format!("checking-timeout {ms}"));
+        }
+        if let Some(n) = self.max_held {
+            v.push(format!("max-held {n}"));
+        }
+        v.join(" ")
+    }
 }
 
 fn run(ctx: &mut Ctx, args: Args) -> Result<()> {
@@ -80,6 +121,12 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Status> {
         match u32::from(a.ty) {
             iprp_attr::IPRP_A_VERSION => s.version = Some(a.str()),
             iprp_attr::IPRP_A_ROLE => s.role = Some(a.u32()?),
+            iprp_attr::IPRP_A_TICK => s.params.tick_ms = Some(a.u32()?),
+            iprp_attr::IPRP_A_CHECKING_TIMEOUT => s.params.checking_timeout_ms = Some(a.u32()?),
+            iprp_attr::IPRP_A_MAX_HELD => s.params.max_held = Some(a.u32()?),
+            iprp_attr::IPRP_A_CLIENT_CAPACITY => s.client_capacity = Some(a.u32()?),
+            iprp_attr::IPRP_A_REDIR_CAPACITY => s.redir_capacity = Some(a.u32()?),
+            iprp_attr::IPRP_A_IDLE_TIMEOUT => s.client_idle_ms = Some(a.u32()?),
             iprp_attr::IPRP_A_STATS => s.stats = Some(parse_stats(&a)?),
             iprp_attr::IPRP_A_COUNTERS => {
                 for c in a.nested_attrs() {
@@ -172,6 +219,23 @@ pub fn to_json(s: &Status) -> Json {
     if let Some(r) = s.role {
         o.insert("role", role_json(r));
     }
+    if s.client_capacity.is_some() || s.redir_capacity.is_some() {
+        let mut c = Json::object();
+        c.insert("client", super::opt(s.client_capacity))
+            .insert("redirector", super::opt(s.redir_capacity));
+        o.insert("capacity", c);
+    }
+    if let Some(ms) = s.client_idle_ms {
+        o.insert("client_idle_timeout_ms", ms);
+    }
+    if !s.params.is_empty() {
+        let p = &s.params;
+        let mut j = Json::object();
+        j.insert("tick_ms", super::opt(p.tick_ms))
+            .insert("checking_timeout_ms", super::opt(p.checking_timeout_ms))
+            .insert("max_held", super::opt(p.max_held));
+        o.insert("params", j);
+    }
     o.insert("counters", counters_json(s));
     if let Some(st) = &s.stats {
         o.insert("stats", stats_json(st));
@@ -204,6 +268,27 @@ pub fn to_human(s: &Status) -> String {
     );
     if let Some(r) = s.role {
         out.push_str(&format!("role: {}\n", role_text(r)));
+    }
+    let cap = |c: Option<u32>| c.map_or("-".to_string(), |c| c.to_string());
+    if s.client_capacity.is_some() || s.redir_capacity.is_some() {
+        out.push_str(&format!(
+            "capacity: client {}, redirector {}\n",
+            cap(s.client_capacity),
+            cap(s.redir_capacity)
+        ));
+    }
+    if let Some(ms) = s.client_idle_ms {
+        out.push_str(&format!("client idle timeout: {}\n", super::fmt_ms(ms)));
+    }
+    if !s.params.is_empty() {
+        let p = &s.params;
+        let ms = |v: Option<u32>| v.map_or("-".to_string(), super::fmt_ms);
+        out.push_str(&format!(
+            "params: tick {}, checking-timeout {}, max-held {}\n",
+            ms(p.tick_ms),
+            ms(p.checking_timeout_ms),
+            cap(p.max_held)
+        ));
     }
     out.push('\n');
     out.push_str(&tables(s));
@@ -362,5 +447,45 @@ mod tests {
         let m = messages(&buf).next().unwrap().unwrap();
         let e = parse(GenlMsg::parse(&m).unwrap().attrs).unwrap_err();
         assert!(e.to_string().contains("pre_routing_pkts"), "{e}");
+    }
+
+    #[test]
+    fn params_capacities_and_idle_timeout() {
+        let mut b = MsgBuilder::genl(40, 0, iprp_cmd::IPRP_CMD_GET_STATUS as u8, 1);
+        b.put_str(a::VERSION, "0.3.0")
+            .put_u32(a::ROLE, 3)
+            .put_u32(a::TICK, 500)
+            .put_u32(a::CHECKING_TIMEOUT, 3000)
+            .put_u32(a::MAX_HELD, 1024)
+            .put_u32(a::CLIENT_CAPACITY, 4096)
+            .put_u32(a::REDIR_CAPACITY, 65536)
+            .put_u32(a::IDLE_TIMEOUT, 30000);
+        let s = parse_buf(&b.finish(1));
+        assert_eq!(
+            s.params.set_args(),
+            "tick 500 checking-timeout 3000 max-held 1024"
+        );
+        assert_eq!(
+            (s.client_capacity, s.redir_capacity),
+            (Some(4096), Some(65536))
+        );
+        assert_eq!(
+            to_json(&s).to_string(),
+            concat!(
+                r#"{"version":"0.3.0","role":["client","redirector"],"#,
+                r#""capacity":{"client":4096,"redirector":65536},"client_idle_timeout_ms":30000,"#,
+                r#""params":{"tick_ms":500,"checking_timeout_ms":3000,"max_held":1024},"counters":{}}"#
+            )
+        );
+        assert_eq!(
+            to_human(&s),
+            "iprp module version 0.3.0\n\
+             role: client redirector\n\
+             capacity: client 4096, redirector 65536\n\
+             client idle timeout: 30s\n\
+             params: tick 500ms, checking-timeout 3s, max-held 1024\n\
+             \n\
+             COUNTER  VALUE\n"
+        );
     }
 }
