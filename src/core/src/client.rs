@@ -360,6 +360,12 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
         self.table.for_each_index(|_, b| f(b));
     }
 
+    /// Bindings in slot order from slot `from` until `f` returns false;
+    /// returns where to resume (see [`Table::scan_from`]).
+    pub fn scan_from(&self, from: u32, f: impl FnMut(&Binding) -> bool) -> u32 {
+        self.table.scan_from(from, f)
+    }
+
     /// Output path: a packet to `redirector` of flow (proto, cport, sport).
     /// Returns the replica to send it to if the binding is CONFIRMED.
     pub fn lookup_out(

@@ -346,6 +346,19 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
             .map(|s| &mut s.entry)
     }
 
+    /// Visits the used slots with index `from` or more, in index order,
+    /// until `f` returns false. Returns the index of the slot `f` refused,
+    /// or the capacity once every slot was visited: a dump resumes there.
+    pub fn scan_from(&self, from: u32, mut f: impl FnMut(&E) -> bool) -> u32 {
+        let cap = self.cap as usize;
+        for (i, s) in self.slots.iter().enumerate().take(cap).skip(from as usize) {
+            if s.used && !f(&s.entry) {
+                return i as u32;
+            }
+        }
+        self.cap
+    }
+
     /// Calls `f` on every used slot index (in slot order).
     pub fn for_each_index(&self, mut f: impl FnMut(u32, &E)) {
         for (i, s) in self.slots.iter().enumerate().take(self.cap as usize) {
@@ -466,6 +479,37 @@ mod tests {
     }
     fn find_b(t: &Table<E2, Vec<Slot<E2>>>, b: u32) -> Option<u32> {
         t.find(1, E2 { a: 0, b }.hash(1, t.hash_key()), |e| e.b == b)
+    }
+
+    /// A dump in chunks that resumes where the previous chunk stopped sees
+    /// every entry exactly once, whatever the chunk size.
+    #[test]
+    fn scan_from_resumes_exactly() {
+        let mut t = t(300);
+        for i in 0..200u32 {
+            t.insert(E2 { a: i, b: i + 1000 }).unwrap();
+        }
+        for i in (0..200u32).step_by(3) {
+            let idx = find_a(&t, i).unwrap();
+            t.remove(idx);
+        }
+        let mut want = Vec::new();
+        t.for_each_index(|_, e| want.push(e.a));
+        for chunk in [1usize, 7, 64, 1000] {
+            let (mut pos, mut got) = (0u32, Vec::new());
+            while pos < t.capacity() as u32 {
+                let mut room = chunk;
+                pos = t.scan_from(pos, |e| {
+                    if room == 0 {
+                        return false;
+                    }
+                    room -= 1;
+                    got.push(e.a);
+                    true
+                });
+            }
+            assert_eq!(got, want, "chunk {chunk}");
+        }
     }
 
     #[test]
