@@ -107,11 +107,11 @@ t = [x for x in json.load(sys.stdin)["services"] if x["proto"] == "tcp"][0]
 r = {x["addr"]: (x["weight"], x["up"]) for x in t["replicas"]}
 assert r == {"10.0.0.11": (0, True), "10.0.0.12": (2, True)}, r'
 	# service edit: the options given change, the rest and the replicas stay
-	n R "$IPRPCTL" service edit tcp "$V" sched rr idle-timeout 600000
+	n R "$IPRPCTL" service edit tcp "$V" sched rr idle-timeout 3600000
 	json R list | python3 -c '
 import json, sys
 t = [x for x in json.load(sys.stdin)["services"] if x["proto"] == "tcp"][0]
-assert (t["sched"], t["response_timeout_ms"], t["idle_timeout_ms"]) == ("rr", 200, 600000), t
+assert (t["sched"], t["response_timeout_ms"], t["idle_timeout_ms"]) == ("rr", 200, 3600000), t
 assert len(t["replicas"]) == 2, t
 print("service edit kept the response timeout and the replicas")'
 	json R role | grep -qx '{"role":\["client","redirector"\]}'
