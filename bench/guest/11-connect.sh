@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Fig 11: TCP connect time through each mechanism at one-way delay D on
+# the C-R link. All mechanisms run at the same time (connect-gen time:
+# PAR connects in flight per mechanism), in ROUNDS rounds of N connects
+# each; every connect is a new socket with a fresh source port, and every
+# redirected one is a new flow with its own IPRP handshake (checked with
+# the redirector's flow_new counter). Tables are flushed between rounds.
+# Geometry "far" (the paper's, see bench/lib.sh) at every D; "near" (R near
+# the replicas, the peers' recipe) at D = 25 ms with fewer connects.
+# Writes fig11-connect-raw.csv: geom,d_ms,round,mech,seq,connect_ms
+set -euo pipefail
+. "$REPO/bench/lib.sh"
+
+# RUNS: "geometry D rounds connects in-flight-per-mechanism"
+if [ "$MODE" = full ]; then
+	RUNS=("far 25 3 200 2" "far 50 3 200 2" "far 100 3 200 2" "near 25 3 40 4")
+else
+	RUNS=("far 25 3 30 2" "near 25 3 8 4")
+fi
+MECHS="direct rlocal redirected dnat ipvsnat ipvsdr"
+CSV=$OUT/fig11-connect-raw.csv
+echo "geom,d_ms,round,mech,seq,connect_ms" >"$CSV"
+
+bench_up
+for run in "${RUNS[@]}"; do
+	read -r geom d ROUNDS N PAR <<<"$run"
+	bench_delay "$d" "$geom"
+	for r in $(seq "$ROUNDS"); do
+		targets=""
+		for m in $(shuffled $MECHS); do targets="$targets $m=${SINK[$m]}"; done
+		before=$(stat R redirector.flow_new)
+		# shellcheck disable=SC2086
+		n C "$GEN" time -n "$N" -p "$PAR" $targets >/tmp/connect.csv
+		sleep 1
+		after=$(stat R redirector.flow_new)
+		[ $((after - before)) -eq "$N" ] ||
+			fail "$geom D=$d round $r: $N redirected connects but $((after - before)) new flows at R"
+		for m in $MECHS; do
+			got=$(grep -c "^$m," /tmp/connect.csv)
+			[ "$got" -eq "$N" ] || fail "$geom D=$d round $r: $m made $got of $N connects"
+		done
+		sed "s/^/$geom,$d,$r,/" /tmp/connect.csv >>"$CSV"
+		$PY - "$geom D=$d" "$r" /tmp/connect.csv <<'PY'
+import csv, statistics, sys
+t = {}
+for m, _, ms in csv.reader(open(sys.argv[3])):
+    t.setdefault(m, []).append(float(ms))
+print(f"# {sys.argv[1]} round {sys.argv[2]}: " + ", ".join(f"{m} {statistics.median(v):.2f}" for m, v in sorted(t.items())) + " (median ms)")
+PY
+		n C "$IPRPCTL" flush client
+		n R "$IPRPCTL" flush redirector
+	done
+	n C "$IPRPCTL" stats | grep -E 'client\.(confirmed|req_table_full|req_checking_limit)' || true
+done
+bench_down
