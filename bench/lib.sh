@@ -89,14 +89,21 @@ NFT
 }
 
 # bench_delay D [far|near]: (re)sets the distance; 0 = no delay.
+BENCH_GEOM=none
 bench_delay() {
 	local d=$1 geom=${2:-far} h
-	n R tc qdisc del dev eth0 root 2>/dev/null || true
-	n sw tc qdisc del dev pR root 2>/dev/null || true
-	for h in C L R; do
-		n "$h" tc qdisc del dev eth0 root 2>/dev/null || true
-		n "$h" nft delete table ip bench_delay 2>/dev/null || true
-	done
+	case $BENCH_GEOM in
+	far)
+		n R tc qdisc del dev eth0 root
+		n sw tc qdisc del dev pR root ;;
+	near)
+		for h in C L R; do
+			n "$h" tc qdisc del dev eth0 root
+			n "$h" nft delete table ip bench_delay
+		done ;;
+	esac
+	BENCH_GEOM=none
+	[ "$d" -gt 0 ] && BENCH_GEOM=$geom
 	if [ "$d" -gt 0 ] && [ "$geom" = far ]; then
 		n R tc qdisc add dev eth0 root netem delay "${d}ms" limit 100000
 		n sw tc qdisc add dev pR root netem delay "${d}ms" limit 100000
@@ -221,7 +228,9 @@ IPVS
 			fail "$m: $(http_url "$m" who) answered '$(cat "/tmp/who.$m" 2>/dev/null)', want $(http_server "$m")"
 	done
 	log "every mechanism answered from the right server"
-	bench_delay "${1:-0}" "${2:-far}"
+	n C "$IPRPCTL" flush client
+	n R "$IPRPCTL" flush redirector
+	[ "${1:-0}" -eq 0 ] || bench_delay "$1" "${2:-far}"
 }
 
 bench_down() {
@@ -257,8 +266,16 @@ declare -A SINK=([direct]=${ADDR[S1]}:7000 [rlocal]=$VIP:7009 [redirected]=$VIP:
 	[dnat]=$VIP:7001 [ipvsnat]=$VIP:7002 [ipvsdr]=$VIP:7003)
 
 # stat NS NAME: one core statistic from iprpctl status -j.
+# (jq: python starts in ~1 s under TCG.)
 stat() {
-	n "$1" "$IPRPCTL" status -j | $PY -c 'import json,sys; print(json.load(sys.stdin)["stats"].get(sys.argv[1], 0))' "$2"
+	n "$1" "$IPRPCTL" status -j | jq -er --arg k "$2" '.stats[$k] // 0'
+}
+
+# medians FILE: "name median ..." of a NAME,SEQ,VALUE csv, one line.
+medians() {
+	sort -t, -k1,1 -k3,3n "$1" | awk -F, '
+		{ v[$1, ++c[$1]] = $3 }
+		END { for (m in c) printf "%s %.2f, ", m, v[m, int((c[m] + 1) / 2)]; print "(median ms)" }'
 }
 
 # shuffled WORD...: the words in random order (interleaving).

@@ -46,7 +46,7 @@ echo "# results in $RES"
 	echo "commit,$(git -C "$REPO" rev-parse --short HEAD)"
 } >"$RES/meta-host.csv"
 
-TIMEOUT=$([ "$MODE" = full ] && echo 2400 || echo 600)
+TIMEOUT=$([ "$MODE" = full ] && echo 3600 || echo 1500)
 start=$(date +%s)
 set +e
 timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm \

@@ -13,9 +13,9 @@ set -euo pipefail
 
 # RUNS: "geometry D rounds connects in-flight-per-mechanism"
 if [ "$MODE" = full ]; then
-	RUNS=("far 25 3 200 2" "far 50 3 200 2" "far 100 3 200 2" "near 25 3 40 4")
+	RUNS=("far 25 3 200 4" "far 50 3 200 4" "far 100 3 200 4" "near 25 3 40 8")
 else
-	RUNS=("far 25 3 30 2" "near 25 3 8 4")
+	RUNS=("far 25 3 20 2" "near 25 2 8 4")
 fi
 MECHS="direct rlocal redirected dnat ipvsnat ipvsdr"
 CSV=$OUT/fig11-connect-raw.csv
@@ -40,13 +40,7 @@ for run in "${RUNS[@]}"; do
 			[ "$got" -eq "$N" ] || fail "$geom D=$d round $r: $m made $got of $N connects"
 		done
 		sed "s/^/$geom,$d,$r,/" /tmp/connect.csv >>"$CSV"
-		$PY - "$geom D=$d" "$r" /tmp/connect.csv <<'PY'
-import csv, statistics, sys
-t = {}
-for m, _, ms in csv.reader(open(sys.argv[3])):
-    t.setdefault(m, []).append(float(ms))
-print(f"# {sys.argv[1]} round {sys.argv[2]}: " + ", ".join(f"{m} {statistics.median(v):.2f}" for m, v in sorted(t.items())) + " (median ms)")
-PY
+		log "$geom D=$d round $r: $(medians /tmp/connect.csv)"
 		n C "$IPRPCTL" flush client
 		n R "$IPRPCTL" flush redirector
 	done

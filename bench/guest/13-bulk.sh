@@ -11,7 +11,7 @@ set -euo pipefail
 . "$REPO/bench/lib.sh"
 
 if [ "$MODE" = full ]; then DS="25 50 100"; RUNS=10; BSIZES="10k 100k 1m 10m"
-else DS="25"; RUNS=5; BSIZES="1m"; fi
+else DS="25"; RUNS=3; BSIZES="1m"; fi
 CSV=$OUT/fig13-bulk-raw.csv
 echo "d_ms,run,mech,size,bytes,connect_ms,total_ms" >"$CSV"
 mkdir -p /tmp/dl

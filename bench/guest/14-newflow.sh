@@ -11,7 +11,7 @@
 set -euo pipefail
 . "$REPO/bench/lib.sh"
 
-if [ "$MODE" = full ]; then ROUNDS=4; T=6; else ROUNDS=1; T=3; fi
+if [ "$MODE" = full ]; then ROUNDS=3; T=5; else ROUNDS=1; T=2; fi
 PAR=16
 MECHS="direct rlocal redirected dnat ipvsnat ipvsdr"
 CSV=$OUT/fig14-newflow-raw.csv
