@@ -218,7 +218,12 @@ static int timed(int argc, char **argv)
 		double t1 = now_s();
 
 		if (k == 0) {
-			fprintf(stderr, "connect-gen: no connection completed in 30 s\n");
+			fprintf(stderr, "connect-gen: no connection completed in 30 s; in flight:");
+			for (i = 0; i < nt * par; i++)
+				if (slots[i].fd >= 0)
+					fprintf(stderr, " %s (%.1f s)", tg[slots[i].target].name,
+						t1 - slots[i].t0);
+			fprintf(stderr, "\n");
 			return 1;
 		}
 		for (i = 0; i < k; i++) {

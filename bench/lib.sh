@@ -31,6 +31,9 @@
 #   8083  IPVS-DR       S1:8083        | 7003  IPVS-DR       S1:7003
 #   9090  R's own http server          | 7009  R's own sink
 #   8080  R's own http (legacy clients served locally)
+#   direct: S1:8084 (http), S1:7004 (sink), not the replica's port: a
+#   direct flow and a redirected one to the same S1 port may pick the same
+#   client port, and then share one 4-tuple on the wire (see README).
 # http = busybox httpd; sink = connect-gen serve (accept and close).
 
 REPO=${REPO:?}
@@ -173,10 +176,11 @@ bench_up() {
 
 	bg S1 busybox httpd -f -p 8080 -h /tmp/www-S1
 	bg S1 busybox httpd -f -p 8083 -h /tmp/www-S1
+	bg S1 busybox httpd -f -p 8084 -h /tmp/www-S1
 	bg S2 busybox httpd -f -p 8080 -h /tmp/www-S2
 	bg R busybox httpd -f -p "$VIP:8080" -h /tmp/www-R
 	bg R busybox httpd -f -p "$VIP:9090" -h /tmp/www-R
-	bg S1 "$GEN" serve 0.0.0.0:7000 0.0.0.0:7003
+	bg S1 "$GEN" serve 0.0.0.0:7000 0.0.0.0:7003 0.0.0.0:7004
 	bg S2 "$GEN" serve 0.0.0.0:7000
 	bg R "$GEN" serve "$VIP:7009"
 
@@ -246,7 +250,7 @@ bench_down() {
 MECHS_HTTP="direct rlocal redirected dnat ipvsnat ipvsdr"
 http_url() {
 	case "$1" in
-	direct) echo "http://${ADDR[S1]}:8080/$2" ;;
+	direct) echo "http://${ADDR[S1]}:8084/$2" ;;
 	redirected) echo "http://$VIP:8080/$2" ;;
 	dnat) echo "http://$VIP:8081/$2" ;;
 	ipvsnat) echo "http://$VIP:8082/$2" ;;
@@ -262,7 +266,7 @@ http_server() {
 	esac
 }
 # Connection sinks (connect-gen serve) per mechanism.
-declare -A SINK=([direct]=${ADDR[S1]}:7000 [rlocal]=$VIP:7009 [redirected]=$VIP:7000
+declare -A SINK=([direct]=${ADDR[S1]}:7004 [rlocal]=$VIP:7009 [redirected]=$VIP:7000
 	[dnat]=$VIP:7001 [ipvsnat]=$VIP:7002 [ipvsdr]=$VIP:7003)
 
 # stat NS NAME: one core statistic from iprpctl status -j.

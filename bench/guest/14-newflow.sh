@@ -25,12 +25,12 @@ n C "$GEN" run -t 1 -p "$PAR" "${SINK[redirected]}" >/dev/null
 sleep 2
 for r in $(seq "$ROUNDS"); do
 	for m in $(shuffled $MECHS); do
-		n C "$IPRPCTL" flush client
-		n R "$IPRPCTL" flush redirector
-		sleep 1
-		before=$(stat R redirector.flow_new)
+		# Few processes between runs (exec is slow under TCG); the 1 s
+		# idle timeouts keep the tables small without a flush.
+		before=0 after=0
+		[ "$m" != redirected ] || before=$(stat R redirector.flow_new)
 		line=$(n C "$GEN" run -t "$T" -p "$PAR" "${SINK[$m]}") || fail "$m: connect-gen failed"
-		after=$(stat R redirector.flow_new)
+		[ "$m" != redirected ] || after=$(stat R redirector.flow_new)
 		conns=$(echo "$line" | sed 's/.*conns=\([0-9]*\).*/\1/')
 		if [ "$m" = redirected ]; then
 			# Every connection did the handshake (a few SYNs of the last
