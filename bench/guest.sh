@@ -29,7 +29,11 @@ dmesg -n 1 2>/dev/null || true
 ok=0 bad=0
 for f in "$HERE"/guest/*.sh; do
 	name=$(basename "$f" .sh)
-	[ -z "$FILTER" ] || [[ "$name" == *"$FILTER"* ]] || continue
+	if [ -n "$FILTER" ]; then
+		keep=0
+		for f1 in ${FILTER//,/ }; do [[ "$name" == *"$f1"* ]] && keep=1; done
+		[ "$keep" = 1 ] || continue
+	fi
 	echo "# --- $name ($(date +%T))"
 	start=$(date +%s)
 	bash "$f"

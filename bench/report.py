@@ -151,6 +151,13 @@ def fig11(d, tmp, md):
                           f"{f1(bound)} ms: **{'met' if ok else 'MISSED'}**")
         md.append("")
 
+    fp = os.path.join(d, "fig11-failures.csv")
+    fails = read(fp) if os.path.exists(fp) else []
+    md.append(f"Failed rounds (repeated once; see fig11-failures.csv): {len(fails) or 'none'}.")
+    for x in fails:
+        md.append(f"- {x['geom']}, D = {x['d_ms']} ms, round {x['round']}: {x['error'].strip()}")
+    md.append("")
+
     # Plot: one cluster of bars per (geometry, D), one bar per mechanism,
     # plus the paper's bound and the peers' numbers as clusters of their own.
     titles = [NAMES[m] for m in MECH_ORDER] + ["paper bound (R-local + RTT) × 1.02"]

@@ -4,8 +4,10 @@
 # bench/guest/*.sh in name order), then summarises and plots on the host
 # (bench/report.py, gnuplot).
 #
-#   bench/run.sh --kernel KDIR [--mode quick|full] [--only NAME]
+#   bench/run.sh --kernel KDIR [--mode quick|full] [--only NAME[,NAME]] [--env 'K=V ...']
 #
+# --only runs the guest scripts whose name contains one of the NAMEs;
+# --env passes variables to them (e.g. BENCH_BULK_PLAN="25:10 100:5").
 # quick: results in bench/results/quick-<time>/ (scratch, not committed).
 # full:  results first in bench/results/full-<time>/, copied to
 #        docs/results/ only if every benchmark succeeded.
@@ -17,11 +19,13 @@ REPO=$(cd "$HERE/.." && pwd)
 KDIR=""
 MODE=quick
 ONLY=""
+ENVS=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) KDIR=$2; shift 2 ;;
 	--mode) MODE=$2; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;
+	--env) ENVS=$2; shift 2 ;;
 	*) echo "usage: $0 --kernel KDIR [--mode quick|full] [--only NAME]" >&2; exit 64 ;;
 	esac
 done
@@ -44,6 +48,8 @@ echo "# results in $RES"
 	echo "accel,tcg"
 	echo "kernel_dir,$(basename "$KDIR")"
 	echo "commit,$(git -C "$REPO" rev-parse --short HEAD)"
+	echo "only,\"$ONLY\""
+	echo "env,\"$ENVS\""
 } >"$RES/meta-host.csv"
 
 TIMEOUT=$([ "$MODE" = full ] && echo 3600 || echo 1500)
@@ -51,7 +57,7 @@ start=$(date +%s)
 set +e
 timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm \
 	--cpus 2 --memory 1536M --rwdir="$RES" \
-	--exec "$HERE/guest.sh $MODE $RES $ONLY" </dev/null 2>&1 | tee "$RES/console.log"
+	--exec "env $ENVS $HERE/guest.sh $MODE $RES $ONLY" </dev/null 2>&1 | tee "$RES/console.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo "elapsed_vm_s,$(( $(date +%s) - start ))" >>"$RES/meta-host.csv"
