@@ -12,6 +12,9 @@ FILTER=${3:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 export MODE OUT REPO
+# Variables from bench/run.sh --env.
+# shellcheck disable=SC1091
+[ -f "$OUT/env.sh" ] && . "$OUT/env.sh"
 . "$REPO/vm-tests/lib.sh"
 
 echo "# bench mode $MODE, kernel $(uname -r), $(nproc) CPUs"

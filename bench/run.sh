@@ -7,7 +7,8 @@
 #   bench/run.sh --kernel KDIR [--mode quick|full] [--only NAME[,NAME]] [--env 'K=V ...']
 #
 # --only runs the guest scripts whose name contains one of the NAMEs;
-# --env passes variables to them (e.g. BENCH_BULK_PLAN="25:10 100:5").
+# --env passes variables to them, comma-separated values for spaces
+# (e.g. --env BENCH_BULK_PLAN=25:10,100:5).
 # quick: results in bench/results/quick-<time>/ (scratch, not committed).
 # full:  results first in bench/results/full-<time>/, copied to
 #        docs/results/ only if every benchmark succeeded.
@@ -52,12 +53,14 @@ echo "# results in $RES"
 	echo "env,\"$ENVS\""
 } >"$RES/meta-host.csv"
 
+# Variables for the guest scripts travel in a file (quotes in --exec do not).
+for kv in $ENVS; do printf 'export %q\n' "$kv"; done >"$RES/env.sh"
 TIMEOUT=$([ "$MODE" = full ] && echo 3600 || echo 1500)
 start=$(date +%s)
 set +e
 timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm \
 	--cpus 2 --memory 1536M --rwdir="$RES" \
-	--exec "env $ENVS $HERE/guest.sh $MODE $RES $ONLY" </dev/null 2>&1 | tee "$RES/console.log"
+	--exec "$HERE/guest.sh $MODE $RES $ONLY" </dev/null 2>&1 | tee "$RES/console.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo "elapsed_vm_s,$(( $(date +%s) - start ))" >>"$RES/meta-host.csv"

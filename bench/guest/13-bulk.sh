@@ -7,14 +7,15 @@
 # connection; times are curl's own (time_connect, time_total). Every file
 # is compared with the one of the server that must have sent it.
 # Writes fig13-bulk-raw.csv: d_ms,run,mech,size,bytes,connect_ms,total_ms
-# (full mode: 10 runs at each D; BENCH_BULK_PLAN="25:10 100:5" changes that)
+# (full mode: 10 runs at each D; BENCH_BULK_PLAN=25:10,100:5 changes that)
 set -euo pipefail
 . "$REPO/bench/lib.sh"
 
-# PLAN: "D:RUNS ..."; BENCH_BULK_PLAN overrides it (bench/run.sh --env).
+# PLAN: "D:RUNS ..."; BENCH_BULK_PLAN (D:RUNS,D:RUNS) overrides it (bench/run.sh --env).
 if [ "$MODE" = full ]; then PLAN="25:10 50:10 100:10"; BSIZES="10k 100k 1m 10m"
 else PLAN="25:3"; BSIZES="1m"; fi
 PLAN=${BENCH_BULK_PLAN:-$PLAN}
+PLAN=${PLAN//,/ }
 CSV=$OUT/fig13-bulk-raw.csv
 echo "d_ms,run,mech,size,bytes,connect_ms,total_ms" >"$CSV"
 mkdir -p /tmp/dl
