@@ -27,13 +27,15 @@
 #   port  mechanism     backend        | port  mechanism     backend
 #   8080  iprp redirect S1:8080 (http) | 7000  iprp redirect S1:7000 (sink)
 #   8081  nft DNAT      S2:8080        | 7001  nft DNAT      S2:7000
-#   8082  IPVS-NAT      S2:8080        | 7002  IPVS-NAT      S2:7000
+#   8082  IPVS-NAT      S2:8085        | 7002  IPVS-NAT      S2:7005
 #   8083  IPVS-DR       S1:8083        | 7003  IPVS-DR       S1:7003
 #   9090  R's own http server          | 7009  R's own sink
 #   8080  R's own http (legacy clients served locally)
 #   direct: S1:8084 (http), S1:7004 (sink), not the replica's port: a
 #   direct flow and a redirected one to the same S1 port may pick the same
-#   client port, and then share one 4-tuple on the wire (see README).
+#   client port, and then share one 4-tuple on the wire (see README). For
+#   the same reason DNAT and IPVS-NAT use different ports of S2: C picks
+#   client ports per destination (VIP:7001, VIP:7002), both NATs keep them.
 # http = busybox httpd; sink = connect-gen serve (accept and close).
 
 REPO=${REPO:?}
@@ -178,10 +180,11 @@ bench_up() {
 	bg S1 busybox httpd -f -p 8083 -h /tmp/www-S1
 	bg S1 busybox httpd -f -p 8084 -h /tmp/www-S1
 	bg S2 busybox httpd -f -p 8080 -h /tmp/www-S2
+	bg S2 busybox httpd -f -p 8085 -h /tmp/www-S2
 	bg R busybox httpd -f -p "$VIP:8080" -h /tmp/www-R
 	bg R busybox httpd -f -p "$VIP:9090" -h /tmp/www-R
 	bg S1 "$GEN" serve 0.0.0.0:7000 0.0.0.0:7003 0.0.0.0:7004
-	bg S2 "$GEN" serve 0.0.0.0:7000
+	bg S2 "$GEN" serve 0.0.0.0:7000 0.0.0.0:7005
 	bg R "$GEN" serve "$VIP:7009"
 
 	n C "$IPRPCTL" role client capacity 65536
@@ -201,9 +204,9 @@ table ip bench_nat {
 NFT
 	n R ipvsadm -R <<IPVS
 -A -t $VIP:8082 -s rr
--a -t $VIP:8082 -r ${ADDR[S2]}:8080 -m
+-a -t $VIP:8082 -r ${ADDR[S2]}:8085 -m
 -A -t $VIP:7002 -s rr
--a -t $VIP:7002 -r ${ADDR[S2]}:7000 -m
+-a -t $VIP:7002 -r ${ADDR[S2]}:7005 -m
 -A -t $VIP:8083 -s rr
 -a -t $VIP:8083 -r ${ADDR[S1]}:8083 -g
 -A -t $VIP:7003 -s rr
