@@ -7,12 +7,15 @@
  *       Accepts and closes connections on every address, forever (one
  *       epoll loop, no fork: the server side costs as little as possible).
  *
- *   connect-gen time -n N [-p PAR] NAME=ADDR:PORT [NAME=ADDR:PORT ...]
+ *   connect-gen time -n N [-p PAR] [-b PORT] NAME=ADDR:PORT [NAME=ADDR:PORT ...]
  *       Opens N connections to every target, PAR in flight per target, all
  *       targets at the same time (so the mechanisms are interleaved), and
  *       prints one CSV line "NAME,SEQ,CONNECT_MS" per connection, timed
  *       with CLOCK_MONOTONIC from connect() to the socket becoming writable.
- *       Each connection is a new socket with a kernel-chosen source port.
+ *       Each connection is a new socket; with -b its source port is
+ *       PORT + k for the k-th connection opened (never reused within the
+ *       run), otherwise the kernel's choice (which may reuse a port whose
+ *       previous connection just closed).
  *
  *   connect-gen run -t SECONDS [-p PAR] ADDR:PORT
  *       Saturates ADDR:PORT with new connections (PAR in flight; each is
@@ -127,6 +130,8 @@ struct target {
 	long started, done;
 };
 
+static int next_port;	/* -b: next source port, 0 = kernel's choice */
+
 static int start_connect(int ep, struct slot *s, struct target *t, int idx)
 {
 	struct epoll_event ev = { .events = EPOLLOUT };
@@ -134,6 +139,17 @@ static int start_connect(int ep, struct slot *s, struct target *t, int idx)
 
 	if (fd < 0)
 		die("socket");
+	if (next_port) {
+		struct sockaddr_in src = { .sin_family = AF_INET };
+
+		if (next_port > 65535) {
+			fprintf(stderr, "connect-gen: out of source ports\n");
+			exit(1);
+		}
+		src.sin_port = htons(next_port++);
+		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)
+			die("bind source port");
+	}
 	s->fd = fd;
 	s->target = idx;
 	s->t0 = now_s();
@@ -176,8 +192,9 @@ static int timed(int argc, char **argv)
 	long n = 200;
 	int par = 1, nt = 0, opt, i, ep, busy = 0;
 
-	while ((opt = getopt(argc, argv, "n:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:p:b:")) != -1) {
 		switch (opt) {
+		case 'b': next_port = atoi(optarg); break;
 		case 'n': n = atol(optarg); break;
 		case 'p': par = atoi(optarg); break;
 		default: exit(64);
@@ -337,7 +354,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return run(argc - 1, argv + 1);
 	fprintf(stderr, "usage: connect-gen serve ADDR:PORT...\n"
-			"       connect-gen time -n N [-p PAR] NAME=ADDR:PORT...\n"
+			"       connect-gen time -n N [-p PAR] [-b PORT] NAME=ADDR:PORT...\n"
 			"       connect-gen run -t SECONDS [-p PAR] ADDR:PORT\n");
 	return 64;
 }

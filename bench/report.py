@@ -440,6 +440,16 @@ def guest_meta(d):
 
 
 def meta(d, md):
+    # Results assembled from several boots: runs.csv says which file came
+    # from which (columns: files, mode, date_utc, commit, vm_seconds, note).
+    rp = os.path.join(d, "runs.csv")
+    if os.path.exists(rp):
+        md.append("| data | mode | started (UTC) | commit | VM time | note |")
+        md.append("|---|---|---|---|---|---|")
+        for r in read(rp):
+            md.append(f"| {r['files']} | {r['mode']} | {r['date_utc']} | {r['commit']} | "
+                      f"{r['vm_seconds']} s | {r['note']} |")
+        md.append("")
     kv = {}
     for name in ("meta-host.csv", "meta-guest.csv"):
         p = os.path.join(d, name)

@@ -21,6 +21,7 @@ MECHS="direct rlocal redirected dnat ipvsnat ipvsdr"
 CSV=$OUT/fig11-connect-raw.csv
 echo "geom,d_ms,round,mech,seq,connect_ms" >"$CSV"
 FAILS=$OUT/fig11-failures.csv
+PORT_BASE=10000	# below the ephemeral range: no clash with kernel-chosen ports
 echo "geom,d_ms,round,attempt,error" >"$FAILS"
 
 bench_up
@@ -34,13 +35,18 @@ for run in "${RUNS[@]}"; do
 	for r in $(seq "$ROUNDS"); do
 		targets=""
 		for m in $(shuffled $MECHS); do targets="$targets $m=${SINK[$m]}"; done
+		# Fresh source ports: each connect binds its own port, never used
+		# before in this boot (a reused port whose redirected flow was
+		# confirmed would go straight to S1 without a handshake).
+		PORT_BASE=$((PORT_BASE + N * 6))
 		# A failed round (any connect error or stall) is logged with the
 		# counters, recorded in fig11-failures.csv and repeated once; a
 		# second failure fails the benchmark.
 		for attempt in 1 2; do
 			before=$(stat R redirector.flow_new)
 			# shellcheck disable=SC2086
-			n C "$GEN" time -n "$N" -p "$PAR" $targets >/tmp/connect.csv 2>/tmp/connect.err && break
+			n C "$GEN" time -n "$N" -p "$PAR" -b "$PORT_BASE" $targets >/tmp/connect.csv 2>/tmp/connect.err && break
+			PORT_BASE=$((PORT_BASE + N * 6))
 			log "$geom D=$d round $r attempt $attempt FAILED: $(cat /tmp/connect.err)"
 			n R "$IPRPCTL" stats | grep -vE ' 0$' || true
 			n C "$IPRPCTL" stats | grep -vE ' 0$' || true
