@@ -79,6 +79,9 @@ python3 "$HERE/report.py" "$RES"
 if [ "$MODE" = full ] && [ -z "$ONLY" ]; then
 	DOCS=$REPO/docs/results
 	mkdir -p "$DOCS"
+	# A complete run replaces every earlier result (also runs.csv, which
+	# describes results assembled from several boots).
+	rm -f "$DOCS"/*.csv "$DOCS"/*.svg "$DOCS"/console-*.log
 	cp "$RES"/*.csv "$RES"/*.svg "$RES"/generated.md "$DOCS"/
 	cp "$RES/console.log" "$DOCS/console-full.log"
 	python3 "$HERE/report.py" --update-readme "$DOCS"
