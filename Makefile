@@ -5,6 +5,8 @@
 #   make demo      install deps, build kernel+module+CLI, run the VM demo
 #   make test      install deps, build everything, run host and VM tests
 #   make VARIANT=debug test   same on the debug kernel (KASAN, lockdep, ...)
+#   make bench     install deps, build, full benchmark run (< 30 min) -> docs/results
+#   make bench-quick   the same, quick mode (< 5 min, CI smoke test) -> bench/results
 
 VARIANT ?= base
 LLVM ?= -19
@@ -13,7 +15,8 @@ export PATH := $(HOME)/.cargo/bin:/opt/iprp-venv/bin:$(PATH)
 # Resolved lazily: builds the kernel on first use, then hits the cache.
 KDIR = $(shell scripts/build-kernel.sh $(VARIANT))
 
-.PHONY: all deps kernel module cli core-test cli-test host-test vm-test test demo lint clean debug-test
+.PHONY: all deps kernel module cli core-test cli-test host-test vm-test test demo lint clean debug-test \
+	bench bench-quick bench-tools
 
 all: module cli
 
@@ -61,6 +64,22 @@ debug-test: deps
 demo: deps
 	$(MAKE) module cli
 	vm-tests/run.sh --kernel $(KDIR) --suite demo
+
+# Benchmarks (bench/): the connection generator is a host-built C program
+# that the guest runs from the shared root filesystem.
+bench-tools: target/bench/connect-gen
+
+target/bench/connect-gen: bench/connect-gen.c
+	mkdir -p target/bench
+	gcc -O2 -Wall -Wextra -o $@ $<
+
+bench: deps
+	$(MAKE) module cli bench-tools
+	bench/run.sh --kernel $(KDIR) --mode full
+
+bench-quick: deps
+	$(MAKE) module cli bench-tools
+	bench/run.sh --kernel $(KDIR) --mode quick
 
 lint:
 	cargo fmt --all --check
