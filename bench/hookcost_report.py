@@ -99,6 +99,8 @@ def _gnuplot(script):
 def plot(d, rows):
     """Bar charts: ns per packet, iprp's hook vs the empty hook."""
     pass_rows = [r for r in rows if r["figure"] in ("8", "9")]
+    if not pass_rows:
+        return
     data = os.path.join(d, "fig08-09.dat")
     with open(data, "w") as f:
         for r in pass_rows:
@@ -117,6 +119,8 @@ set key top left
 plot '{data}' using 2:xtic(1) title 'empty hook', '' using 3 title 'iprp hook'
 """)
     xl = [r for r in rows if r["figure"] == "10"]
+    if not xl:
+        return
     data10 = os.path.join(d, "fig10.dat")
     with open(data10, "w") as f:
         for r in xl:

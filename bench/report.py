@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 
+import hookcost_report
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BEGIN = "<!-- BEGIN GENERATED (bench/report.py) -->"
 END = "<!-- END GENERATED -->"
@@ -420,7 +422,7 @@ plot '{f}' using 2:3:4 title 'ours (median, min–max)', \\
 
 
 # ------------------------------------------------------ unknown summaries
-KNOWN = {"fig11-connect-summary.csv", "fig12-legacy-summary.csv", "fig13-bulk-summary.csv",
+KNOWN = {"fig08-hookcost-summary.csv", "fig08-cpu-summary.csv", "fig11-connect-summary.csv", "fig12-legacy-summary.csv", "fig13-bulk-summary.csv",
          "fig14-newflow-summary.csv"}
 
 
@@ -509,9 +511,16 @@ def headline(md):
                        f"{f1(x['us'])} | {x['ratio']:.2f} | {x['soft']:.2f} |")
     out.append("")
     out.append("Figures 8–10 (per-packet hook cost; paper 2.33 µs … 6.23 µs input, ≥ 1.42 µs output, "
-               "3.70 / 4.65 µs translation) are measured by a separate benchmark; its summary appears "
-               "below when its CSV is present.\n")
+               "3.70 / 4.65 µs translation) are measured in the kernel (bench/guest/08-hookcost.sh); "
+               "their table follows when their CSV is present.\n")
     return out
+
+
+def fig08(d, tmp, md):
+    """Figures 8-10 (bench/hookcost_report.py)."""
+    section = hookcost_report.markdown(d)
+    if section:
+        md.append(section)
 
 
 def report(d):
@@ -520,7 +529,7 @@ def report(d):
     body = []
     H.clear()
     with tempfile.TemporaryDirectory() as tmp:
-        for step in (fig11, fig12, fig13, fig14, others):
+        for step in (fig08, fig11, fig12, fig13, fig14, others):
             step(d, tmp, body)
     md += headline(md) + body
     with open(os.path.join(d, "generated.md"), "w") as f:

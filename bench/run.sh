@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
 done
 case "$MODE" in quick | full) ;; *) echo "run.sh: mode must be quick or full" >&2; exit 64 ;; esac
 [ -n "$KDIR" ] && [ -f "$KDIR/arch/x86/boot/bzImage" ] || { echo "run.sh: no kernel at '$KDIR'" >&2; exit 64; }
-for f in iprp.ko target/release/iprpctl target/bench/connect-gen; do
+for f in iprp.ko target/release/iprpctl target/bench/connect-gen target/bench/udp-blast; do
 	[ -e "$REPO/$f" ] || { echo "run.sh: $f not built (make module cli bench-tools)" >&2; exit 64; }
 done
 command -v gnuplot >/dev/null || { echo "run.sh: gnuplot missing (make deps)" >&2; exit 64; }

@@ -29,7 +29,7 @@ BLAST=$REPO/target/bench/udp-blast
 PY=/usr/bin/python3
 
 if [ "$MODE" = quick ]; then
-	LEVELS="0 1000 100000"; PKTS=100000; ROUNDS=1
+	LEVELS="0 1000"; PKTS=50000; ROUNDS=1
 else
 	LEVELS="0 45 1000 100000 1000000"; PKTS=1000000; ROUNDS=3
 fi
