@@ -107,8 +107,9 @@ counters! {
         confirmed_to_accept,
         /// Entries expired idle (any state).
         expired_idle,
-        /// Dropped: new flow refused, shard full.
-        drop_table_full,
+        /// New flows served locally because the shard is full (nothing is
+        /// evicted; the flow is not redirected).
+        local_table_full,
     }
 }
 
