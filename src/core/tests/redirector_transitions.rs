@@ -404,10 +404,7 @@ fn r27_full_table_still_serves_existing_flows() {
     let s = one_replica();
     let mut r = redir(1);
     sent(&mut r, &s, 1, 0);
-    assert_eq!(
-        sent(&mut r, &s, 2, 0).verdict,
-        Verdict::Local
-    );
+    assert_eq!(sent(&mut r, &s, 2, 0).verdict, Verdict::Local);
     assert_eq!(
         sent(&mut r, &s, 1, 0).verdict,
         Verdict::Forward { replica: S1 }
@@ -421,10 +418,7 @@ fn r27_full_table_still_serves_existing_flows() {
 fn r28_zero_capacity_shard_refuses_everything_cleanly() {
     let s = one_replica();
     let mut r = redir(0);
-    assert_eq!(
-        sent(&mut r, &s, 1, 0).verdict,
-        Verdict::Local
-    );
+    assert_eq!(sent(&mut r, &s, 1, 0).verdict, Verdict::Local);
     let o = r
         .on_chk(&s, &msg(MsgType::Chk, 1, S1, 1), CLIENT, VIP, 0)
         .unwrap();
