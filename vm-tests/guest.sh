@@ -2,13 +2,14 @@
 # Guest side: runs inside the VM as root. Prints TAP and a final
 # "N passed, N failed" line; exits non-zero on any failure, including a
 # kernel warning or oops anywhere in dmesg.
-#   guest.sh SUITE RESULTS_DIR      SUITE: all | demo | test-file stem
+#   guest.sh SUITE RESULTS_DIR [MODULE]   SUITE: all | demo | test-file stem
 set -u
 SUITE=$1
 RES=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-export REPO RES
+MODULE=${3:-$REPO/iprp.ko}
+export REPO RES MODULE
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
