@@ -4,7 +4,7 @@
 # filesystem read-only so the guest runs the host's curl, iperf3, socat,
 # python3, tcpdump, nft, tc and ipvsadm, and runs vm-tests/guest.sh inside.
 #
-#   vm-tests/run.sh --kernel KDIR [--suite all|demo|NAME] [--module KO] [--env VAR=VALUE]...
+#   vm-tests/run.sh --kernel KDIR [--suite all|demo|NAME[,NAME...]] [--module KO] [--env VAR=VALUE]...
 #
 # --env sets a variable for the guest's tests (e.g. IPRP_FLOOD_COUNT).
 # KO defaults to ./iprp.ko (built for the base kernel); `make debug-test`
@@ -20,7 +20,7 @@ KDIR=""
 SUITE=all
 MODULE=$REPO/iprp.ko
 GUEST_ENV=""
-TIMEOUT=${IPRP_VM_TIMEOUT:-2400}
+TIMEOUT=${IPRP_VM_TIMEOUT:-4800}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) KDIR=$2; shift 2 ;;
@@ -36,7 +36,7 @@ done
 [ -f "$MODULE" ] || { echo "run.sh: $MODULE not built (make module)" >&2; exit 64; }
 
 export PATH=/opt/iprp-venv/bin:$PATH
-RES=$REPO/vm-tests/results/$(date +%Y%m%d-%H%M%S)-$SUITE
+RES=$REPO/vm-tests/results/$(date +%Y%m%d-%H%M%S)-${SUITE//[^A-Za-z0-9_-]/_}
 mkdir -p "$RES"
 echo "# results in $RES"
 
