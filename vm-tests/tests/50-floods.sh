@@ -50,6 +50,10 @@ snap() {
 		# netem on R's link (and any qdisc on the way) drops on overflow.
 		q=$( (n sw tc -s qdisc show; n R tc -s qdisc show) | sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | paste -sd+ | bc)
 		echo "qdisc_dropped: ${q:-0}"
+		# Packets queued for an unresolved neighbour and dropped (the
+		# flood's first burst toward R, 40 ms away, while ARP resolves).
+		q=$(awk 'NR > 1 { d += ("0x" $12) + 0 } END { print d + 0 }' /proc/net/stat/arp_cache)
+		echo "arp_dropped: $q"
 	} >"$2"
 }
 
@@ -94,11 +98,11 @@ sent, mode, cap = json.loads(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 slack = 4 * int(open("/tmp/fl-legit").read()) + 10
 d = {k: a["counters"][k] - b["counters"][k] for k in a["counters"]}
 s = {k: a["stats"].get(k, 0) - b["stats"].get(k, 0) for k in a["stats"]}
-lost = a["softnet_dropped"] - b["softnet_dropped"] + a["qdisc_dropped"] - b["qdisc_dropped"]
+lost = sum(a[k] - b[k] for k in ("softnet_dropped", "qdisc_dropped", "arp_dropped"))
 print("sender:", sent)
 print("counter deltas:", {k: v for k, v in d.items() if v})
 print("stat deltas:", {k: v for k, v in s.items() if v})
-print("packets dropped before the module (softnet backlog + qdiscs):", lost)
+print("packets dropped before the module (softnet backlog, qdiscs, unresolved neighbour):", lost)
 mem = {k: a[k] - b[k] for k in ("Slab", "SUnreclaim", "VmallocUsed")}
 print("memory kB before:", {k: b[k] for k in mem}, "after:", {k: a[k] for k in mem}, "delta:", mem)
 print("tables after:", {k: v for k, v in a["stats"].items()
@@ -140,6 +144,8 @@ t_junk_million() {
 	local ns dst seed out
 	for ns in C R; do
 		if [ "$ns" = C ]; then dst=${ADDR[C]}; seed=1; else dst=$VIP; seed=2; fi
+		# Resolve the neighbour first (drops while it resolves are counted too).
+		n A ping -c 1 -W 2 "$dst" >/dev/null || true
 		snap "$ns" /tmp/fl-before
 		n A "$FLOOD" junk "${ADDR[A]}" "$dst" "$FJUNK" "$seed" >/tmp/fl-sent &
 		local fp=$!
