@@ -439,7 +439,7 @@ print("zeroed; gauges:", {k: v for k, v in d["stats"].items() if v})'
 import json, sys
 s = [x for x in json.load(sys.stdin)["services"] if x["proto"] == "tcp" and x["port"] == 8080][0]
 st = s["stats"]
-assert (st["flows_new"], st["flows_redirected"], st["flows_local"], st["drop_table_full"]) == (1, 1, 0, 0), st
+assert (st["flows_new"], st["flows_redirected"], st["flows_local"], st["local_table_full"]) == (1, 1, 0, 0), st
 assert st["packets"] == st["forwarded"] + st["local"] and st["forwarded"] >= 1, st
 a = {r["addr"]: r["assigned"] for r in s["replicas"]}
 assert sorted(a.values()) == [0, 1], a
@@ -605,7 +605,7 @@ import json, sys
 ynl = json.load(open(sys.argv[1]))
 s = [x for x in ynl if x["port"] == 8080][0]
 names = [st["stat-name"] for st in s["stats"]["stat"]]
-assert "flows_new" in names and "drop_table_full" in names, s
+assert "flows_new" in names and "local_table_full" in names, s
 assert all("assigned" in r for r in s["replicas"]["replica"]), s' /tmp/ynl-services.json
 	n R "$IPRPCTL" service del tcp "$VIP:4444"
 }

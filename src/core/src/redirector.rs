@@ -136,8 +136,6 @@ pub struct PacketInfo {
 /// Why the redirector drops a packet or message.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum DropReason {
-    /// The shard is full: the new flow is refused.
-    TableFull,
     /// CHK to an address/port that is not a configured service.
     NotService,
     /// Not a CHK (REQ/CFM/ALM are for the client role).
@@ -342,10 +340,13 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             };
         }
         if self.table.is_full() {
-            self.counters.drop_table_full += 1;
-            bump(&sc.drop_table_full);
+            // A full shard serves the flow itself, as for a legacy client:
+            // under a new-flow flood legitimate clients still get served
+            // (not redirected) instead of losing their SYNs.
+            self.counters.local_table_full += 1;
+            bump(&sc.local_table_full);
             return PacketOutcome {
-                verdict: Verdict::Drop(DropReason::TableFull),
+                verdict: Verdict::Local,
                 send: None,
             };
         }
@@ -372,10 +373,10 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             counted: true,
         };
         if self.table.insert(e).is_none() {
-            self.counters.drop_table_full += 1;
-            bump(&sc.drop_table_full);
+            self.counters.local_table_full += 1;
+            bump(&sc.local_table_full);
             return PacketOutcome {
-                verdict: Verdict::Drop(DropReason::TableFull),
+                verdict: Verdict::Local,
                 send: None,
             };
         }
