@@ -10,41 +10,52 @@ use iprp_core::redirector::RState;
 use iprp_core::{ClientCounters, RedirCounters, ServiceCounters};
 use kernel::prelude::*;
 
-/// Feeds rows to the shim's writer from position `*pos` on; stops at the
-/// first full message and leaves `*pos` at the first row not written.
+/// Feeds rows to the shim's writer. A dump position is (shard << 32) |
+/// slot: each call resumes at the slot where the previous one stopped, so
+/// a dump of n entries costs O(n + capacity), not O(n^2).
 struct Cursor {
     filter: Option<(u8, u32, u16)>,
     peer: Option<u32>,
     put: RowFn,
     ctx: *mut c_void,
-    start: u64,
-    index: u64,
     full: bool,
 }
 
 impl Cursor {
-    fn row(&mut self, row: Row) {
-        // Rows the filter rejects are not counted: positions index the
-        // filtered sequence, which the same request reproduces.
+    /// Writes `row` unless filtered out; false once the message is full.
+    fn row(&mut self, row: Row) -> bool {
         if self
             .filter
             .is_some_and(|(p, v, port)| (p, v, port) != (row.proto, row.vip, row.port))
             || self.peer.is_some_and(|peer| peer != row.peer)
         {
-            return;
-        }
-        if self.full || self.index < self.start {
-            self.index += u64::from(!self.full);
-            return;
+            return true;
         }
         // SAFETY: `put` and `ctx` come from the shim's dump callback, valid
         // for the duration of this dump call.
-        if unsafe { (self.put)(self.ctx, &row) } == 0 {
-            self.index += 1;
-        } else {
-            self.full = true;
+        self.full = unsafe { (self.put)(self.ctx, &row) } != 0;
+        !self.full
+    }
+}
+
+/// Walks `nshards` shards from position `pos`; `scan(shard, from, cursor)`
+/// scans one shard from slot `from` and returns where it stopped. Returns
+/// the position to resume at.
+fn walk_shards(
+    pos: u64,
+    nshards: usize,
+    cur: &mut Cursor,
+    mut scan: impl FnMut(usize, u32, &mut Cursor) -> u32,
+) -> u64 {
+    let first = (pos >> 32) as usize;
+    for shard in first..nshards {
+        let from = if shard == first { pos as u32 } else { 0 };
+        let stop = scan(shard, from, cur);
+        if cur.full {
+            return ((shard as u64) << 32) | u64::from(stop);
         }
     }
+    (nshards as u64) << 32
 }
 
 fn age(now: u64, last: u64) -> u32 {
@@ -57,7 +68,7 @@ fn dump(
     pos: *mut u64,
     put: RowFn,
     ctx: *mut c_void,
-    walk: fn(&NetState, &mut Cursor),
+    walk: fn(&NetState, u64, &mut Cursor) -> u64,
 ) -> i32 {
     // SAFETY: the shim passes a live state, a valid filter and a writable
     // position.
@@ -67,24 +78,22 @@ fn dump(
         peer: (f.has_peer != 0).then_some(f.peer),
         put,
         ctx,
-        start,
-        index: 0,
         full: false,
     };
-    walk(state, &mut cur);
+    let next = walk(state, start, &mut cur);
     // SAFETY: as above.
-    unsafe { *pos = cur.index };
+    unsafe { *pos = next };
     0
 }
 
-fn walk_bindings(state: &NetState, cur: &mut Cursor) {
+fn walk_bindings(state: &NetState, pos: u64, cur: &mut Cursor) -> u64 {
     let Some(client) = state.client_tables() else {
-        return;
+        return pos;
     };
     let now = shim::now_ms();
-    for shard in client.shards.iter() {
+    walk_shards(pos, client.shards.len(), cur, |i, from, cur| {
         shim::without_bh(|| {
-            shard.lock().for_each(|b| {
+            client.shards[i].lock().scan_from(from, |b| {
                 cur.row(Row {
                     peer: b.redirector.to_be(),
                     vip: b.redirector.to_be(),
@@ -99,19 +108,20 @@ fn walk_bindings(state: &NetState, cur: &mut Cursor) {
                     age_ms: age(now, b.last_activity),
                 })
             })
-        });
-    }
+        })
+    })
 }
 
-fn walk_flows(state: &NetState, cur: &mut Cursor) {
+fn walk_flows(state: &NetState, pos: u64, cur: &mut Cursor) -> u64 {
     let Some(redir) = state.redirector_tables() else {
-        return;
+        return pos;
     };
     let now = shim::now_ms();
+    // One lock for all shards: take it once per dump call.
     shim::without_bh(|| {
         let g = redir.inner.lock();
-        for shard in g.shards.iter() {
-            shard.for_each(|e| {
+        walk_shards(pos, g.shards.len(), cur, |i, from, cur| {
+            g.shards[i].scan_from(from, |e| {
                 cur.row(Row {
                     peer: e.flow.client.to_be(),
                     vip: e.flow.vip.to_be(),
@@ -127,8 +137,8 @@ fn walk_flows(state: &NetState, cur: &mut Cursor) {
                     age_ms: age(now, e.last_activity),
                 })
             })
-        }
-    });
+        })
+    })
 }
 
 /// Dumps client bindings from `*pos` on.

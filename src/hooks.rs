@@ -7,7 +7,7 @@
 //! CHECKING; the redirector starts redirections and forwards first packets.
 //! LOCAL_OUT: the client sends packets of confirmed flows to the replica.
 
-use crate::pernet::{self, NetState};
+use crate::pernet::{self, ClientRole, NetState};
 use crate::shim::{self, Pkt, SkbRef};
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::InVerdict;
@@ -65,15 +65,21 @@ fn rewrite(state: &NetState, skb: &SkbRef, dst: bool, addr: u32, ok: Verdict) ->
     }
 }
 
-fn client_in(state: &NetState, skb: &SkbRef, f: &Flow, now: u64) -> Option<Verdict> {
-    let client = state.client()?;
+fn client_in(
+    state: &NetState,
+    client: &ClientRole,
+    skb: &SkbRef,
+    f: &Flow,
+    now: u64,
+) -> Option<Verdict> {
+    if !client.filter.replicas.may_contain(f.saddr) {
+        return None;
+    }
     // From the replica: the client port is the destination port.
     let shard = client.shard(&state.key, f.proto, f.dport, f.sport);
     let handle = skb.as_ptr() as usize as u64;
-    let v = shim::without_bh(|| {
-        shard
-            .lock()
-            .lookup_in(f.saddr, f.proto, f.sport, f.dport, now, handle)
+    let v = client.update(shard, |s| {
+        s.lookup_in(f.saddr, f.proto, f.sport, f.dport, now, handle)
     });
     match v {
         InVerdict::None => None,
@@ -131,15 +137,17 @@ pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
 ) -> Verdict {
     // SAFETY: by the function's contract.
     let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
-    state.counters.inc(ctr::IPRP_CTR_PRE_ROUTING_PKTS);
-    if state.roles() == 0 {
+    // Nothing to look up (the common case of a client without bindings):
+    // return before parsing.
+    let client = state.client().filter(|c| c.has_bindings());
+    if client.is_none() && state.redirector().is_none() {
         return Verdict::Accept;
     }
     let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
         return Verdict::Accept;
     };
     let now = shim::now_ms();
-    if let Some(v) = client_in(state, &skb, &flow, now) {
+    if let Some(v) = client.and_then(|c| client_in(state, c, &skb, &flow, now)) {
         return v;
     }
     redirector_in(state, &skb, &flow, now)
@@ -157,19 +165,21 @@ pub(crate) unsafe extern "C" fn iprp_rs_local_out(
 ) -> Verdict {
     // SAFETY: by the function's contract.
     let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
-    state.counters.inc(ctr::IPRP_CTR_LOCAL_OUT_PKTS);
-    let Some(client) = state.client() else {
+    let Some(client) = state.client().filter(|c| c.has_bindings()) else {
         return Verdict::Accept;
     };
     let Some(f) = skb.parse().as_ref().and_then(Flow::of) else {
         return Verdict::Accept;
     };
+    if !client.filter.redirectors.may_contain(f.daddr) {
+        return Verdict::Accept;
+    }
     let shard = client.shard(&state.key, f.proto, f.sport, f.dport);
     let now = shim::now_ms();
-    let replica = shim::without_bh(|| {
-        shard
-            .lock()
-            .lookup_out(f.daddr, f.proto, f.sport, f.dport, now)
+    let replica = shim::without_bh_deferred(|| {
+        client.update(shard, |s| {
+            s.lookup_out(f.daddr, f.proto, f.sport, f.dport, now)
+        })
     });
     match replica {
         Some(replica) => rewrite(state, &skb, true, replica, Verdict::Reroute),

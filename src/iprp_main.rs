@@ -9,6 +9,7 @@
 
 use kernel::prelude::*;
 
+mod bench;
 mod config;
 mod dump;
 mod hooks;

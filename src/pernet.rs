@@ -13,13 +13,14 @@ use crate::uapi::iprp_counter as ctr;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use iprp_core::client::{ClientConfig, ClientShard, ClientSlot};
+use iprp_core::filter::AddrFilter;
 use iprp_core::redirector::{RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
 use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Rng};
 use kernel::bindings;
 use kernel::new_spinlock;
 use kernel::prelude::*;
-use kernel::sync::SpinLock;
+use kernel::sync::{Arc, SpinLock};
 
 const N_COUNTERS: usize = ctr::__IPRP_CTR_MAX as usize;
 
@@ -63,14 +64,19 @@ impl Counters {
     }
 }
 
-pub(crate) type ClientTable = ClientShard<KVVec<ClientSlot>>;
+pub(crate) type ClientTable = ClientShard<KVVec<ClientSlot>, Arc<AddrFilter>>;
 pub(crate) type RedirTable = RedirShard<KVVec<RedirSlot>>;
 pub(crate) type Services = ServiceTable<KVVec<Service>>;
 
 /// Client role: the binding table, sharded.
 pub(crate) struct ClientRole {
     pub(crate) shards: KVec<Pin<KBox<SpinLock<ClientTable>>>>,
+    /// Addresses of all bindings, kept by the shards, read without locks.
+    pub(crate) filter: Arc<AddrFilter>,
     pub(crate) capacity: u32,
+    /// Bindings in all shards, kept current by [`ClientRole::update`]: while
+    /// it is 0 the hooks skip hashing and locking for every packet.
+    bound: AtomicUsize,
 }
 
 /// What one redirector lock protects: services and every shard, because
@@ -149,18 +155,57 @@ impl ClientRole {
     fn new(capacity: u32, key: HashKey, params: (u32, u32)) -> Result<KBox<Self>> {
         let n = per_shard(capacity);
         let mut shards = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
+        let filter = Arc::new(AddrFilter::new(), GFP_KERNEL)?;
         for _ in 0..NSHARDS {
-            let shard = ClientShard::new_in(
+            let shard = ClientShard::with_filter(
                 slots(n, || ClientSlot::EMPTY)?,
                 key,
                 with_params(ClientConfig::for_capacity(n), params),
+                filter.clone(),
             );
             shards.push(
                 KBox::pin_init(new_spinlock!(shard), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
         }
-        Ok(KBox::new(Self { shards, capacity }, GFP_KERNEL)?)
+        Ok(KBox::new(
+            Self {
+                shards,
+                filter,
+                capacity,
+                bound: AtomicUsize::new(0),
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// Runs `f` on `shard` under its lock (bottom halves off) and keeps the
+    /// binding count current. Every change of a client table goes here.
+    pub(crate) fn update<R>(
+        &self,
+        shard: &SpinLock<ClientTable>,
+        f: impl FnOnce(&mut ClientTable) -> R,
+    ) -> R {
+        shim::without_bh(|| {
+            let mut s = shard.lock();
+            let before = s.len();
+            let r = f(&mut s);
+            let after = s.len();
+            // Inside the lock, so counts of one shard never cross. A hook
+            // that reads 0 while a REQ is being handled on another CPU acts
+            // as if its packet had come first.
+            if after > before {
+                self.bound.fetch_add(after - before, Ordering::Release);
+            } else if after < before {
+                self.bound.fetch_sub(before - after, Ordering::Release);
+            }
+            r
+        })
+    }
+
+    /// False while no shard holds a binding (lock-free).
+    pub(crate) fn has_bindings(&self) -> bool {
+        self.bound.load(Ordering::Acquire) != 0
     }
 
     /// The shard holding flow (proto, client port, server port).
@@ -397,8 +442,8 @@ impl NetState {
         };
         for shard in c.shards.iter() {
             let mut freed = 0u64;
-            shim::without_bh(|| {
-                shard.lock().clear(|h| {
+            c.update(shard, |s| {
+                s.clear(|h| {
                     // SAFETY: the core returns each held handle exactly once.
                     drop(unsafe { OwnedSkb::from_handle(h) });
                     freed += 1;
@@ -440,8 +485,7 @@ impl NetState {
         if let Some(c) = self.client_tables() {
             for shard in c.shards.iter() {
                 let mut freed = 0u64;
-                busy |= shim::without_bh(|| {
-                    let mut s = shard.lock();
+                busy |= c.update(shard, |s| {
                     s.on_tick(now, |h| {
                         // SAFETY: the core returns each handle of a held skb
                         // exactly once; nothing else references it.

@@ -55,7 +55,7 @@ fn client_msg(state: &NetState, msg: &Repr, src: u32, dst: u32) {
     };
     let now = shim::now_ms();
     let shard = client.shard(&state.key, msg.proto, msg.cport, msg.sport);
-    let outcome = shim::without_bh(|| shard.lock().on_msg(msg, src, dst, now, &mut KernelRng));
+    let outcome = client.update(shard, |s| s.on_msg(msg, src, dst, now, &mut KernelRng));
     // Held packets are delivered after the lock is dropped: delivery may
     // re-enter our hooks.
     match outcome {

@@ -12,8 +12,10 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netdevice.h>
+#include <linux/percpu.h>
 #include <linux/skbuff.h>
 #include <linux/tcp.h>
+#include <linux/timex.h>
 #include <linux/udp.h>
 #include <net/checksum.h>
 #include <net/genetlink.h>
@@ -26,10 +28,70 @@
 #include "../include/uapi/linux/iprp.h"
 #include "shim.h"
 
+/*
+ * Benchmark mode (bench=1): each iprp hook is timed in cycles, between two
+ * empty hooks timed the same way, so the ratio in one boot is the cost of
+ * iprp's hook body (docs/results, figures 8-10). The first hook a packet
+ * meets pays for bringing the packet's and the namespace's memory close
+ * (cache, and QEMU's software TLB under TCG), which under TCG costs more
+ * than a short hook body. So packets alternate: on even ones the empty hook
+ * before iprp's is timed (empty first, iprp second), on odd ones the empty
+ * hook after it (iprp first, empty second); the other empty hook returns
+ * at once without touching iprp's memory. Comparing iprp and empty in the
+ * same position removes the order effect.
+ */
+static bool bench;
+module_param(bench, bool, 0444);
+MODULE_PARM_DESC(bench, "time the hooks against an empty hook and allow BENCH_FILL (benchmarks only)");
+
+enum iprp_bench_slot {
+	IPRP_BENCH_PRE,		/* + iprp_bench_kind, PRE_ROUTING */
+	IPRP_BENCH_OUT = 6,	/* + iprp_bench_kind, LOCAL_OUT */
+	IPRP_BENCH_SLOTS = 12,
+};
+
+enum iprp_bench_kind {
+	IPRP_BENCH_EMPTY_FIRST,
+	IPRP_BENCH_EMPTY_SECOND,
+	IPRP_BENCH_PASS_FIRST,	/* iprp's hook, packet left unchanged */
+	IPRP_BENCH_PASS_SECOND,
+	IPRP_BENCH_XLAT_FIRST,	/* iprp's hook, addresses rewritten */
+	IPRP_BENCH_XLAT_SECOND,
+};
+
+static const char * const iprp_bench_names[IPRP_BENCH_SLOTS] = {
+	"pre_routing.empty.first", "pre_routing.empty.second",
+	"pre_routing.pass.first", "pre_routing.pass.second",
+	"pre_routing.xlat.first", "pre_routing.xlat.second",
+	"local_out.empty.first", "local_out.empty.second",
+	"local_out.pass.first", "local_out.pass.second",
+	"local_out.xlat.first", "local_out.xlat.second",
+};
+
+/* Packet parity per CPU and hook point; kept apart from iprp's memory. */
+struct iprp_bench_turn {
+	u64 pre;
+	u64 out;
+};
+static DEFINE_PER_CPU(struct iprp_bench_turn, iprp_bench_turn);
+
+struct iprp_bench {
+	u64 cycles[IPRP_BENCH_SLOTS];
+	u64 pkts[IPRP_BENCH_SLOTS];
+};
+
+/* Packets seen by the hooks: per CPU, not a shared atomic, on the hot path. */
+struct iprp_hook_pkts {
+	u64 pre_routing;
+	u64 local_out;
+};
+
 struct iprp_net {
 	void *state;		/* Rust NetState; NULL while the netns dies */
 	struct net *net;
 	struct timer_list timer;
+	struct iprp_hook_pkts __percpu *pkts;
+	struct iprp_bench __percpu *bench;	/* only with bench=1 */
 };
 
 static unsigned int iprp_net_id __read_mostly;
@@ -69,20 +131,24 @@ static unsigned int iprp_nf_verdict(enum iprp_verdict v, struct sk_buff *skb,
 static unsigned int iprp_nf_pre_routing(void *priv, struct sk_buff *skb,
 					const struct nf_hook_state *state)
 {
-	void *s = iprp_state(state->net);
+	struct iprp_net *in = iprp_pernet(state->net);
+	void *s = READ_ONCE(in->state);
 
 	if (!s)
 		return NF_ACCEPT;
+	this_cpu_inc(in->pkts->pre_routing);
 	return iprp_nf_verdict(iprp_rs_pre_routing(s, skb), skb, state);
 }
 
 static unsigned int iprp_nf_local_out(void *priv, struct sk_buff *skb,
 				      const struct nf_hook_state *state)
 {
-	void *s = iprp_state(state->net);
+	struct iprp_net *in = iprp_pernet(state->net);
+	void *s = READ_ONCE(in->state);
 
 	if (!s)
 		return NF_ACCEPT;
+	this_cpu_inc(in->pkts->local_out);
 	return iprp_nf_verdict(iprp_rs_local_out(s, skb), skb, state);
 }
 
@@ -92,20 +158,218 @@ static unsigned int iprp_nf_local_out(void *priv, struct sk_buff *skb,
  * LOCAL_OUT: after conntrack and local DNAT (-100), before filter (0), so
  * a host's own DNAT applies first. See docs/architecture.md.
  */
+#define IPRP_PRI_PRE_ROUTING	(NF_IP_PRI_CONNTRACK_DEFRAG + 1)
+#define IPRP_PRI_LOCAL_OUT	(NF_IP_PRI_NAT_DST + 1)
+
 static const struct nf_hook_ops iprp_nf_ops[] = {
 	{
 		.hook		= iprp_nf_pre_routing,
 		.pf		= NFPROTO_IPV4,
 		.hooknum	= NF_INET_PRE_ROUTING,
-		.priority	= NF_IP_PRI_CONNTRACK_DEFRAG + 1,
+		.priority	= IPRP_PRI_PRE_ROUTING,
 	},
 	{
 		.hook		= iprp_nf_local_out,
 		.pf		= NFPROTO_IPV4,
 		.hooknum	= NF_INET_LOCAL_OUT,
-		.priority	= NF_IP_PRI_NAT_DST + 1,
+		.priority	= IPRP_PRI_LOCAL_OUT,
 	},
 };
+
+/* ---- benchmark mode: the same hooks timed, and timed empty hooks ---- */
+
+static void iprp_bench_add(const struct nf_hook_state *state, int slot, u64 t0)
+{
+	struct iprp_bench __percpu *b = iprp_pernet(state->net)->bench;
+	u64 dt = get_cycles() - t0;
+
+	this_cpu_add(b->cycles[slot], dt);
+	this_cpu_inc(b->pkts[slot]);
+}
+
+/*
+ * Timed like the iprp hooks: the state lookup, a call into Rust, the
+ * verdict mapping. Only the body (iprp_rs_bench_empty) does nothing.
+ */
+static unsigned int iprp_bench_empty(const struct nf_hook_state *state,
+				     struct sk_buff *skb, int slot)
+{
+	u64 t0 = get_cycles();
+	void *s = iprp_state(state->net);
+	unsigned int v = NF_ACCEPT;
+
+	if (s)
+		v = iprp_nf_verdict(iprp_rs_bench_empty(s, skb), skb, state);
+	iprp_bench_add(state, slot, t0);
+	return v;
+}
+
+static unsigned int iprp_nf_pre_routing_before(void *priv, struct sk_buff *skb,
+					       const struct nf_hook_state *state)
+{
+	if (this_cpu_inc_return(iprp_bench_turn.pre) & 1)
+		return NF_ACCEPT;	/* iprp goes first on this packet */
+	return iprp_bench_empty(state, skb, IPRP_BENCH_PRE + IPRP_BENCH_EMPTY_FIRST);
+}
+
+static unsigned int iprp_nf_pre_routing_after(void *priv, struct sk_buff *skb,
+					      const struct nf_hook_state *state)
+{
+	if (!(this_cpu_read(iprp_bench_turn.pre) & 1))
+		return NF_ACCEPT;
+	return iprp_bench_empty(state, skb, IPRP_BENCH_PRE + IPRP_BENCH_EMPTY_SECOND);
+}
+
+static unsigned int iprp_nf_local_out_before(void *priv, struct sk_buff *skb,
+					     const struct nf_hook_state *state)
+{
+	if (this_cpu_inc_return(iprp_bench_turn.out) & 1)
+		return NF_ACCEPT;
+	return iprp_bench_empty(state, skb, IPRP_BENCH_OUT + IPRP_BENCH_EMPTY_FIRST);
+}
+
+static unsigned int iprp_nf_local_out_after(void *priv, struct sk_buff *skb,
+					    const struct nf_hook_state *state)
+{
+	if (!(this_cpu_read(iprp_bench_turn.out) & 1))
+		return NF_ACCEPT;
+	return iprp_bench_empty(state, skb, IPRP_BENCH_OUT + IPRP_BENCH_EMPTY_SECOND);
+}
+
+/* PASS_FIRST/XLAT_FIRST when iprp's hook is the first timed on this packet. */
+static int iprp_bench_kind(bool xlat, u64 turn)
+{
+	return (xlat ? IPRP_BENCH_XLAT_FIRST : IPRP_BENCH_PASS_FIRST) + !(turn & 1);
+}
+
+static unsigned int iprp_nf_pre_routing_timed(void *priv, struct sk_buff *skb,
+					      const struct nf_hook_state *state)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	__be32 saddr = iph->saddr, daddr = iph->daddr;
+	u64 turn = this_cpu_read(iprp_bench_turn.pre);
+	u64 t0 = get_cycles();
+	unsigned int v = iprp_nf_pre_routing(priv, skb, state);
+
+	/* A stolen or dropped skb is not ours to look at any more. */
+	if (v == NF_ACCEPT) {
+		iph = ip_hdr(skb);
+		iprp_bench_add(state, IPRP_BENCH_PRE +
+			       iprp_bench_kind(iph->saddr != saddr || iph->daddr != daddr, turn),
+			       t0);
+	}
+	return v;
+}
+
+static unsigned int iprp_nf_local_out_timed(void *priv, struct sk_buff *skb,
+					    const struct nf_hook_state *state)
+{
+	__be32 daddr = ip_hdr(skb)->daddr;
+	u64 turn = this_cpu_read(iprp_bench_turn.out);
+	u64 t0 = get_cycles();
+	unsigned int v = iprp_nf_local_out(priv, skb, state);
+
+	if (v == NF_ACCEPT)
+		iprp_bench_add(state, IPRP_BENCH_OUT +
+			       iprp_bench_kind(ip_hdr(skb)->daddr != daddr, turn), t0);
+	return v;
+}
+
+/*
+ * An empty hook just before and just after each iprp hook. PRE_ROUTING's
+ * -399 leaves no room before it, so there the iprp hook moves to -398
+ * (still after defragmentation, before conntrack) in benchmark mode.
+ */
+static const struct nf_hook_ops iprp_nf_bench_ops[] = {
+	{
+		.hook		= iprp_nf_pre_routing_before,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= IPRP_PRI_PRE_ROUTING,
+	},
+	{
+		.hook		= iprp_nf_pre_routing_timed,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= IPRP_PRI_PRE_ROUTING + 1,
+	},
+	{
+		.hook		= iprp_nf_pre_routing_after,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_PRE_ROUTING,
+		.priority	= IPRP_PRI_PRE_ROUTING + 2,
+	},
+	{
+		.hook		= iprp_nf_local_out_before,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= IPRP_PRI_LOCAL_OUT - 1,
+	},
+	{
+		.hook		= iprp_nf_local_out_timed,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= IPRP_PRI_LOCAL_OUT,
+	},
+	{
+		.hook		= iprp_nf_local_out_after,
+		.pf		= NFPROTO_IPV4,
+		.hooknum	= NF_INET_LOCAL_OUT,
+		.priority	= IPRP_PRI_LOCAL_OUT + 1,
+	},
+};
+
+static const struct nf_hook_ops *iprp_hook_ops(unsigned int *n)
+{
+	if (bench) {
+		*n = ARRAY_SIZE(iprp_nf_bench_ops);
+		return iprp_nf_bench_ops;
+	}
+	*n = ARRAY_SIZE(iprp_nf_ops);
+	return iprp_nf_ops;
+}
+
+static void iprp_bench_zero(struct iprp_net *in)
+{
+	int cpu;
+
+	if (!in->bench)
+		return;
+	for_each_possible_cpu(cpu)
+		memset(per_cpu_ptr(in->bench, cpu), 0, sizeof(struct iprp_bench));
+}
+
+/* Adds bench.<slot>.cycles / .pkts and bench.tsc_khz to a STATS nest. */
+static int iprp_bench_put_stats(struct iprp_net *in, iprp_stat_fn put, void *ctx)
+{
+	struct iprp_bench sum = {};
+	char name[64];
+	int cpu, i;
+
+	if (!in->bench)
+		return 0;
+	for_each_possible_cpu(cpu) {
+		const struct iprp_bench *b = per_cpu_ptr(in->bench, cpu);
+
+		for (i = 0; i < IPRP_BENCH_SLOTS; i++) {
+			sum.cycles[i] += b->cycles[i];
+			sum.pkts[i] += b->pkts[i];
+		}
+	}
+	for (i = 0; i < IPRP_BENCH_SLOTS; i++) {
+		snprintf(name, sizeof(name), "bench.%s.cycles", iprp_bench_names[i]);
+		if (put(ctx, name, sum.cycles[i]))
+			return -EMSGSIZE;
+		snprintf(name, sizeof(name), "bench.%s.pkts", iprp_bench_names[i]);
+		if (put(ctx, name, sum.pkts[i]))
+			return -EMSGSIZE;
+	}
+#ifdef CONFIG_X86
+	if (put(ctx, "bench.tsc_khz", tsc_khz))
+		return -EMSGSIZE;
+#endif
+	return 0;
+}
 
 /* ---- protocol 99 ---- */
 
@@ -154,20 +418,43 @@ void iprp_shim_timer_start(struct net *net, unsigned int ms)
 static int __net_init iprp_net_init(struct net *net)
 {
 	struct iprp_net *in = iprp_pernet(net);
+	const struct nf_hook_ops *ops;
+	unsigned int n;
 	void *s;
 	int err;
 
 	in->net = net;
 	timer_setup(&in->timer, iprp_timer_fn, 0);
-	s = iprp_rs_net_init(net);
-	if (!s)
+	in->pkts = alloc_percpu(struct iprp_hook_pkts);
+	if (!in->pkts)
 		return -ENOMEM;
+	if (bench) {
+		in->bench = alloc_percpu(struct iprp_bench);
+		if (!in->bench) {
+			err = -ENOMEM;
+			goto err_bench;
+		}
+	}
+	s = iprp_rs_net_init(net);
+	if (!s) {
+		err = -ENOMEM;
+		goto err_bench;
+	}
 	WRITE_ONCE(in->state, s);
-	err = nf_register_net_hooks(net, iprp_nf_ops, ARRAY_SIZE(iprp_nf_ops));
+	ops = iprp_hook_ops(&n);
+	err = nf_register_net_hooks(net, ops, n);
 	if (err) {
 		WRITE_ONCE(in->state, NULL);
 		iprp_rs_net_exit(s);
+		goto err_bench;
 	}
+	return 0;
+
+err_bench:
+	free_percpu(in->bench);
+	in->bench = NULL;
+	free_percpu(in->pkts);
+	in->pkts = NULL;
 	return err;
 }
 
@@ -175,13 +462,20 @@ static void __net_exit iprp_net_exit(struct net *net)
 {
 	struct iprp_net *in = iprp_pernet(net);
 	void *s = in->state;
+	const struct nf_hook_ops *ops;
+	unsigned int n;
 
-	nf_unregister_net_hooks(net, iprp_nf_ops, ARRAY_SIZE(iprp_nf_ops));
+	ops = iprp_hook_ops(&n);
+	nf_unregister_net_hooks(net, ops, n);
 	/* Packets may still reach the protocol handler while devices go. */
 	WRITE_ONCE(in->state, NULL);
 	synchronize_net();
 	timer_shutdown_sync(&in->timer);
 	iprp_rs_net_exit(s);
+	free_percpu(in->bench);
+	in->bench = NULL;
+	free_percpu(in->pkts);
+	in->pkts = NULL;
 }
 
 static struct pernet_operations iprp_net_ops = {
@@ -236,15 +530,22 @@ static const struct nla_policy iprp_genl_policy[IPRP_A_MAX + 1] = {
 	[IPRP_A_MAX_HELD]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_max_held_range),
 	[IPRP_A_CLIENT_CAPACITY]  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_capacity_range),
 	[IPRP_A_REDIR_CAPACITY]	  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_capacity_range),
+	[IPRP_A_COUNT]		  = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_capacity_range),
 };
 
-static int iprp_put_counters(struct sk_buff *msg, void *state)
+static int iprp_put_counters(struct sk_buff *msg, struct iprp_net *in)
 {
 	u64 ctr[__IPRP_CTR_MAX] = {};
 	struct nlattr *nest;
-	int i;
+	int i, cpu;
 
-	iprp_rs_counters(state, ctr, ARRAY_SIZE(ctr));
+	iprp_rs_counters(in->state, ctr, ARRAY_SIZE(ctr));
+	for_each_possible_cpu(cpu) {
+		const struct iprp_hook_pkts *p = per_cpu_ptr(in->pkts, cpu);
+
+		ctr[IPRP_CTR_PRE_ROUTING_PKTS] += p->pre_routing;
+		ctr[IPRP_CTR_LOCAL_OUT_PKTS] += p->local_out;
+	}
 	nest = nla_nest_start(msg, IPRP_A_COUNTERS);
 	if (!nest)
 		return -EMSGSIZE;
@@ -294,10 +595,11 @@ static int iprp_cmd_get_status(struct sk_buff *skb, struct genl_info *info)
 	     nla_put_u32(msg, IPRP_A_REDIR_CAPACITY, params.redir_capacity)) ||
 	    (params.client_idle_ms &&
 	     nla_put_u32(msg, IPRP_A_IDLE_TIMEOUT, params.client_idle_ms)) ||
-	    iprp_put_counters(msg, state))
+	    iprp_put_counters(msg, iprp_pernet(genl_info_net(info))))
 		goto nospace;
 	stats = nla_nest_start(msg, IPRP_A_STATS);
-	if (!stats || iprp_rs_stats(state, iprp_put_stat, msg))
+	if (!stats || iprp_rs_stats(state, iprp_put_stat, msg) ||
+	    iprp_bench_put_stats(iprp_pernet(genl_info_net(info)), iprp_put_stat, msg))
 		goto nospace;
 	nla_nest_end(msg, stats);
 	genlmsg_end(msg, hdr);
@@ -448,8 +750,32 @@ static int iprp_cmd_set_params(struct sk_buff *skb, struct genl_info *info)
 
 static int iprp_cmd_zero_counters(struct sk_buff *skb, struct genl_info *info)
 {
-	iprp_rs_zero_counters(iprp_state(genl_info_net(info)));
+	struct iprp_net *in = iprp_pernet(genl_info_net(info));
+	int cpu;
+
+	iprp_rs_zero_counters(in->state);
+	for_each_possible_cpu(cpu)
+		memset(per_cpu_ptr(in->pkts, cpu), 0, sizeof(struct iprp_hook_pkts));
+	iprp_bench_zero(in);
 	return 0;
+}
+
+static int iprp_cmd_bench_fill(struct sk_buff *skb, struct genl_info *info)
+{
+	const char *msg = NULL;
+	int err;
+
+	if (!bench) {
+		NL_SET_ERR_MSG(info->extack, "benchmark fill needs iprp loaded with bench=1");
+		return -EOPNOTSUPP;
+	}
+	if (GENL_REQ_ATTR_CHECK(info, IPRP_A_COUNT))
+		return -EINVAL;
+	err = iprp_rs_bench_fill(iprp_state(genl_info_net(info)),
+				 nla_get_u32(info->attrs[IPRP_A_COUNT]), &msg);
+	if (err && msg && info->extack)
+		info->extack->_msg = msg;
+	return err;
 }
 
 static int iprp_cmd_flush(struct sk_buff *skb, struct genl_info *info)
@@ -655,6 +981,11 @@ static const struct genl_small_ops iprp_genl_ops[] = {
 		.dumpit	= iprp_cmd_get_binding,
 	},
 	{
+		.cmd	= IPRP_CMD_BENCH_FILL,
+		.doit	= iprp_cmd_bench_fill,
+		.flags	= GENL_UNS_ADMIN_PERM,
+	},
+	{
 		.cmd	= IPRP_CMD_GET_FLOW,
 		.dumpit	= iprp_cmd_get_flow,
 	},
@@ -845,6 +1176,11 @@ u64 iprp_shim_now_ms(void)
 	return jiffies64_to_msecs(get_jiffies_64());
 }
 
+void iprp_shim_cond_resched(void)
+{
+	cond_resched();
+}
+
 void iprp_shim_bh_disable(void)
 {
 	local_bh_disable();
@@ -853,6 +1189,16 @@ void iprp_shim_bh_disable(void)
 void iprp_shim_bh_enable(void)
 {
 	local_bh_enable();
+}
+
+/* Re-enables BHs but leaves pending softirqs to the next enable point. */
+void iprp_shim_bh_enable_deferred(void)
+{
+#ifdef CONFIG_PREEMPT_RT
+	local_bh_enable();
+#else
+	_local_bh_enable();
+#endif
 }
 
 /* ---- registration, called from the Rust module's init/exit ---- */

@@ -154,6 +154,8 @@ int iprp_rs_dump_flows(void *state, const struct iprp_filter *f, u64 *pos,
 int iprp_rs_set_params(void *state, const struct iprp_params *p, const char **msg);
 void iprp_rs_get_params(void *state, struct iprp_params *p);
 void iprp_rs_zero_counters(void *state);
+enum iprp_verdict iprp_rs_bench_empty(void *state, struct sk_buff *skb);
+int iprp_rs_bench_fill(void *state, u32 count, const char **msg);
 int iprp_rs_dump_services(void *state, u64 *pos, iprp_svc_fn put, void *ctx);
 
 /* Implemented in C. */
@@ -172,7 +174,9 @@ int iprp_shim_send_msg(struct net *net, __be32 saddr, __be32 daddr,
 		       const void *msg, unsigned int len);
 u64 iprp_shim_now_ms(void);
 void iprp_shim_timer_start(struct net *net, unsigned int ms);
+void iprp_shim_cond_resched(void);
 void iprp_shim_bh_disable(void);
 void iprp_shim_bh_enable(void);
+void iprp_shim_bh_enable_deferred(void);
 
 #endif /* _IPRP_SHIM_H */

@@ -168,8 +168,10 @@ extern "C" {
     ) -> core::ffi::c_int;
     fn iprp_shim_now_ms() -> u64;
     fn iprp_shim_timer_start(net: *mut net, ms: core::ffi::c_uint);
+    fn iprp_shim_cond_resched();
     fn iprp_shim_bh_disable();
     fn iprp_shim_bh_enable();
+    fn iprp_shim_bh_enable_deferred();
 }
 
 /// Registers pernet ops, the protocol-99 handler and the netlink family.
@@ -220,6 +222,12 @@ pub(crate) unsafe fn timer_start(net: *mut net, ms: u32) {
     unsafe { iprp_shim_timer_start(net, ms) }
 }
 
+/// Lets other tasks run during a long loop in process context.
+pub(crate) fn cond_resched() {
+    // SAFETY: called only from process context (netlink handlers).
+    unsafe { iprp_shim_cond_resched() }
+}
+
 /// Runs `f` with bottom halves disabled, so that a lock taken inside is
 /// never interrupted by our own softirq-context hooks on this CPU.
 pub(crate) fn without_bh<R>(f: impl FnOnce() -> R) -> R {
@@ -228,6 +236,19 @@ pub(crate) fn without_bh<R>(f: impl FnOnce() -> R) -> R {
     let r = f();
     // SAFETY: paired with the disable above.
     unsafe { iprp_shim_bh_enable() };
+    r
+}
+
+/// Like [`without_bh`], but softirqs raised meanwhile are not run when
+/// `f` returns: they wait for the next BH-enable point. For LOCAL_OUT,
+/// where running them would do the receive work of earlier packets inside
+/// our hook, and `dev_queue_xmit()` of the same packet re-enables BHs soon.
+pub(crate) fn without_bh_deferred<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: paired with the enable below; never called in hard-irq context.
+    unsafe { iprp_shim_bh_disable() };
+    let r = f();
+    // SAFETY: paired with the disable above.
+    unsafe { iprp_shim_bh_enable_deferred() };
     r
 }
 

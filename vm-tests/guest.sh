@@ -2,13 +2,14 @@
 # Guest side: runs inside the VM as root. Prints TAP and a final
 # "N passed, N failed" line; exits non-zero on any failure, including a
 # kernel warning or oops anywhere in dmesg.
-#   guest.sh SUITE RESULTS_DIR      SUITE: all | demo | test-file stem
+#   guest.sh SUITE RESULTS_DIR [MODULE]   SUITE: all | demo | test-file stem[,stem...]
 set -u
 SUITE=$1
 RES=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
-export REPO RES
+MODULE=${3:-$REPO/iprp.ko}
+export REPO RES MODULE
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
@@ -18,7 +19,10 @@ dmesg -n 1 2>/dev/null || true
 case "$SUITE" in
 all) files=$(ls "$HERE"/tests/*.sh) ;;
 demo) files=$HERE/demo.sh ;;
-*) files=$(ls "$HERE"/tests/*"$SUITE"*.sh 2>/dev/null) ;;
+*)	# One name or several, comma-separated (loss,lifecycle).
+	files=""
+	for s in ${SUITE//,/ }; do files="$files $(ls "$HERE"/tests/*"$s"*.sh 2>/dev/null)"; done
+	files=$(echo $files) ;;
 esac
 [ -n "$files" ] || { echo "no tests match '$SUITE'"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -27,6 +31,13 @@ for f in $files; do
 	echo "# --- $(basename "$f")"
 	# shellcheck disable=SC1090
 	. "$f"
+	# A kernel report is also named right after the suite that caused it
+	# (long debug-kernel runs may be cut short before the final check).
+	if dmesg | grep -qE "$DMESG_BAD"; then
+		echo "# dmesg: kernel report after $(basename "$f")"
+	else
+		echo "# dmesg: clean after $(basename "$f")"
+	fi
 done
 
 # Debug kernel: ask kmemleak for a scan after everything was unloaded; any

@@ -16,7 +16,7 @@
 
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 IPRPCTL=$REPO/target/release/iprpctl
-MODULE=$REPO/iprp.ko
+MODULE=${MODULE:-$REPO/iprp.ko}
 HOSTS="C R S1 S2 L A"
 declare -A ADDR=([C]=10.0.0.1 [R]=10.0.0.2 [S1]=10.0.0.11 [S2]=10.0.0.12 [L]=10.0.0.21 [A]=10.0.0.66)
 VIP=10.0.0.100

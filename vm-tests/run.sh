@@ -4,7 +4,11 @@
 # filesystem read-only so the guest runs the host's curl, iperf3, socat,
 # python3, tcpdump, nft, tc and ipvsadm, and runs vm-tests/guest.sh inside.
 #
-#   vm-tests/run.sh --kernel KDIR [--suite all|demo|NAME...] [--debug]
+#   vm-tests/run.sh --kernel KDIR [--suite all|demo|NAME[,NAME...]] [--module KO] [--env VAR=VALUE]...
+#
+# --env sets a variable for the guest's tests (e.g. IPRP_FLOOD_COUNT).
+# KO defaults to ./iprp.ko (built for the base kernel); `make debug-test`
+# passes the one built for the debug kernel in target/debug-tree.
 #
 # Exit status: 0 only if every test passed and the guest printed its
 # summary line (a crashed or hung guest prints none).
@@ -14,16 +18,22 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 KDIR=""
 SUITE=all
-TIMEOUT=${IPRP_VM_TIMEOUT:-2400}
+MODULE=$REPO/iprp.ko
+GUEST_ENV=""
+TIMEOUT=${IPRP_VM_TIMEOUT:-4800}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) KDIR=$2; shift 2 ;;
 	--suite) SUITE=$2; shift 2 ;;
-	*) echo "usage: $0 --kernel KDIR [--suite all|demo|TEST]" >&2; exit 64 ;;
+	--module) MODULE=$(realpath "$2"); shift 2 ;;
+	--env)
+		[[ $2 =~ ^[A-Z_][A-Z0-9_]*=[A-Za-z0-9_.,:/-]*$ ]] || { echo "run.sh: bad --env '$2'" >&2; exit 64; }
+		GUEST_ENV="$GUEST_ENV $2"; shift 2 ;;
+	*) echo "usage: $0 --kernel KDIR [--suite all|demo|TEST] [--module KO] [--env VAR=VALUE]..." >&2; exit 64 ;;
 	esac
 done
 [ -n "$KDIR" ] && [ -f "$KDIR/arch/x86/boot/bzImage" ] || { echo "run.sh: no kernel at '$KDIR'" >&2; exit 64; }
-[ -f "$REPO/iprp.ko" ] || { echo "run.sh: $REPO/iprp.ko not built (make module)" >&2; exit 64; }
+[ -f "$MODULE" ] || { echo "run.sh: $MODULE not built (make module)" >&2; exit 64; }
 
 export PATH=/opt/iprp-venv/bin:$PATH
 # The kernel source unpacked by scripts/build-kernel.sh, shared read-only at
@@ -32,14 +42,14 @@ export PATH=/opt/iprp-venv/bin:$PATH
 CACHE=${IPRP_CACHE:-/var/cache/iprp}
 RODIR=()
 [ -d "$CACHE" ] && RODIR=(--rodir="/var/cache/iprp=$CACHE")
-RES=$REPO/vm-tests/results/$(date +%Y%m%d-%H%M%S)-$SUITE
+RES=$REPO/vm-tests/results/$(date +%Y%m%d-%H%M%S)-${SUITE//[^A-Za-z0-9_-]/_}
 mkdir -p "$RES"
 echo "# results in $RES"
 
 set +e
 timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm \
 	--cpus 2 --memory 1536M --rwdir="$RES" "${RODIR[@]}" \
-	--exec "$HERE/guest.sh $SUITE $RES" </dev/null 2>&1 | tee "$RES/console.log"
+	--exec "env$GUEST_ENV $HERE/guest.sh $SUITE $RES $MODULE" </dev/null 2>&1 | tee "$RES/console.log"
 rc=${PIPESTATUS[0]}
 set -e
 

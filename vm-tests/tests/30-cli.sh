@@ -107,11 +107,11 @@ t = [x for x in json.load(sys.stdin)["services"] if x["proto"] == "tcp"][0]
 r = {x["addr"]: (x["weight"], x["up"]) for x in t["replicas"]}
 assert r == {"10.0.0.11": (0, True), "10.0.0.12": (2, True)}, r'
 	# service edit: the options given change, the rest and the replicas stay
-	n R "$IPRPCTL" service edit tcp "$V" sched rr idle-timeout 600000
+	n R "$IPRPCTL" service edit tcp "$V" sched rr idle-timeout 3600000
 	json R list | python3 -c '
 import json, sys
 t = [x for x in json.load(sys.stdin)["services"] if x["proto"] == "tcp"][0]
-assert (t["sched"], t["response_timeout_ms"], t["idle_timeout_ms"]) == ("rr", 200, 600000), t
+assert (t["sched"], t["response_timeout_ms"], t["idle_timeout_ms"]) == ("rr", 200, 3600000), t
 assert len(t["replicas"]) == 2, t
 print("service edit kept the response timeout and the replicas")'
 	json R role | grep -qx '{"role":\["client","redirector"\]}'
@@ -439,7 +439,7 @@ print("zeroed; gauges:", {k: v for k, v in d["stats"].items() if v})'
 import json, sys
 s = [x for x in json.load(sys.stdin)["services"] if x["proto"] == "tcp" and x["port"] == 8080][0]
 st = s["stats"]
-assert (st["flows_new"], st["flows_redirected"], st["flows_local"], st["drop_table_full"]) == (1, 1, 0, 0), st
+assert (st["flows_new"], st["flows_redirected"], st["flows_local"], st["local_table_full"]) == (1, 1, 0, 0), st
 assert st["packets"] == st["forwarded"] + st["local"] and st["forwarded"] >= 1, st
 a = {r["addr"]: r["assigned"] for r in s["replicas"]}
 assert sorted(a.values()) == [0, 1], a
@@ -607,7 +607,7 @@ import json, sys
 ynl = json.load(open(sys.argv[1]))
 s = [x for x in ynl if x["port"] == 8080][0]
 names = [st["stat-name"] for st in s["stats"]["stat"]]
-assert "flows_new" in names and "drop_table_full" in names, s
+assert "flows_new" in names and "local_table_full" in names, s
 assert all("assigned" in r for r in s["replicas"]["replica"]), s' /tmp/ynl-services.json
 	n R "$IPRPCTL" service del tcp "$VIP:4444"
 }

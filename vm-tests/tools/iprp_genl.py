@@ -8,11 +8,47 @@ the CLI's checks, test-only commands, fuzzing. As a program:
     iprp_genl.py CMD TYPE:FMT:VALUE...   (FMT a struct code, or "ip")
 
 sends one request with NLM_F_ACK and prints
-"errno N miss M offs O msg TEXT" on stderr.
+"errno N miss M offs O msg TEXT" on stderr. CMD and TYPE are numbers or
+names from include/uapi/linux/iprp.h (IPRP_CMD_*, IPRP_A_*), read from the
+header so scripts never hard-code them.
 """
+import os
+import re
 import socket
 import struct
 import sys
+
+HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                      "../../include/uapi/linux/iprp.h")
+
+
+def uapi(path=HEADER):
+    """Values of the enumerators of every enum in the UAPI header."""
+    text = re.sub(r"/\*.*?\*/", "", open(path).read(), flags=re.S)
+    out = {}
+    for body in re.findall(r"enum\s+\w+\s*{(.*?)}", text, flags=re.S):
+        value = -1
+        for item in body.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            name, _, expr = item.partition("=")
+            expr = expr.strip()
+            # Enumerator values are literals or shifts ("1 << 0").
+            if re.fullmatch(r"[0-9xa-fA-F]+(\s*<<\s*[0-9]+)?", expr):
+                value = eval(expr)  # noqa: S307 - checked by the pattern
+            elif expr:
+                value = out[expr]
+            else:
+                value += 1
+            out[name.strip()] = value
+    return out
+
+
+def number(token, names=None):
+    if token.lstrip("-").isdigit():
+        return int(token)
+    return (names or uapi())[token]
 
 NETLINK_GENERIC, NETLINK_EXT_ACK, SOL_NETLINK = 16, 11, 270
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
@@ -97,16 +133,18 @@ class Genl:
 
 
 def encode(args):
+    names = uapi()
     body = b""
     for a in args:
         t, f, v = a.split(":")
-        body += nla(int(t), socket.inet_aton(v) if f == "ip" else struct.pack(f, int(v)))
+        payload = socket.inet_aton(v) if f == "ip" else struct.pack(f, int(v))
+        body += nla(number(t, names), payload)
     return body
 
 
 def main():
     g = Genl()
-    _, e = g.req(int(sys.argv[1]), encode(sys.argv[2:]))
+    _, e = g.req(number(sys.argv[1]), encode(sys.argv[2:]))
     out = e or {"errno": 0, "miss": "-", "offs": "-", "msg": ""}
     print("errno {errno} miss {miss} offs {offs} msg {msg}".format(**out), file=sys.stderr)
 

@@ -69,6 +69,11 @@ enum iprp_cmd {
 				 * without it: every table and every service */
 	IPRP_CMD_SET_PARAMS,	/* TICK, CHECKING_TIMEOUT, MAX_HELD (any subset) */
 	IPRP_CMD_ZERO_COUNTERS,	/* zero this netns's counters and stats */
+	IPRP_CMD_BENCH_FILL,	/* benchmarks only (module loaded with bench=1):
+				 * IPRP_A_COUNT confirmed client bindings to
+				 * synthetic peers in 198.18.0.0/15 (redirectors
+				 * 198.18/16, replicas 198.19/16), made by the
+				 * client state machine (REQ, then CFM) */
 	__IPRP_CMD_MAX,
 };
 #define IPRP_CMD_MAX (__IPRP_CMD_MAX - 1)
@@ -113,6 +118,7 @@ enum iprp_attr {
 				 * CAPACITY for the client) */
 	IPRP_A_REDIR_CAPACITY,	/* u32: redirector table entries (as above) */
 	IPRP_A_ASSIGNED,	/* u64: flows assigned to a replica (GET_SERVICE) */
+	IPRP_A_COUNT,		/* u32: entries to create (BENCH_FILL) */
 	__IPRP_A_MAX,
 };
 #define IPRP_A_MAX (__IPRP_A_MAX - 1)

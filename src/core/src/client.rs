@@ -16,11 +16,12 @@
 //! See `docs/protocol.md` for the transition table.
 
 use crate::counters::ClientCounters;
+use crate::filter::{AddrFilter, OwnedFilter};
 use crate::hash::HashKey;
 use crate::table::{Entry, Slot, Table};
 use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr};
 use crate::Rng;
-use core::ops::DerefMut;
+use core::ops::{Deref, DerefMut};
 
 /// Packets held per CHECKING binding.
 pub const HOLD_PER_BINDING: usize = 8;
@@ -77,10 +78,10 @@ impl Binding {
 }
 
 fn w0(ip: Ipv4, proto: Proto, which: u64) -> u64 {
-    ((ip as u64) << 32) | ((proto as u64) << 8) | which
+    (u64::from(ip) << 32) | ((proto as u64) << 8) | which
 }
 fn w1(cport: u16, sport: u16) -> u64 {
-    ((cport as u64) << 16) | sport as u64
+    (u64::from(cport) << 16) | u64::from(sport)
 }
 
 impl Entry for Binding {
@@ -219,11 +220,13 @@ pub enum InVerdict {
 }
 
 /// One shard of a client's binding table.
-pub struct ClientShard<S: DerefMut<Target = [ClientSlot]>> {
+pub struct ClientShard<S: DerefMut<Target = [ClientSlot]>, F = OwnedFilter> {
     table: Table<Binding, S>,
     cfg: ClientConfig,
     checking: u32,
     held_total: u32,
+    /// Addresses of this shard's bindings, for lock-free pre-checks.
+    filter: F,
     /// Counters of this shard.
     pub counters: ClientCounters,
 }
@@ -231,13 +234,28 @@ pub struct ClientShard<S: DerefMut<Target = [ClientSlot]>> {
 impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
     /// Takes over `storage` (capacity = its length).
     pub fn new_in(storage: S, key: HashKey, cfg: ClientConfig) -> Self {
+        Self::with_filter(storage, key, cfg, OwnedFilter::default())
+    }
+}
+
+impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientShard<S, F> {
+    /// Takes over `storage` and keeps `filter` current; the caller may
+    /// share one filter among shards and with lock-free readers (see
+    /// [`crate::filter`]).
+    pub fn with_filter(storage: S, key: HashKey, cfg: ClientConfig, filter: F) -> Self {
         Self {
             table: Table::new_in(storage, key),
             cfg,
             checking: 0,
             held_total: 0,
+            filter,
             counters: ClientCounters::ZERO,
         }
+    }
+
+    /// The shard's address filter.
+    pub fn filter(&self) -> &AddrFilter {
+        &self.filter
     }
 
     /// Current configuration.
@@ -342,6 +360,12 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
         self.table.for_each_index(|_, b| f(b));
     }
 
+    /// Bindings in slot order from slot `from` until `f` returns false;
+    /// returns where to resume (see [`Table::scan_from`]).
+    pub fn scan_from(&self, from: u32, f: impl FnMut(&Binding) -> bool) -> u32 {
+        self.table.scan_from(from, f)
+    }
+
     /// Output path: a packet to `redirector` of flow (proto, cport, sport).
     /// Returns the replica to send it to if the binding is CONFIRMED.
     pub fn lookup_out(
@@ -352,6 +376,9 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
         sport: u16,
         now: u64,
     ) -> Option<Ipv4> {
+        if !self.filter.redirectors.may_contain(redirector) {
+            return None;
+        }
         let i = self.find_out_front(redirector, proto, cport, sport)?;
         let b = self.table.get_mut(i)?;
         b.last_activity = now;
@@ -376,6 +403,9 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
         now: u64,
         handle: u64,
     ) -> InVerdict {
+        if !self.filter.replicas.may_contain(replica) {
+            return InVerdict::None;
+        }
         let Some(i) = self.find_in_front(replica, proto, sport, cport) else {
             return InVerdict::None;
         };
@@ -493,10 +523,13 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
             last_activity: now,
             held: Held::new(),
         };
+        let (redirector, replica) = (b.redirector, b.replica);
         if self.table.insert(b).is_none() {
             self.counters.req_table_full += 1;
             return ClientOutcome::Drop(ClientDrop::TableFull);
         }
+        self.filter.redirectors.add(redirector);
+        self.filter.replicas.add(replica);
         self.checking += 1;
         self.counters.chk_sent += 1;
         ClientOutcome::Send(Outgoing {
@@ -530,7 +563,7 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
         self.held_total = self.held_total.saturating_sub(n);
         self.checking = self.checking.saturating_sub(1);
         self.counters.confirmed += 1;
-        self.counters.held_released += n as u64;
+        self.counters.held_released += u64::from(n);
         ClientOutcome::Confirmed {
             redirector,
             replica,
@@ -558,13 +591,16 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
         ClientOutcome::Alarmed { dropped: b.held }
     }
 
+    /// Accounts for a binding just removed from the table.
     fn forget(&mut self, b: &Binding) {
+        self.filter.redirectors.remove(b.redirector);
+        self.filter.replicas.remove(b.replica);
         if b.state == CState::Checking {
             self.checking = self.checking.saturating_sub(1);
         }
         let n = b.held.len() as u32;
         self.held_total = self.held_total.saturating_sub(n);
-        self.counters.held_dropped += n as u64;
+        self.counters.held_dropped += u64::from(n);
     }
 
     /// Removes every binding (operator flush, namespace exit); held
@@ -603,14 +639,14 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
             };
             let expired = match b.state {
                 CState::Checking => {
-                    now.saturating_sub(b.last_activity) >= self.cfg.checking_timeout_ms as u64
+                    now.saturating_sub(b.last_activity) >= u64::from(self.cfg.checking_timeout_ms)
                 }
                 CState::Confirmed => {
                     let idle = match b.proto {
                         Proto::Tcp => self.cfg.idle_tcp_ms,
                         Proto::Udp => self.cfg.idle_udp_ms,
                     };
-                    now.saturating_sub(b.last_activity) >= idle as u64
+                    now.saturating_sub(b.last_activity) >= u64::from(idle)
                 }
             };
             if !expired {
@@ -635,12 +671,18 @@ impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
     pub fn check_invariants(&self) -> bool {
         let mut checking = 0u32;
         let mut held = 0u32;
+        let mut filtered = true;
         self.table.for_each_index(|_, b| {
             if b.state == CState::Checking {
                 checking += 1;
             }
             held += b.held.len() as u32;
+            filtered &= self.filter.redirectors.may_contain(b.redirector)
+                && self.filter.replicas.may_contain(b.replica);
         });
-        self.table.check_invariants() && checking == self.checking && held == self.held_total
+        self.table.check_invariants()
+            && checking == self.checking
+            && held == self.held_total
+            && filtered
     }
 }

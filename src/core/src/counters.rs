@@ -92,8 +92,8 @@ shared_counters! {
         /// Flows served locally: no eligible replica, no answer within
         /// the response timeout, or confirmed but still arriving.
         flows_local,
-        /// Dropped: new flow refused, redirector table full.
-        drop_table_full,
+        /// New flows served locally because the redirector table was full.
+        local_table_full,
     }
 }
 
@@ -172,8 +172,9 @@ counters! {
         confirmed_to_accept,
         /// Entries expired idle (any state).
         expired_idle,
-        /// Dropped: new flow refused, shard full.
-        drop_table_full,
+        /// New flows served locally because the shard is full (nothing is
+        /// evicted; the flow is not redirected).
+        local_table_full,
     }
 }
 
@@ -260,9 +261,9 @@ mod tests {
         let s = SharedServiceCounters::new();
         bump(&s.flows_new);
         bump(&s.flows_new);
-        bump(&s.drop_table_full);
+        bump(&s.local_table_full);
         let c = s.snapshot();
-        assert_eq!((c.flows_new, c.drop_table_full, c.packets), (2, 1, 0));
+        assert_eq!((c.flows_new, c.local_table_full, c.packets), (2, 1, 0));
         assert_eq!(c.fields()[3], ("flows_new", 2));
         assert_eq!(ServiceCounters::C_NAMES[3], "flows_new\0");
         s.zero();

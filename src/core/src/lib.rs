@@ -16,6 +16,7 @@ extern crate std;
 
 pub mod client;
 pub mod counters;
+pub mod filter;
 pub mod hash;
 pub mod redirector;
 pub mod sched;

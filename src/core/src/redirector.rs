@@ -47,8 +47,8 @@ pub struct FlowKey {
 impl FlowKey {
     fn hash(&self, key: &HashKey) -> u64 {
         key.hash2(
-            ((self.client as u64) << 32) | self.vip as u64,
-            ((self.proto as u64) << 32) | ((self.cport as u64) << 16) | self.sport as u64,
+            (u64::from(self.client) << 32) | u64::from(self.vip),
+            ((self.proto as u64) << 32) | (u64::from(self.cport) << 16) | u64::from(self.sport),
         )
     }
 }
@@ -136,8 +136,6 @@ pub struct PacketInfo {
 /// Why the redirector drops a packet or message.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum DropReason {
-    /// The shard is full: the new flow is refused.
-    TableFull,
     /// CHK to an address/port that is not a configured service.
     NotService,
     /// Not a CHK (REQ/CFM/ALM are for the client role).
@@ -247,6 +245,12 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         self.table.for_each_index(|_, e| f(e));
     }
 
+    /// Entries in slot order from slot `from` until `f` returns false;
+    /// returns where to resume (see [`crate::table::Table::scan_from`]).
+    pub fn scan_from(&self, from: u32, f: impl FnMut(&REntry) -> bool) -> u32 {
+        self.table.scan_from(from, f)
+    }
+
     /// A packet of a client flow arrived at the redirector host.
     pub fn on_packet<T: DerefMut<Target = [Service]>>(
         &mut self,
@@ -299,7 +303,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     RState::Confirmed
                         if pkt.initial
                             && now.saturating_sub(e.last_response)
-                                >= e.response_timeout_ms as u64 =>
+                                >= u64::from(e.response_timeout_ms) =>
                     {
                         // The client still opens the flow through us a full
                         // response timeout after we confirmed: it has lost
@@ -336,10 +340,13 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             };
         }
         if self.table.is_full() {
-            self.counters.drop_table_full += 1;
-            bump(&sc.drop_table_full);
+            // A full shard serves the flow itself, as for a legacy client:
+            // under a new-flow flood legitimate clients still get served
+            // (not redirected) instead of losing their SYNs.
+            self.counters.local_table_full += 1;
+            bump(&sc.local_table_full);
             return PacketOutcome {
-                verdict: Verdict::Drop(DropReason::TableFull),
+                verdict: Verdict::Local,
                 send: None,
             };
         }
@@ -366,10 +373,10 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             counted: true,
         };
         if self.table.insert(e).is_none() {
-            self.counters.drop_table_full += 1;
-            bump(&sc.drop_table_full);
+            self.counters.local_table_full += 1;
+            bump(&sc.local_table_full);
             return PacketOutcome {
-                verdict: Verdict::Drop(DropReason::TableFull),
+                verdict: Verdict::Local,
                 send: None,
             };
         }
@@ -496,7 +503,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             let Some(e) = self.table.get_mut(i) else {
                 continue;
             };
-            if now.saturating_sub(e.last_activity) >= e.idle_timeout_ms as u64 {
+            if now.saturating_sub(e.last_activity) >= u64::from(e.idle_timeout_ms) {
                 let e = *e;
                 self.table.remove(i);
                 self.counters.expired_idle += 1;
@@ -506,7 +513,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     }
                 }
             } else if e.state == RState::Sent
-                && now.saturating_sub(e.last_response) >= e.response_timeout_ms as u64
+                && now.saturating_sub(e.last_response) >= u64::from(e.response_timeout_ms)
             {
                 let e = *e;
                 self.move_to_accept(svcs, i);

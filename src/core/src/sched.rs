@@ -295,7 +295,7 @@ impl Service {
                     if !r.eligible() {
                         continue;
                     }
-                    let (c, w) = (r.conns() as u64, r.weight as u64);
+                    let (c, w) = (u64::from(r.conns()), u64::from(r.weight));
                     match best {
                         // c / w < bc / bw  <=>  c * bw < bc * w
                         Some((_, bc, bw)) if c * bw >= bc * w => {}
@@ -309,7 +309,7 @@ impl Service {
                 if len == 0 {
                     return None;
                 }
-                let h = self.key.hash1(client as u64);
+                let h = self.key.hash1(u64::from(client));
                 *self.lut.get(reduce(h, len))? as usize
             }
         };
@@ -355,7 +355,7 @@ impl Service {
         let mut total = 0u64;
         for (i, r) in self.replicas.iter().enumerate() {
             if let Some(wi) = w.get_mut(i) {
-                *wi = if r.eligible() { r.weight as u64 } else { 0 };
+                *wi = if r.eligible() { u64::from(r.weight) } else { 0 };
                 total += *wi;
             }
         }
@@ -418,9 +418,9 @@ impl Service {
             }
             if let (Some(o), Some(s), Some(wi)) = (offset.get_mut(i), skip.get_mut(i), w.get_mut(i))
             {
-                *o = pk.hash2(r.addr as u64, 0) % M;
-                *s = pk.hash2(r.addr as u64, 1) % (M - 1) + 1;
-                *wi = r.weight as u64;
+                *o = pk.hash2(u64::from(r.addr), 0) % M;
+                *s = pk.hash2(u64::from(r.addr), 1) % (M - 1) + 1;
+                *wi = u64::from(r.weight);
                 wmax = wmax.max(*wi);
             }
         }

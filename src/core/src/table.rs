@@ -126,7 +126,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         for (i, s) in storage.iter_mut().enumerate() {
             *s = Slot::EMPTY;
             let n = i as u64 + 1;
-            s.next[0] = if n < cap as u64 { n as u32 } else { NIL };
+            s.next[0] = if n < u64::from(cap) { n as u32 } else { NIL };
         }
         Self {
             slots: storage,
@@ -168,8 +168,8 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
     /// `cap × PER` buckets.
     #[inline(always)]
     fn bucket(&self, which: usize, hash: u64) -> (usize, usize) {
-        let nb = self.cap as u128 * Self::PER as u128;
-        let b = ((hash as u128 * nb) >> 64) as usize;
+        let nb = u128::from(self.cap) * Self::PER as u128;
+        let b = ((u128::from(hash) * nb) >> 64) as usize;
         (b / Self::PER, which * Self::PER + b % Self::PER)
     }
 
@@ -346,6 +346,19 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
             .map(|s| &mut s.entry)
     }
 
+    /// Visits the used slots with index `from` or more, in index order,
+    /// until `f` returns false. Returns the index of the slot `f` refused,
+    /// or the capacity once every slot was visited: a dump resumes there.
+    pub fn scan_from(&self, from: u32, mut f: impl FnMut(&E) -> bool) -> u32 {
+        let cap = self.cap as usize;
+        for (i, s) in self.slots.iter().enumerate().take(cap).skip(from as usize) {
+            if s.used && !f(&s.entry) {
+                return i as u32;
+            }
+        }
+        self.cap
+    }
+
     /// Calls `f` on every used slot index (in slot order).
     pub fn for_each_index(&self, mut f: impl FnMut(u32, &E)) {
         for (i, s) in self.slots.iter().enumerate().take(self.cap as usize) {
@@ -430,7 +443,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
 /// proto, cport, sport) of one flow all land in the same shard. `key` is a
 /// secret shared by all shards of a table; `nshards == 0` gives 0.
 pub fn shard_index(key: &HashKey, proto: Proto, cport: u16, sport: u16, nshards: usize) -> usize {
-    let w = ((proto as u64) << 32) | ((cport as u64) << 16) | sport as u64;
+    let w = ((proto as u64) << 32) | (u64::from(cport) << 16) | u64::from(sport);
     reduce(key.hash1(w), nshards)
 }
 
@@ -466,6 +479,37 @@ mod tests {
     }
     fn find_b(t: &Table<E2, Vec<Slot<E2>>>, b: u32) -> Option<u32> {
         t.find(1, E2 { a: 0, b }.hash(1, t.hash_key()), |e| e.b == b)
+    }
+
+    /// A dump in chunks that resumes where the previous chunk stopped sees
+    /// every entry exactly once, whatever the chunk size.
+    #[test]
+    fn scan_from_resumes_exactly() {
+        let mut t = t(300);
+        for i in 0..200u32 {
+            t.insert(E2 { a: i, b: i + 1000 }).unwrap();
+        }
+        for i in (0..200u32).step_by(3) {
+            let idx = find_a(&t, i).unwrap();
+            t.remove(idx);
+        }
+        let mut want = Vec::new();
+        t.for_each_index(|_, e| want.push(e.a));
+        for chunk in [1usize, 7, 64, 1000] {
+            let (mut pos, mut got) = (0u32, Vec::new());
+            while pos < t.capacity() as u32 {
+                let mut room = chunk;
+                pos = t.scan_from(pos, |e| {
+                    if room == 0 {
+                        return false;
+                    }
+                    room -= 1;
+                    got.push(e.a);
+                    true
+                });
+            }
+            assert_eq!(got, want, "chunk {chunk}");
+        }
     }
 
     #[test]

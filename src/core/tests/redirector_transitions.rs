@@ -60,15 +60,16 @@ fn r03_none_no_eligible_replica_is_local() {
 }
 
 #[test]
-fn r04_none_table_full_refuses_and_counts() {
+fn r04_none_table_full_serves_locally_and_counts() {
     let s = one_replica();
     let mut r = redir(2);
     sent(&mut r, &s, 1, 0);
     sent(&mut r, &s, 2, 0);
     let o = sent(&mut r, &s, 3, 0);
-    assert_eq!(o.verdict, Verdict::Drop(DropReason::TableFull));
+    assert_eq!(o.verdict, Verdict::Local);
     assert_eq!(o.send, None);
-    assert_eq!(r.counters.drop_table_full, 1);
+    assert_eq!(r.counters.local_table_full, 1);
+    assert!(r.lookup(&fkey(CLIENT, 3)).is_none());
     assert!(r.lookup(&fkey(CLIENT, 1)).is_some());
     assert!(r.lookup(&fkey(CLIENT, 2)).is_some());
 }
@@ -403,10 +404,7 @@ fn r27_full_table_still_serves_existing_flows() {
     let s = one_replica();
     let mut r = redir(1);
     sent(&mut r, &s, 1, 0);
-    assert_eq!(
-        sent(&mut r, &s, 2, 0).verdict,
-        Verdict::Drop(DropReason::TableFull)
-    );
+    assert_eq!(sent(&mut r, &s, 2, 0).verdict, Verdict::Local);
     assert_eq!(
         sent(&mut r, &s, 1, 0).verdict,
         Verdict::Forward { replica: S1 }
@@ -420,10 +418,7 @@ fn r27_full_table_still_serves_existing_flows() {
 fn r28_zero_capacity_shard_refuses_everything_cleanly() {
     let s = one_replica();
     let mut r = redir(0);
-    assert_eq!(
-        sent(&mut r, &s, 1, 0).verdict,
-        Verdict::Drop(DropReason::TableFull)
-    );
+    assert_eq!(sent(&mut r, &s, 1, 0).verdict, Verdict::Local);
     let o = r
         .on_chk(&s, &msg(MsgType::Chk, 1, S1, 1), CLIENT, VIP, 0)
         .unwrap();
@@ -535,10 +530,10 @@ fn service_and_replica_counters() {
     p.initial = false;
     b.on_packet(&s, &p, 6);
     assert_eq!(svc(&s).local, 1);
-    // the shard of capacity 2 is full at its third flow: dropped
+    // the shard of capacity 2 is full at its third flow: served locally
     sent(&mut a, &s, 3, 0);
     sent(&mut a, &s, 4, 0);
-    assert_eq!(svc(&s).drop_table_full, 1);
+    assert_eq!(svc(&s).local_table_full, 1);
     // flow 2 never answers: served locally after the response timeout
     b.on_tick(&s, 1000);
     assert_eq!(svc(&s).flows_local, 1);

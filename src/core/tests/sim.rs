@@ -83,6 +83,11 @@ struct Sim {
     skey: HashKey,
     replica_synacks: u64,
     msgs: MsgCounters,
+    /// Impair only the redirector's link (packets from or to R), as the VM
+    /// topology's netem does; otherwise every packet.
+    r_link_only: bool,
+    /// Set while R's handlers send (their packets leave on R's link).
+    at_r: bool,
 }
 
 impl Sim {
@@ -129,6 +134,8 @@ impl Sim {
             skey: HashKey::new(seed, 77),
             replica_synacks: 0,
             msgs: MsgCounters::ZERO,
+            r_link_only: false,
+            at_r: false,
         }
     }
 
@@ -139,10 +146,18 @@ impl Sim {
     }
 
     fn send(&mut self, p: Pkt) {
-        if self.rng.chance(self.net.loss) {
+        let dst = match p {
+            Pkt::Tcp { dst, .. } | Pkt::Iprp { dst, .. } => dst,
+        };
+        let impaired = !self.r_link_only || self.at_r || dst == VIP;
+        if impaired && self.rng.chance(self.net.loss) {
             return;
         }
-        let copies = if self.rng.chance(self.net.dup) { 2 } else { 1 };
+        let copies = if impaired && self.rng.chance(self.net.dup) {
+            2
+        } else {
+            1
+        };
         for _ in 0..copies {
             let d = self.net.delay + self.rng.below(self.net.jitter + 1);
             self.at(self.now + d, Ev::Arrive(p));
@@ -391,7 +406,9 @@ impl Sim {
                         Pkt::Tcp { dst, .. } | Pkt::Iprp { dst, .. } => dst,
                     };
                     if dst == VIP {
+                        self.at_r = true;
                         self.at_redirector(p);
+                        self.at_r = false;
                     } else if [S1, S2, S3].contains(&dst) {
                         self.at_replica(p);
                     } else if let Some(&h) = self.host_of.get(&dst) {
@@ -567,4 +584,40 @@ fn every_scheduler_converges_in_simulation() {
         let (r, l) = s.check();
         assert_eq!(r + l, 450, "{k:?}");
     }
+}
+
+/// Flows that never got established, without the panic of `check`.
+fn pending(s: &Sim) -> usize {
+    s.flows.iter().filter(|f| f.how == How::Pending).count()
+}
+
+/// Issue 8's loss test in the simulator: 30 % loss and 10 % duplication on
+/// the redirector's link only (as in vm-tests/tests/60-loss.sh), 10 x 200
+/// flows, SYN retransmitted 7 times. REQ and CHK are only repeated when a
+/// retransmitted SYN reaches R, so a flow needs SYN, REQ, CHK and CFM to get
+/// through in one go at some attempt; about 1.6 % of the flows never do (32
+/// of 2000 with these seeds; legacy clients, served by R after the response
+/// timeout, 82). It should pass once the redirector repeats REQ while SENT
+/// and the client repeats CHK while CHECKING on their timers
+/// (docs/security.md, "Open").
+#[test]
+#[ignore = "fails until REQ/CHK are retransmitted on timers (docs/security.md)"]
+fn thirty_percent_loss_on_the_redirector_link_every_flow_establishes() {
+    let net = || Net {
+        loss: 300_000,
+        dup: 100_000,
+        delay: 20,
+        jitter: 5,
+    };
+    let (mut iprp, mut legacy) = (0, 0);
+    for seed in 300..310 {
+        for (every, out) in [(0, &mut iprp), (1, &mut legacy)] {
+            let mut s = Sim::new(seed, net(), 50, every, SchedKind::WeightedRoundRobin);
+            s.r_link_only = true;
+            s.run(4, 5000, 400_000);
+            *out += pending(&s);
+        }
+    }
+    eprintln!("flows never established of 2000: iprp {iprp}, legacy clients {legacy}");
+    assert_eq!(iprp, 0);
 }

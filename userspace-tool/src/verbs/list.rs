@@ -35,7 +35,7 @@ pub const VERB: Verb = Verb {
                           packets, forwarded, local (packets delivered by the\n               \
                           redirector), flows_new (given a replica),\n               \
                           flows_redirected (confirmed by the client), flows_local\n               \
-                          (served by the redirector), drop_table_full; and per\n               \
+                          (served by the redirector), local_table_full; and per\n               \
                           replica the flows assigned to it\n  \
              -j, --json   print {\"services\": [{\"proto\": \"tcp\", \"vip\": \"10.0.0.100\",\n               \
                           \"port\": 80, \"sched\": \"wrr\", \"response_timeout_ms\": 200,\n               \

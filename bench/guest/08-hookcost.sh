@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Figures 8-10: per-packet cost of iprp's hooks, measured in the kernel.
+#
+# iprp is loaded with bench=1: each hook is timed in TSC cycles between
+# two empty hooks called the same way (state lookup, call into Rust,
+# verdict); packets alternate between "iprp's hook first" and "empty hook
+# first" (the first hook pays for warming memory), so both costs come from
+# the same packets in one boot, position for position. C's binding table is filled through the real
+# client state machine (BENCH_FILL: REQ, CHK, CFM) with 0, 45, 1,000,
+# 100,000 and 1,000,000 bindings to synthetic peers; small UDP datagrams
+# (udp-blast) of flows that match none of them then go C -> S1 (LOCAL_OUT,
+# figure 9) and S1 -> C (PRE_ROUTING, figure 8). "pass" packets go to an
+# address no binding uses (the address filter answers); "lookup" packets go
+# to the bindings' redirector on another port (the filter cannot help, the
+# table is searched). Figure 10: one redirected UDP flow, translated at
+# output and input. Last, busy CPU-us per datagram, module loaded vs not.
+#
+# Environment (bench/guest.sh): MODE quick|full, OUT results dir, REPO.
+# Writes OUT/fig08-hookcost-raw.csv (figures 8-10) and OUT/fig08-cpu-raw.csv.
+set -euo pipefail
+MODE=${MODE:-quick}
+OUT=${OUT:?}
+REPO=${REPO:?}
+RES=${RES:-$OUT}
+# shellcheck source=../../vm-tests/lib.sh
+. "$REPO/vm-tests/lib.sh"
+GENL="/usr/bin/python3 $REPO/vm-tests/tools/iprp_genl.py"
+BLAST=$REPO/target/bench/udp-blast
+PY=/usr/bin/python3
+
+if [ "$MODE" = quick ]; then
+	LEVELS="0 1000"; PKTS=50000; ROUNDS=1
+else
+	LEVELS="0 45 1000 100000 1000000"; PKTS=1000000; ROUNDS=3
+fi
+CAPACITY=1048576
+FILL_REDIRECTOR=198.18.0.1	# first synthetic redirector of BENCH_FILL
+CSV=$OUT/fig08-hookcost-raw.csv
+CPUCSV=$OUT/fig08-cpu-raw.csv
+
+log() { echo "# $(date +%T) hookcost: $*"; }
+fail() { echo "BENCH FAILURE: hookcost: $*" >&2; exit 1; }
+
+# stats NS: the bench.* and client.* stats of NS as "name value" lines.
+stats() {
+	n "$1" "$IPRPCTL" status -j | $PY -c '
+import json, sys
+for k, v in json.load(sys.stdin)["stats"].items():
+    print(k, v)'
+}
+
+# measure FIGURE HOOK CLASS LABEL ENTRIES ROUND -- SENDER...: zero C's
+# counters, run the sender, append the per-packet costs of HOOK/CLASS
+# against HOOK's empty hook as a CSV row.
+measure() {
+	local fig=$1 hook=$2 cls=$3 label=$4 entries=$5 round=$6
+	shift 7
+	n C $GENL IPRP_CMD_ZERO_COUNTERS 2>/dev/null
+	"$@" >/dev/null
+	stats C >/tmp/bench-stats
+	$PY - "$fig" "$hook" "$cls" "$label" "$entries" "$round" "$PKTS" >>"$CSV" <<'PY' || fail "$hook.$cls: too few packets timed"
+import sys
+fig, hook, cls, label, entries, rnd, sent = sys.argv[1:]
+s = dict(l.split() for l in open("/tmp/bench-stats"))
+khz = int(s["bench.tsc_khz"])
+pk = lambda k: int(s[f"bench.{hook}.{k}.pkts"])
+ns = lambda k: int(s[f"bench.{hook}.{k}.cycles"]) / pk(k) * 1e6 / khz
+# Packets alternate between "iprp's hook first" and "empty hook first";
+# every sent datagram must have been timed in one of the two positions.
+for pos in ("first", "second"):
+    if pk(f"{cls}.{pos}") < 0.4 * int(sent) or pk(f"empty.{pos}") < pk(f"{cls}.{pos}") * 0.9:
+        sys.exit(1)
+o1, o2 = ns(f"{cls}.first"), ns(f"{cls}.second")
+e1, e2 = ns("empty.first"), ns("empty.second")
+n = pk(f"{cls}.first") + pk(f"{cls}.second")
+print(f"{fig},{hook},{label},{entries},{rnd},{n},{o1:.1f},{e1:.1f},{o2:.1f},{e2:.1f},"
+      f"{o1 / e1:.3f},{o2 / e2:.3f},{(o1 + o2) / (e1 + e2):.3f}")
+PY
+	log "$(tail -1 "$CSV")"
+}
+
+fill() {
+	n C "$IPRPCTL" flush >/dev/null
+	[ "$1" -eq 0 ] && return 0
+	n C $GENL IPRP_CMD_BENCH_FILL "IPRP_A_COUNT:I:$1" 2>/tmp/fill.err
+	grep -q "^errno 0 " /tmp/fill.err || fail "fill $1: $(cat /tmp/fill.err)"
+	local got
+	got=$(n C "$IPRPCTL" bindings -j | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["bindings"]))')
+	[ "$got" -eq "$1" ] || fail "fill $1: $got bindings listed"
+	log "filled $1 bindings"
+}
+
+busy_us() { # busy CPU time of the whole VM in us, from /proc/stat
+	awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ printf "%.0f\n", ($2+$3+$4+$7+$8) * 1e6 / hz }' /proc/stat
+}
+
+echo "figure,hook,class,entries,round,pkts,first_ns,empty_first_ns,second_ns,empty_second_ns,ratio_first,ratio_second,ratio" >"$CSV"
+echo "state,round,pkts,busy_us,busy_us_per_pkt" >"$CPUCSV"
+
+insmod "$MODULE" bench=1
+topo_up 0
+n C ip route add 198.18.0.0/15 dev eth0
+n C "$BLAST" sink 9000 &
+n S1 "$BLAST" sink 9000 &
+n S1 "$BLAST" sink 7777 &
+n C "$IPRPCTL" role client capacity "$CAPACITY" idle-timeout 86400000
+n R sysctl -qw net.ipv4.ip_forward=1
+n R "$IPRPCTL" role redirector
+for port in 7777 7778; do
+	n R "$IPRPCTL" service add udp "$VIP:$port" sched rr response-timeout 1000 idle-timeout 600000
+	n R "$IPRPCTL" replica add udp "$VIP:$port" "${ADDR[S1]}"
+done
+sleep 0.5
+
+for round in $(seq "$ROUNDS"); do
+	for entries in $LEVELS; do
+		fill "$entries"
+		measure 9 local_out pass pass "$entries" "$round" -- n C "$BLAST" send "${ADDR[S1]}" 9000 "$PKTS"
+		measure 8 pre_routing pass pass "$entries" "$round" -- n S1 "$BLAST" send "${ADDR[C]}" 9000 "$PKTS"
+		[ "$entries" -eq 0 ] && continue
+		measure 9 local_out pass lookup "$entries" "$round" -- n C "$BLAST" send "$FILL_REDIRECTOR" 9000 "$PKTS"
+	done
+	# Figure 10: one redirected flow and no other binding, as in the paper.
+	fill 0
+	measure 10 local_out xlat xlat 0 "$round" -- n C "$BLAST" send "$VIP" 7777 "$PKTS" 18 40001
+	# Input: C opens the flow (to 7778, which S1 does not serve), then S1
+	# sends from the service port to C's port, translated at C.
+	n C "$BLAST" send "$VIP" 7778 3 18 40002 >/dev/null
+	sleep 1
+	n C "$IPRPCTL" bindings | grep -q 40002 || fail "no binding for the input flow"
+	n C "$BLAST" sink 40002 &
+	sink=$!
+	sleep 0.2
+	measure 10 pre_routing xlat xlat 0 "$round" -- n S1 "$BLAST" send "${ADDR[C]}" 40002 "$PKTS" 18 7778
+	kill "$sink"
+done
+n C "$IPRPCTL" flush
+pkill -f "udp-blast sink" || true
+topo_down
+rmmod iprp
+
+# Busy CPU per small datagram C -> S1 with the module loaded (client role
+# at C, no bindings, no bench timing) vs not loaded, interleaved.
+cpu_round() {
+	local state=$1 round=$2 b0 b1
+	topo_up 0
+	if [ "$state" = loaded ]; then
+		insmod "$MODULE"
+		n C "$IPRPCTL" role client
+	fi
+	n S1 "$BLAST" sink 9000 &
+	sleep 0.5
+	b0=$(busy_us)
+	n C "$BLAST" send "${ADDR[S1]}" 9000 "$PKTS" >/dev/null
+	b1=$(busy_us)
+	echo "$state,$round,$PKTS,$((b1 - b0)),$($PY -c "print(f'{($b1 - $b0) / $PKTS:.3f}')")" >>"$CPUCSV"
+	log "$(tail -1 "$CPUCSV")"
+	pkill -f "udp-blast sink" || true
+	topo_down
+	if [ "$state" = loaded ]; then rmmod iprp; fi
+}
+for round in $(seq "$ROUNDS"); do
+	cpu_round unloaded "$round"
+	cpu_round loaded "$round"
+done
+log "done"

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Fig 12: connect time of a legacy client (L, no module) to the redirected
+# service versus the service's response timeout, D = 25 ms (geometry far).
+# L ignores the REQ (its kernel has no protocol 99) and resets the
+# replica's SYN-ACK; R serves L itself once the flow has moved to the
+# accept table, i.e. from the first SYN retransmission after the timeout.
+# K connects at the same time per timeout value (curl, time_connect), the
+# timeout values shuffled in every round; each answer must come from R.
+# Writes fig12-legacy-raw.csv: timeout_ms,round,seq,connect_ms
+set -euo pipefail
+. "$REPO/bench/lib.sh"
+
+if [ "$MODE" = full ]; then TIMEOUTS="100 250 500 1000 2000 3000"; ROUNDS=2; K=8
+else TIMEOUTS="100 2000"; ROUNDS=1; K=4; fi
+D=25
+CSV=$OUT/fig12-legacy-raw.csv
+echo "timeout_ms,round,seq,connect_ms" >"$CSV"
+
+bench_up "$D" far
+for r in $(seq "$ROUNDS"); do
+	for t in $(shuffled $TIMEOUTS); do
+		n R "$IPRPCTL" service edit tcp "$VIP:8080" response-timeout "$t"
+		n R "$IPRPCTL" flush redirector
+		before=$(stat R redirector.to_accept)
+		pids=""
+		for i in $(seq "$K"); do
+			n L curl -s --max-time 30 -o "/tmp/legacy.$i" -w '%{time_connect}\n' \
+				"http://$VIP:8080/who" >"/tmp/legacy.$i.t" &
+			pids="$pids $!"
+		done
+		# Only the curls: a bare "wait" would wait for the servers too.
+		for p in $pids; do wait "$p" || fail "timeout $t: legacy curl failed"; done
+		for i in $(seq "$K"); do
+			[ "$(cat "/tmp/legacy.$i")" = R ] || fail "timeout $t: legacy connect $i not served by R"
+			ms=$(awk '{ printf "%.3f", $1 * 1000 }' "/tmp/legacy.$i.t")
+			echo "$t,$r,$i,$ms" >>"$CSV"
+		done
+		after=$(stat R redirector.to_accept)
+		[ $((after - before)) -ge "$K" ] || fail "timeout $t: only $((after - before)) flows moved to the accept table"
+		log "timeout $t ms round $r: $(grep "^$t,$r," "$CSV" | cut -d, -f4 | sort -n | tr '\n' ' ')ms"
+	done
+done
+bench_down

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Benchmark support, active only when iprp is loaded with `bench=1`.
+//!
+//! The shim times each hook against an empty hook called the same way
+//! (this file's [`iprp_rs_bench_empty`]); [`iprp_rs_bench_fill`] creates
+//! client bindings through the real client state machine so lookups can be
+//! measured with large tables (docs/results/README.md, figures 8-10).
+
+use crate::hooks::Verdict;
+use crate::pernet::{self, KernelRng, NetState};
+use crate::shim;
+use iprp_core::client::ClientOutcome;
+use iprp_core::wire::{MsgType, Repr};
+use iprp_core::Proto;
+use kernel::bindings::sk_buff;
+use kernel::prelude::*;
+
+/// Synthetic peers come from 198.18.0.0/15 (RFC 2544 benchmarking): the
+/// redirectors 198.18.x.y, the replicas 198.19.x.y, the local address
+/// 198.19.255.254. Flow `i` uses client port 10000 + i % 50000 and the
+/// (i / 50000)-th redirector and replica, so both its outgoing key and its
+/// incoming key (replica, port, client port) are unique.
+const FILL_REDIRECTOR_BASE: u32 = 0xc612_0001; // 198.18.0.1
+const FILL_REPLICA_BASE: u32 = 0xc613_0001; // 198.19.0.1
+const FILL_LOCAL: u32 = 0xc613_fffe; // 198.19.255.254
+/// Client ports per synthetic redirector and replica (10000..60000).
+const FILL_PORTS: u32 = 50_000;
+const FILL_SERVICE_PORT: u16 = 80;
+
+/// The empty hook body the shim times iprp's hooks against.
+#[no_mangle]
+pub(crate) extern "C" fn iprp_rs_bench_empty(_state: *mut c_void, _skb: *mut sk_buff) -> Verdict {
+    Verdict::Accept
+}
+
+type FillResult = Result<(), (Error, &'static CStr)>;
+
+/// One confirmed binding for flow number `i`: REQ in, CHK out, CFM in.
+fn fill_one(state: &NetState, i: u32, now: u64) -> FillResult {
+    let client = state
+        .client()
+        .ok_or((EINVAL, c"enable the client role first"))?;
+    let redirector = FILL_REDIRECTOR_BASE + i / FILL_PORTS;
+    // i % FILL_PORTS < 50,000, so the port stays below 60,000.
+    let cport = (10_000 + i % FILL_PORTS) as u16;
+    let req = Repr {
+        ty: MsgType::Req,
+        proto: Proto::Tcp,
+        cport,
+        sport: FILL_SERVICE_PORT,
+        replica: FILL_REPLICA_BASE + i / FILL_PORTS,
+        key: 0,
+    };
+    let shard = client.shard(&state.key, Proto::Tcp, cport, FILL_SERVICE_PORT);
+    client.update(shard, |s| {
+        let key = match s.on_msg(&req, redirector, FILL_LOCAL, now, &mut KernelRng) {
+            ClientOutcome::Send(out) => out.msg.key,
+            ClientOutcome::Drop(iprp_core::client::ClientDrop::TableFull) => {
+                return Err((ENOSPC, c"the client table is full: set a larger capacity"))
+            }
+            _ => return Err((EINVAL, c"the client refused a synthetic binding")),
+        };
+        match s.on_msg(
+            &req.answer(MsgType::Cfm, key),
+            redirector,
+            FILL_LOCAL,
+            now,
+            &mut KernelRng,
+        ) {
+            ClientOutcome::Confirmed { .. } => Ok(()),
+            _ => Err((EINVAL, c"the client did not confirm a synthetic binding")),
+        }
+    })
+}
+
+/// Fills an empty client table with `count` bindings, or leaves it empty.
+fn fill(state: &NetState, count: u32) -> FillResult {
+    let tables = state
+        .client()
+        .ok_or((EINVAL, c"enable the client role first"))?;
+    if tables.has_bindings() {
+        return Err((EBUSY, c"the client table is not empty: flush it first"));
+    }
+    let now = shim::now_ms();
+    for i in 0..count {
+        if let Err(e) = fill_one(state, i, now) {
+            // All or nothing: the table was empty before.
+            state.flush_client();
+            return Err(e);
+        }
+        if i % 1024 == 1023 {
+            shim::cond_resched();
+        }
+    }
+    state.kick_timer();
+    Ok(())
+}
+
+/// BENCH_FILL: `count` confirmed client bindings to synthetic peers.
+///
+/// # Safety
+///
+/// `state` is a live state and `msg` is writable.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_bench_fill(
+    state: *mut c_void,
+    count: u32,
+    msg: *mut *const kernel::ffi::c_char,
+) -> i32 {
+    // SAFETY: by the function's contract.
+    let state = unsafe { pernet::state(state) };
+    match fill(state, count) {
+        Ok(()) => 0,
+        Err((err, text)) => {
+            // SAFETY: `msg` is writable by the function's contract; the
+            // message is a static string.
+            unsafe { *msg = text.as_char_ptr() };
+            err.to_errno()
+        }
+    }
+}
