@@ -5,6 +5,8 @@
 #   make demo      install deps, build kernel+module+CLI, run the VM demo
 #   make test      install deps, build everything, run host and VM tests
 #   make VARIANT=debug test   same on the debug kernel (KASAN, lockdep, ...)
+#   make fuzz      the core's fuzz harness, 10^7 iterations
+#   make robust    issue 8: fuzz + every VM suite on the debug kernel
 
 VARIANT ?= base
 LLVM ?= -19
