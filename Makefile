@@ -7,6 +7,8 @@
 #   make VARIANT=debug test   same on the debug kernel (KASAN, lockdep, ...)
 #   make bench     install deps, build, full benchmark run (< 30 min) -> docs/results
 #   make bench-quick   the same, quick mode (< 5 min, CI smoke test) -> bench/results
+#   make fuzz      the core's fuzz harness, 10^7 iterations
+#   make robust    issue 8: fuzz + every VM suite on the debug kernel
 
 VARIANT ?= base
 LLVM ?= -19
