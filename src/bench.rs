@@ -8,7 +8,7 @@
 //! measured with large tables (docs/results/README.md, figures 8-10).
 
 use crate::hooks::Verdict;
-use crate::pernet::{self, KernelRng, NetState};
+use crate::pernet::{self, ClientRole, KernelRng, NetState};
 use crate::shim;
 use iprp_core::client::ClientOutcome;
 use iprp_core::wire::{MsgType, Repr};
@@ -37,10 +37,7 @@ pub(crate) extern "C" fn iprp_rs_bench_empty(_state: *mut c_void, _skb: *mut sk_
 type FillResult = Result<(), (Error, &'static CStr)>;
 
 /// One confirmed binding for flow number `i`: REQ in, CHK out, CFM in.
-fn fill_one(state: &NetState, i: u32, now: u64) -> FillResult {
-    let client = state
-        .client()
-        .ok_or((EINVAL, c"enable the client role first"))?;
+fn fill_one(state: &NetState, client: &ClientRole, i: u32, now: u64) -> FillResult {
     let redirector = FILL_REDIRECTOR_BASE + i / FILL_PORTS;
     // i % FILL_PORTS < 50,000, so the port stays below 60,000.
     let cport = (10_000 + i % FILL_PORTS) as u16;
@@ -84,7 +81,7 @@ fn fill(state: &NetState, count: u32) -> FillResult {
     }
     let now = shim::now_ms();
     for i in 0..count {
-        if let Err(e) = fill_one(state, i, now) {
+        if let Err(e) = fill_one(state, tables, i, now) {
             // All or nothing: the table was empty before.
             state.flush_client();
             return Err(e);
