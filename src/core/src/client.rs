@@ -19,7 +19,7 @@ use crate::counters::ClientCounters;
 use crate::filter::{AddrFilter, OwnedFilter};
 use crate::hash::HashKey;
 use crate::table::{Entry, Slot, Table};
-use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr};
+use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
 use crate::Rng;
 use core::ops::{Deref, DerefMut};
 
@@ -28,6 +28,27 @@ pub const HOLD_PER_BINDING: usize = 8;
 
 /// A queue of held packet handles, oldest first.
 pub type Held = heapless::Deque<u64, HOLD_PER_BINDING>;
+
+/// Orphans (see [`ClientShard::hold_orphan`]) kept per shard.
+pub const ORPHANS_PER_SHARD: usize = 8;
+
+/// How long an orphan waits for its REQ (ms); then it is dropped, as the
+/// redirector's REQ is re-sent within this time (one or two ticks).
+pub const ORPHAN_HOLD_MS: u64 = 1000;
+
+/// A TCP SYN-ACK from an address without binding that no local socket
+/// would accept: possibly a replica's answer that overtook the REQ naming
+/// it (lost or slower REQ). Waits for that REQ instead of drawing an RST,
+/// which would abort the replica's half of the connection.
+#[derive(Clone, Copy, Debug)]
+struct Orphan {
+    replica: Ipv4,
+    proto: Proto,
+    sport: u16,
+    cport: u16,
+    at: u64,
+    handle: u64,
+}
 
 /// State of a client binding.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -67,6 +88,8 @@ pub struct Binding {
     pub last_activity: u64,
     /// Creation time (ms).
     pub created: u64,
+    /// Last CHK sent for this binding (ms).
+    pub last_chk: u64,
     held: Held,
 }
 
@@ -95,6 +118,7 @@ impl Entry for Binding {
         state: CState::Checking,
         key: 0,
         created: 0,
+        last_chk: 0,
         last_activity: 0,
         held: Held::new(),
     };
@@ -164,6 +188,8 @@ pub enum ClientDrop {
     Conflict,
     /// REQ naming replica 0.0.0.0.
     BadReplica,
+    /// REQ for a flow this host has no socket for (forged or stale).
+    NoLocalFlow,
     /// CFM/ALM with a key or replica that does not match (forged).
     BadKey,
     /// CFM/ALM for a flow without binding.
@@ -225,6 +251,8 @@ pub struct ClientShard<S: DerefMut<Target = [ClientSlot]>, F = OwnedFilter> {
     cfg: ClientConfig,
     checking: u32,
     held_total: u32,
+    /// Oldest first.
+    orphans: heapless::Vec<Orphan, ORPHANS_PER_SHARD>,
     /// Addresses of this shard's bindings, for lock-free pre-checks.
     filter: F,
     /// Counters of this shard.
@@ -248,6 +276,7 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
             cfg,
             checking: 0,
             held_total: 0,
+            orphans: heapless::Vec::new(),
             filter,
             counters: ClientCounters::ZERO,
         }
@@ -291,6 +320,69 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
     /// Number of held packets.
     pub fn held_total(&self) -> u32 {
         self.held_total
+    }
+
+    /// Number of orphans waiting for their REQ.
+    pub fn orphans(&self) -> usize {
+        self.orphans.len()
+    }
+
+    /// Keeps `handle`, a TCP SYN-ACK from `src` (port `sport`) to local
+    /// port `dport` that matched no binding and that no local socket would
+    /// accept, until a REQ naming `src` for these ports arrives (it joins
+    /// that binding's held packets) or [`ORPHAN_HOLD_MS`] pass (freed by
+    /// `on_tick`). When all [`ORPHANS_PER_SHARD`] places are taken the
+    /// oldest orphan is evicted: its handle is returned for the caller to
+    /// free. The caller must keep the packet until the core returns it.
+    pub fn hold_orphan(
+        &mut self,
+        src: Ipv4,
+        proto: Proto,
+        sport: u16,
+        dport: u16,
+        now: u64,
+        handle: u64,
+    ) -> Option<u64> {
+        let evicted = if self.orphans.is_full() {
+            self.counters.orphan_evicted += 1;
+            Some(self.orphans.remove(0).handle)
+        } else {
+            None
+        };
+        self.counters.orphan_held += 1;
+        // Cannot fail: a place was freed above if needed.
+        let _ = self.orphans.push(Orphan {
+            replica: src,
+            proto,
+            sport,
+            cport: dport,
+            at: now,
+            handle,
+        });
+        evicted
+    }
+
+    /// Moves the orphans of binding `i` (same replica and ports) into its
+    /// held packets, as far as the hold limits allow; the rest stay
+    /// orphans and expire.
+    fn adopt_orphans(&mut self, i: u32) {
+        let Some(b) = self.table.get_mut(i) else {
+            return;
+        };
+        let mut k = 0;
+        while let Some(o) = self.orphans.get(k).copied() {
+            if (o.replica, o.proto, o.sport, o.cport) != (b.replica, b.proto, b.sport, b.cport) {
+                k += 1;
+                continue;
+            }
+            if self.held_total >= self.cfg.max_held || b.held.push_back(o.handle).is_err() {
+                return;
+            }
+            self.orphans.remove(k);
+            self.held_total += 1;
+            self.counters.held += 1;
+            self.counters.orphan_adopted += 1;
+        }
     }
 
     fn find_out(&self, redirector: Ipv4, proto: Proto, cport: u16, sport: u16) -> Option<u32> {
@@ -442,6 +534,10 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
 
     /// A protocol message `m` arrived from `src` to local address `dst`.
     /// REQ, CFM and ALM are for the client role.
+    ///
+    /// Trusts every REQ to name a flow this host opened: for callers
+    /// whose flows have no sockets (the benchmark fill, tests). The kernel
+    /// uses [`Self::on_msg_with`].
     pub fn on_msg(
         &mut self,
         m: &Repr,
@@ -450,8 +546,26 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
         now: u64,
         rng: &mut impl Rng,
     ) -> ClientOutcome {
+        self.on_msg_with(m, src, dst, now, rng, || true)
+    }
+
+    /// [`Self::on_msg`] where a REQ that would create a binding first asks
+    /// `local_flow` whether this host has the flow (a socket from `dst`,
+    /// port `m.cport`, to `src`, port `m.sport`). A real REQ answers a
+    /// packet the host just sent, so it always has one; a forged REQ for
+    /// a made-up flow is dropped without state. Called at most once,
+    /// under the shard's lock.
+    pub fn on_msg_with(
+        &mut self,
+        m: &Repr,
+        src: Ipv4,
+        dst: Ipv4,
+        now: u64,
+        rng: &mut impl Rng,
+        local_flow: impl FnOnce() -> bool,
+    ) -> ClientOutcome {
         match m.ty {
-            MsgType::Req => self.on_req(m, src, dst, now, rng),
+            MsgType::Req => self.on_req(m, src, dst, now, rng, local_flow),
             MsgType::Cfm => self.on_cfm(m, src, now),
             MsgType::Alm => self.on_alm(m, src),
             MsgType::Chk => {
@@ -468,6 +582,7 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
         dst: Ipv4,
         now: u64,
         rng: &mut impl Rng,
+        local_flow: impl FnOnce() -> bool,
     ) -> ClientOutcome {
         self.counters.req_rx += 1;
         if m.replica == 0 {
@@ -476,11 +591,12 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
         }
         if let Some(b) = self
             .find_out(src, m.proto, m.cport, m.sport)
-            .and_then(|i| self.table.get(i))
+            .and_then(|i| self.table.get_mut(i))
         {
             return match b.state {
                 CState::Checking if b.replica == m.replica => {
                     // Re-send the same CHK: heals a lost CHK, tells nothing new.
+                    b.last_chk = now;
                     self.counters.chk_resent += 1;
                     ClientOutcome::Send(Outgoing {
                         from: b.local,
@@ -502,6 +618,10 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
             self.counters.req_conflict += 1;
             return ClientOutcome::Drop(ClientDrop::Conflict);
         }
+        if !local_flow() {
+            self.counters.req_no_local_flow += 1;
+            return ClientOutcome::Drop(ClientDrop::NoLocalFlow);
+        }
         if self.checking >= self.cfg.max_checking {
             self.counters.req_checking_limit += 1;
             return ClientOutcome::Drop(ClientDrop::CheckingLimit);
@@ -521,16 +641,18 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
             key,
             created: now,
             last_activity: now,
+            last_chk: now,
             held: Held::new(),
         };
         let (redirector, replica) = (b.redirector, b.replica);
-        if self.table.insert(b).is_none() {
+        let Some(i) = self.table.insert(b) else {
             self.counters.req_table_full += 1;
             return ClientOutcome::Drop(ClientDrop::TableFull);
-        }
+        };
         self.filter.redirectors.add(redirector);
         self.filter.replicas.add(replica);
         self.checking += 1;
+        self.adopt_orphans(i);
         self.counters.chk_sent += 1;
         ClientOutcome::Send(Outgoing {
             from: dst,
@@ -606,6 +728,9 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
     /// Removes every binding (operator flush, namespace exit); held
     /// packets go to `free`. Not counted as expiry.
     pub fn clear(&mut self, mut free: impl FnMut(u64)) {
+        for o in self.orphans.drain(..) {
+            free(o.handle);
+        }
         let cap = self.table.capacity() as u32;
         for i in 0..cap {
             let Some(b) = self.table.remove(i) else {
@@ -620,21 +745,38 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
 
     /// Slow timer: deletes CHECKING bindings without activity for the
     /// checking timeout and CONFIRMED bindings idle for the idle timeout; every
-    /// held packet of a deleted binding is passed to `free`. `free` runs
+    /// held packet of a deleted binding and every orphan older than
+    /// [`ORPHAN_HOLD_MS`] is passed to `free`. `free` runs
     /// under the caller's shard lock and must not re-enter this shard.
+    ///
+    /// Returns the CHKs to re-send: one for each CHECKING binding whose
+    /// last CHK is [`RESEND_AFTER_MS`] old, at most
+    /// [`RESEND_PER_TICK`](crate::wire::RESEND_PER_TICK) (the rest wait for
+    /// a later tick). A lost CHK or CFM so heals without the client's next
+    /// SYN, which TCP sends only after 1, 3, 7 ... s.
     ///
     /// Bounded: one call visits at most [`SWEEP_SLOTS`](crate::table::SWEEP_SLOTS)
     /// slots, continuing where the previous call stopped, so every binding
     /// is checked once per `ceil(capacity / SWEEP_SLOTS)` calls (every call
     /// for shards up to that size).
-    pub fn on_tick(&mut self, now: u64, mut free: impl FnMut(u64)) {
+    pub fn on_tick(&mut self, now: u64, mut free: impl FnMut(u64)) -> Resends {
+        let mut resend = Resends::new();
+        // Orphans are in arrival order: the expired ones are in front.
+        while let Some(o) = self.orphans.first().copied() {
+            if now.saturating_sub(o.at) < ORPHAN_HOLD_MS {
+                break;
+            }
+            self.orphans.remove(0);
+            self.counters.orphan_expired += 1;
+            free(o.handle);
+        }
         let cap = self.table.capacity() as u32;
         let (first, count) = self.table.sweep_window();
         let mut next = first;
         for _ in 0..count {
             let i = next;
             next = if i + 1 >= cap { 0 } else { i + 1 };
-            let Some(b) = self.table.get(i) else {
+            let Some(b) = self.table.get_mut(i) else {
                 continue;
             };
             let expired = match b.state {
@@ -650,6 +792,26 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
                 }
             };
             if !expired {
+                if b.state == CState::Checking
+                    && now.saturating_sub(b.last_chk) >= RESEND_AFTER_MS
+                    && !resend.is_full()
+                {
+                    b.last_chk = now;
+                    self.counters.chk_timer_resent += 1;
+                    // Cannot fail: checked not full above.
+                    let _ = resend.push(Outgoing {
+                        from: b.local,
+                        to: b.redirector,
+                        msg: Repr {
+                            ty: MsgType::Chk,
+                            proto: b.proto,
+                            cport: b.cport,
+                            sport: b.sport,
+                            replica: b.replica,
+                            key: b.key,
+                        },
+                    });
+                }
                 continue;
             }
             let Some(b) = self.table.remove(i) else {
@@ -664,6 +826,7 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
                 free(h);
             }
         }
+        resend
     }
 
     /// Checks the table's structural invariants and the shard's counts

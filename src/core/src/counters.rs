@@ -143,6 +143,8 @@ counters! {
         req_sent,
         /// Duplicate REQ sent (packet while SENT).
         req_dup,
+        /// REQ re-sent on the timer while SENT (REQ or CHK lost).
+        req_timer_resent,
         /// CFM sent on a CHK (SENT -> CONFIRMED).
         cfm_sent,
         /// Duplicate CFM sent: packet while CONFIRMED.
@@ -187,6 +189,8 @@ counters! {
         chk_sent,
         /// CHK re-sent (same key) on a duplicate REQ while CHECKING.
         chk_resent,
+        /// CHK re-sent on the timer while CHECKING (CHK or CFM lost).
+        chk_timer_resent,
         /// REQ ignored: CHECKING binding names another replica.
         req_ignored_other_replica,
         /// REQ ignored: binding CONFIRMED.
@@ -199,6 +203,8 @@ counters! {
         req_table_full,
         /// Dropped: REQ with a zero replica address or replica = redirector.
         req_bad_replica,
+        /// Dropped: REQ for a flow this host has no socket for.
+        req_no_local_flow,
         /// CHECKING -> CONFIRMED.
         confirmed,
         /// CFM for an already CONFIRMED binding, same key (ignored).
@@ -231,6 +237,14 @@ counters! {
         hold_full_total,
         /// CHECKING bindings expired (no CFM in time).
         expired_checking,
+        /// SYN-ACKs kept as orphans (no binding, no socket) awaiting a REQ.
+        orphan_held,
+        /// Orphans that joined a new binding's held packets.
+        orphan_adopted,
+        /// Dropped: orphans whose REQ did not come in time.
+        orphan_expired,
+        /// Dropped: oldest orphan evicted by a newer one.
+        orphan_evicted,
         /// CONFIRMED bindings expired idle.
         expired_idle,
     }

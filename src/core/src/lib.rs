@@ -25,7 +25,7 @@ pub mod wire;
 
 pub use client::{
     Binding, CState, ClientConfig, ClientDrop, ClientOutcome, ClientShard, ClientSlot, Held,
-    InVerdict, HOLD_PER_BINDING,
+    InVerdict, HOLD_PER_BINDING, ORPHANS_PER_SHARD, ORPHAN_HOLD_MS,
 };
 pub use counters::{ClientCounters, MsgCounters, RedirCounters, ServiceCounters};
 pub use hash::HashKey;
@@ -36,7 +36,10 @@ pub use sched::{
     ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, ServiceTable, LUT_SIZE, MAX_REPLICAS,
 };
 pub use table::shard_index;
-pub use wire::{Ipv4, MsgType, Outgoing, ParseError, Proto, Repr, IPPROTO_REDR, MSG_LEN};
+pub use wire::{
+    Ipv4, MsgType, Outgoing, ParseError, Proto, Repr, Resends, IPPROTO_REDR, MSG_LEN,
+    RESEND_AFTER_MS, RESEND_PER_TICK,
+};
 
 /// Source of randomness injected by the caller (the kernel passes
 /// `get_random_u32`, tests a seeded generator).

@@ -15,7 +15,7 @@ use crate::counters::{bump, RedirCounters};
 use crate::hash::HashKey;
 use crate::sched::{Service, ServiceTable};
 use crate::table::{Entry, Slot, Table};
-use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr};
+use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
 use core::ops::DerefMut;
 
 /// State of a redirector entry.
@@ -73,6 +73,8 @@ pub struct REntry {
     pub last_activity: u64,
     /// Last CHK from the client, or creation time (ms).
     pub last_response: u64,
+    /// Last REQ sent (ms).
+    pub last_req: u64,
     /// The client's key (0 until CONFIRMED).
     pub key: u32,
     /// Response timeout copied from the service at creation (ms).
@@ -98,6 +100,7 @@ impl Entry for REntry {
         replica: 0,
         last_activity: 0,
         last_response: 0,
+        last_req: 0,
         response_timeout_ms: 0,
         idle_timeout_ms: 0,
         svc: 0,
@@ -281,6 +284,10 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         if let Some(i) = self.find_front(&k) {
             if let Some(e) = self.table.get_mut(i) {
                 e.last_activity = now;
+                if e.state == RState::Sent {
+                    // Answered below with a REQ.
+                    e.last_req = now;
+                }
                 let e = *e;
                 return match e.state {
                     RState::Accept => {
@@ -366,6 +373,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             replica,
             last_activity: now,
             last_response: now,
+            last_req: now,
             response_timeout_ms: svc.response_timeout_ms(),
             idle_timeout_ms: svc.idle_timeout_ms(),
             svc: si as u32,
@@ -486,14 +494,24 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
 
     /// Slow timer (the paper runs it every 500 ms): deletes entries idle
     /// for their idle timeout, moves SENT entries whose client has not
-    /// answered within the response timeout to the accept table. No
-    /// allocation, no output.
+    /// answered within the response timeout to the accept table.
+    ///
+    /// Returns the REQs to re-send: one for each SENT entry whose last REQ
+    /// is [`RESEND_AFTER_MS`] old, at most
+    /// [`RESEND_PER_TICK`](crate::wire::RESEND_PER_TICK) (the rest wait for
+    /// a later tick). A lost REQ or CHK so heals within the response
+    /// timeout instead of waiting for the client's next SYN.
     ///
     /// Bounded: one call visits at most [`SWEEP_SLOTS`](crate::table::SWEEP_SLOTS)
     /// slots, continuing where the previous call stopped, so every entry is
     /// checked once per `ceil(capacity / SWEEP_SLOTS)` calls (every call for
     /// shards up to that size).
-    pub fn on_tick<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>, now: u64) {
+    pub fn on_tick<T: DerefMut<Target = [Service]>>(
+        &mut self,
+        svcs: &ServiceTable<T>,
+        now: u64,
+    ) -> Resends {
+        let mut resend = Resends::new();
         let cap = self.table.capacity() as u32;
         let (first, count) = self.table.sweep_window();
         let mut next = first;
@@ -521,8 +539,17 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 if let Some(s) = svc_of(svcs, &e) {
                     bump(&s.live().flows_local);
                 }
+            } else if e.state == RState::Sent
+                && now.saturating_sub(e.last_req) >= RESEND_AFTER_MS
+                && !resend.is_full()
+            {
+                e.last_req = now;
+                self.counters.req_timer_resent += 1;
+                // Cannot fail: checked not full above.
+                let _ = resend.push(msg(MsgType::Req, e, 0));
             }
         }
+        resend
     }
 
     fn move_to_accept<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>, i: u32) {

@@ -227,6 +227,18 @@ pub struct Outgoing {
     pub msg: Repr,
 }
 
+/// Most messages one shard re-sends per timer tick (REQ at the redirector,
+/// CHK at the client): bounds the tick's work and its burst on the wire.
+pub const RESEND_PER_TICK: usize = 32;
+
+/// A message is re-sent on the timer when nothing was sent for it for this
+/// long (ms): with the paper's 500 ms tick, once per tick.
+pub const RESEND_AFTER_MS: u64 = 400;
+
+/// Messages an `on_tick` call asks the caller to send (after it releases
+/// the shard's lock).
+pub type Resends = heapless::Vec<Outgoing, RESEND_PER_TICK>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -529,3 +529,99 @@ fn c_tick_is_bounded_and_sweeps_every_slot_within_a_round() {
     assert_eq!(c.counters.expired_checking, cap as u64);
     assert!(c.check_invariants());
 }
+
+#[test]
+fn c33_req_without_local_flow_creates_nothing() {
+    let mut c = client(16);
+    let mut asked = 0;
+    let o = c.on_msg_with(&req(1000, S1), R, ME, 0, &mut TestRng(1), || {
+        asked += 1;
+        false
+    });
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::NoLocalFlow)));
+    assert_eq!(asked, 1);
+    assert!(c.is_empty());
+    assert_eq!((c.checking(), c.counters.req_no_local_flow), (0, 1));
+    // With the flow: a binding; a duplicate REQ does not ask again.
+    let o = c.on_msg_with(&req(1000, S1), R, ME, 0, &mut TestRng(1), || true);
+    assert!(matches!(o, ClientOutcome::Send(_)));
+    let o = c.on_msg_with(&req(1000, S1), R, ME, 1, &mut TestRng(1), || {
+        panic!("asked for an existing binding")
+    });
+    assert!(matches!(o, ClientOutcome::Send(_)));
+    assert!(c.check_invariants());
+}
+
+#[test]
+fn c34_checking_tick_resends_chk_once_per_interval() {
+    let mut c = client(16);
+    let chk = checking(&mut c, 1000, 42);
+    assert!(c.on_tick(RESEND_AFTER_MS - 1, |_| {}).is_empty());
+    let r = c.on_tick(RESEND_AFTER_MS, |_| {});
+    assert_eq!(r.as_slice(), &[chk]);
+    // Not again until another interval has passed.
+    assert!(c.on_tick(RESEND_AFTER_MS + 100, |_| {}).is_empty());
+    assert_eq!(c.on_tick(2 * RESEND_AFTER_MS, |_| {}).len(), 1);
+    assert_eq!(c.counters.chk_timer_resent, 2);
+    // A duplicate REQ's CHK counts as sent too.
+    c.on_msg(&req(1000, S1), R, ME, 2 * RESEND_AFTER_MS + 50, &mut TestRng(0));
+    assert!(c.on_tick(3 * RESEND_AFTER_MS, |_| {}).is_empty());
+    // CONFIRMED bindings re-send nothing.
+    c.on_msg(&msg(MsgType::Cfm, 1000, S1, 42), R, ME, 2000, &mut TestRng(0));
+    assert!(c.on_tick(2900, |_| {}).is_empty());
+}
+
+#[test]
+fn c35_tick_resends_at_most_the_budget() {
+    let mut c = client(256);
+    for p in 0..(RESEND_PER_TICK as u16 + 10) {
+        checking(&mut c, 1000 + p, 7 + u32::from(p));
+    }
+    assert_eq!(c.on_tick(500, |_| {}).len(), RESEND_PER_TICK);
+    // The rest go out on the next tick.
+    assert_eq!(c.on_tick(600, |_| {}).len(), 10);
+}
+
+#[test]
+fn c36_orphan_synack_joins_the_binding_its_req_creates() {
+    let mut c = client(16);
+    // The replica's SYN-ACK overtakes the REQ: no binding yet.
+    assert_eq!(c.lookup_in(S1, Proto::Tcp, PORT, 1000, 0, 7), InVerdict::None);
+    assert_eq!(c.hold_orphan(S1, Proto::Tcp, PORT, 1000, 0, 7), None);
+    // An orphan of another flow stays an orphan.
+    assert_eq!(c.hold_orphan(S2, Proto::Tcp, PORT, 1000, 0, 8), None);
+    checking(&mut c, 1000, 42);
+    assert_eq!((c.orphans(), c.held_total()), (1, 1));
+    let o = c.on_msg(&msg(MsgType::Cfm, 1000, S1, 42), R, ME, 10, &mut TestRng(0));
+    match o {
+        ClientOutcome::Confirmed { released, .. } => {
+            assert_eq!(released.iter().copied().collect::<Vec<_>>(), vec![7])
+        }
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(c.counters.orphan_adopted, 1);
+    // The other one expires.
+    let mut freed = vec![];
+    c.on_tick(ORPHAN_HOLD_MS - 1, |h| freed.push(h));
+    assert!(freed.is_empty());
+    c.on_tick(ORPHAN_HOLD_MS, |h| freed.push(h));
+    assert_eq!((freed, c.orphans()), (vec![8], 0));
+    assert_eq!(c.counters.orphan_expired, 1);
+    assert!(c.check_invariants());
+}
+
+#[test]
+fn c37_orphans_are_bounded_oldest_evicted_and_flushed() {
+    let mut c = client(16);
+    for h in 0..ORPHANS_PER_SHARD as u64 {
+        assert_eq!(c.hold_orphan(S1, Proto::Tcp, PORT, 2000 + h as u16, h, h), None);
+    }
+    assert_eq!(c.hold_orphan(S1, Proto::Tcp, PORT, 3000, 9, 100), Some(0));
+    assert_eq!((c.orphans(), c.counters.orphan_evicted), (ORPHANS_PER_SHARD, 1));
+    let mut freed = vec![];
+    c.clear(|h| freed.push(h));
+    freed.sort();
+    assert_eq!(freed.len(), ORPHANS_PER_SHARD);
+    assert_eq!(freed[0], 1);
+    assert_eq!(c.orphans(), 0);
+}

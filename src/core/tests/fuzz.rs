@@ -85,7 +85,8 @@ fn fuzz(iters: u64, seed: u64) {
                 if let Ok(m) = p {
                     let src = ADDRS[rng.below(6) as usize];
                     let dst = ADDRS[rng.below(6) as usize];
-                    let _ = c.on_msg(&m, src, dst, now, &mut rng);
+                    let has_flow = rng.below(4) != 0;
+                    let _ = c.on_msg_with(&m, src, dst, now, &mut rng, || has_flow);
                     let _ = r.on_chk(&svcs, &m, src, dst, now);
                 }
             }
@@ -112,7 +113,10 @@ fn fuzz(iters: u64, seed: u64) {
                 handle += 1;
                 let a = ADDRS[rng.below(6) as usize];
                 let (sp, cp) = (rng.below(4) as u16, rng.below(4) as u16);
-                let _ = c.lookup_in(a, Proto::Tcp, sp, cp, now, handle);
+                if c.lookup_in(a, Proto::Tcp, sp, cp, now, handle) == InVerdict::None {
+                    handle += 1;
+                    let _ = c.hold_orphan(a, Proto::Tcp, sp, cp, now, handle);
+                }
                 let _ = c.lookup_out(a, Proto::Udp, cp, sp, now);
             }
             _ => {
@@ -129,6 +133,7 @@ fn fuzz(iters: u64, seed: u64) {
         assert!(c.len() <= c.capacity());
         assert!(c.held_total() <= c.config().max_held);
         assert!(c.checking() <= c.config().max_checking);
+        assert!(c.orphans() <= ORPHANS_PER_SHARD);
         if i % 4096 == 0 {
             assert!(r.check_invariants());
             assert!(c.check_invariants());

@@ -558,3 +558,34 @@ fn service_and_replica_counters() {
     s.add(&spec(SchedKind::RoundRobin, &[rep(S1, 1)])).unwrap();
     assert_eq!(svc(&s), ServiceCounters::ZERO);
 }
+
+#[test]
+fn r30_sent_tick_resends_req_until_response_timeout() {
+    let s = one_replica();
+    let mut r = redir(16);
+    let req = sent(&mut r, &s, 9, 0).send.unwrap();
+    assert!(r.on_tick(&s, RESEND_AFTER_MS - 1).is_empty());
+    assert_eq!(r.on_tick(&s, RESEND_AFTER_MS).as_slice(), &[req]);
+    assert!(r.on_tick(&s, RESEND_AFTER_MS + 1).is_empty());
+    // A packet's duplicate REQ counts as sent.
+    sent(&mut r, &s, 9, 700);
+    assert!(r.on_tick(&s, 999).is_empty());
+    // At the response timeout: ACCEPT, no REQ.
+    assert!(r.on_tick(&s, 1000).is_empty());
+    assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().state, RState::Accept);
+    assert!(r.on_tick(&s, 2000).is_empty());
+    assert_eq!(r.counters.req_timer_resent, 1);
+}
+
+#[test]
+fn r31_confirmed_and_accept_entries_resend_nothing_budget_bounds_the_rest() {
+    let s = one_replica();
+    let mut r = redir(256);
+    confirmed(&mut r, &s, 1, 5);
+    assert!(r.on_tick(&s, 500).is_empty());
+    for p in 0..(RESEND_PER_TICK as u16 + 3) {
+        sent(&mut r, &s, 100 + p, 500);
+    }
+    assert_eq!(r.on_tick(&s, 900).len(), RESEND_PER_TICK);
+    assert_eq!(r.on_tick(&s, 950).len(), 3);
+}
