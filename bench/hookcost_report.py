@@ -11,6 +11,8 @@ import os
 import statistics
 import subprocess
 
+from plotstyle import histogram
+
 # The paper's overheads in microseconds (section 6.1, text of figures 8-10):
 # minimum per non-redirected packet, at 45 parallel redirected sessions, and
 # translation of a redirected packet.
@@ -111,10 +113,7 @@ set terminal svg size 1000,420 dynamic font 'sans,11'
 set output '{d}/fig08-09-hookcost.svg'
 set title 'Figures 8/9: per-packet hook cost, packets of no binding (bindings in the table)'
 set ylabel 'ns per packet (TCG)'
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set xtics rotate by -35 font 'sans,9'
+{histogram("clustered", 1, 0.8)}set xtics rotate by -35 font 'sans,9'
 set key top left
 plot '{data}' using 2:xtic(1) title 'empty hook', '' using 3 title 'iprp hook'
 """)
@@ -131,10 +130,7 @@ set terminal svg size 700,400 dynamic font 'sans,11'
 set output '{d}/fig10-xlat.svg'
 set title 'Figure 10: per-packet cost of a redirected (translated) packet'
 set ylabel 'ns per packet'
-set style data histogram
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set key top left
+{histogram("clustered", 1, 0.8)}set key top left
 plot '{data10}' using 2:xtic(1) title 'empty hook (TCG)', '' using 3 title 'iprp hook (TCG)', \\
      '' using 4 title 'paper: overhead (1998 PC)'
 """)

@@ -22,6 +22,7 @@ import sys
 import tempfile
 
 import hookcost_report
+from plotstyle import histogram
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BEGIN = "<!-- BEGIN GENERATED (bench/report.py) -->"
@@ -185,10 +186,7 @@ def fig11(d, tmp, md):
     f = dat(tmp, "f11.dat", rows)
     gnuplot(SVG.replace("900,560", "1100,600") + f"""set output '{os.path.join(d, f"fig11-connect.{EXT}")}'
 set title 'Fig 11: TCP connect time (median, p25–p75), QEMU TCG VM'
-set style data histogram
-set style histogram errorbars gap 1 lw 1
-set style fill solid 0.7 border -1
-set boxwidth 0.9
+""" + histogram("errorbars", 1, 0.7) + """set boxwidth 0.9
 set ylabel 'connect time (ms)'
 set logscale y
 set yrange [0.1:*]
@@ -407,10 +405,7 @@ def fig14(d, tmp, md):
                               PEERS_CPU_US.get(m, "NaN"), summ[m]["soft"] * 100) for i, m in enumerate(ms)])
     gnuplot(SVG + f"""set output '{os.path.join(d, f"fig14-newflow.{EXT}")}'
 set title 'Item 6: busy CPU-µs per new TCP connection (whole VM)'
-set style data histogram
-set style histogram errorbars gap 2 lw 1
-set style fill solid 0.6 border -1
-set boxwidth 0.9
+""" + histogram("errorbars", 2, 0.6) + f"""set boxwidth 0.9
 set xtics ({', '.join(f'"{NAMES[m]}" {i}' for i, m in enumerate(ms))}) rotate by -20 font ',10'
 set ylabel 'CPU-µs per connection'
 set yrange [0:*]

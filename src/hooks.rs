@@ -38,6 +38,8 @@ struct Flow {
     sport: u16,
     dport: u16,
     initial: bool,
+    /// TCP SYN-ACK: a replica's answer may overtake its REQ.
+    syn_ack: bool,
 }
 
 impl Flow {
@@ -51,6 +53,7 @@ impl Flow {
             dport: u16::from_be(pkt.dport),
             // A TCP SYN without ACK may start a flow; so may any UDP datagram.
             initial: proto == Proto::Udp || (pkt.syn != 0 && pkt.ack == 0),
+            syn_ack: proto == Proto::Tcp && pkt.syn != 0 && pkt.ack != 0,
         })
     }
 }
@@ -90,6 +93,40 @@ fn client_in(
         InVerdict::Hold => Some(Verdict::Stolen),
         InVerdict::Drop(_) => Some(Verdict::Drop),
     }
+}
+
+/// A SYN-ACK without binding that no local socket takes (the stack would
+/// answer RST and so abort the replica's half-open connection): if a REQ
+/// naming its source follows, it is the replica's answer to our SYN that
+/// overtook the REQ, so keep it a moment as an orphan (see
+/// `ClientShard::hold_orphan`).
+fn client_orphan(
+    state: &NetState,
+    client: &ClientRole,
+    skb: &SkbRef,
+    f: &Flow,
+    now: u64,
+) -> Option<Verdict> {
+    // SAFETY: `state.net` is the namespace the packet is in.
+    let claimed =
+        unsafe { skb.has_socket(state.net, f.proto, (f.saddr, f.sport), (f.daddr, f.dport)) };
+    if claimed {
+        return None;
+    }
+    let shard = client.shard(&state.key, f.proto, f.dport, f.sport);
+    let handle = skb.as_ptr() as usize as u64;
+    let evicted = client.update(shard, |s| {
+        s.hold_orphan(f.saddr, f.proto, f.sport, f.dport, now, handle)
+    });
+    if let Some(h) = evicted {
+        // SAFETY: the core gives an orphan's handle back exactly once.
+        drop(unsafe { shim::OwnedSkb::from_handle(h) });
+        state.counters.inc(ctr::IPRP_CTR_HELD_FREED);
+    }
+    // The timer frees it if no REQ comes.
+    state.kick_timer();
+    // The core now owns the handle; the skb must not be touched.
+    Some(Verdict::Stolen)
 }
 
 fn redirector_in(state: &NetState, skb: &SkbRef, f: &Flow, now: u64) -> Verdict {
@@ -137,18 +174,31 @@ pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
 ) -> Verdict {
     // SAFETY: by the function's contract.
     let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
-    // Nothing to look up (the common case of a client without bindings):
-    // return before parsing.
-    let client = state.client().filter(|c| c.has_bindings());
-    if client.is_none() && state.redirector().is_none() {
-        return Verdict::Accept;
-    }
+    let Some(client) = state.client() else {
+        if state.redirector().is_none() {
+            return Verdict::Accept;
+        }
+        let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
+            return Verdict::Accept;
+        };
+        return redirector_in(state, &skb, &flow, shim::now_ms());
+    };
     let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
         return Verdict::Accept;
     };
     let now = shim::now_ms();
-    if let Some(v) = client.and_then(|c| client_in(state, c, &skb, &flow, now)) {
-        return v;
+    if client.has_bindings() {
+        if let Some(v) = client_in(state, client, &skb, &flow, now) {
+            return v;
+        }
+    }
+    if flow.syn_ack {
+        if let Some(v) = client_orphan(state, client, &skb, &flow, now) {
+            return v;
+        }
+    }
+    if state.redirector().is_none() {
+        return Verdict::Accept;
     }
     redirector_in(state, &skb, &flow, now)
 }
@@ -176,10 +226,8 @@ pub(crate) unsafe extern "C" fn iprp_rs_local_out(
     }
     let shard = client.shard(&state.key, f.proto, f.sport, f.dport);
     let now = shim::now_ms();
-    let replica = shim::without_bh_deferred(|| {
-        client.update(shard, |s| {
-            s.lookup_out(f.daddr, f.proto, f.sport, f.dport, now)
-        })
+    let replica = client.update_deferred(shard, |s| {
+        s.lookup_out(f.daddr, f.proto, f.sport, f.dport, now)
     });
     match replica {
         Some(replica) => rewrite(state, &skb, true, replica, Verdict::Reroute),

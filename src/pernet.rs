@@ -16,7 +16,7 @@ use iprp_core::client::{ClientConfig, ClientShard, ClientSlot};
 use iprp_core::filter::AddrFilter;
 use iprp_core::redirector::{RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
-use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Rng};
+use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Resends, Rng};
 use kernel::bindings;
 use kernel::new_spinlock;
 use kernel::prelude::*;
@@ -180,27 +180,41 @@ impl ClientRole {
     }
 
     /// Runs `f` on `shard` under its lock (bottom halves off) and keeps the
-    /// binding count current. Every change of a client table goes here.
+    /// binding count current. Every change of a client table goes here or
+    /// through [`Self::update_deferred`].
     pub(crate) fn update<R>(
         &self,
         shard: &SpinLock<ClientTable>,
         f: impl FnOnce(&mut ClientTable) -> R,
     ) -> R {
-        shim::without_bh(|| {
-            let mut s = shard.lock();
-            let before = s.len();
-            let r = f(&mut s);
-            let after = s.len();
-            // Inside the lock, so counts of one shard never cross. A hook
-            // that reads 0 while a REQ is being handled on another CPU acts
-            // as if its packet had come first.
-            if after > before {
-                self.bound.fetch_add(after - before, Ordering::Release);
-            } else if after < before {
-                self.bound.fetch_sub(before - after, Ordering::Release);
-            }
-            r
-        })
+        shim::without_bh(|| self.locked(shard, f))
+    }
+
+    /// [`Self::update`] for LOCAL_OUT: softirqs raised meanwhile are not run
+    /// when it returns (see [`shim::without_bh_deferred`]).
+    pub(crate) fn update_deferred<R>(
+        &self,
+        shard: &SpinLock<ClientTable>,
+        f: impl FnOnce(&mut ClientTable) -> R,
+    ) -> R {
+        shim::without_bh_deferred(|| self.locked(shard, f))
+    }
+
+    /// The body of both updates; bottom halves are off.
+    fn locked<R>(&self, shard: &SpinLock<ClientTable>, f: impl FnOnce(&mut ClientTable) -> R) -> R {
+        let mut s = shard.lock();
+        let before = s.len();
+        let r = f(&mut s);
+        let after = s.len();
+        // Inside the lock, so counts of one shard never cross. A hook that
+        // reads 0 while a REQ is being handled on another CPU acts as if its
+        // packet had come first.
+        if after > before {
+            self.bound.fetch_add(after - before, Ordering::Release);
+        } else if after < before {
+            self.bound.fetch_sub(before - after, Ordering::Release);
+        }
+        r
     }
 
     /// False while no shard holds a binding (lock-free).
@@ -478,38 +492,49 @@ impl NetState {
         unsafe { shim::timer_start(self.net, self.tick_ms.load(Ordering::Relaxed)) };
     }
 
-    /// Slow timer: expires entries; returns the next delay, 0 when idle.
+    /// Slow timer: expires entries and re-sends unanswered REQs and CHKs;
+    /// returns the next delay, 0 when idle.
     pub(crate) fn tick(&self) -> u32 {
         let now = shim::now_ms();
         let mut busy = false;
         if let Some(c) = self.client_tables() {
             for shard in c.shards.iter() {
                 let mut freed = 0u64;
-                busy |= c.update(shard, |s| {
-                    s.on_tick(now, |h| {
+                let (resend, more) = c.update(shard, |s| {
+                    let resend = s.on_tick(now, |h| {
                         // SAFETY: the core returns each handle of a held skb
                         // exactly once; nothing else references it.
                         drop(unsafe { OwnedSkb::from_handle(h) });
                         freed += 1;
                     });
-                    !s.is_empty()
+                    (resend, !s.is_empty() || s.orphans() > 0)
                 });
+                busy |= more;
                 for _ in 0..freed {
                     self.counters.inc(ctr::IPRP_CTR_HELD_FREED);
+                }
+                // Sent after the shard's lock is released.
+                for out in &resend {
+                    crate::proto::send(self, out);
                 }
             }
         }
         if let Some(r) = self.redirector_tables() {
-            busy |= shim::without_bh(|| {
-                let mut g = r.inner.lock();
-                let inner = &mut *g;
-                let mut any = false;
-                for shard in inner.shards.iter_mut() {
-                    shard.on_tick(&inner.services, now);
-                    any |= !shard.is_empty();
+            let shards = shim::without_bh(|| r.inner.lock().shards.len());
+            for i in 0..shards {
+                let (resend, more) = shim::without_bh(|| {
+                    let mut g = r.inner.lock();
+                    let inner = &mut *g;
+                    match inner.shards.get_mut(i) {
+                        Some(shard) => (shard.on_tick(&inner.services, now), !shard.is_empty()),
+                        None => (Resends::new(), false),
+                    }
+                });
+                busy |= more;
+                for out in &resend {
+                    crate::proto::send(self, out);
                 }
-                any
-            });
+            }
         }
         if busy {
             self.tick_ms.load(Ordering::Relaxed)

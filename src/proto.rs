@@ -49,13 +49,22 @@ fn redirector_msg(state: &NetState, msg: &Repr, src: u32, dst: u32) {
 }
 
 /// REQ, CFM or ALM for the client role.
-fn client_msg(state: &NetState, msg: &Repr, src: u32, dst: u32) {
+fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: u32, dst: u32) {
     let Some(client) = state.client() else {
         return;
     };
     let now = shim::now_ms();
     let shard = client.shard(&state.key, msg.proto, msg.cport, msg.sport);
-    let outcome = client.update(shard, |s| s.on_msg(msg, src, dst, now, &mut KernelRng));
+    // A REQ binds only a flow this host has opened: the flow's socket
+    // talks from our port to the redirector's (the REQ's source).
+    // SAFETY: `state.net` is the namespace the message arrived in.
+    let local_flow = || unsafe {
+        skb.as_ref()
+            .has_socket(state.net, msg.proto, (src, msg.sport), (dst, msg.cport))
+    };
+    let outcome = client.update(shard, |s| {
+        s.on_msg_with(msg, src, dst, now, &mut KernelRng, local_flow)
+    });
     // Held packets are delivered after the lock is dropped: delivery may
     // re-enter our hooks.
     match outcome {
@@ -109,7 +118,7 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_rcv(state: *mut c_void, skb: *mut 
     let (src, dst) = skb.as_ref().addrs();
     match msg.ty {
         MsgType::Chk => redirector_msg(state, &msg, src, dst),
-        MsgType::Req | MsgType::Cfm | MsgType::Alm => client_msg(state, &msg, src, dst),
+        MsgType::Req | MsgType::Cfm | MsgType::Alm => client_msg(state, &skb, &msg, src, dst),
     }
     skb.consume();
     0

@@ -23,7 +23,9 @@
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <net/protocol.h>
+#include <net/inet_hashtables.h>
 #include <net/route.h>
+#include <net/udp.h>
 
 #include "../include/uapi/linux/iprp.h"
 #include "shim.h"
@@ -1127,6 +1129,36 @@ int iprp_shim_set_addr(struct sk_buff *skb, bool dst, __be32 addr)
 void iprp_shim_reinject(struct sk_buff *skb)
 {
 	netif_rx(skb);
+}
+
+/*
+ * Whether a local socket of @net takes packets of protocol @proto from
+ * @raddr:@rport to @laddr:@lport (network order): a TCP connection in any
+ * state but LISTEN, or any matching UDP socket. @skb arrived on the device
+ * a device-bound socket must match. Softirq context.
+ */
+bool iprp_shim_has_socket(struct net *net, const struct sk_buff *skb, u8 proto,
+			  __be32 raddr, __be16 rport, __be32 laddr,
+			  __be16 lport)
+{
+	struct sock *sk;
+	bool found;
+
+	rcu_read_lock();
+	if (proto == IPPROTO_TCP) {
+		sk = __inet_lookup_established(net, raddr, rport, laddr,
+					       ntohs(lport), inet_iif(skb),
+					       inet_sdif(skb));
+		found = sk;
+		if (sk)
+			sock_gen_put(sk);
+	} else {
+		/* No reference taken: only its existence matters. */
+		found = __udp4_lib_lookup(net, raddr, rport, laddr, lport,
+					  inet_iif(skb), inet_sdif(skb), NULL);
+	}
+	rcu_read_unlock();
+	return found;
 }
 
 /* Sends one protocol-99 message from @saddr (a local address) to @daddr. */

@@ -5,7 +5,7 @@
 //! The `#[repr(C)]` structures mirror src/shim.h field by field; both sides
 //! assert their sizes.
 
-use iprp_core::wire::{Ipv4, Outgoing};
+use iprp_core::wire::{Ipv4, Outgoing, Proto};
 use kernel::bindings::{net, sk_buff};
 use kernel::error::to_result;
 use kernel::prelude::*;
@@ -159,6 +159,15 @@ extern "C" {
     fn iprp_shim_saddr(skb: *const sk_buff) -> u32;
     fn iprp_shim_daddr(skb: *const sk_buff) -> u32;
     fn iprp_shim_reinject(skb: *mut sk_buff);
+    fn iprp_shim_has_socket(
+        net: *mut net,
+        skb: *const sk_buff,
+        proto: u8,
+        raddr: u32,
+        rport: u16,
+        laddr: u32,
+        lport: u16,
+    ) -> bool;
     fn iprp_shim_send_msg(
         net: *mut net,
         saddr: u32,
@@ -288,6 +297,35 @@ impl SkbRef {
     pub(crate) fn set_addr(&self, dst: bool, addr: Ipv4) -> bool {
         // SAFETY: `self.ptr` is valid (type invariant).
         unsafe { iprp_shim_set_addr(self.ptr, dst, addr.to_be()) == 0 }
+    }
+
+    /// Whether a local socket of `net` takes `proto` packets from
+    /// `remote:rport` to `local:lport` (host order): a TCP connection not
+    /// listening, or a UDP socket; matched for the device `self` came in on.
+    ///
+    /// # Safety
+    ///
+    /// `net` is the live namespace the packet is in.
+    pub(crate) unsafe fn has_socket(
+        &self,
+        net: *mut net,
+        proto: Proto,
+        (remote, rport): (Ipv4, u16),
+        (local, lport): (Ipv4, u16),
+    ) -> bool {
+        // SAFETY: `net` is live by the function's contract and `self.ptr`
+        // is a valid skb (type invariant).
+        unsafe {
+            iprp_shim_has_socket(
+                net,
+                self.ptr,
+                proto as u8,
+                remote.to_be(),
+                rport.to_be(),
+                local.to_be(),
+                lport.to_be(),
+            )
+        }
     }
 
     /// IPv4 source and destination, host order.

@@ -12,7 +12,7 @@ set -euo pipefail
 . "$REPO/bench/lib.sh"
 
 # PLAN: "D:RUNS ..."; BENCH_BULK_PLAN (D:RUNS,D:RUNS) overrides it (bench/run.sh --env).
-if [ "$MODE" = full ]; then PLAN="25:10 50:10 100:10"; BSIZES="10k 100k 1m 10m"
+if [ "$MODE" = full ]; then PLAN="25:5 50:5 100:5"; BSIZES="10k 100k 1m 10m"
 else PLAN="25:3"; BSIZES="1m"; fi
 PLAN=${BENCH_BULK_PLAN:-$PLAN}
 PLAN=${PLAN//,/ }

@@ -65,23 +65,46 @@ print(" ".join(sorted({b["replica"] for b in json.load(sys.stdin)["bindings"]}))
 	check "$rej" -ge 190000 "forged CFM/ALM rejected by key and counted (allowing for burst loss)"
 }
 
-t_forged_req_new_flow_is_alarmed() {
-	# A REQ for a flow C never opened: C checks with R, R answers ALM, the
-	# binding goes away; meanwhile A guesses the key 100,000 times.
-	local conf0 alm0
+t_forged_req_new_flow() {
+	# A REQ for a flow C never opened: C has no socket for it and keeps
+	# no state at all; A then guesses CFM keys for it, 100,000 times.
+	local conf0 nolocal0 nolocal
 	conf0=$(astat C client.confirmed)
-	alm0=$(astat C client.alarmed)
+	nolocal0=$(astat C client.req_no_local_flow)
 	n A $FORGE "$VIP" "${ADDR[C]}" req 6 55555 "$APORT" "${ADDR[A]}" 0 1 >/dev/null
 	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 55555 "$APORT" "${ADDR[A]}" random 100000
 	sleep 1
+	nolocal=$(( $(astat C client.req_no_local_flow) - nolocal0 ))
+	check "$nolocal" -eq 1 "the REQ without a local socket was refused and counted"
 	check "$(astat C client.confirmed)" -eq "$conf0" "no binding confirmed by a guessed key"
-	check "$(astat C client.alarmed)" -ge $((alm0 + 1)) "R's ALM removed the forged binding"
 	! n C "$IPRPCTL" bindings -j | grep -q "${ADDR[A]}"
-	check "$(astat R redirector.chk_no_entry)" -ge 1 "R counted the CHK without entry"
+	# A REQ for a flow C has open (an idle connection to R's port 9099,
+	# not a service): the binding is CHECKING, R ignores its CHKs (not a
+	# service), no guessed CFM confirms it, it expires after the checking
+	# timeout, and the connection is untouched.
+	n R busybox httpd -p "$VIP:9099" -h /tmp/atk-R
+	n C python3 - "$VIP" >/tmp/atk.conn <<'PY' &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 9099), source_address=("", 44444))
+time.sleep(6)
+s.sendall(b"GET /who HTTP/1.0\r\n\r\n")
+print(s.recv(4096).split(b"\r\n\r\n", 1)[-1].decode().strip())
+PY
+	local conn=$!
+	sleep 1
+	n A $FORGE "$VIP" "${ADDR[C]}" req 6 44444 9099 "${ADDR[A]}" 0 1 >/dev/null
+	sleep 0.3
+	n C "$IPRPCTL" bindings -j | grep -q "${ADDR[A]}"
+	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 44444 9099 "${ADDR[A]}" random 100000
+	check "$(astat C client.confirmed)" -eq "$conf0" "no binding confirmed by a guessed key"
+	wait "$conn"
+	echo "the idle connection answered: $(cat /tmp/atk.conn)"
+	[ "$(cat /tmp/atk.conn)" = R ]
+	! n C "$IPRPCTL" bindings -j | grep -q "${ADDR[A]}"
 }
 
 t_forged_req_flood_stays_bounded() {
-	# 20,000 REQs for distinct ports: CHECKING bindings are capped and expire.
+	# 20,000 REQs for distinct ports C never opened: no state.
 	local p
 	n A python3 - "$VIP" "${ADDR[C]}" "${ADDR[A]}" <<'PY'
 import socket, struct, sys
@@ -93,11 +116,13 @@ for i in range(20000):
                       socket.inet_aton(vip), socket.inet_aton(c))
     s.sendto(hdr + msg, (c, 0))
 PY
-	local checking limit
+	local checking limit nolocal
 	checking=$(astat C client.checking)
 	limit=$(astat C client.req_checking_limit)
-	echo "CHECKING bindings after the flood: $checking; refused by the cap: $limit"
+	nolocal=$(astat C client.req_no_local_flow)
+	echo "CHECKING bindings after the flood: $checking; refused: $nolocal without a local socket, $limit by the cap"
 	check "$checking" -le 4096 "CHECKING bindings stay bounded by the cap (capacity/4)"
+	check "$nolocal" -ge 18000 "REQs for flows C never opened refused (allowing for burst loss)"
 	# A legitimate flow still works during and after the flood.
 	[ "$(n C curl -sf --max-time 10 "http://$VIP:$APORT/who")" = S1 ]
 }
@@ -144,7 +169,7 @@ t_attack_teardown() {
 topo_up 20
 tap "attack setup" attack_setup
 tap "forged REQ/CFM/ALM (200,000 guessed keys) cannot hijack or tear down a live flow" t_forged_messages_on_live_flow
-tap "forged REQ for a new flow is alarmed away; guessed CFM keys fail" t_forged_req_new_flow_is_alarmed
+tap "forged REQ for a flow C never opened creates nothing; for an open flow it expires; guessed CFM keys fail" t_forged_req_new_flow
 tap "REQ flood: CHECKING bindings stay bounded, legit flow works" t_forged_req_flood_stays_bounded
 tap "forged CHKs at the redirector create no state" t_forged_chk_at_redirector
 tap "100,000 junk protocol-99 packets at both roles: counted, no crash" t_junk_flood

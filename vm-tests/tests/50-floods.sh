@@ -69,7 +69,8 @@ legit_during() {
 		[ $((SECONDS - t0)) -lt 5 ] || echo "slow legit curl: $((SECONDS - t0)) s, rc $rc"
 		case "$out" in
 		S1) ok=$((ok + 1)) ;;
-		R) if [ "$want" = "S1|R" ]; then ok=$((ok + 1)); byr=$((byr + 1)); else bad=$((bad + 1)); fi ;;
+		R) if [ "$want" = "S1|R" ]; then ok=$((ok + 1)); byr=$((byr + 1)); else
+			bad=$((bad + 1)); echo "legit curl served by R itself, not redirected"; fi ;;
 		*) bad=$((bad + 1)); echo "legit curl failed (rc $rc): '$out'" ;;
 		esac
 		sleep 0.2

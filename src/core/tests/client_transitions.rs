@@ -564,10 +564,22 @@ fn c34_checking_tick_resends_chk_once_per_interval() {
     assert_eq!(c.on_tick(2 * RESEND_AFTER_MS, |_| {}).len(), 1);
     assert_eq!(c.counters.chk_timer_resent, 2);
     // A duplicate REQ's CHK counts as sent too.
-    c.on_msg(&req(1000, S1), R, ME, 2 * RESEND_AFTER_MS + 50, &mut TestRng(0));
+    c.on_msg(
+        &req(1000, S1),
+        R,
+        ME,
+        2 * RESEND_AFTER_MS + 50,
+        &mut TestRng(0),
+    );
     assert!(c.on_tick(3 * RESEND_AFTER_MS, |_| {}).is_empty());
     // CONFIRMED bindings re-send nothing.
-    c.on_msg(&msg(MsgType::Cfm, 1000, S1, 42), R, ME, 2000, &mut TestRng(0));
+    c.on_msg(
+        &msg(MsgType::Cfm, 1000, S1, 42),
+        R,
+        ME,
+        2000,
+        &mut TestRng(0),
+    );
     assert!(c.on_tick(2900, |_| {}).is_empty());
 }
 
@@ -586,7 +598,10 @@ fn c35_tick_resends_at_most_the_budget() {
 fn c36_orphan_synack_joins_the_binding_its_req_creates() {
     let mut c = client(16);
     // The replica's SYN-ACK overtakes the REQ: no binding yet.
-    assert_eq!(c.lookup_in(S1, Proto::Tcp, PORT, 1000, 0, 7), InVerdict::None);
+    assert_eq!(
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 0, 7),
+        InVerdict::None
+    );
     assert_eq!(c.hold_orphan(S1, Proto::Tcp, PORT, 1000, 0, 7), None);
     // An orphan of another flow stays an orphan.
     assert_eq!(c.hold_orphan(S2, Proto::Tcp, PORT, 1000, 0, 8), None);
@@ -614,10 +629,16 @@ fn c36_orphan_synack_joins_the_binding_its_req_creates() {
 fn c37_orphans_are_bounded_oldest_evicted_and_flushed() {
     let mut c = client(16);
     for h in 0..ORPHANS_PER_SHARD as u64 {
-        assert_eq!(c.hold_orphan(S1, Proto::Tcp, PORT, 2000 + h as u16, h, h), None);
+        assert_eq!(
+            c.hold_orphan(S1, Proto::Tcp, PORT, 2000 + h as u16, h, h),
+            None
+        );
     }
     assert_eq!(c.hold_orphan(S1, Proto::Tcp, PORT, 3000, 9, 100), Some(0));
-    assert_eq!((c.orphans(), c.counters.orphan_evicted), (ORPHANS_PER_SHARD, 1));
+    assert_eq!(
+        (c.orphans(), c.counters.orphan_evicted),
+        (ORPHANS_PER_SHARD, 1)
+    );
     let mut freed = vec![];
     c.clear(|h| freed.push(h));
     freed.sort();

@@ -331,7 +331,8 @@ impl Sim {
                 let mut rng = self.rng.clone();
                 // The host's "sockets": the flows it opened.
                 let opened = self.flow_of.contains_key(&(addr, m.cport));
-                let o = self.hosts[h].shards[sh].on_msg_with(&m, src, dst, now, &mut rng, || opened);
+                let o =
+                    self.hosts[h].shards[sh].on_msg_with(&m, src, dst, now, &mut rng, || opened);
                 self.rng.0 = rng.0.wrapping_add(1);
                 match o {
                     ClientOutcome::Send(o) => self.send(Pkt::Iprp {

@@ -61,8 +61,7 @@ mod tests {
     use crate::uapi::iprp_role;
 
     fn p(a: &[&str]) -> Result<Change> {
-        let v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
-        parse(&v)
+        super::super::testutil::run(parse, a)
     }
 
     #[test]

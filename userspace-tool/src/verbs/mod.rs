@@ -25,6 +25,27 @@ pub mod service;
 pub mod stats;
 pub mod status;
 
+/// Helpers shared by the verbs' parser tests.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use crate::error::{Error, Result};
+    use std::fmt::Debug;
+
+    /// Runs a verb's `parse` on string literals.
+    pub fn run<T>(parse: impl Fn(&[String]) -> Result<T>, a: &[&str]) -> Result<T> {
+        let v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+        parse(&v)
+    }
+
+    /// The message of a parse that must fail with a usage error.
+    pub fn usage_of<T: Debug>(a: &[&str], r: Result<T>) -> String {
+        match r {
+            Err(Error::Usage(m)) => m,
+            r => panic!("{a:?}: expected a usage error, got {r:?}"),
+        }
+    }
+}
+
 /// A verb: its name, help texts and entry point.
 pub struct Verb {
     pub name: &'static str,

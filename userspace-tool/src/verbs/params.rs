@@ -101,18 +101,13 @@ fn run_zero(ctx: &mut Ctx, args: Args) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
 
     fn p(a: &[&str]) -> Result<Change> {
-        let v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
-        parse(&v)
+        super::super::testutil::run(parse, a)
     }
 
     fn usage(a: &[&str]) -> String {
-        match p(a) {
-            Err(Error::Usage(m)) => m,
-            r => panic!("{a:?}: expected a usage error, got {r:?}"),
-        }
+        super::super::testutil::usage_of(a, p(a))
     }
 
     #[test]

@@ -130,12 +130,10 @@ fn run(ctx: &mut Ctx, args: Args) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
     use crate::uapi::iprp_role;
 
     fn p(a: &[&str]) -> Result<Role> {
-        let v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
-        parse(&v)
+        super::super::testutil::run(parse, a)
     }
 
     fn set(attrs: &[Val]) -> Role {
@@ -147,10 +145,7 @@ mod tests {
     }
 
     fn usage(a: &[&str]) -> String {
-        match p(a) {
-            Err(Error::Usage(m)) => m,
-            r => panic!("{a:?}: expected a usage error, got {r:?}"),
-        }
+        super::super::testutil::usage_of(a, p(a))
     }
 
     #[test]

@@ -119,19 +119,14 @@ fn run(ctx: &mut Ctx, args: Args) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
     use std::net::Ipv4Addr;
 
     fn p(a: &[&str]) -> Result<Change> {
-        let v: Vec<String> = a.iter().map(|s| s.to_string()).collect();
-        parse(&v)
+        super::super::testutil::run(parse, a)
     }
 
     fn usage(a: &[&str]) -> String {
-        match p(a) {
-            Err(Error::Usage(m)) => m,
-            r => panic!("{a:?}: expected a usage error, got {r:?}"),
-        }
+        super::super::testutil::usage_of(a, p(a))
     }
 
     const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
