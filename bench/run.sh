@@ -55,7 +55,7 @@ echo "# results in $RES"
 
 # Variables for the guest scripts travel in a file (quotes in --exec do not).
 for kv in $ENVS; do printf 'export %q\n' "$kv"; done >"$RES/env.sh"
-TIMEOUT=$([ "$MODE" = full ] && echo 3600 || echo 1500)
+TIMEOUT=$([ "$MODE" = full ] && echo 6000 || echo 1500)
 start=$(date +%s)
 set +e
 timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm \

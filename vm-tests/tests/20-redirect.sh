@@ -190,8 +190,8 @@ t_synack_overtakes_req() {
 	# R's egress: HTB picks the class from skb->priority, which nftables
 	# sets for protocol 99 (the test kernel has no tc classifiers).
 	n R tc qdisc replace dev eth0 root handle 1: htb default 10
-	n R tc class add dev eth0 parent 1: classid 1:10 htb rate 10gbit
-	n R tc class add dev eth0 parent 1: classid 1:20 htb rate 10gbit
+	n R tc class add dev eth0 parent 1: classid 1:10 htb rate 10gbit quantum 60000
+	n R tc class add dev eth0 parent 1: classid 1:20 htb rate 10gbit quantum 60000
 	n R tc qdisc add dev eth0 parent 1:10 netem delay 20ms
 	n R tc qdisc add dev eth0 parent 1:20 netem delay 320ms
 	n R nft add table ip slowmsg
