@@ -108,8 +108,9 @@ fn client_orphan(
     now: u64,
 ) -> Option<Verdict> {
     // SAFETY: `state.net` is the namespace the packet is in.
-    let claimed =
-        unsafe { skb.has_socket(state.net, f.proto, (f.saddr, f.sport), (f.daddr, f.dport)) };
+    let claimed = unsafe {
+        skb.has_socket(state.net, f.proto, (f.saddr, f.sport), (f.daddr, f.dport), false)
+    };
     if claimed {
         return None;
     }

@@ -55,12 +55,13 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: u32, dst: u32) 
     };
     let now = shim::now_ms();
     let shard = client.shard(&state.key, msg.proto, msg.cport, msg.sport);
-    // A REQ binds only a flow this host has opened: the flow's socket
-    // talks from our port to the redirector's (the REQ's source).
+    // A REQ binds only a flow this host is opening: a TCP socket still
+    // connecting (its SYN-ACK is held or not yet here) or a UDP socket,
+    // from our port to the redirector's (the REQ's source).
     // SAFETY: `state.net` is the namespace the message arrived in.
     let local_flow = || unsafe {
         skb.as_ref()
-            .has_socket(state.net, msg.proto, (src, msg.sport), (dst, msg.cport))
+            .has_socket(state.net, msg.proto, (src, msg.sport), (dst, msg.cport), true)
     };
     let outcome = client.update(shard, |s| {
         s.on_msg_with(msg, src, dst, now, &mut KernelRng, local_flow)

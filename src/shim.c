@@ -1134,12 +1134,13 @@ void iprp_shim_reinject(struct sk_buff *skb)
 /*
  * Whether a local socket of @net takes packets of protocol @proto from
  * @raddr:@rport to @laddr:@lport (network order): a TCP connection in any
- * state but LISTEN, or any matching UDP socket. @skb arrived on the device
- * a device-bound socket must match. Softirq context.
+ * state but LISTEN (only SYN-SENT if @connecting), or any matching UDP
+ * socket. @skb arrived on the device a device-bound socket must match.
+ * Softirq context.
  */
 bool iprp_shim_has_socket(struct net *net, const struct sk_buff *skb, u8 proto,
 			  __be32 raddr, __be16 rport, __be32 laddr,
-			  __be16 lport)
+			  __be16 lport, bool connecting)
 {
 	struct sock *sk;
 	bool found;
@@ -1149,7 +1150,7 @@ bool iprp_shim_has_socket(struct net *net, const struct sk_buff *skb, u8 proto,
 		sk = __inet_lookup_established(net, raddr, rport, laddr,
 					       ntohs(lport), inet_iif(skb),
 					       inet_sdif(skb));
-		found = sk;
+		found = sk && (!connecting || sk->sk_state == TCP_SYN_SENT);
 		if (sk)
 			sock_gen_put(sk);
 	} else {

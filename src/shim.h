@@ -172,7 +172,7 @@ __be32 iprp_shim_daddr(const struct sk_buff *skb);
 void iprp_shim_reinject(struct sk_buff *skb);
 bool iprp_shim_has_socket(struct net *net, const struct sk_buff *skb, u8 proto,
 			  __be32 raddr, __be16 rport, __be32 laddr,
-			  __be16 lport);
+			  __be16 lport, bool connecting);
 int iprp_shim_send_msg(struct net *net, __be32 saddr, __be32 daddr,
 		       const void *msg, unsigned int len);
 u64 iprp_shim_now_ms(void);

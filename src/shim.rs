@@ -167,6 +167,7 @@ extern "C" {
         rport: u16,
         laddr: u32,
         lport: u16,
+        connecting: bool,
     ) -> bool;
     fn iprp_shim_send_msg(
         net: *mut net,
@@ -301,7 +302,8 @@ impl SkbRef {
 
     /// Whether a local socket of `net` takes `proto` packets from
     /// `remote:rport` to `local:lport` (host order): a TCP connection not
-    /// listening, or a UDP socket; matched for the device `self` came in on.
+    /// listening (only one still connecting, SYN-SENT, if `connecting`), or
+    /// a UDP socket; matched for the device `self` came in on.
     ///
     /// # Safety
     ///
@@ -312,6 +314,7 @@ impl SkbRef {
         proto: Proto,
         (remote, rport): (Ipv4, u16),
         (local, lport): (Ipv4, u16),
+        connecting: bool,
     ) -> bool {
         // SAFETY: `net` is live by the function's contract and `self.ptr`
         // is a valid skb (type invariant).
@@ -324,6 +327,7 @@ impl SkbRef {
                 rport.to_be(),
                 local.to_be(),
                 lport.to_be(),
+                connecting,
             )
         }
     }

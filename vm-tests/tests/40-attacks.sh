@@ -65,6 +65,47 @@ print(" ".join(sorted({b["replica"] for b in json.load(sys.stdin)["bindings"]}))
 	check "$rej" -ge 190000 "forged CFM/ALM rejected by key and counted (allowing for burst loss)"
 }
 
+t_replayed_messages() {
+	# A replays a real handshake (as recorded by an on-path observer) 100
+	# times while the flow runs, and again after C dropped the binding.
+	n C tcpdump -i eth0 -U -w /tmp/atk-hs.pcap 'ip proto 99' 2>/dev/null &
+	local sent
+	sleep 1
+	n C curl -sf --limit-rate 1000k --max-time 60 -o /tmp/atk.big2 "http://$VIP:$APORT/big" &
+	local dl=$!
+	sleep 2
+	pkill -f "tcpdump -i eth0 -U -w /tmp/atk-hs.pcap"
+	sleep 0.2
+	local ign0 dup0 rdup0
+	ign0=$(astat C client.req_ignored_confirmed)
+	dup0=$(astat C client.cfm_dup)
+	rdup0=$(astat R redirector.cfm_dup_chk)
+	sent=$(n A $FORGE --replay /tmp/atk-hs.pcap 100)
+	echo "replayed during the flow: $sent"
+	[[ $sent == *"chk 100"* && $sent == *"cfm 100"* && $sent == *"req 100"* ]]
+	wait "$dl"
+	cmp /tmp/atk.big2 /tmp/atk-S1/big
+	check "$(( $(astat C client.req_ignored_confirmed) - ign0 ))" -ge 90 "replayed REQs ignored by the confirmed binding"
+	check "$(( $(astat C client.cfm_dup) - dup0 ))" -ge 90 "replayed CFMs ignored as duplicates"
+	check "$(( $(astat R redirector.cfm_dup_chk) - rdup0 ))" -ge 90 "replayed CHKs answered by the same CFM"
+	local replicas
+	replicas=$(n C "$IPRPCTL" bindings -j | python3 -c '
+import json, sys
+print(" ".join(sorted({b["replica"] for b in json.load(sys.stdin)["bindings"]})))')
+	[ "$replicas" = "${ADDR[S1]}" ]
+	# The flow is over and C forgets its bindings: the replay creates none.
+	n C "$IPRPCTL" flush client
+	local nolocal0 nob0
+	nolocal0=$(astat C client.req_no_local_flow)
+	nob0=$(astat C client.cfm_no_binding)
+	sent=$(n A $FORGE --replay /tmp/atk-hs.pcap 100)
+	echo "replayed after the flow: $sent"
+	sleep 0.5
+	check "$(( $(astat C client.req_no_local_flow) - nolocal0 ))" -ge 90 "replayed REQs for the closed connection refused"
+	check "$(( $(astat C client.cfm_no_binding) - nob0 ))" -ge 90 "replayed CFMs without binding dropped"
+	check "$(astat C client.bindings)" -eq 0 "no binding created by the replay"
+}
+
 t_forged_req_new_flow() {
 	# A REQ for a flow C never opened: C has no socket for it and keeps
 	# no state at all; A then guesses CFM keys for it, 100,000 times.
@@ -78,29 +119,27 @@ t_forged_req_new_flow() {
 	check "$nolocal" -eq 1 "the REQ without a local socket was refused and counted"
 	check "$(astat C client.confirmed)" -eq "$conf0" "no binding confirmed by a guessed key"
 	! n C "$IPRPCTL" bindings -j | grep -q "${ADDR[A]}"
-	# A REQ for a flow C has open (an idle connection to R's port 9099,
-	# not a service): the binding is CHECKING, R ignores its CHKs (not a
-	# service), no guessed CFM confirms it, it expires after the checking
-	# timeout, and the connection is untouched.
+	# A REQ for an established connection of C (idle, to R's port 9099,
+	# not a service): only a socket still connecting takes a REQ, so
+	# nothing is created either, and the connection is untouched.
 	n R busybox httpd -p "$VIP:9099" -h /tmp/atk-R
 	n C python3 - "$VIP" >/tmp/atk.conn <<'PY' &
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], 9099), source_address=("", 44444))
-time.sleep(6)
+time.sleep(4)
 s.sendall(b"GET /who HTTP/1.0\r\n\r\n")
 print(s.recv(4096).split(b"\r\n\r\n", 1)[-1].decode().strip())
 PY
 	local conn=$!
 	sleep 1
 	n A $FORGE "$VIP" "${ADDR[C]}" req 6 44444 9099 "${ADDR[A]}" 0 1 >/dev/null
-	sleep 0.3
-	n C "$IPRPCTL" bindings -j | grep -q "${ADDR[A]}"
 	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 44444 9099 "${ADDR[A]}" random 100000
-	check "$(astat C client.confirmed)" -eq "$conf0" "no binding confirmed by a guessed key"
+	nolocal=$(( $(astat C client.req_no_local_flow) - nolocal0 ))
+	check "$nolocal" -eq 2 "the REQ for an established connection was refused too"
+	! n C "$IPRPCTL" bindings -j | grep -q "${ADDR[A]}"
 	wait "$conn"
 	echo "the idle connection answered: $(cat /tmp/atk.conn)"
 	[ "$(cat /tmp/atk.conn)" = R ]
-	! n C "$IPRPCTL" bindings -j | grep -q "${ADDR[A]}"
 }
 
 t_forged_req_flood_stays_bounded() {
@@ -169,7 +208,8 @@ t_attack_teardown() {
 topo_up 20
 tap "attack setup" attack_setup
 tap "forged REQ/CFM/ALM (200,000 guessed keys) cannot hijack or tear down a live flow" t_forged_messages_on_live_flow
-tap "forged REQ for a flow C never opened creates nothing; for an open flow it expires; guessed CFM keys fail" t_forged_req_new_flow
+tap "a recorded handshake replayed 100 times during and after the flow changes nothing" t_replayed_messages
+tap "forged REQ for a flow C never opened, or for an established one, creates nothing; guessed CFM keys fail" t_forged_req_new_flow
 tap "REQ flood: CHECKING bindings stay bounded, legit flow works" t_forged_req_flood_stays_bounded
 tap "forged CHKs at the redirector create no state" t_forged_chk_at_redirector
 tap "100,000 junk protocol-99 packets at both roles: counted, no crash" t_junk_flood

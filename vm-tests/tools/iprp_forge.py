@@ -3,6 +3,9 @@
 
     iprp_forge.py SRC DST TYPE PROTO CPORT SPORT REPLICA KEY|random COUNT
     iprp_forge.py --junk SRC DST COUNT SEED   random type and length 0..1500
+    iprp_forge.py --replay PCAP COUNT         every protocol-99 packet of an
+                                              Ethernet pcap, COUNT times, as
+                                              captured (source included)
 
 Used by the attack and flood tests; raw IP_HDRINCL socket, so it needs root
 in the attacker's namespace. Prints how many packets it sent.
@@ -21,6 +24,30 @@ def ip_packet(src, dst, payload, ident):
     return hdr + payload  # the kernel fills in the header checksum
 
 
+def replay(s, path, count):
+    """Re-sends the captured IPv4 protocol-99 packets; prints how many of
+    each message type went out."""
+    data = open(path, "rb").read()
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    assert struct.unpack(endian + "I", data[20:24])[0] == 1, "not an Ethernet capture"
+    pkts, off = [], 24
+    while off + 16 <= len(data):
+        caplen = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
+        frame = data[off + 16:off + 16 + caplen]
+        off += 16 + caplen
+        ip = frame[14:]
+        if frame[12:14] == b"\x08\x00" and len(ip) >= 36 and ip[9] == 99:
+            pkts.append(ip[:struct.unpack("!H", ip[2:4])[0]])
+    sent = {}
+    for _ in range(count):
+        for p in pkts:
+            s.sendto(p, (socket.inet_ntoa(p[16:20]), 0))
+            ty = {v: k for k, v in TYPES.items()}.get(struct.unpack("!H", p[20:22])[0], "?")
+            sent[ty] = sent.get(ty, 0) + 1
+    print(" ".join(f"{k} {v}" for k, v in sorted(sent.items())))
+
+
 def main():
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     if sys.argv[1] == "--junk":
@@ -35,6 +62,9 @@ def main():
                 body[0:4] = struct.pack("!HH", rnd.randrange(0, 6), rnd.choice((6, 17, 1)))
             s.sendto(ip_packet(src, dst, bytes(body), i), (dst, 0))
         print(count)
+        return
+    if sys.argv[1] == "--replay":
+        replay(s, sys.argv[2], int(sys.argv[3]))
         return
     src, dst, ty, proto, cport, sport, replica, key, count = sys.argv[1:10]
     rnd = random.Random(12345)
