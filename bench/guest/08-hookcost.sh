@@ -123,7 +123,11 @@ for round in $(seq "$ROUNDS"); do
 		measure 9 local_out pass lookup "$entries" "$round" -- n C "$BLAST" send "$FILL_REDIRECTOR" 9000 "$PKTS"
 	done
 	# Figure 10: one redirected flow and no other binding, as in the paper.
+	# R forgets the previous round's flows too: their entries are still
+	# CONFIRMED there, and a client without its binding that keeps sending
+	# is served by R itself (docs/protocol.md R8), not redirected again.
 	fill 0
+	n R "$IPRPCTL" flush redirector
 	measure 10 local_out xlat xlat 0 "$round" -- n C "$BLAST" send "$VIP" 7777 "$PKTS" 18 40001
 	# Input: C opens the flow (to 7778, which S1 does not serve), then S1
 	# sends from the service port to C's port, translated at C.

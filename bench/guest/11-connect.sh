@@ -37,8 +37,9 @@ for run in "${RUNS[@]}"; do
 		for m in $(shuffled $MECHS); do targets="$targets $m=${SINK[$m]}"; done
 		# Fresh source ports: each connect binds its own port, never used
 		# before in this boot (a reused port whose redirected flow was
-		# confirmed would go straight to S1 without a handshake).
-		PORT_BASE=$((PORT_BASE + N * 6))
+		# confirmed would go straight to S1 without a handshake; a port
+		# still in TIME_WAIT cannot be bound). PORT_BASE moves on by the
+		# ports this round takes, after it.
 		# A failed round (any connect error or stall) is logged with the
 		# counters, recorded in fig11-failures.csv and repeated once; a
 		# second failure fails the benchmark.
@@ -56,6 +57,7 @@ for run in "${RUNS[@]}"; do
 			n R "$IPRPCTL" flush redirector
 			sleep 2
 		done
+		PORT_BASE=$((PORT_BASE + N * 6))
 		sleep 1
 		after=$(stat R redirector.flow_new)
 		[ $((after - before)) -eq "$N" ] ||
