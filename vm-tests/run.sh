@@ -47,7 +47,10 @@ mkdir -p "$RES"
 echo "# results in $RES"
 
 set +e
-timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm \
+# IPRP_VM_VERBOSE=1 shows the guest kernel's boot log (slow debug kernels).
+VERBOSE=()
+[ "${IPRP_VM_VERBOSE:-0}" = 1 ] && VERBOSE=(--verbose)
+timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm "${VERBOSE[@]}" \
 	--cpus 2 --memory 1536M --rwdir="$RES" "${RODIR[@]}" \
 	--exec "env$GUEST_ENV $HERE/guest.sh $SUITE $RES $MODULE" </dev/null 2>&1 | tee "$RES/console.log"
 rc=${PIPESTATUS[0]}
