@@ -128,7 +128,10 @@ import socket, sys, time
 s = socket.create_connection((sys.argv[1], 9099), source_address=("", 44444))
 time.sleep(4)
 s.sendall(b"GET /who HTTP/1.0\r\n\r\n")
-print(s.recv(4096).split(b"\r\n\r\n", 1)[-1].decode().strip())
+reply = b""
+while chunk := s.recv(4096):
+    reply += chunk
+print(reply.split(b"\r\n\r\n", 1)[-1].decode().strip())
 PY
 	local conn=$!
 	sleep 1
