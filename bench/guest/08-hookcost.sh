@@ -135,10 +135,11 @@ for round in $(seq "$ROUNDS"); do
 	sleep 1
 	n C "$IPRPCTL" bindings | grep -q 40002 || fail "no binding for the input flow"
 	n C "$BLAST" sink 40002 &
-	sink=$!
 	sleep 0.2
 	measure 10 pre_routing xlat xlat 0 "$round" -- n S1 "$BLAST" send "${ADDR[C]}" 40002 "$PKTS" 18 7778
-	kill "$sink"
+	# By name: $! would be the shell running `ip netns exec`, not the sink.
+	pkill -f "udp-blast sink 40002"
+	sleep 0.2
 done
 n C "$IPRPCTL" flush
 pkill -f "udp-blast sink" || true
