@@ -109,7 +109,13 @@ fn client_orphan(
 ) -> Option<Verdict> {
     // SAFETY: `state.net` is the namespace the packet is in.
     let claimed = unsafe {
-        skb.has_socket(state.net, f.proto, (f.saddr, f.sport), (f.daddr, f.dport), false)
+        skb.has_socket(
+            state.net,
+            f.proto,
+            (f.saddr, f.sport),
+            (f.daddr, f.dport),
+            false,
+        )
     };
     if claimed {
         return None;

@@ -60,8 +60,13 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: u32, dst: u32) 
     // from our port to the redirector's (the REQ's source).
     // SAFETY: `state.net` is the namespace the message arrived in.
     let local_flow = || unsafe {
-        skb.as_ref()
-            .has_socket(state.net, msg.proto, (src, msg.sport), (dst, msg.cport), true)
+        skb.as_ref().has_socket(
+            state.net,
+            msg.proto,
+            (src, msg.sport),
+            (dst, msg.cport),
+            true,
+        )
     };
     let outcome = client.update(shard, |s| {
         s.on_msg_with(msg, src, dst, now, &mut KernelRng, local_flow)
