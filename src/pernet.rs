@@ -520,8 +520,8 @@ impl NetState {
             }
         }
         if let Some(r) = self.redirector_tables() {
-            let shards = shim::without_bh(|| r.inner.lock().shards.len());
-            for i in 0..shards {
+            // The lock is taken per shard, so the REQs go out between them.
+            for i in 0..NSHARDS {
                 let (resend, more) = shim::without_bh(|| {
                     let mut g = r.inner.lock();
                     let inner = &mut *g;

@@ -141,33 +141,35 @@ sys.exit("; ".join(err) if err else 0)
 PY
 }
 
+# flood NS MODE WANT ARGS...: runs iprp_flood ARGS from A while legitimate
+# curls run (legit_during WANT), then compares NS's counters with what was
+# sent (fcheck MODE).
+flood() {
+	local ns=$1 mode=$2 want=$3
+	shift 3
+	snap "$ns" /tmp/fl-before
+	n A "$FLOOD" "$@" >/tmp/fl-sent &
+	local fp=$!
+	legit_during "$fp" "$want"
+	wait "$fp"
+	sleep 1
+	snap "$ns" /tmp/fl-after
+	fcheck /tmp/fl-before /tmp/fl-after "$(cat /tmp/fl-sent)" "$mode" "$FCAP"
+}
+
 t_junk_million() {
 	local ns dst seed out
 	for ns in C R; do
 		if [ "$ns" = C ]; then dst=${ADDR[C]}; seed=1; else dst=$VIP; seed=2; fi
 		# Resolve the neighbour first (drops while it resolves are counted too).
 		n A ping -c 1 -W 2 "$dst" >/dev/null || true
-		snap "$ns" /tmp/fl-before
-		n A "$FLOOD" junk "${ADDR[A]}" "$dst" "$FJUNK" "$seed" >/tmp/fl-sent &
-		local fp=$!
-		legit_during "$fp" S1
-		wait "$fp"
-		sleep 1
-		snap "$ns" /tmp/fl-after
 		echo "--- $ns ($dst)"
-		fcheck /tmp/fl-before /tmp/fl-after "$(cat /tmp/fl-sent)" junk "$FCAP"
+		flood "$ns" junk S1 junk "${ADDR[A]}" "$dst" "$FJUNK" "$seed"
 	done
 }
 
 t_newflow_flood() {
-	snap R /tmp/fl-before
-	n A "$FLOOD" syn "${ADDR[A]}" "$VIP" "$FPORT" "$FTUPLES" >/tmp/fl-sent &
-	local fp=$!
-	legit_during "$fp" "S1|R"
-	wait "$fp"
-	sleep 1
-	snap R /tmp/fl-after
-	fcheck /tmp/fl-before /tmp/fl-after "$(cat /tmp/fl-sent)" newflow "$FCAP"
+	flood R newflow "S1|R" syn "${ADDR[A]}" "$VIP" "$FPORT" "$FTUPLES"
 	# The table is now as full as the flood could make it: new legitimate
 	# flows must still be served.
 	local i
@@ -177,14 +179,7 @@ t_newflow_flood() {
 }
 
 t_req_flood() {
-	snap C /tmp/fl-before
-	n A "$FLOOD" req "$VIP" "${ADDR[C]}" "$FTUPLES" "${ADDR[A]}" >/tmp/fl-sent &
-	local fp=$!
-	legit_during "$fp" "S1|R"
-	wait "$fp"
-	sleep 1
-	snap C /tmp/fl-after
-	fcheck /tmp/fl-before /tmp/fl-after "$(cat /tmp/fl-sent)" req "$FCAP"
+	flood C req "S1|R" req "$VIP" "${ADDR[C]}" "$FTUPLES" "${ADDR[A]}"
 	[ "$(n C curl -sf --max-time 15 "http://$VIP:$FPORT/who")" = S1 ]
 }
 
