@@ -75,6 +75,20 @@ def f2(x):
     return f"{x:.2f}"
 
 
+def mech_table(md, heads, summaries, cell, extra=None):
+    """A markdown table with one row per mechanism (MECH_ORDER) that has a
+    summary in some column: summaries(m) lists them per column (None where
+    missing), cell formats one; extra = (title, value(m)) adds a column."""
+    md.append("| mechanism | " + " | ".join(heads + ([extra[0]] if extra else [])) + " |")
+    md.append("|" + "---|" * (len(heads) + 1 + bool(extra)))
+    for m in MECH_ORDER:
+        ss = summaries(m)
+        if not any(ss):
+            continue
+        cells = [cell(s) if s else "—" for s in ss] + ([str(extra[1](m))] if extra else [])
+        md.append(f"| {NAMES[m]} | " + " | ".join(cells) + " |")
+
+
 def gnuplot(script, tmp):
     path = os.path.join(tmp, "plot.gp")
     with open(path, "w") as f:
@@ -131,19 +145,11 @@ def fig11(d, tmp, md):
     geoms = sorted({k[0] for k in summ}, key=lambda g: g != "far")
     for g in geoms:
         ds = sorted({k[1] for k in summ if k[0] == g})
-        mechs = [m for m in MECH_ORDER if any((g, dd, m) in summ for dd in ds)]
         md.append(f"\nGeometry **{g}** ({'R far from client and replicas' if g == 'far' else 'R far from the client, near the replicas (peers recipe)'}):\n")
-        hdr = "| mechanism | " + " | ".join(f"D = {dd} ms" for dd in ds) + " | peers, D = 25 (near) |"
-        md.append(hdr)
-        md.append("|" + "---|" * (len(ds) + 2))
-        for m in mechs:
-            cells = []
-            for dd in ds:
-                s = summ.get((g, dd, m))
-                cells.append("—" if not s else
-                             f"{f1(s['med'])} ({f1(s['p25'])}–{f1(s['p75'])}) ×{s['ratio']:.2f}")
-            peer = PEERS_CONNECT_D25.get(m)
-            md.append(f"| {NAMES[m]} | " + " | ".join(cells) + f" | {peer if peer is not None else '—'} |")
+        mech_table(md, [f"D = {dd} ms" for dd in ds],
+                   lambda m: [summ.get((g, dd, m)) for dd in ds],
+                   lambda s: f"{f1(s['med'])} ({f1(s['p25'])}–{f1(s['p75'])}) ×{s['ratio']:.2f}",
+                   ("peers, D = 25 (near)", lambda m: PEERS_CONNECT_D25.get(m, "—")))
         md.append("")
         for dd in ds:
             red, loc = summ.get((g, dd, "redirected")), summ.get((g, dd, "rlocal"))
@@ -289,16 +295,8 @@ def fig13(d, tmp, md):
     for dd in sorted({k[0] for k in summ}):
         sizes = [z for z in SIZE_ORDER if any(k[0] == dd and k[2] == z for k in summ)]
         md.append(f"\nD = {dd} ms:\n")
-        md.append("| mechanism | " + " | ".join(sizes) + " |")
-        md.append("|" + "---|" * (len(sizes) + 1))
-        for m in MECH_ORDER:
-            cells = []
-            for z in sizes:
-                s = summ.get((dd, m, z))
-                cells.append("—" if not s else
-                             f"{f1(s['med'])} ({f1(s['p25'])}–{f1(s['p75'])}) [{f1(s['xfer'])}] ×{s['ratio']:.2f}")
-            if any(c != "—" for c in cells):
-                md.append(f"| {NAMES[m]} | " + " | ".join(cells) + " |")
+        mech_table(md, sizes, lambda m: [summ.get((dd, m, z)) for z in sizes],
+                   lambda s: f"{f1(s['med'])} ({f1(s['p25'])}–{f1(s['p75'])}) [{f1(s['xfer'])}] ×{s['ratio']:.2f}")
     md.append("")
     for m in MECH_ORDER:
         if (25, m, "1m") in summ:
