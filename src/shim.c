@@ -570,6 +570,30 @@ static int iprp_put_stat(void *ctx, const char *name, u64 value)
 	return 0;
 }
 
+/* Adds the size iprp_put_stat() will take for one statistic. */
+static int iprp_size_stat(void *ctx, const char *name, u64 value)
+{
+	size_t *len = ctx;
+
+	*len += nla_total_size(nla_total_size(strlen(name) + 1) +
+			       nla_total_size_64bit(sizeof(u64)));
+	return 0;
+}
+
+/* The status reply's size: the list of statistics grows with the code. */
+static size_t iprp_status_size(void *state, struct iprp_net *in)
+{
+	size_t len = nla_total_size(strlen(iprp_rs_version()) + 1) +
+		     7 * nla_total_size(sizeof(u32)) +
+		     nla_total_size(__IPRP_CTR_MAX *
+				    nla_total_size_64bit(sizeof(u64))) +
+		     nla_total_size(0);
+
+	iprp_rs_stats(state, iprp_size_stat, &len);
+	iprp_bench_put_stats(in, iprp_size_stat, &len);
+	return len;
+}
+
 static int iprp_cmd_get_status(struct sk_buff *skb, struct genl_info *info)
 {
 	void *state = iprp_state(genl_info_net(info));
@@ -578,7 +602,8 @@ static int iprp_cmd_get_status(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	void *hdr;
 
-	msg = genlmsg_new(8192, GFP_KERNEL);
+	msg = genlmsg_new(iprp_status_size(state, iprp_pernet(genl_info_net(info))),
+			  GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 	hdr = genlmsg_put_reply(msg, info, &iprp_genl_family, 0,
