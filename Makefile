@@ -131,6 +131,7 @@ lint:
 		--config-path $${IPRP_CACHE:-/var/cache/iprp}/linux-source-7.2/.rustfmt.toml src/iprp_main.rs
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) CLIPPY=1 modules
+	$${IPRP_CACHE:-/var/cache/iprp}/linux-source-7.2/scripts/checkpatch.pl --no-tree -q -f src/shim.c
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) clean
