@@ -7,7 +7,7 @@
 # connection; times are curl's own (time_connect, time_total). Every file
 # is compared with the one of the server that must have sent it.
 # Writes fig13-bulk-raw.csv: d_ms,run,mech,size,bytes,connect_ms,total_ms
-# (full mode: 10 runs at each D; BENCH_BULK_PLAN=25:10,100:5 changes that)
+# (full mode: 5 runs at each D; BENCH_BULK_PLAN=25:10,100:5 changes that)
 set -euo pipefail
 . "$REPO/bench/lib.sh"
 

@@ -10,6 +10,7 @@
 
 YPORT=8080
 IPORT=5201
+LC_RELOADS=${IPRP_RELOADS:-20}
 
 lc_config() {
 	n C "$IPRPCTL" role client
@@ -53,7 +54,7 @@ t_reload_with_roles() {
 	trap "kill -TERM $loop $direct 2>/dev/null || true" EXIT
 	local i unloads0 bound=0 t0=$SECONDS
 	unloads0=$(dmesg | grep -c 'iprp: unloaded' || true)
-	for i in $(seq 20); do
+	for i in $(seq "$LC_RELOADS"); do
 		# Traffic is flowing through the roles: wait for a confirmed binding.
 		local j
 		for j in $(seq 30); do
@@ -71,10 +72,10 @@ t_reload_with_roles() {
 	kill -TERM "$direct" 2>/dev/null || true
 	wait "$direct" 2>/dev/null || true
 	pkill -TERM -f "iperf3 -c $VIP" 2>/dev/null || true
-	echo "20 reloads took $((SECONDS - t0)) s"
+	echo "$LC_RELOADS reloads took $((SECONDS - t0)) s"
 	grep -E 'sender|receiver' "$RES/lc-iperf3-c.log" | tail -4
-	check "$bound" -eq 20 "a confirmed redirected flow existed before every unload"
-	check "$(( $(dmesg | grep -c 'iprp: unloaded' || true) - unloads0 ))" -eq 20 "20 clean unloads"
+	check "$bound" -eq "$LC_RELOADS" "a confirmed redirected flow existed before every unload"
+	check "$(( $(dmesg | grep -c 'iprp: unloaded' || true) - unloads0 ))" -eq "$LC_RELOADS" "$LC_RELOADS clean unloads"
 	# After the last reload the service still works.
 	[ "$(n C curl -sf --max-time 10 "http://$VIP:$YPORT/who")" = S1 ]
 }
@@ -181,7 +182,7 @@ t_lc_teardown() {
 
 topo_up 20
 tap "lifecycle setup" lc_setup
-tap "rmmod/insmod 20x with both roles on under redirected iperf3 traffic" t_reload_with_roles
+tap "rmmod/insmod ${LC_RELOADS}x with both roles on under redirected iperf3 traffic" t_reload_with_roles
 tap "namespaces deleted with live bindings: memory freed, no warning, clean unload" t_netns_delete_live
 tap "redirector loses all state: the confirmed download completes intact" t_redirector_restart
 tap "rmmod after the lifecycle tests" t_lc_teardown
