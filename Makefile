@@ -4,7 +4,7 @@
 #
 #   make demo      install deps, build kernel+module+CLI, run the VM demo
 #   make test      install deps, build everything, run host and VM tests
-#   make VARIANT=debug test   same on the debug kernel (KASAN, lockdep, ...)
+#   make debug-test   every VM suite on the debug kernel (KASAN, lockdep, ...)
 #   make bench     install deps, build, full benchmark run (< 30 min) -> docs/results
 #   make bench-quick   the same, quick mode (< 5 min, CI smoke test) -> bench/results
 #   make fuzz      the core's fuzz harness, 10^7 iterations
