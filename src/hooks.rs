@@ -233,7 +233,7 @@ pub(crate) unsafe extern "C" fn iprp_rs_local_out(
     }
     let shard = client.shard(&state.key, f.proto, f.sport, f.dport);
     let now = shim::now_ms();
-    let replica = client.update_deferred(shard, |s| {
+    let replica = client.update(shard, |s| {
         s.lookup_out(f.daddr, f.proto, f.sport, f.dport, now)
     });
     match replica {

@@ -180,8 +180,7 @@ impl ClientRole {
     }
 
     /// Runs `f` on `shard` under its lock (bottom halves off) and keeps the
-    /// binding count current. Every change of a client table goes here or
-    /// through [`Self::update_deferred`].
+    /// binding count current. Every change of a client table goes here.
     pub(crate) fn update<R>(
         &self,
         shard: &SpinLock<ClientTable>,
@@ -190,17 +189,7 @@ impl ClientRole {
         shim::without_bh(|| self.locked(shard, f))
     }
 
-    /// [`Self::update`] for LOCAL_OUT: softirqs raised meanwhile are not run
-    /// when it returns (see [`shim::without_bh_deferred`]).
-    pub(crate) fn update_deferred<R>(
-        &self,
-        shard: &SpinLock<ClientTable>,
-        f: impl FnOnce(&mut ClientTable) -> R,
-    ) -> R {
-        shim::without_bh_deferred(|| self.locked(shard, f))
-    }
-
-    /// The body of both updates; bottom halves are off.
+    /// The body of [`Self::update`]; bottom halves are off.
     fn locked<R>(&self, shard: &SpinLock<ClientTable>, f: impl FnOnce(&mut ClientTable) -> R) -> R {
         let mut s = shard.lock();
         let before = s.len();

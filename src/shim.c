@@ -1249,16 +1249,6 @@ void iprp_shim_bh_enable(void)
 	local_bh_enable();
 }
 
-/* Re-enables BHs but leaves pending softirqs to the next enable point. */
-void iprp_shim_bh_enable_deferred(void)
-{
-#ifdef CONFIG_PREEMPT_RT
-	local_bh_enable();
-#else
-	_local_bh_enable();
-#endif
-}
-
 /* ---- registration, called from the Rust module's init/exit ---- */
 
 int iprp_shim_init(void)

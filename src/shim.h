@@ -180,6 +180,5 @@ void iprp_shim_timer_start(struct net *net, unsigned int ms);
 void iprp_shim_cond_resched(void);
 void iprp_shim_bh_disable(void);
 void iprp_shim_bh_enable(void);
-void iprp_shim_bh_enable_deferred(void);
 
 #endif /* _IPRP_SHIM_H */

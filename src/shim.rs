@@ -181,7 +181,6 @@ extern "C" {
     fn iprp_shim_cond_resched();
     fn iprp_shim_bh_disable();
     fn iprp_shim_bh_enable();
-    fn iprp_shim_bh_enable_deferred();
 }
 
 /// Registers pernet ops, the protocol-99 handler and the netlink family.
@@ -246,19 +245,6 @@ pub(crate) fn without_bh<R>(f: impl FnOnce() -> R) -> R {
     let r = f();
     // SAFETY: paired with the disable above.
     unsafe { iprp_shim_bh_enable() };
-    r
-}
-
-/// Like [`without_bh`], but softirqs raised meanwhile are not run when
-/// `f` returns: they wait for the next BH-enable point. For LOCAL_OUT,
-/// where running them would do the receive work of earlier packets inside
-/// our hook, and `dev_queue_xmit()` of the same packet re-enables BHs soon.
-pub(crate) fn without_bh_deferred<R>(f: impl FnOnce() -> R) -> R {
-    // SAFETY: paired with the enable below; never called in hard-irq context.
-    unsafe { iprp_shim_bh_disable() };
-    let r = f();
-    // SAFETY: paired with the disable above.
-    unsafe { iprp_shim_bh_enable_deferred() };
     r
 }
 

@@ -44,6 +44,15 @@ tap() {
 		echo "not ok $TAP_N - $name"
 		sed 's/^/#   /' "$log" | tail -40
 	fi
+	# The first kernel report is named with the test that caused it and
+	# kept with the kernel log of that moment (dmesg.txt is written only
+	# at the end, which a long debug-kernel run may not reach).
+	if [ -z "${TAP_REPORTED:-}" ] && dmesg | grep -qE "$DMESG_BAD"; then
+		TAP_REPORTED=$TAP_N
+		dmesg >"$RES/dmesg-first-report.txt"
+		echo "# dmesg: first kernel report during test $TAP_N ($name):"
+		grep -m1 -A30 -E "$DMESG_BAD" "$RES/dmesg-first-report.txt" | sed 's/^/#   /'
+	fi
 }
 
 # Fails with a message unless "$1 $2 $3" holds numerically (e.g. 5 -ge 3).
@@ -89,5 +98,8 @@ ctr() {
 	n "$1" "$IPRPCTL" status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"][sys.argv[1]])' "$2"
 }
 
-# Kernel problems that fail the run wherever they appear.
-DMESG_BAD='BUG:|WARNING:|Oops|Call Trace|general protection|KASAN|UBSAN|kmemleak|leaked|refcount_t|RCU stall|lockdep|possible circular|sleeping function called'
+# Kernel problems that fail the run wherever they appear. Specific phrases,
+# not subsystem names: the debug kernel's boot log says "RCU lockdep
+# checking is enabled" and "kmemleak: Kernel memory leak detector
+# initialized". Lockdep's and KASAN's reports start with BUG: or WARNING:.
+DMESG_BAD='BUG:|WARNING:|Oops|Call Trace|general protection|KASAN|UBSAN|unreferenced object|suspected memory leak|kmemleak: .*(disabled|[Cc]annot)|leaked|refcount_t|detected stall|blocked for more than|possible circular|sleeping function called|DEBUG_LOCKS_WARN_ON'

@@ -246,14 +246,25 @@ t_round_robin_and_drain() {
 
 t_many_parallel() {
 	local i fails=0
+	local t0=$SECONDS
 	for i in $(seq 200); do
-		n C curl -sf --max-time 60 -o "/tmp/par.$i" "http://$VIP:$PORT/blob" &
+		(
+			rc=0
+			w=$(n C curl -sf --max-time 60 -w '%{time_connect} %{time_total}' \
+				-o "/tmp/par.$i" "http://$VIP:$PORT/blob") || rc=$?
+			echo "flow $i: curl rc=$rc, connect/total $w s" >"/tmp/par.res.$i"
+		) &
 	done
 	wait
+	echo "200 downloads took $((SECONDS - t0)) s"
 	for i in $(seq 200); do
-		cmp -s "/tmp/par.$i" /tmp/www-S1/blob || fails=$((fails + 1))
+		cmp -s "/tmp/par.$i" /tmp/www-S1/blob && continue
+		fails=$((fails + 1))
+		[ "$fails" -le 10 ] && cat "/tmp/par.res.$i"
 	done
 	rm -f /tmp/par.*
+	n C "$IPRPCTL" stats
+	n R "$IPRPCTL" stats
 	check "$fails" -eq 0 "200 parallel downloads complete with correct content"
 }
 
@@ -270,7 +281,11 @@ t_idle_expiry() {
 	local before
 	before=$(stat R redirector.flow_new)
 	# The same flow (same client port) again: a new handshake, and it works.
-	udp_ask 40001
+	udp_ask 40001 || {
+		n C "$IPRPCTL" stats; n R "$IPRPCTL" stats
+		n C "$IPRPCTL" bindings; n R "$IPRPCTL" flows
+		return 1
+	}
 	check "$(stat R redirector.flow_new)" -eq $((before + 1)) "the same flow redoes the handshake"
 }
 
