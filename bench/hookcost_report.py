@@ -72,12 +72,13 @@ def summarise(d):
             "ratio_p75": _q(ratio, 0.75), "ratio_first": statistics.median(first),
             "ratio_second": statistics.median(second),
         })
-    out = os.path.join(d, "fig08-hookcost-summary.csv")
-    with open(out, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in r.items()})
+    if rows:  # none when only the CPU part ran (BENCH_HOOKCOST_PARTS=cpu)
+        out = os.path.join(d, "fig08-hookcost-summary.csv")
+        with open(out, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in r.items()})
     cpu = None
     craw = os.path.join(d, "fig08-cpu-raw.csv")
     if os.path.exists(craw):
@@ -146,6 +147,15 @@ def markdown(d):
     rows, cpu = summarise(d)
     if rows is None:
         return ""
+    cpu_text = [
+        "",
+        f"Busy CPU per 18-byte UDP datagram C → S1 (whole VM, /proc/stat, median of "
+        f"{cpu['n']} interleaved rounds): module not loaded {cpu['unloaded']:.2f} µs, "
+        f"loaded with the client role and no bindings {cpu['loaded']:.2f} µs: "
+        f"**{cpu['ratio']:.2f}×**.",
+    ] if cpu else []
+    if not rows:
+        return "\n".join(["### Busy CPU per datagram, module loaded vs not"] + cpu_text) + "\n"
     plot(d, rows)
     out = [
         "### Figures 8–10: per-packet cost of the hooks",
@@ -175,14 +185,7 @@ def markdown(d):
             f"| {r['ratio_first']:.2f} / {r['ratio_second']:.2f} "
             f"| {f'{paper:.2f} µs' if paper else '—'} |"
         )
-    if cpu:
-        out += [
-            "",
-            f"Busy CPU per 18-byte UDP datagram C → S1 (whole VM, /proc/stat, median of "
-            f"{cpu['n']} interleaved rounds): module not loaded {cpu['unloaded']:.2f} µs, "
-            f"loaded with the client role and no bindings {cpu['loaded']:.2f} µs: "
-            f"**{cpu['ratio']:.2f}×**.",
-        ]
+    out += cpu_text
     return "\n".join(out) + "\n"
 
 

@@ -100,55 +100,72 @@ busy_us() { # busy CPU time of the whole VM in us, from /proc/stat
 	awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ printf "%.0f\n", ($2+$3+$4+$7+$8) * 1e6 / hz }' /proc/stat
 }
 
+# quiet: waits (up to 60 s) until the VM is idle for a second (< 5 % of its
+# CPUs busy). The previous round's namespaces are torn down by a kernel
+# worker after `ip netns del` returns; that work must not land in a window.
+quiet() {
+	local b0 b1 cpus i
+	cpus=$(nproc)
+	for i in $(seq 60); do
+		b0=$(busy_us); sleep 1; b1=$(busy_us)
+		[ $((b1 - b0)) -lt $((cpus * 50000)) ] && return 0
+	done
+	log "the VM did not become idle (last second: $((b1 - b0)) us busy)"
+}
+
 echo "figure,hook,class,entries,round,pkts,first_ns,empty_first_ns,second_ns,empty_second_ns,ratio_first,ratio_second,ratio" >"$CSV"
 echo "state,round,pkts,busy_us,busy_us_per_pkt" >"$CPUCSV"
 
-insmod "$MODULE" bench=1
-topo_up 0
-n C ip route add 198.18.0.0/15 dev eth0
-n C "$BLAST" sink 9000 &
-n S1 "$BLAST" sink 9000 &
-n S1 "$BLAST" sink 7777 &
-n C "$IPRPCTL" role client capacity "$CAPACITY" idle-timeout 86400000
-n R sysctl -qw net.ipv4.ip_forward=1
-n R "$IPRPCTL" role redirector
-for port in 7777 7778; do
-	n R "$IPRPCTL" service add udp "$VIP:$port" sched rr response-timeout 1000 idle-timeout 600000
-	n R "$IPRPCTL" replica add udp "$VIP:$port" "${ADDR[S1]}"
-done
-sleep 0.5
-
-for round in $(seq "$ROUNDS"); do
-	for entries in $LEVELS; do
-		fill "$entries"
-		measure 9 local_out pass pass "$entries" "$round" -- n C "$BLAST" send "${ADDR[S1]}" 9000 "$PKTS"
-		measure 8 pre_routing pass pass "$entries" "$round" -- n S1 "$BLAST" send "${ADDR[C]}" 9000 "$PKTS"
-		[ "$entries" -eq 0 ] && continue
-		measure 9 local_out pass lookup "$entries" "$round" -- n C "$BLAST" send "$FILL_REDIRECTOR" 9000 "$PKTS"
+# Figures 8-10, then the busy-CPU comparison; BENCH_HOOKCOST_PARTS=cpu
+# (bench/run.sh --env) runs only the latter.
+hook_rounds() {
+	insmod "$MODULE" bench=1
+	topo_up 0
+	n C ip route add 198.18.0.0/15 dev eth0
+	n C "$BLAST" sink 9000 &
+	n S1 "$BLAST" sink 9000 &
+	n S1 "$BLAST" sink 7777 &
+	n C "$IPRPCTL" role client capacity "$CAPACITY" idle-timeout 86400000
+	n R sysctl -qw net.ipv4.ip_forward=1
+	n R "$IPRPCTL" role redirector
+	for port in 7777 7778; do
+		n R "$IPRPCTL" service add udp "$VIP:$port" sched rr response-timeout 1000 idle-timeout 600000
+		n R "$IPRPCTL" replica add udp "$VIP:$port" "${ADDR[S1]}"
 	done
-	# Figure 10: one redirected flow and no other binding, as in the paper.
-	# R forgets the previous round's flows too: their entries are still
-	# CONFIRMED there, and a client without its binding that keeps sending
-	# is served by R itself (docs/protocol.md R8), not redirected again.
-	fill 0
-	n R "$IPRPCTL" flush redirector
-	measure 10 local_out xlat xlat 0 "$round" -- n C "$BLAST" send "$VIP" 7777 "$PKTS" 18 40001
-	# Input: C opens the flow (to 7778, which S1 does not serve), then S1
-	# sends from the service port to C's port, translated at C.
-	n C "$BLAST" send "$VIP" 7778 3 18 40002 >/dev/null
-	sleep 1
-	n C "$IPRPCTL" bindings | grep -q 40002 || fail "no binding for the input flow"
-	n C "$BLAST" sink 40002 &
-	sleep 0.2
-	measure 10 pre_routing xlat xlat 0 "$round" -- n S1 "$BLAST" send "${ADDR[C]}" 40002 "$PKTS" 18 7778
-	# By name: $! would be the shell running `ip netns exec`, not the sink.
-	pkill -f "udp-blast sink 40002"
-	sleep 0.2
-done
-n C "$IPRPCTL" flush
-pkill -f "udp-blast sink" || true
-topo_down
-rmmod iprp
+	sleep 0.5
+
+	for round in $(seq "$ROUNDS"); do
+		for entries in $LEVELS; do
+			fill "$entries"
+			measure 9 local_out pass pass "$entries" "$round" -- n C "$BLAST" send "${ADDR[S1]}" 9000 "$PKTS"
+			measure 8 pre_routing pass pass "$entries" "$round" -- n S1 "$BLAST" send "${ADDR[C]}" 9000 "$PKTS"
+			[ "$entries" -eq 0 ] && continue
+			measure 9 local_out pass lookup "$entries" "$round" -- n C "$BLAST" send "$FILL_REDIRECTOR" 9000 "$PKTS"
+		done
+		# Figure 10: one redirected flow and no other binding, as in the paper.
+		# R forgets the previous round's flows too: their entries are still
+		# CONFIRMED there, and a client without its binding that keeps sending
+		# is served by R itself (docs/protocol.md R8), not redirected again.
+		fill 0
+		n R "$IPRPCTL" flush redirector
+		measure 10 local_out xlat xlat 0 "$round" -- n C "$BLAST" send "$VIP" 7777 "$PKTS" 18 40001
+		# Input: C opens the flow (to 7778, which S1 does not serve), then S1
+		# sends from the service port to C's port, translated at C.
+		n C "$BLAST" send "$VIP" 7778 3 18 40002 >/dev/null
+		sleep 1
+		n C "$IPRPCTL" bindings | grep -q 40002 || fail "no binding for the input flow"
+		n C "$BLAST" sink 40002 &
+		sleep 0.2
+		measure 10 pre_routing xlat xlat 0 "$round" -- n S1 "$BLAST" send "${ADDR[C]}" 40002 "$PKTS" 18 7778
+		# By name: $! would be the shell running `ip netns exec`, not the sink.
+		pkill -f "udp-blast sink 40002"
+		sleep 0.2
+	done
+	n C "$IPRPCTL" flush
+	pkill -f "udp-blast sink" || true
+	topo_down
+	rmmod iprp
+}
 
 # Busy CPU per small datagram C -> S1 with the module loaded (client role
 # at C, no bindings, no bench timing) vs not loaded, interleaved.
@@ -161,6 +178,7 @@ cpu_round() {
 	fi
 	n S1 "$BLAST" sink 9000 &
 	sleep 0.5
+	quiet
 	b0=$(busy_us)
 	n C "$BLAST" send "${ADDR[S1]}" 9000 "$CPU_PKTS" >/dev/null
 	b1=$(busy_us)
@@ -170,8 +188,12 @@ cpu_round() {
 	topo_down
 	if [ "$state" = loaded ]; then rmmod iprp; fi
 }
-for round in $(seq "$ROUNDS"); do
-	cpu_round unloaded "$round"
-	cpu_round loaded "$round"
-done
+PARTS=${BENCH_HOOKCOST_PARTS:-hooks,cpu}
+[[ ,$PARTS, == *,hooks,* ]] && hook_rounds
+if [[ ,$PARTS, == *,cpu,* ]]; then
+	for round in $(seq "$ROUNDS"); do
+		cpu_round unloaded "$round"
+		cpu_round loaded "$round"
+	done
+fi
 log "done"
