@@ -114,8 +114,18 @@ PY
 t_udp_request_response() {
 	n R "$IPRPCTL" service add udp "$VIP:7007" sched rr idle-timeout 3000
 	n R "$IPRPCTL" replica add udp "$VIP:7007" "${ADDR[S2]}"
-	n S2 socat -T 5 UDP-RECVFROM:7007,fork SYSTEM:'echo "S2:$(cat)"' &
-	sleep 0.5
+	# One process answers every datagram at once ("S2:" + request). A socat
+	# SYSTEM child per datagram missed socat's 5 s timeout on the debug
+	# kernel, where starting sh and cat can take longer.
+	n S2 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", 7007))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(b"S2:" + data + b"\n", peer)' &
+	local _
+	for _ in $(seq 100); do n S2 ss -Hlun 'sport = :7007' | grep -q . && break; sleep 0.1; done
 	udp_ask 0
 }
 
