@@ -540,11 +540,15 @@ impl Drop for NetState {
             // SAFETY: published from `KBox::into_raw` in `set_roles`; no
             // hook, handler or timer of this namespace runs any more.
             let c = unsafe { KBox::from_raw(c) };
-            // Free every held packet.
+            // Free every held packet. Bottom halves off like every other
+            // taker of a shard lock in process context: lockdep checks the
+            // lock class, which softirqs take (2026-12-01 report).
             for shard in c.shards.iter() {
-                shard.lock().clear(|h| {
-                    // SAFETY: as in `tick`.
-                    drop(unsafe { OwnedSkb::from_handle(h) })
+                shim::without_bh(|| {
+                    shard.lock().clear(|h| {
+                        // SAFETY: as in `tick`.
+                        drop(unsafe { OwnedSkb::from_handle(h) })
+                    })
                 });
             }
         }
