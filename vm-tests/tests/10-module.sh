@@ -89,9 +89,9 @@ t_reload_under_traffic() {
 	local pp=$!
 	sleep 1
 	for i in $(seq "$MOD_RELOADS"); do
-		rmmod iprp
-		insmod "$MODULE"
-		n C "$IPRPCTL" status -j >/dev/null
+		rmmod iprp || { echo "reload $i: rmmod failed"; return 1; }
+		insmod "$MODULE" || { echo "reload $i: insmod failed"; return 1; }
+		n C "$IPRPCTL" status -j >/dev/null || { echo "reload $i: status failed"; return 1; }
 	done
 	kill "$pp" 2>/dev/null || true
 	kill "$ip" 2>/dev/null || true
