@@ -5,7 +5,7 @@
 use crate::pernet::{self, KernelRng, NetState};
 use crate::shim::{self, OwnedSkb};
 use crate::uapi::iprp_counter as ctr;
-use iprp_core::client::ClientOutcome;
+use iprp_core::client::{ClientOutcome, LocalFlow};
 use iprp_core::wire::{self, MsgType, Outgoing, ParseError, Repr};
 use kernel::bindings::sk_buff;
 use kernel::prelude::*;
@@ -57,16 +57,21 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: u32, dst: u32) 
     let shard = client.shard(&state.key, msg.proto, msg.cport, msg.sport);
     // A REQ binds only a flow this host is opening: a TCP socket still
     // connecting (its SYN-ACK is held or not yet here) or a UDP socket,
-    // from our port to the redirector's (the REQ's source).
-    // SAFETY: `state.net` is the namespace the message arrived in.
-    let local_flow = || unsafe {
-        skb.as_ref().has_socket(
-            state.net,
-            msg.proto,
-            (src, msg.sport),
-            (dst, msg.cport),
-            true,
-        )
+    // from our port to the redirector's (the REQ's source); and only if no
+    // other socket already talks to the replica from that port.
+    let local_flow = || {
+        let sk = skb.as_ref();
+        let ours = (dst, msg.cport);
+        // SAFETY: `state.net` is the namespace the message arrived in.
+        let opening = unsafe { sk.has_socket(state.net, msg.proto, (src, msg.sport), ours, true) };
+        if !opening {
+            return LocalFlow::Absent;
+        }
+        // SAFETY: as above.
+        if unsafe { sk.tuple_taken(state.net, msg.proto, (msg.replica, msg.sport), ours) } {
+            return LocalFlow::Aliased;
+        }
+        LocalFlow::Opening
     };
     let outcome = client.update(shard, |s| {
         s.on_msg_with(msg, src, dst, now, &mut KernelRng, local_flow)

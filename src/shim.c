@@ -580,11 +580,21 @@ static int iprp_size_stat(void *ctx, const char *name, u64 value)
 	return 0;
 }
 
-/* The status reply's size: the list of statistics grows with the code. */
+/*
+ * The u32 attributes iprp_cmd_get_status() puts: ROLE, TICK,
+ * CHECKING_TIMEOUT, MAX_HELD and, when set, CLIENT_CAPACITY,
+ * REDIR_CAPACITY, IDLE_TIMEOUT. Keep the two in step.
+ */
+#define IPRP_STATUS_U32_ATTRS 7
+
+/*
+ * The status reply's size: the list of statistics grows with the code, so
+ * it is counted by walking the statistics as the reply will.
+ */
 static size_t iprp_status_size(void *state, struct iprp_net *in)
 {
 	size_t len = nla_total_size(strlen(iprp_rs_version()) + 1) +
-		     7 * nla_total_size(sizeof(u32)) +
+		     IPRP_STATUS_U32_ATTRS * nla_total_size(sizeof(u32)) +
 		     nla_total_size(__IPRP_CTR_MAX *
 				    nla_total_size_64bit(sizeof(u64))) +
 		     nla_total_size(0);
@@ -611,6 +621,7 @@ static int iprp_cmd_get_status(struct sk_buff *skb, struct genl_info *info)
 	if (!hdr)
 		goto nospace;
 	iprp_rs_get_params(state, &params);
+	/* IPRP_STATUS_U32_ATTRS counts the u32 attributes put here. */
 	if (nla_put_string(msg, IPRP_A_VERSION, iprp_rs_version()) ||
 	    nla_put_u32(msg, IPRP_A_ROLE, iprp_rs_role(state)) ||
 	    nla_put_u32(msg, IPRP_A_TICK, params.tick_ms) ||
@@ -1185,6 +1196,39 @@ bool iprp_shim_has_socket(struct net *net, const struct sk_buff *skb, u8 proto,
 	}
 	rcu_read_unlock();
 	return found;
+}
+
+/*
+ * Whether a local socket of @net already uses the 4-tuple @laddr:@lport <->
+ * @raddr:@rport (network order) for @proto: a TCP connection in any state
+ * but TIME_WAIT (a closed one no longer takes packets), or a UDP socket
+ * connected to exactly @raddr:@rport. Softirq context.
+ */
+bool iprp_shim_tuple_taken(struct net *net, const struct sk_buff *skb,
+			   u8 proto, __be32 raddr, __be16 rport,
+			   __be32 laddr, __be16 lport)
+{
+	struct sock *sk;
+	bool taken;
+
+	rcu_read_lock();
+	if (proto == IPPROTO_TCP) {
+		sk = __inet_lookup_established(net, raddr, rport, laddr,
+					       ntohs(lport), inet_iif(skb),
+					       inet_sdif(skb));
+		taken = sk && sk->sk_state != TCP_TIME_WAIT;
+		if (sk)
+			sock_gen_put(sk);
+	} else {
+		/* UDP sockets are freed after an RCU grace period. */
+		sk = __udp4_lib_lookup(net, raddr, rport, laddr, lport,
+				       inet_iif(skb), inet_sdif(skb), NULL);
+		taken = sk && sk->sk_state == TCP_ESTABLISHED &&
+			inet_sk(sk)->inet_daddr == raddr &&
+			inet_sk(sk)->inet_dport == rport;
+	}
+	rcu_read_unlock();
+	return taken;
 }
 
 /* Sends one protocol-99 message from @saddr (a local address) to @daddr. */

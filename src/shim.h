@@ -173,6 +173,9 @@ void iprp_shim_reinject(struct sk_buff *skb);
 bool iprp_shim_has_socket(struct net *net, const struct sk_buff *skb, u8 proto,
 			  __be32 raddr, __be16 rport, __be32 laddr,
 			  __be16 lport, bool connecting);
+bool iprp_shim_tuple_taken(struct net *net, const struct sk_buff *skb,
+			   u8 proto, __be32 raddr, __be16 rport,
+			   __be32 laddr, __be16 lport);
 int iprp_shim_send_msg(struct net *net, __be32 saddr, __be32 daddr,
 		       const void *msg, unsigned int len);
 u64 iprp_shim_now_ms(void);

@@ -169,6 +169,15 @@ extern "C" {
         lport: u16,
         connecting: bool,
     ) -> bool;
+    fn iprp_shim_tuple_taken(
+        net: *mut net,
+        skb: *const sk_buff,
+        proto: u8,
+        raddr: u32,
+        rport: u16,
+        laddr: u32,
+        lport: u16,
+    ) -> bool;
     fn iprp_shim_send_msg(
         net: *mut net,
         saddr: u32,
@@ -314,6 +323,35 @@ impl SkbRef {
                 local.to_be(),
                 lport.to_be(),
                 connecting,
+            )
+        }
+    }
+
+    /// Whether a local socket of `net` already uses the 4-tuple
+    /// `local` <-> `remote` (host order): a TCP connection not in
+    /// TIME_WAIT, or a UDP socket connected to `remote`.
+    ///
+    /// # Safety
+    ///
+    /// `net` must be a live namespace.
+    pub(crate) unsafe fn tuple_taken(
+        &self,
+        net: *mut net,
+        proto: Proto,
+        (remote, rport): (Ipv4, u16),
+        (local, lport): (Ipv4, u16),
+    ) -> bool {
+        // SAFETY: `net` is live by the function's contract and `self.ptr`
+        // is a valid skb (type invariant).
+        unsafe {
+            iprp_shim_tuple_taken(
+                net,
+                self.ptr,
+                proto as u8,
+                remote.to_be(),
+                rport.to_be(),
+                local.to_be(),
+                lport.to_be(),
             )
         }
     }

@@ -103,3 +103,23 @@ ctr() {
 # checking is enabled" and "kmemleak: Kernel memory leak detector
 # initialized". Lockdep's and KASAN's reports start with BUG: or WARNING:.
 DMESG_BAD='BUG:|WARNING:|Oops|Call Trace|general protection|KASAN|UBSAN|unreferenced object|suspected memory leak|kmemleak: .*(disabled|[Cc]annot)|leaked|refcount_t|detected stall|blocked for more than|possible circular|sleeping function called|DEBUG_LOCKS_WARN_ON'
+
+# parallel_curl COUNT TAG MAX_TIME URL: COUNT downloads of URL at once from
+# namespace C. Download i goes to /tmp/TAG.i; /tmp/TAG.res.i holds
+# "i rc=RC connect_s total_s bytes". Prints the elapsed time.
+parallel_curl() {
+	local count=$1 tag=$2 max_time=$3 url=$4 i t0=$SECONDS
+	local -a pids=()
+	for i in $(seq "$count"); do
+		(
+			rc=0
+			w=$(n C curl -sf --max-time "$max_time" \
+				-w '%{time_connect} %{time_total} %{size_download}' \
+				-o "/tmp/$tag.$i" "$url") || rc=$?
+			echo "$i rc=$rc $w" >"/tmp/$tag.res.$i"
+		) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	echo "$count downloads took $((SECONDS - t0)) s"
+}

@@ -260,17 +260,7 @@ PARALLEL=${IPRP_PARALLEL:-200}
 
 t_many_parallel() {
 	local i fails=0
-	local t0=$SECONDS
-	for i in $(seq "$PARALLEL"); do
-		(
-			rc=0
-			w=$(n C curl -sf --max-time 60 -w '%{time_connect} %{time_total}' \
-				-o "/tmp/par.$i" "http://$VIP:$PORT/blob") || rc=$?
-			echo "flow $i: curl rc=$rc, connect/total $w s" >"/tmp/par.res.$i"
-		) &
-	done
-	wait
-	echo "$PARALLEL downloads took $((SECONDS - t0)) s"
+	parallel_curl "$PARALLEL" par 60 "http://$VIP:$PORT/blob"
 	for i in $(seq "$PARALLEL"); do
 		cmp -s "/tmp/par.$i" /tmp/www-S1/blob && continue
 		fails=$((fails + 1))
@@ -354,6 +344,51 @@ t_rmmod_with_bindings() {
 	! grep -q '^iprp ' /proc/modules
 }
 
+t_aliased_port_refused() {
+	# C already talks to S1:8083 directly from port P; a second socket
+	# (SO_REUSEADDR) connects from the same port P to the service, whose
+	# only replica is S1. Binding it would give both connections the
+	# 4-tuple C:P <-> S1:8083 after translation: C refuses the REQ, R serves
+	# the flow itself, and the direct connection is untouched.
+	local aliased0
+	aliased0=$(stat C client.req_aliased)
+	n S1 busybox httpd -p 8083 -h /tmp/www-S1
+	n R busybox httpd -p "$VIP:8083" -h /tmp/www-R
+	n R "$IPRPCTL" service add tcp "$VIP:8083" sched rr response-timeout 1000
+	n R "$IPRPCTL" replica add tcp "$VIP:8083" "${ADDR[S1]}"
+	n C python3 - "${ADDR[C]}" "${ADDR[S1]}" "$VIP" 8083 <<'PY'
+import socket, sys, time
+me, s1, vip, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def sock(lport):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((me, lport))
+    s.settimeout(20)
+    return s
+def who(s):
+    s.sendall(b"GET /who HTTP/1.0\r\n\r\n")
+    data = b""
+    while chunk := s.recv(4096):
+        data += chunk
+    return data.split(b"\r\n\r\n", 1)[1].strip().decode()
+direct = sock(0)
+direct.connect((s1, port))
+p = direct.getsockname()[1]
+redirected = sock(p)
+t0 = time.perf_counter()
+redirected.connect((vip, port))
+t = time.perf_counter() - t0
+w = who(redirected)
+print(f"port {p}: flow to the service served by {w} (connect {t:.2f} s)")
+assert w == "R", w
+w = who(direct)
+print(f"port {p}: direct connection to S1 answered by {w}")
+assert w == "S1", w
+PY
+	check "$(( $(stat C client.req_aliased) - aliased0 ))" -ge 1 "C refused the REQ as aliased"
+	n R "$IPRPCTL" service del tcp "$VIP:8083"
+}
+
 topo_up 20
 tap "redirection setup with iprpctl (roles, service, replicas)" redirect_setup
 tap "curl via the service address is served by a replica" t_curl_redirected
@@ -362,6 +397,7 @@ tap "1 MB download: bulk bypasses the redirector" t_bulk_bypasses_redirector
 tap "iperf3 TCP and UDP through redirected flows" t_iperf3_tcp_udp
 tap "UDP request/response through a redirected flow" t_udp_request_response
 tap "legacy client (no module) served by R after the response timeout" t_legacy_served_locally
+tap "a REQ whose translation would alias a direct connection is refused; R serves the flow" t_aliased_port_refused
 tap "first connect costs about one C-R round trip more" t_connect_time
 tap "a replica's SYN-ACK that overtakes the REQ waits for it (no RST, no 1 s retry)" t_synack_overtakes_req
 tap "round robin spreads 20 flows; weight 0 drains a replica" t_round_robin_and_drain

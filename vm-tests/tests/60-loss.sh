@@ -43,17 +43,7 @@ t_lossy_parallel() {
 	want=$(sha256sum </tmp/ls-S1/blob)
 	conf0=$(lstat C client.confirmed)
 	acc0=$(lstat R redirector.local_accept)
-	local t0=$SECONDS
-	for i in $(seq "$LFLOWS"); do
-		(
-			rc=0
-			w=$(n C curl -sf --max-time 240 -w '%{time_connect} %{time_total} %{size_download}' \
-				-o "/tmp/ls.$i" "http://$VIP:$LPORT/blob") || rc=$?
-			echo "$i rc=$rc $w" >"/tmp/ls.res.$i"
-		) &
-	done
-	wait
-	echo "$LFLOWS downloads took $((SECONDS - t0)) s"
+	parallel_curl "$LFLOWS" ls 240 "http://$VIP:$LPORT/blob"
 	for i in $(seq "$LFLOWS"); do
 		if [ "$(sha256sum <"/tmp/ls.$i" 2>/dev/null)" != "$want" ]; then
 			fails=$((fails + 1))

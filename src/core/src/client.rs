@@ -190,6 +190,9 @@ pub enum ClientDrop {
     BadReplica,
     /// REQ for a flow this host has no socket for (forged or stale).
     NoLocalFlow,
+    /// REQ refused: a local socket already talks to the replica from the
+    /// flow's port, so translation would merge the two connections.
+    Aliased,
     /// CFM/ALM with a key or replica that does not match (forged).
     BadKey,
     /// CFM/ALM for a flow without binding.
@@ -200,6 +203,21 @@ pub enum ClientDrop {
     HoldFullBinding,
     /// Held packet refused: the shard's total is reached.
     HoldFullTotal,
+}
+
+/// What the host knows about the flow a REQ names, asked by
+/// [`ClientShard::on_msg_with`] before a binding is created.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LocalFlow {
+    /// A local socket is opening the flow to the redirector.
+    Opening,
+    /// No local socket is opening it: a forged or stale REQ.
+    Absent,
+    /// A local socket is opening it, but another local socket already uses
+    /// the translated 4-tuple (this port to the replica's address and
+    /// port): after translation both would share one connection at the
+    /// replica and the incoming translation would steal the other's packets.
+    Aliased,
 }
 
 /// Result of [`ClientShard::on_msg`].
@@ -546,15 +564,17 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
         now: u64,
         rng: &mut impl Rng,
     ) -> ClientOutcome {
-        self.on_msg_with(m, src, dst, now, rng, || true)
+        self.on_msg_with(m, src, dst, now, rng, || LocalFlow::Opening)
     }
 
     /// [`Self::on_msg`] where a REQ that would create a binding first asks
     /// `local_flow` whether this host has the flow (a socket from `dst`,
-    /// port `m.cport`, to `src`, port `m.sport`). A real REQ answers a
-    /// packet the host just sent, so it always has one; a forged REQ for
-    /// a made-up flow is dropped without state. Called at most once,
-    /// under the shard's lock.
+    /// port `m.cport`, to `src`, port `m.sport`) and whether another socket
+    /// already uses the translated 4-tuple. A real REQ answers a packet the
+    /// host just sent, so it always has one; a forged REQ for a made-up
+    /// flow is dropped without state, and so is a REQ whose translation
+    /// would alias another connection (the redirector then serves the flow
+    /// itself). Called at most once, under the shard's lock.
     pub fn on_msg_with(
         &mut self,
         m: &Repr,
@@ -562,7 +582,7 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
         dst: Ipv4,
         now: u64,
         rng: &mut impl Rng,
-        local_flow: impl FnOnce() -> bool,
+        local_flow: impl FnOnce() -> LocalFlow,
     ) -> ClientOutcome {
         match m.ty {
             MsgType::Req => self.on_req(m, src, dst, now, rng, local_flow),
@@ -582,7 +602,7 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
         dst: Ipv4,
         now: u64,
         rng: &mut impl Rng,
-        local_flow: impl FnOnce() -> bool,
+        local_flow: impl FnOnce() -> LocalFlow,
     ) -> ClientOutcome {
         self.counters.req_rx += 1;
         if m.replica == 0 {
@@ -618,9 +638,16 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
             self.counters.req_conflict += 1;
             return ClientOutcome::Drop(ClientDrop::Conflict);
         }
-        if !local_flow() {
-            self.counters.req_no_local_flow += 1;
-            return ClientOutcome::Drop(ClientDrop::NoLocalFlow);
+        match local_flow() {
+            LocalFlow::Opening => {}
+            LocalFlow::Absent => {
+                self.counters.req_no_local_flow += 1;
+                return ClientOutcome::Drop(ClientDrop::NoLocalFlow);
+            }
+            LocalFlow::Aliased => {
+                self.counters.req_aliased += 1;
+                return ClientOutcome::Drop(ClientDrop::Aliased);
+            }
         }
         if self.checking >= self.cfg.max_checking {
             self.counters.req_checking_limit += 1;

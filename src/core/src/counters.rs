@@ -205,6 +205,8 @@ counters! {
         req_bad_replica,
         /// Dropped: REQ for a flow this host has no socket for.
         req_no_local_flow,
+        /// Dropped: REQ whose translated 4-tuple another local socket uses.
+        req_aliased,
         /// CHECKING -> CONFIRMED.
         confirmed,
         /// CFM for an already CONFIRMED binding, same key (ignored).

@@ -25,7 +25,7 @@ pub mod wire;
 
 pub use client::{
     Binding, CState, ClientConfig, ClientDrop, ClientOutcome, ClientShard, ClientSlot, Held,
-    InVerdict, HOLD_PER_BINDING, ORPHANS_PER_SHARD, ORPHAN_HOLD_MS,
+    InVerdict, LocalFlow, HOLD_PER_BINDING, ORPHANS_PER_SHARD, ORPHAN_HOLD_MS,
 };
 pub use counters::{ClientCounters, MsgCounters, RedirCounters, ServiceCounters};
 pub use hash::HashKey;

@@ -536,14 +536,16 @@ fn c33_req_without_local_flow_creates_nothing() {
     let mut asked = 0;
     let o = c.on_msg_with(&req(1000, S1), R, ME, 0, &mut TestRng(1), || {
         asked += 1;
-        false
+        LocalFlow::Absent
     });
     assert!(matches!(o, ClientOutcome::Drop(ClientDrop::NoLocalFlow)));
     assert_eq!(asked, 1);
     assert!(c.is_empty());
     assert_eq!((c.checking(), c.counters.req_no_local_flow), (0, 1));
     // With the flow: a binding; a duplicate REQ does not ask again.
-    let o = c.on_msg_with(&req(1000, S1), R, ME, 0, &mut TestRng(1), || true);
+    let o = c.on_msg_with(&req(1000, S1), R, ME, 0, &mut TestRng(1), || {
+        LocalFlow::Opening
+    });
     assert!(matches!(o, ClientOutcome::Send(_)));
     let o = c.on_msg_with(&req(1000, S1), R, ME, 1, &mut TestRng(1), || {
         panic!("asked for an existing binding")
@@ -645,4 +647,24 @@ fn c37_orphans_are_bounded_oldest_evicted_and_flushed() {
     assert_eq!(freed.len(), ORPHANS_PER_SHARD);
     assert_eq!(freed[0], 1);
     assert_eq!(c.orphans(), 0);
+}
+
+#[test]
+fn c38_req_aliasing_another_connection_creates_nothing() {
+    let mut c = client(16);
+    let o = c.on_msg_with(&req(1000, S1), R, ME, 0, &mut TestRng(1), || {
+        LocalFlow::Aliased
+    });
+    assert!(matches!(o, ClientOutcome::Drop(ClientDrop::Aliased)));
+    assert!(c.is_empty());
+    assert_eq!((c.checking(), c.counters.req_aliased), (0, 1));
+    assert_eq!(c.counters.req_no_local_flow, 0);
+    // The redirector's re-sent REQ is asked again: the other connection
+    // may have closed meanwhile.
+    let o = c.on_msg_with(&req(1000, S1), R, ME, 1, &mut TestRng(1), || {
+        LocalFlow::Opening
+    });
+    assert!(matches!(o, ClientOutcome::Send(_)));
+    assert_eq!(c.checking(), 1);
+    assert!(c.check_invariants());
 }

@@ -85,8 +85,12 @@ fn fuzz(iters: u64, seed: u64) {
                 if let Ok(m) = p {
                     let src = ADDRS[rng.below(6) as usize];
                     let dst = ADDRS[rng.below(6) as usize];
-                    let has_flow = rng.below(4) != 0;
-                    let _ = c.on_msg_with(&m, src, dst, now, &mut rng, || has_flow);
+                    let flow = match rng.below(8) {
+                        0 => LocalFlow::Absent,
+                        1 => LocalFlow::Aliased,
+                        _ => LocalFlow::Opening,
+                    };
+                    let _ = c.on_msg_with(&m, src, dst, now, &mut rng, || flow);
                     let _ = r.on_chk(&svcs, &m, src, dst, now);
                 }
             }

@@ -330,7 +330,11 @@ impl Sim {
                 let sh = self.shard(m.cport);
                 let mut rng = self.rng.clone();
                 // The host's "sockets": the flows it opened.
-                let opened = self.flow_of.contains_key(&(addr, m.cport));
+                let opened = if self.flow_of.contains_key(&(addr, m.cport)) {
+                    LocalFlow::Opening
+                } else {
+                    LocalFlow::Absent
+                };
                 let o =
                     self.hosts[h].shards[sh].on_msg_with(&m, src, dst, now, &mut rng, || opened);
                 self.rng.0 = rng.0.wrapping_add(1);
