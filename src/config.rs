@@ -157,8 +157,9 @@ fn del_service(state: &NetState, cfg: &Cfg) -> CfgResult {
     .map_err(config_error)
 }
 
-/// Adds, changes (`remove == false`) or removes a replica by rebuilding the
-/// service's replica list and applying it in one `update`.
+/// Adds or changes (`remove == false`; with NLM_F_REPLACE only changes) or
+/// removes a replica by rebuilding the service's replica list and applying
+/// it in one `update`.
 fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
     let proto = proto_of(cfg)?;
     let redir = state
@@ -197,7 +198,11 @@ fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
                 });
             }
         }
-        if remove && !found {
+        // NLM_F_REPLACE (`replica set`, the health checker) changes a
+        // replica but never creates one: a replica deleted meanwhile stays
+        // deleted.
+        let must_exist = remove || cfg.flags & CFG_REPLACE != 0;
+        if must_exist && !found {
             return Err((ENOENT, c"no such replica in the service"));
         }
         if !remove && !found {

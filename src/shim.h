@@ -54,7 +54,7 @@ struct iprp_cfg {
 	u32 flags;		/* IPRP_CFG_* */
 };
 
-#define IPRP_CFG_REPLACE	(1U << 0)	/* NLM_F_REPLACE on NEW_SERVICE */
+#define IPRP_CFG_REPLACE	(1U << 0)	/* NLM_F_REPLACE: edit, never create */
 #define IPRP_CFG_HAS_ROLE	(1U << 1)	/* IPRP_A_ROLE was present */
 
 /* One row of a dump, filled by Rust and written to netlink by the shim. */

@@ -254,6 +254,72 @@ t_round_robin_and_drain() {
 	n R "$IPRPCTL" replica set tcp "$VIP:$PORT" "${ADDR[S2]}" weight 1
 }
 
+# up_of ADDR PORT: the module's up flag of replica ADDR of tcp VIP:PORT.
+up_of() {
+	n R "$IPRPCTL" list -j | python3 -c '
+import json, sys
+s = [x for x in json.load(sys.stdin)["services"] if x["proto"] == "tcp" and x["port"] == int(sys.argv[2])][0]
+print([r for r in s["replicas"] if r["addr"] == sys.argv[1]][0]["up"])' "$1" "$2"
+}
+
+# wait_up ADDR PORT True|False: up to 20 s for the flag to change.
+wait_up() {
+	local _
+	for _ in $(seq 100); do
+		[ "$(up_of "$1" "$2")" = "$3" ] && return 0
+		sleep 0.2
+	done
+	echo "replica $1 of port $2 not up=$3 after 20 s"
+	return 1
+}
+
+# who_counts N PORT: N curls to the service, "S1=a S2=b other=c".
+who_counts() {
+	local s1=0 s2=0 other=0 who
+	for _ in $(seq "$1"); do
+		who=$(n C curl -sf --max-time 10 "http://$VIP:$2/who") || who=failed
+		case "$who" in S1) s1=$((s1 + 1)) ;; S2) s2=$((s2 + 1)) ;; *) other=$((other + 1)) ;; esac
+	done
+	echo "S1=$s1 S2=$s2 other=$other"
+}
+
+t_health_check() {
+	# iprpctl healthcheck at R: S1's server stops, the checker sets S1 down
+	# and every new flow goes to S2; S1's server comes back, S1 is set up
+	# and gets flows again. Without the checker, round robin would keep
+	# sending every other flow to the dead S1 (curl fails).
+	local hc counts
+	n S1 busybox httpd -p 8084 -h /tmp/www-S1
+	n S2 busybox httpd -p 8084 -h /tmp/www-S2
+	n R "$IPRPCTL" service add tcp "$VIP:8084" sched rr
+	n R "$IPRPCTL" replica add tcp "$VIP:8084" "${ADDR[S1]}"
+	n R "$IPRPCTL" replica add tcp "$VIP:8084" "${ADDR[S2]}"
+	n R "$IPRPCTL" healthcheck service tcp "$VIP:8084" interval 200 timeout 1000 fall 2 rise 2 \
+		>"$RES/healthcheck.log" 2>&1 &
+	hc=$!
+	counts=$(who_counts 6 8084)
+	echo "both servers running: $counts"
+	[ "$counts" = "S1=3 S2=3 other=0" ]
+	pkill -f 'httpd -p 8084 -h /tmp/www-S1'
+	wait_up "${ADDR[S1]}" 8084 False
+	counts=$(who_counts 6 8084)
+	echo "S1's server stopped, S1 down: $counts"
+	[ "$counts" = "S1=0 S2=6 other=0" ]
+	n S1 busybox httpd -p 8084 -h /tmp/www-S1
+	wait_up "${ADDR[S1]}" 8084 True
+	counts=$(who_counts 6 8084)
+	echo "S1's server back, S1 up: $counts"
+	[ "$counts" = "S1=3 S2=3 other=0" ]
+	# $! is the namespace wrapper's shell: stop the checker by name.
+	pkill -f 'iprpctl healthcheck' || true
+	wait "$hc" 2>/dev/null || true
+	cat "$RES/healthcheck.log"
+	grep -q "replica ${ADDR[S1]}: down (2 failed probes" "$RES/healthcheck.log"
+	grep -q "replica ${ADDR[S1]}: up (2 answered probes)" "$RES/healthcheck.log"
+	pkill -f 'httpd -p 8084' || true
+	n R "$IPRPCTL" service del tcp "$VIP:8084"
+}
+
 # Parallel 1 MB downloads (IPRP_PARALLEL: fewer on the debug kernel, which
 # moves ~0.3 MB/s under TCG).
 PARALLEL=${IPRP_PARALLEL:-200}
@@ -401,6 +467,7 @@ tap "a REQ whose translation would alias a direct connection is refused; R serve
 tap "first connect costs about one C-R round trip more" t_connect_time
 tap "a replica's SYN-ACK that overtakes the REQ waits for it (no RST, no 1 s retry)" t_synack_overtakes_req
 tap "round robin spreads 20 flows; weight 0 drains a replica" t_round_robin_and_drain
+tap "healthcheck sets a replica whose server stopped down, and up when it is back" t_health_check
 tap "$PARALLEL parallel redirected downloads" t_many_parallel
 tap "idle expiry removes entries; a new flow redoes the handshake" t_idle_expiry
 tap "works beside conntrack, nftables filter/NAT and IPVS" t_coexistence

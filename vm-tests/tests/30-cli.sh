@@ -149,6 +149,12 @@ t_bad_input() {
 	refused R 1 "no such service" "$IPRPCTL" service del tcp "$VIP:81"
 	refused R 1 "No such file or directory" "$IPRPCTL" service edit tcp "$VIP:81" sched rr
 	refused R 1 "no such replica" "$IPRPCTL" replica del tcp "$V" 10.0.0.99
+	# set changes a replica but never creates one (NLM_F_REPLACE)
+	refused R 1 "no such replica" "$IPRPCTL" replica set tcp "$V" 10.0.0.99 down
+	# healthcheck: bad options, unknown service
+	refused R 64 "'fall' must be at least 1" "$IPRPCTL" healthcheck fall 0
+	refused R 64 "invalid port '70000'" "$IPRPCTL" healthcheck port 70000
+	refused R 1 "no such service: tcp $VIP:81" "$IPRPCTL" healthcheck service tcp "$VIP:81" rounds 1
 	# duplicate service
 	refused R 1 "already exists" "$IPRPCTL" service add tcp "$V"
 	refused R 1 "File exists" "$IPRPCTL" service add tcp "$V" sched mh

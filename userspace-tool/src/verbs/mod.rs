@@ -15,6 +15,7 @@ use crate::netlink::{self, Attr, Attrs, Family, GenlMsg, Msg, MsgBuilder, Socket
 use crate::uapi::{self, a};
 
 pub mod flush;
+pub mod health;
 pub mod list;
 pub mod params;
 pub mod replica;
@@ -64,6 +65,7 @@ pub static VERBS: &[Verb] = &[
     role::VERB,
     service::VERB,
     replica::VERB,
+    health::VERB,
     list::VERB,
     rows::BINDINGS,
     rows::FLOWS,

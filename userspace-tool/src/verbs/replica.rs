@@ -15,11 +15,11 @@ pub const VERB: Verb = Verb {
     usage: "replica add|set tcp|udp VIP:PORT ADDR [weight W] [up|down|drain]\n       \
             iprpctl replica del tcp|udp VIP:PORT ADDR",
     help: "Adds or changes (IPRP_CMD_SET_REPLICA) or deletes (IPRP_CMD_DEL_REPLICA)\n\
-           replica ADDR (IPv4, numeric) of service tcp|udp VIP:PORT. `add` and `set`\n\
-           send the same request: the replica is created if needed and the\n\
-           options given are applied; the others keep their value (or the module's\n\
-           default for a new replica). ipvsadm's `-t|-u VIP:PORT -r ADDR -w W`\n\
-           is accepted too.\n\
+           replica ADDR (IPv4, numeric) of service tcp|udp VIP:PORT. `add` creates\n\
+           the replica if needed; `set` (NLM_F_REPLACE) only changes an existing\n\
+           one. The options given are applied; the others keep their value (or\n\
+           the module's default for a new replica). ipvsadm's\n\
+           `-t|-u VIP:PORT -r ADDR -w W` is accepted too.\n\
            \n\
            Options of `add` / `set`:\n  \
              weight W   0..65535 (also -w W); 0 takes no new flows\n  \
@@ -85,6 +85,11 @@ pub fn parse(toks: &[String]) -> Result<Change> {
         weight = Some(0);
     }
     let mut c = Change::new(cmd);
+    if op == "set" {
+        // Change only: a replica that does not exist is an error, not a
+        // new one.
+        c.flags = libc::NLM_F_REPLACE as u16;
+    }
     key.push_to(&mut c);
     c.push(Val::InAddr(a::REPLICA_ADDR, addr));
     if let Some(w) = weight {
@@ -140,6 +145,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.cmd, iprp_cmd::IPRP_CMD_SET_REPLICA);
+        assert_eq!(c.flags, 0);
         let mut want = key(6);
         want.extend([
             Val::InAddr(a::REPLICA_ADDR, R),
@@ -149,6 +155,7 @@ mod tests {
         assert_eq!(c.attrs, want);
 
         let c = p(&["set", "udp", "10.0.0.100:80", "10.0.1.1", "down"]).unwrap();
+        assert_eq!(c.flags, libc::NLM_F_REPLACE as u16);
         let mut want = key(17);
         want.extend([Val::InAddr(a::REPLICA_ADDR, R), Val::U8(a::UP, 0)]);
         assert_eq!(c.attrs, want);

@@ -219,7 +219,10 @@ pub fn parse_file(text: &str) -> Result<Vec<Entry>> {
                         sub.unwrap_or("")
                     )));
                 }
-                let c = replica::parse(&toks[1..]).map_err(at)?;
+                let mut c = replica::parse(&toks[1..]).map_err(at)?;
+                // A configuration states what should exist: `set` creates
+                // the replica here too (its service is checked below).
+                c.flags = 0;
                 let key = c.service_key().expect("replica add has a key");
                 let Some(Val::InAddr(_, addr)) = c.attr(a::REPLICA_ADDR) else {
                     unreachable!("replica add has an address")
