@@ -8,7 +8,7 @@
 //! LOCAL_OUT: the client sends packets of confirmed flows to the replica.
 
 use crate::pernet::{self, ClientRole, NetState};
-use crate::shim::{self, Pkt, SkbRef};
+use crate::shim::{self, Pkt, SkbRef, SocketQuery};
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::InVerdict;
 use iprp_core::redirector::{PacketInfo, Verdict as RVerdict};
@@ -114,7 +114,7 @@ fn client_orphan(
             f.proto,
             (f.saddr, f.sport),
             (f.daddr, f.dport),
-            false,
+            SocketQuery::Takes,
         )
     };
     if claimed {

@@ -60,15 +60,17 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: u32, dst: u32) 
     // from our port to the redirector's (the REQ's source); and only if no
     // other socket already talks to the replica from that port.
     let local_flow = || {
+        use shim::SocketQuery::{Connecting, Uses};
         let sk = skb.as_ref();
         let ours = (dst, msg.cport);
         // SAFETY: `state.net` is the namespace the message arrived in.
-        let opening = unsafe { sk.has_socket(state.net, msg.proto, (src, msg.sport), ours, true) };
+        let opening =
+            unsafe { sk.has_socket(state.net, msg.proto, (src, msg.sport), ours, Connecting) };
         if !opening {
             return LocalFlow::Absent;
         }
         // SAFETY: as above.
-        if unsafe { sk.tuple_taken(state.net, msg.proto, (msg.replica, msg.sport), ours) } {
+        if unsafe { sk.has_socket(state.net, msg.proto, (msg.replica, msg.sport), ours, Uses) } {
             return LocalFlow::Aliased;
         }
         LocalFlow::Opening

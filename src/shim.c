@@ -1168,15 +1168,21 @@ void iprp_shim_reinject(struct sk_buff *skb)
 }
 
 /*
- * Whether a local socket of @net takes packets of protocol @proto from
- * @raddr:@rport to @laddr:@lport (network order): a TCP connection in any
- * state but LISTEN (only SYN-SENT if @connecting), or any matching UDP
- * socket. @skb arrived on the device a device-bound socket must match.
- * Softirq context.
+ * What local sockets of @net do with the 4-tuple @laddr:@lport <->
+ * @raddr:@rport (network order) of protocol @proto, asked as @query:
+ *  IPRP_SK_TAKES       a socket takes its incoming packets: a TCP
+ *                      connection in any state but LISTEN, or any
+ *                      matching UDP socket;
+ *  IPRP_SK_CONNECTING  the same, but a TCP connection only in SYN-SENT;
+ *  IPRP_SK_USES        a socket uses the tuple as its own: a TCP connection
+ *                      not in TIME_WAIT (a closed one takes no more data),
+ *                      or a UDP socket connected to exactly @raddr:@rport.
+ * @skb arrived on the device a device-bound socket must match. Softirq
+ * context.
  */
-bool iprp_shim_has_socket(struct net *net, const struct sk_buff *skb, u8 proto,
-			  __be32 raddr, __be16 rport, __be32 laddr,
-			  __be16 lport, bool connecting)
+bool iprp_shim_sk_query(struct net *net, const struct sk_buff *skb, u8 proto,
+			__be32 raddr, __be16 rport, __be32 laddr, __be16 lport,
+			u8 query)
 {
 	struct sock *sk;
 	bool found;
@@ -1186,49 +1192,26 @@ bool iprp_shim_has_socket(struct net *net, const struct sk_buff *skb, u8 proto,
 		sk = __inet_lookup_established(net, raddr, rport, laddr,
 					       ntohs(lport), inet_iif(skb),
 					       inet_sdif(skb));
-		found = sk && (!connecting || sk->sk_state == TCP_SYN_SENT);
+		found = sk &&
+			(query != IPRP_SK_CONNECTING || sk->sk_state == TCP_SYN_SENT) &&
+			(query != IPRP_SK_USES || sk->sk_state != TCP_TIME_WAIT);
 		if (sk)
 			sock_gen_put(sk);
 	} else {
-		/* No reference taken: only its existence matters. */
-		found = __udp4_lib_lookup(net, raddr, rport, laddr, lport,
-					  inet_iif(skb), inet_sdif(skb), NULL);
+		/*
+		 * No reference taken: UDP sockets are freed after an RCU grace
+		 * period, and only their existence and address matter.
+		 */
+		sk = __udp4_lib_lookup(net, raddr, rport, laddr, lport,
+				       inet_iif(skb), inet_sdif(skb), NULL);
+		found = sk &&
+			(query != IPRP_SK_USES ||
+			 (sk->sk_state == TCP_ESTABLISHED &&
+			  inet_sk(sk)->inet_daddr == raddr &&
+			  inet_sk(sk)->inet_dport == rport));
 	}
 	rcu_read_unlock();
 	return found;
-}
-
-/*
- * Whether a local socket of @net already uses the 4-tuple @laddr:@lport <->
- * @raddr:@rport (network order) for @proto: a TCP connection in any state
- * but TIME_WAIT (a closed one no longer takes packets), or a UDP socket
- * connected to exactly @raddr:@rport. Softirq context.
- */
-bool iprp_shim_tuple_taken(struct net *net, const struct sk_buff *skb,
-			   u8 proto, __be32 raddr, __be16 rport,
-			   __be32 laddr, __be16 lport)
-{
-	struct sock *sk;
-	bool taken;
-
-	rcu_read_lock();
-	if (proto == IPPROTO_TCP) {
-		sk = __inet_lookup_established(net, raddr, rport, laddr,
-					       ntohs(lport), inet_iif(skb),
-					       inet_sdif(skb));
-		taken = sk && sk->sk_state != TCP_TIME_WAIT;
-		if (sk)
-			sock_gen_put(sk);
-	} else {
-		/* UDP sockets are freed after an RCU grace period. */
-		sk = __udp4_lib_lookup(net, raddr, rport, laddr, lport,
-				       inet_iif(skb), inet_sdif(skb), NULL);
-		taken = sk && sk->sk_state == TCP_ESTABLISHED &&
-			inet_sk(sk)->inet_daddr == raddr &&
-			inet_sk(sk)->inet_dport == rport;
-	}
-	rcu_read_unlock();
-	return taken;
 }
 
 /* Sends one protocol-99 message from @saddr (a local address) to @daddr. */

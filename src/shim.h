@@ -170,12 +170,13 @@ int iprp_shim_set_addr(struct sk_buff *skb, bool dst, __be32 addr);
 __be32 iprp_shim_saddr(const struct sk_buff *skb);
 __be32 iprp_shim_daddr(const struct sk_buff *skb);
 void iprp_shim_reinject(struct sk_buff *skb);
-bool iprp_shim_has_socket(struct net *net, const struct sk_buff *skb, u8 proto,
-			  __be32 raddr, __be16 rport, __be32 laddr,
-			  __be16 lport, bool connecting);
-bool iprp_shim_tuple_taken(struct net *net, const struct sk_buff *skb,
-			   u8 proto, __be32 raddr, __be16 rport,
-			   __be32 laddr, __be16 lport);
+/* Queries of iprp_shim_sk_query(); SocketQuery in shim.rs mirrors them. */
+#define IPRP_SK_TAKES		0
+#define IPRP_SK_CONNECTING	1
+#define IPRP_SK_USES		2
+bool iprp_shim_sk_query(struct net *net, const struct sk_buff *skb, u8 proto,
+			__be32 raddr, __be16 rport, __be32 laddr, __be16 lport,
+			u8 query);
 int iprp_shim_send_msg(struct net *net, __be32 saddr, __be32 daddr,
 		       const void *msg, unsigned int len);
 u64 iprp_shim_now_ms(void);

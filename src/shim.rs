@@ -159,7 +159,7 @@ extern "C" {
     fn iprp_shim_saddr(skb: *const sk_buff) -> u32;
     fn iprp_shim_daddr(skb: *const sk_buff) -> u32;
     fn iprp_shim_reinject(skb: *mut sk_buff);
-    fn iprp_shim_has_socket(
+    fn iprp_shim_sk_query(
         net: *mut net,
         skb: *const sk_buff,
         proto: u8,
@@ -167,16 +167,7 @@ extern "C" {
         rport: u16,
         laddr: u32,
         lport: u16,
-        connecting: bool,
-    ) -> bool;
-    fn iprp_shim_tuple_taken(
-        net: *mut net,
-        skb: *const sk_buff,
-        proto: u8,
-        raddr: u32,
-        rport: u16,
-        laddr: u32,
-        lport: u16,
+        query: u8,
     ) -> bool;
     fn iprp_shim_send_msg(
         net: *mut net,
@@ -257,6 +248,21 @@ pub(crate) fn without_bh<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// What [`SkbRef::has_socket`] asks of a 4-tuple; the values are
+/// `IPRP_SK_*` in shim.h.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+pub(crate) enum SocketQuery {
+    /// A socket takes its incoming packets: a TCP connection in any state
+    /// but LISTEN, or any matching UDP socket.
+    Takes = 0,
+    /// As `Takes`, but a TCP connection only while connecting (SYN-SENT).
+    Connecting = 1,
+    /// A socket uses the tuple as its own: a TCP connection not in
+    /// TIME_WAIT, or a UDP socket connected to exactly that peer.
+    Uses = 2,
+}
+
 /// A socket buffer the stack lends us for the duration of a hook call.
 ///
 /// # Invariants
@@ -295,10 +301,9 @@ impl SkbRef {
         unsafe { iprp_shim_set_addr(self.ptr, dst, addr.to_be()) == 0 }
     }
 
-    /// Whether a local socket of `net` takes `proto` packets from
-    /// `remote:rport` to `local:lport` (host order): a TCP connection not
-    /// listening (only one still connecting, SYN-SENT, if `connecting`), or
-    /// a UDP socket; matched for the device `self` came in on.
+    /// Whether local sockets of `net` do `query` with the 4-tuple
+    /// `local:lport` <-> `remote:rport` (host order), matched for the
+    /// device `self` came in on (see [`SocketQuery`]).
     ///
     /// # Safety
     ///
@@ -309,12 +314,12 @@ impl SkbRef {
         proto: Proto,
         (remote, rport): (Ipv4, u16),
         (local, lport): (Ipv4, u16),
-        connecting: bool,
+        query: SocketQuery,
     ) -> bool {
         // SAFETY: `net` is live by the function's contract and `self.ptr`
         // is a valid skb (type invariant).
         unsafe {
-            iprp_shim_has_socket(
+            iprp_shim_sk_query(
                 net,
                 self.ptr,
                 proto as u8,
@@ -322,36 +327,7 @@ impl SkbRef {
                 rport.to_be(),
                 local.to_be(),
                 lport.to_be(),
-                connecting,
-            )
-        }
-    }
-
-    /// Whether a local socket of `net` already uses the 4-tuple
-    /// `local` <-> `remote` (host order): a TCP connection not in
-    /// TIME_WAIT, or a UDP socket connected to `remote`.
-    ///
-    /// # Safety
-    ///
-    /// `net` must be a live namespace.
-    pub(crate) unsafe fn tuple_taken(
-        &self,
-        net: *mut net,
-        proto: Proto,
-        (remote, rport): (Ipv4, u16),
-        (local, lport): (Ipv4, u16),
-    ) -> bool {
-        // SAFETY: `net` is live by the function's contract and `self.ptr`
-        // is a valid skb (type invariant).
-        unsafe {
-            iprp_shim_tuple_taken(
-                net,
-                self.ptr,
-                proto as u8,
-                remote.to_be(),
-                rport.to_be(),
-                local.to_be(),
-                lport.to_be(),
+                query as u8,
             )
         }
     }
