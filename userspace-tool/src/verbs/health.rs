@@ -53,6 +53,9 @@ pub const VERB: Verb = Verb {
     run,
 };
 
+/// Most probes in flight at once (one thread each).
+const PARALLEL_PROBES: usize = 64;
+
 /// The checker's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opts {
@@ -91,15 +94,16 @@ pub fn parse(toks: &[String]) -> Result<Opts> {
     while let Some(tok) = t.next() {
         match tok {
             "service" if o.service.is_none() => o.service = Some(ServiceKey::parse(&mut t)?),
-            "interval" => {
+            "interval" | "timeout" => {
                 let v = t.value(tok)?;
-                o.interval_ms = parse::millis(&t, tok, v)?.max(1);
-            }
-            "timeout" => {
-                let v = t.value(tok)?;
-                o.timeout_ms = parse::millis(&t, tok, v)?;
-                if o.timeout_ms == 0 {
-                    return Err(t.err("'timeout' must be at least 1 ms"));
+                let ms = parse::millis(&t, tok, v)?;
+                if ms == 0 {
+                    return Err(t.err(format!("'{tok}' must be at least 1 ms")));
+                }
+                if tok == "interval" {
+                    o.interval_ms = ms;
+                } else {
+                    o.timeout_ms = ms;
                 }
             }
             "fall" | "rise" | "rounds" => {
@@ -275,19 +279,21 @@ fn run(ctx: &mut Ctx, args: Args) -> Result<()> {
         // Forget replicas that are gone; the module's flag is the truth for
         // the rest (someone may have changed it by hand).
         health.retain(|k, _| targets.iter().any(|t| (t.service, t.replica) == *k));
-        let results: Vec<std::result::Result<(), String>> = std::thread::scope(|s| {
-            let handles: Vec<_> = targets
-                .iter()
-                .map(|t| s.spawn(move || probe(t.probe, timeout)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("probe thread panicked".into()))
-                })
-                .collect()
-        });
+        // Probes run in parallel, at most PARALLEL_PROBES at a time.
+        let mut results: Vec<std::result::Result<(), String>> = Vec::new();
+        for chunk in targets.chunks(PARALLEL_PROBES) {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .map(|t| s.spawn(move || probe(t.probe, timeout)))
+                    .collect();
+                results.extend(
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().unwrap_or_else(|_| Err("probe panicked".into()))),
+                );
+            });
+        }
         for (t, r) in targets.iter().zip(&results) {
             let h = health
                 .entry((t.service, t.replica))
@@ -371,6 +377,7 @@ mod tests {
         );
         assert!(usage(&["fall", "0"]).contains("'fall' must be at least 1"));
         assert!(usage(&["timeout", "0"]).contains("'timeout' must be at least 1 ms"));
+        assert!(usage(&["interval", "0s"]).contains("'interval' must be at least 1 ms"));
         assert!(usage(&["port", "0"]).contains("invalid port '0'"));
         assert!(usage(&["rounds"]).contains("'rounds' needs a value"));
         assert!(usage(&["bogus"]).contains("unexpected argument 'bogus'"));
