@@ -150,8 +150,8 @@ fn redirector_in(state: &NetState, skb: &SkbRef, f: &Flow, now: u64) -> Verdict 
     };
     let outcome = shim::without_bh(|| {
         let mut g = redir.inner.lock();
-        let (services, shard) = g.shard_mut(&state.key, f.proto, f.sport, f.dport)?;
-        Some(shard.on_packet(services, &info, now))
+        let (services, shard, legacy) = g.shard_mut(&state.key, f.proto, f.sport, f.dport)?;
+        Some(shard.on_packet_with(services, &info, now, |c| legacy.is_legacy(c, now)))
     });
     let Some(outcome) = outcome else {
         return Verdict::Accept;

@@ -14,7 +14,7 @@ use core::pin::Pin;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use iprp_core::client::{ClientConfig, ClientShard, ClientSlot};
 use iprp_core::filter::AddrFilter;
-use iprp_core::redirector::{RedirShard, RedirSlot};
+use iprp_core::redirector::{LegacyClients, RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
 use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Resends, Rng};
 use kernel::bindings;
@@ -84,6 +84,8 @@ pub(crate) struct ClientRole {
 pub(crate) struct RedirInner {
     pub(crate) services: Services,
     pub(crate) shards: KVec<RedirTable>,
+    /// Clients that answered a REQ with ICMP protocol unreachable.
+    pub(crate) legacy: LegacyClients,
 }
 
 /// Redirector role.
@@ -236,7 +238,15 @@ impl RedirRole {
                 GFP_KERNEL,
             )?;
         }
-        let inner = KBox::pin_init(new_spinlock!(RedirInner { services, shards }), GFP_KERNEL)?;
+        let legacy = LegacyClients::new(key);
+        let inner = KBox::pin_init(
+            new_spinlock!(RedirInner {
+                services,
+                shards,
+                legacy
+            }),
+            GFP_KERNEL,
+        )?;
         Ok(KBox::new(Self { inner, capacity }, GFP_KERNEL)?)
     }
 }
@@ -249,10 +259,10 @@ impl RedirInner {
         proto: Proto,
         cport: u16,
         sport: u16,
-    ) -> Option<(&Services, &mut RedirTable)> {
+    ) -> Option<(&Services, &mut RedirTable, &mut LegacyClients)> {
         let i = shard_index(key, proto, cport, sport, self.shards.len());
         let shard = self.shards.get_mut(i)?;
-        Some((&self.services, shard))
+        Some((&self.services, shard, &mut self.legacy))
     }
 }
 
@@ -469,6 +479,7 @@ impl NetState {
             for shard in inner.shards.iter_mut() {
                 shard.clear(&inner.services);
             }
+            inner.legacy.clear();
             if services {
                 inner.services.flush();
             }

@@ -6,7 +6,8 @@ use crate::pernet::{self, KernelRng, NetState};
 use crate::shim::{self, OwnedSkb};
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::{ClientOutcome, LocalFlow};
-use iprp_core::wire::{self, MsgType, Outgoing, ParseError, Repr};
+use iprp_core::redirector::FlowKey;
+use iprp_core::wire::{self, MsgType, Outgoing, ParseError, Proto, Repr};
 use kernel::bindings::sk_buff;
 use kernel::prelude::*;
 
@@ -40,7 +41,7 @@ fn redirector_msg(state: &NetState, msg: &Repr, src: u32, dst: u32) {
     let now = shim::now_ms();
     let answer = shim::without_bh(|| {
         let mut g = redir.inner.lock();
-        let (services, shard) = g.shard_mut(&state.key, msg.proto, msg.cport, msg.sport)?;
+        let (services, shard, _) = g.shard_mut(&state.key, msg.proto, msg.cport, msg.sport)?;
         shard.on_chk(services, msg, src, dst, now).ok()
     });
     if let Some(out) = answer {
@@ -101,6 +102,55 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: u32, dst: u32) 
         }
         ClientOutcome::Ignored | ClientOutcome::Drop(_) => {}
     }
+}
+
+/// An ICMP protocol unreachable quoting a protocol-99 packet from `saddr`
+/// to `daddr` (network order) whose first 8 bytes are at `quoted`. If it
+/// quotes a REQ still unanswered, the client has no IPRP: its flow is served
+/// here at once and its next flows for a while too (see
+/// `RedirShard::on_unreachable`).
+///
+/// # Safety
+///
+/// Called by the shim's ICMP error handler with the namespace's live state
+/// and 8 readable bytes at `quoted`.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_proto_unreach(
+    state: *mut c_void,
+    saddr: u32,
+    daddr: u32,
+    quoted: *const u8,
+) {
+    // SAFETY: by the function's contract.
+    let (state, q) = unsafe { (pernet::state(state), core::slice::from_raw_parts(quoted, 8)) };
+    let Some(redir) = state.redirector() else {
+        return;
+    };
+    let be16 = |i: usize| u16::from_be_bytes([q[i], q[i + 1]]);
+    // The wire format's first 8 bytes: type, protocol, client port, server
+    // port. Only our REQs go to clients from a service address.
+    if be16(0) != MsgType::Req as u16 {
+        return;
+    }
+    let Some(proto) = Proto::from_u16(be16(2)) else {
+        return;
+    };
+    let k = FlowKey {
+        client: u32::from_be(daddr),
+        vip: u32::from_be(saddr),
+        proto,
+        cport: be16(4),
+        sport: be16(6),
+    };
+    let now = shim::now_ms();
+    shim::without_bh(|| {
+        let mut g = redir.inner.lock();
+        if let Some((services, shard, legacy)) = g.shard_mut(&state.key, proto, k.cport, k.sport) {
+            if shard.on_unreachable(services, &k) {
+                legacy.remember(k.client, now);
+            }
+        }
+    });
 }
 
 /// Receives one protocol-99 packet; `skb->data` is at the IPRP message.

@@ -386,8 +386,28 @@ static int iprp_proto_rcv(struct sk_buff *skb)
 	return iprp_rs_proto_rcv(s, skb);
 }
 
+/*
+ * ICMP errors quoting a protocol-99 packet we sent. Only "protocol
+ * unreachable" matters: a client without IPRP answered our REQ, so R serves
+ * the flow itself at once. skb->data is the quoted IP header, followed by at
+ * least 8 bytes (pulled by icmp_socket_deliver()): type, protocol, ports.
+ */
+static int iprp_proto_err(struct sk_buff *skb, u32 info)
+{
+	const struct iphdr *iph = (const struct iphdr *)skb->data;
+	const struct icmphdr *icmph = icmp_hdr(skb);
+	void *s = iprp_state(dev_net(skb->dev));
+
+	if (s && icmph->type == ICMP_DEST_UNREACH &&
+	    icmph->code == ICMP_PROT_UNREACH)
+		iprp_rs_proto_unreach(s, iph->saddr, iph->daddr,
+				      skb->data + iph->ihl * 4);
+	return 0;
+}
+
 static const struct net_protocol iprp_protocol = {
 	.handler	= iprp_proto_rcv,
+	.err_handler	= iprp_proto_err,
 	.no_policy	= 1,
 };
 

@@ -132,6 +132,8 @@ void iprp_rs_net_exit(void *state);
 enum iprp_verdict iprp_rs_pre_routing(void *state, struct sk_buff *skb);
 enum iprp_verdict iprp_rs_local_out(void *state, struct sk_buff *skb);
 int iprp_rs_proto_rcv(void *state, struct sk_buff *skb);
+void iprp_rs_proto_unreach(void *state, __be32 saddr, __be32 daddr,
+			   const u8 *quoted);
 /* Slow timer; returns the delay to the next tick in ms, 0 to stop. */
 unsigned int iprp_rs_tick(void *state);
 /* Copies the counters of @state into @out (indexed by enum iprp_counter). */

@@ -6,6 +6,10 @@
 
 PORT=8080
 RTT_MS=40	# netem 20 ms each way on R's link
+# Idle timeout of the idle-expiry test (client role and UDP service): long
+# enough that "bindings exist" is read before they expire, which takes
+# seconds of python and iprpctl start-up on the debug kernel.
+IDLE_MS=${IPRP_IDLE_MS:-3000}
 
 redirect_setup() {
 	insmod "$MODULE"
@@ -112,7 +116,7 @@ PY
 }
 
 t_udp_request_response() {
-	n R "$IPRPCTL" service add udp "$VIP:7007" sched rr idle-timeout 3000
+	n R "$IPRPCTL" service add udp "$VIP:7007" sched rr idle-timeout "$IDLE_MS"
 	n R "$IPRPCTL" replica add udp "$VIP:7007" "${ADDR[S2]}"
 	# One process answers every datagram at once ("S2:" + request). A socat
 	# SYSTEM child per datagram missed socat's 5 s timeout on the debug
@@ -348,11 +352,17 @@ udp_ask_or_dump() {
 
 t_idle_expiry() {
 	# The client's idle timeout is a role parameter; the redirector's is the
-	# service's (3 s for UDP 7007, 4 s for TCP 8080).
-	n C "$IPRPCTL" role client idle-timeout 3000
+	# service's (IDLE_MS for UDP 7007, 4 s for TCP 8080).
+	n C "$IPRPCTL" role client idle-timeout "$IDLE_MS"
 	udp_ask_or_dump 40001
 	check "$(stat C client.bindings)" -ge 1 "bindings exist after traffic"
-	sleep 6
+	local waited=0
+	while [ "$waited" -lt $((2 * IDLE_MS + 5000)) ]; do
+		[ "$(stat C client.bindings)" -eq 0 ] && [ "$(stat R redirector.entries)" -eq 0 ] && break
+		sleep 0.5
+		waited=$((waited + 500))
+	done
+	echo "all entries gone after about $waited ms of polling (idle timeout $IDLE_MS ms)"
 	n C "$IPRPCTL" bindings
 	check "$(stat C client.bindings)" -eq 0 "client bindings expired"
 	check "$(stat R redirector.entries)" -eq 0 "redirector entries expired"

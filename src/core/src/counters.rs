@@ -177,6 +177,15 @@ counters! {
         /// New flows served locally because the shard is full (nothing is
         /// evicted; the flow is not redirected).
         local_table_full,
+        /// SENT -> accept table at once: the client answered the REQ with
+        /// ICMP protocol unreachable (it has no IPRP).
+        unreach_to_accept,
+        /// ICMP protocol unreachable quoting a REQ of no SENT entry (late,
+        /// duplicate or forged): ignored.
+        unreach_no_flow,
+        /// New flows served locally at once: their client recently answered
+        /// a REQ with protocol unreachable (no REQ, no response timeout).
+        local_legacy,
     }
 }
 

@@ -30,7 +30,8 @@ pub use client::{
 pub use counters::{ClientCounters, MsgCounters, RedirCounters, ServiceCounters};
 pub use hash::HashKey;
 pub use redirector::{
-    DropReason, FlowKey, PacketInfo, PacketOutcome, REntry, RState, RedirShard, RedirSlot, Verdict,
+    DropReason, FlowKey, LegacyClients, PacketInfo, PacketOutcome, REntry, RState, RedirShard,
+    RedirSlot, Verdict, LEGACY_SLOTS, LEGACY_TTL_MS,
 };
 pub use sched::{
     ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, ServiceTable, LUT_SIZE, MAX_REPLICAS,

@@ -255,11 +255,27 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
     }
 
     /// A packet of a client flow arrived at the redirector host.
+    ///
+    /// Knows no legacy client: for callers without a [`LegacyClients`]
+    /// (tests, benchmarks). The kernel uses [`Self::on_packet_with`].
     pub fn on_packet<T: DerefMut<Target = [Service]>>(
         &mut self,
         svcs: &ServiceTable<T>,
         pkt: &PacketInfo,
         now: u64,
+    ) -> PacketOutcome {
+        self.on_packet_with(svcs, pkt, now, |_| false)
+    }
+
+    /// [`Self::on_packet`] where a packet that would start a new flow first
+    /// asks `is_legacy(client)`; a known legacy client is served locally
+    /// at once, without a REQ. Called at most once, under the caller's lock.
+    pub fn on_packet_with<T: DerefMut<Target = [Service]>>(
+        &mut self,
+        svcs: &ServiceTable<T>,
+        pkt: &PacketInfo,
+        now: u64,
+        is_legacy: impl FnOnce(Ipv4) -> bool,
     ) -> PacketOutcome {
         let pass = PacketOutcome {
             verdict: Verdict::Pass,
@@ -341,6 +357,15 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         if !pkt.initial {
             self.counters.local_midflow += 1;
             bump(&sc.local);
+            return PacketOutcome {
+                verdict: Verdict::Local,
+                send: None,
+            };
+        }
+        if is_legacy(pkt.src) {
+            self.counters.local_legacy += 1;
+            bump(&sc.local);
+            bump(&sc.flows_local);
             return PacketOutcome {
                 verdict: Verdict::Local,
                 send: None,
@@ -552,6 +577,37 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         resend
     }
 
+    /// The client answered the REQ of flow `k` with ICMP protocol
+    /// unreachable: it has no IPRP, so a SENT entry moves to the accept
+    /// table at once instead of after the response timeout. True if it did
+    /// (the caller may then remember the client in [`LegacyClients`]).
+    /// An ICMP error for any other entry, or none, changes nothing: only the
+    /// holder of a REQ that is still unanswered can end its flow's
+    /// redirection this way.
+    pub fn on_unreachable<T: DerefMut<Target = [Service]>>(
+        &mut self,
+        svcs: &ServiceTable<T>,
+        k: &FlowKey,
+    ) -> bool {
+        let Some(i) = self.find(k) else {
+            self.counters.unreach_no_flow += 1;
+            return false;
+        };
+        let Some(e) = self.table.get(i).copied() else {
+            return false;
+        };
+        if e.state != RState::Sent {
+            self.counters.unreach_no_flow += 1;
+            return false;
+        }
+        self.move_to_accept(svcs, i);
+        self.counters.unreach_to_accept += 1;
+        if let Some(s) = svc_of(svcs, &e) {
+            bump(&s.live().flows_local);
+        }
+        true
+    }
+
     fn move_to_accept<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>, i: u32) {
         if let Some(e) = self.table.get_mut(i) {
             e.state = RState::Accept;
@@ -568,5 +624,63 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
     /// Checks the table's structural invariants (tests).
     pub fn check_invariants(&self) -> bool {
         self.table.check_invariants()
+    }
+}
+
+/// Slots of [`LegacyClients`].
+pub const LEGACY_SLOTS: usize = 256;
+
+/// How long a client that answered a REQ with protocol unreachable is
+/// served locally without a new REQ (ms). Long enough to spare its next
+/// connections the response timeout; short enough that a client that
+/// loads IPRP is redirected again soon.
+pub const LEGACY_TTL_MS: u64 = 60_000;
+
+/// Clients known to have no IPRP: a small direct-mapped cache keyed by a
+/// keyed hash of the address. A collision overwrites (the forgotten
+/// client costs one response timeout again), so the memory is bounded and
+/// a flood of forged addresses cannot grow it.
+pub struct LegacyClients {
+    key: HashKey,
+    /// (client, until): `until` 0 is an empty slot.
+    slots: [(Ipv4, u64); LEGACY_SLOTS],
+}
+
+impl LegacyClients {
+    /// An empty cache whose slots are chosen with `key`.
+    pub const fn new(key: HashKey) -> Self {
+        Self {
+            key,
+            slots: [(0, 0); LEGACY_SLOTS],
+        }
+    }
+
+    fn slot(&self, client: Ipv4) -> usize {
+        crate::hash::reduce(self.key.hash1(u64::from(client)), LEGACY_SLOTS)
+    }
+
+    /// Remembers `client` as legacy until `now + LEGACY_TTL_MS`.
+    pub fn remember(&mut self, client: Ipv4, now: u64) {
+        let i = self.slot(client);
+        if let Some(s) = self.slots.get_mut(i) {
+            *s = (client, now.saturating_add(LEGACY_TTL_MS).max(1));
+        }
+    }
+
+    /// Whether `client` is a legacy client remembered at `now`.
+    pub fn is_legacy(&self, client: Ipv4, now: u64) -> bool {
+        self.slots
+            .get(self.slot(client))
+            .is_some_and(|&(c, until)| c == client && now < until)
+    }
+
+    /// Forgets every client (flush, role change).
+    pub fn clear(&mut self) {
+        self.slots = [(0, 0); LEGACY_SLOTS];
+    }
+
+    /// Clients remembered at `now` (stats).
+    pub fn count(&self, now: u64) -> usize {
+        self.slots.iter().filter(|&&(_, until)| now < until).count()
     }
 }

@@ -72,6 +72,7 @@ fn fuzz(iters: u64, seed: u64) {
     udp.replicas = &reps;
     svcs.add(&udp).unwrap();
     let mut r = redir(64);
+    let mut legacy = LegacyClients::new(HashKey::new(5, 6));
     let mut c = client(64);
     let mut mc = MsgCounters::ZERO;
     let mut now = 0u64;
@@ -111,7 +112,25 @@ fn fuzz(iters: u64, seed: u64) {
                     },
                     initial: rng.below(2) == 0,
                 };
-                let _ = r.on_packet(&svcs, &p, now);
+                let _ = r.on_packet_with(&svcs, &p, now, |a| legacy.is_legacy(a, now));
+                // An ICMP protocol unreachable quoting a REQ of this flow
+                // (or of a guessed one).
+                if rng.below(4) == 0 {
+                    let k = FlowKey {
+                        client: p.src,
+                        vip: p.dst,
+                        proto: p.proto,
+                        cport: if rng.below(2) == 0 {
+                            p.sport
+                        } else {
+                            rng.next_u64() as u16
+                        },
+                        sport: p.dport,
+                    };
+                    if r.on_unreachable(&svcs, &k) {
+                        legacy.remember(k.client, now);
+                    }
+                }
             }
             6 => {
                 handle += 1;

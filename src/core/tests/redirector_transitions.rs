@@ -589,3 +589,70 @@ fn r31_confirmed_and_accept_entries_resend_nothing_budget_bounds_the_rest() {
     assert_eq!(r.on_tick(&s, 900).len(), RESEND_PER_TICK);
     assert_eq!(r.on_tick(&s, 950).len(), 3);
 }
+
+#[test]
+fn r32_protocol_unreachable_moves_only_a_sent_entry_to_accept() {
+    let s = services(SchedKind::LeastConn, &[rep(S1, 1)]);
+    let mut r = redir(16);
+    // No entry: ignored.
+    assert!(!r.on_unreachable(&s, &fkey(CLIENT, 1)));
+    assert_eq!(r.counters.unreach_no_flow, 1);
+    // SENT: to the accept table at once, the replica's count released.
+    sent(&mut r, &s, 1, 0);
+    assert!(r.on_unreachable(&s, &fkey(CLIENT, 1)));
+    assert_eq!(r.lookup(&fkey(CLIENT, 1)).unwrap().state, RState::Accept);
+    assert_eq!(r.counters.unreach_to_accept, 1);
+    let replica = &s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0];
+    assert_eq!(replica.conns(), 0);
+    // The SYN retransmission is served locally, well before the timeout.
+    let o = sent(&mut r, &s, 1, 100);
+    assert_eq!((o.verdict, o.send), (Verdict::Local, None));
+    // Accept or CONFIRMED: a late or forged ICMP error changes nothing.
+    assert!(!r.on_unreachable(&s, &fkey(CLIENT, 1)));
+    confirmed(&mut r, &s, 2, 7);
+    assert!(!r.on_unreachable(&s, &fkey(CLIENT, 2)));
+    assert_eq!(r.lookup(&fkey(CLIENT, 2)).unwrap().state, RState::Confirmed);
+    assert_eq!(r.counters.unreach_no_flow, 3);
+    assert!(r.check_invariants());
+}
+
+#[test]
+fn r33_known_legacy_client_is_served_at_once_without_req() {
+    let s = one_replica();
+    let mut r = redir(16);
+    let mut legacy = LegacyClients::new(HashKey::new(1, 2));
+    legacy.remember(CLIENT, 1000);
+    let o = r.on_packet_with(&s, &syn(CLIENT, 5), 2000, |c| legacy.is_legacy(c, 2000));
+    assert_eq!((o.verdict, o.send), (Verdict::Local, None));
+    assert!(r.is_empty(), "no entry for a legacy client's flow");
+    assert_eq!(r.counters.local_legacy, 1);
+    // Another client is redirected as usual.
+    let other = CLIENT + 1;
+    let o = r.on_packet_with(&s, &syn(other, 5), 2000, |c| legacy.is_legacy(c, 2000));
+    assert!(matches!(o.verdict, Verdict::Forward { .. }));
+    assert!(o.send.is_some());
+    // After the TTL the client gets a REQ again.
+    let later = 1000 + LEGACY_TTL_MS;
+    assert!(!legacy.is_legacy(CLIENT, later));
+    let o = r.on_packet_with(&s, &syn(CLIENT, 6), later, |c| legacy.is_legacy(c, later));
+    assert!(o.send.is_some());
+}
+
+#[test]
+fn r34_legacy_cache_is_bounded_and_overwrites_on_collision() {
+    let mut legacy = LegacyClients::new(HashKey::new(3, 4));
+    for c in 0..10_000u32 {
+        legacy.remember(0x0a00_0000 + c, 5);
+    }
+    let n = legacy.count(5);
+    assert!(n <= LEGACY_SLOTS && n > LEGACY_SLOTS / 2, "{n}");
+    // The last one is always there; most early ones were overwritten.
+    assert!(legacy.is_legacy(0x0a00_0000 + 9_999, 5));
+    let kept = (0..10_000u32)
+        .filter(|c| legacy.is_legacy(0x0a00_0000 + c, 5))
+        .count();
+    assert_eq!(kept, n);
+    legacy.clear();
+    assert_eq!(legacy.count(5), 0);
+    assert!(!legacy.is_legacy(0, 5), "an empty slot matches no address");
+}
