@@ -166,6 +166,30 @@ t_legacy_served_locally() {
 	check "$(stat R redirector.to_accept)" -ge 1 "the unanswered flow moved to the accept table"
 }
 
+t_legacy_icmp() {
+	# A host without IPRP answers a REQ with ICMP protocol unreachable;
+	# legacy_host.py makes L answer so (the VM's one kernel has the module).
+	# R then serves the flow at once: the connect waits for the first SYN
+	# retransmission (1 s), not for the response timeout and the one after
+	# (2 s, as in the test above); and L's next flow is served without a REQ.
+	local unreach0 legacy0 t1 t2 who1 who2
+	unreach0=$(stat R redirector.unreach_to_accept)
+	legacy0=$(stat R redirector.local_legacy)
+	n L python3 "$REPO/vm-tests/tools/legacy_host.py" >"$RES/legacy-host.log" 2>&1 &
+	for _ in $(seq 100); do grep -q ready "$RES/legacy-host.log" && break; sleep 0.1; done
+	t1=$(n L curl -s -o /tmp/legacy.who -w '%{time_connect}' --max-time 15 "http://$VIP:$PORT/who")
+	who1=$(cat /tmp/legacy.who)
+	t2=$(n L curl -s -o /tmp/legacy.who -w '%{time_connect}' --max-time 15 "http://$VIP:$PORT/who")
+	who2=$(cat /tmp/legacy.who)
+	pkill -f legacy_host.py || true
+	cat "$RES/legacy-host.log"
+	echo "legacy client answering with ICMP: first connect ${t1} s (served by $who1), second ${t2} s (served by $who2)"
+	[ "$who1" = R ] && [ "$who2" = R ]
+	check "$(( $(stat R redirector.unreach_to_accept) - unreach0 ))" -ge 1 "R moved the flow to the accept table on the ICMP error"
+	check "$(( $(stat R redirector.local_legacy) - legacy0 ))" -ge 1 "R served the next flow without a REQ"
+	python3 -c 'import sys; t1, t2 = map(float, sys.argv[1:]); assert t1 < 1.8 and t2 < 0.5, (t1, t2)' "$t1" "$t2"
+}
+
 t_connect_time() {
 	# Paper 6: a redirected connect costs about one C-R round trip more than
 	# a regular connect to R. Compare, interleaved, in this boot.
@@ -473,6 +497,7 @@ tap "1 MB download: bulk bypasses the redirector" t_bulk_bypasses_redirector
 tap "iperf3 TCP and UDP through redirected flows" t_iperf3_tcp_udp
 tap "UDP request/response through a redirected flow" t_udp_request_response
 tap "legacy client (no module) served by R after the response timeout" t_legacy_served_locally
+tap "a legacy client that answers with ICMP protocol unreachable is served at once, and its next flow without a REQ" t_legacy_icmp
 tap "a REQ whose translation would alias a direct connection is refused; R serves the flow" t_aliased_port_refused
 tap "first connect costs about one C-R round trip more" t_connect_time
 tap "a replica's SYN-ACK that overtakes the REQ waits for it (no RST, no 1 s retry)" t_synack_overtakes_req

@@ -185,6 +185,25 @@ t_forged_chk_at_redirector() {
 	check "$(astat R redirector.entries)" -le 5 "no redirector state created by CHKs"
 }
 
+t_forged_unreachable() {
+	# ICMP protocol unreachable spoofed from C, each quoting a made-up REQ
+	# to C (random client port): none matches a pending REQ, so each is
+	# counted and ignored, and C is not taken for a legacy client.
+	local nof0 legacy0 conf0 who
+	nof0=$(astat R redirector.unreach_no_flow)
+	legacy0=$(astat R redirector.local_legacy)
+	conf0=$(astat C client.confirmed)
+	n A $FORGE --unreach "${ADDR[C]}" "$VIP" "${ADDR[C]}" 6 "$APORT" 10000
+	sleep 1
+	for _ in 1 2 3; do
+		who=$(n C curl -sf --max-time 10 "http://$VIP:$APORT/who")
+		[ "$who" = S1 ] || { echo "served by '$who', not S1"; return 1; }
+	done
+	check "$(( $(astat R redirector.unreach_no_flow) - nof0 ))" -ge 9000 "forged ICMP errors counted as matching no pending REQ"
+	check "$(( $(astat R redirector.local_legacy) - legacy0 ))" -eq 0 "C is not taken for a legacy client"
+	check "$(( $(astat C client.confirmed) - conf0 ))" -ge 3 "C's next flows are redirected"
+}
+
 t_junk_flood() {
 	# Random type and length 0..1500 at both roles: every packet counted, no
 	# crash, and a legitimate transfer still works.
@@ -215,6 +234,7 @@ tap "a recorded handshake replayed 100 times during and after the flow changes n
 tap "forged REQ for a flow C never opened, or for an established one, creates nothing; guessed CFM keys fail" t_forged_req_new_flow
 tap "REQ flood: CHECKING bindings stay bounded, legit flow works" t_forged_req_flood_stays_bounded
 tap "forged CHKs at the redirector create no state" t_forged_chk_at_redirector
+tap "10,000 forged ICMP protocol unreachable at R end no flow and mark no legacy client" t_forged_unreachable
 tap "100,000 junk protocol-99 packets at both roles: counted, no crash" t_junk_flood
 tap "rmmod after the attacks" t_attack_teardown
 topo_down

@@ -6,6 +6,11 @@
     iprp_forge.py --replay PCAP COUNT         every protocol-99 packet of an
                                               Ethernet pcap, COUNT times, as
                                               captured (source included)
+    iprp_forge.py --unreach SRC VIP CLIENT PROTO SPORT COUNT
+                                              ICMP protocol unreachable from
+                                              SRC to VIP, each quoting a REQ
+                                              VIP -> CLIENT with a random
+                                              client port
 
 Used by the attack and flood tests; raw IP_HDRINCL socket, so it needs root
 in the attacker's namespace. Prints how many packets it sent.
@@ -48,6 +53,34 @@ def replay(s, path, count):
     print(" ".join(f"{k} {v}" for k, v in sorted(sent.items())))
 
 
+def checksum(b):
+    if len(b) % 2:
+        b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    t = (t >> 16) + (t & 0xFFFF)
+    t += t >> 16
+    return ~t & 0xFFFF
+
+
+def unreach(s, src, vip, client, proto, sport, count):
+    """ICMP destination unreachable, code 2 (protocol), as a host without
+    IPRP would answer a REQ: quotes the REQ's IP header and first 8 bytes."""
+    rnd = random.Random(4242)
+    count = int(count)
+    packets = []
+    for i in range(count):
+        req = struct.pack("!HHHH", TYPES["req"], int(proto), rnd.randrange(1024, 65536), int(sport))
+        quoted = ip_packet(vip, client, req + bytes(8), i)[:28]
+        icmp = struct.pack("!BBHI", 3, 2, 0, 0) + quoted
+        icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), i & 0xFFFF, 0, 64, 1, 0,
+                          socket.inet_aton(src), socket.inet_aton(vip))
+        packets.append(hdr + icmp)
+    for p in packets:
+        s.sendto(p, (vip, 0))
+    print(count)
+
+
 def main():
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     if sys.argv[1] == "--junk":
@@ -65,6 +98,9 @@ def main():
         return
     if sys.argv[1] == "--replay":
         replay(s, sys.argv[2], int(sys.argv[3]))
+        return
+    if sys.argv[1] == "--unreach":
+        unreach(s, *sys.argv[2:8])
         return
     src, dst, ty, proto, cport, sport, replica, key, count = sys.argv[1:10]
     rnd = random.Random(12345)
