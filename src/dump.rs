@@ -273,12 +273,13 @@ pub(crate) unsafe extern "C" fn iprp_rs_stats(
 ) -> i32 {
     // SAFETY: by the function's contract.
     let state = unsafe { pernet::state(state) };
-    let mut gauges: [(&str, &str, u64); 5] = [
+    let mut gauges: [(&str, &str, u64); 6] = [
         ("client", "bindings", 0),
         ("client", "checking", 0),
         ("client", "held_now", 0),
         ("redirector", "entries", 0),
         ("redirector", "services", 0),
+        ("redirector", "legacy_clients", 0),
     ];
     let mut cc = ClientCounters::ZERO;
     let mut rc = RedirCounters::ZERO;
@@ -301,6 +302,7 @@ pub(crate) unsafe extern "C" fn iprp_rs_stats(
                 gauges[3].2 += s.len() as u64;
             }
             gauges[4].2 = g.services.len() as u64;
+            gauges[5].2 = g.legacy.count(shim::now_ms()) as u64;
         });
     }
     for (group, name, v) in gauges {

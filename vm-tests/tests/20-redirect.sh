@@ -187,6 +187,7 @@ t_legacy_icmp() {
 	[ "$who1" = R ] && [ "$who2" = R ]
 	check "$(( $(stat R redirector.unreach_to_accept) - unreach0 ))" -ge 1 "R moved the flow to the accept table on the ICMP error"
 	check "$(( $(stat R redirector.local_legacy) - legacy0 ))" -ge 1 "R served the next flow without a REQ"
+	check "$(stat R redirector.legacy_clients)" -eq 1 "R remembers one legacy client"
 	python3 -c 'import sys; t1, t2 = map(float, sys.argv[1:]); assert t1 < 1.8 and t2 < 0.5, (t1, t2)' "$t1" "$t2"
 }
 
