@@ -257,6 +257,36 @@ plot '{f}' using 1:2:3:4 with yerrorlines lw 2 title 'ours (median, p25–p75)',
      '{f}' using 1:5 with lines dt 2 lw 2 lc rgb 'black' title 'paper: max(timeout, SYN retransmission)', \\
      '{f}' using 1:6 with linespoints dt 3 lw 2 pt 6 lc rgb 'gray50' title 'first SYN retransmission after the timeout + RTT'
 """, tmp)
+    fig12_icmp(d, g, md)
+
+
+def fig12_icmp(d, silent, md):
+    """A legacy client that answers REQs with ICMP protocol unreachable,
+    beside the silent one at the same response timeout (1000 ms)."""
+    raw = os.path.join(d, "fig12-legacy-icmp-raw.csv")
+    if not os.path.exists(raw):
+        return
+    rows = read(raw)
+    first = [float(r["first_ms"]) for r in rows]
+    nxt = [float(r["next_ms"]) for r in rows]
+    base = silent.get(1000)
+    if not first or not base:
+        return
+    b = statistics.median(base)
+    out = [[name, len(v), f1(statistics.median(v)), f1(q(v, .25)), f1(q(v, .75)),
+            f"{statistics.median(v) / b:.2f}"]
+           for name, v in (("silent (above)", base), ("answers ICMP: first connect", first),
+                           ("answers ICMP: next connect (remembered)", nxt))]
+    write(os.path.join(d, "fig12-legacy-icmp-summary.csv"),
+          ["client", "n", "median_ms", "p25_ms", "p75_ms", "ratio_to_silent"], out)
+    md.append("Legacy client at response timeout 1000 ms, silent versus answering the REQ "
+              "with ICMP protocol unreachable (as a stack without IPRP does; protocol.md R22–R24), "
+              "same boot:\n")
+    md.append("| legacy client | n | median (p25–p75) ms | vs silent |")
+    md.append("|---|---|---|---|")
+    for r in out:
+        md.append(f"| {r[0]} | {r[1]} | {r[2]} ({r[3]}–{r[4]}) | {r[5]}× |")
+    md.append("")
 
 
 # ---------------------------------------------------------------- fig 13
@@ -415,7 +445,8 @@ plot '{f}' using 2:3:4 title 'ours (median, min–max)', \\
 
 
 # ------------------------------------------------------ unknown summaries
-KNOWN = {"fig08-hookcost-summary.csv", "fig08-cpu-summary.csv", "fig11-connect-summary.csv", "fig12-legacy-summary.csv", "fig13-bulk-summary.csv",
+KNOWN = {"fig08-hookcost-summary.csv", "fig08-cpu-summary.csv", "fig11-connect-summary.csv", "fig12-legacy-summary.csv",
+         "fig12-legacy-icmp-summary.csv", "fig13-bulk-summary.csv",
          "fig14-newflow-summary.csv"}
 
 

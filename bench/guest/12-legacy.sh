@@ -6,7 +6,8 @@
 # accept table, i.e. from the first SYN retransmission after the timeout.
 # K connects at the same time per timeout value (curl, time_connect), the
 # timeout values shuffled in every round; each answer must come from R.
-# Writes fig12-legacy-raw.csv: timeout_ms,round,seq,connect_ms
+# Writes fig12-legacy-raw.csv: timeout_ms,round,seq,connect_ms, then the
+# ICMP-answering client below.
 set -euo pipefail
 . "$REPO/bench/lib.sh"
 
@@ -40,4 +41,30 @@ for r in $(seq "$ROUNDS"); do
 		log "timeout $t ms round $r: $(grep "^$t,$r," "$CSV" | cut -d, -f4 | sort -n | tr '\n' ' ')ms"
 	done
 done
+
+# The same client answering REQs with ICMP protocol unreachable, as the
+# stack of a host without IPRP does (legacy_host.py: L's kernel here has the
+# module): at a 1000 ms response timeout, the first connect after a flush
+# (R learns from the ICMP error) and the next one (R remembers L).
+# Writes fig12-legacy-icmp-raw.csv: round,seq,first_ms,next_ms
+ICSV=$OUT/fig12-legacy-icmp-raw.csv
+echo "round,seq,first_ms,next_ms" >"$ICSV"
+n R "$IPRPCTL" service edit tcp "$VIP:8080" response-timeout 1000
+n L python3 "$REPO/vm-tests/tools/legacy_host.py" >/tmp/legacy-host.log 2>&1 &
+for _ in $(seq 100); do grep -q ready /tmp/legacy-host.log && break; sleep 0.1; done
+for r in $(seq "$ROUNDS"); do
+	for i in $(seq "$K"); do
+		n R "$IPRPCTL" flush redirector
+		first=$(n L curl -s --max-time 30 -o /tmp/legacy.a -w '%{time_connect}' "http://$VIP:8080/who")
+		next=$(n L curl -s --max-time 30 -o /tmp/legacy.b -w '%{time_connect}' "http://$VIP:8080/who")
+		[ "$(cat /tmp/legacy.a)" = R ] && [ "$(cat /tmp/legacy.b)" = R ] ||
+			fail "ICMP-answering legacy client not served by R"
+		awk -v r="$r" -v i="$i" -v a="$first" -v b="$next" \
+			'BEGIN { printf "%s,%s,%.3f,%.3f\n", r, i, a * 1000, b * 1000 }' >>"$ICSV"
+	done
+done
+pkill -f legacy_host.py || true
+[ "$(stat R redirector.unreach_to_accept)" -ge $((ROUNDS * K)) ] ||
+	fail "R did not learn from every ICMP error"
+log "legacy client answering ICMP: $(tail -n +2 "$ICSV" | tr '\n' ' ')"
 bench_down
