@@ -329,8 +329,10 @@ t_health_check() {
 	counts=$(who_counts 6 8084)
 	echo "both servers running: $counts"
 	[ "$counts" = "S1=3 S2=3 other=0" ]
+	local t0=$EPOCHREALTIME
 	pkill -f 'httpd -p 8084 -h /tmp/www-S1'
 	wait_up "${ADDR[S1]}" 8084 False
+	echo "S1 set down $(python3 -c "print(f'{$EPOCHREALTIME - $t0:.1f}')") s after its server stopped (interval 200 ms, fall 2)"
 	counts=$(who_counts 6 8084)
 	echo "S1's server stopped, S1 down: $counts"
 	[ "$counts" = "S1=0 S2=6 other=0" ]
