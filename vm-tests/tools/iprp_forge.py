@@ -62,6 +62,14 @@ def checksum(b):
     return ~t & 0xFFFF
 
 
+def prot_unreachable(quoted):
+    """The ICMP message (no IP header) a stack without a handler for the
+    quoted packet's protocol sends: destination unreachable, code 2,
+    quoting the packet's IP header and first 8 bytes (`quoted`)."""
+    icmp = struct.pack("!BBHI", 3, 2, 0, 0) + quoted
+    return icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+
+
 def unreach(s, src, vip, client, proto, sport, count):
     """ICMP destination unreachable, code 2 (protocol), as a host without
     IPRP would answer a REQ: quotes the REQ's IP header and first 8 bytes."""
@@ -71,8 +79,7 @@ def unreach(s, src, vip, client, proto, sport, count):
     for i in range(count):
         req = struct.pack("!HHHH", TYPES["req"], int(proto), rnd.randrange(1024, 65536), int(sport))
         quoted = ip_packet(vip, client, req + bytes(8), i)[:28]
-        icmp = struct.pack("!BBHI", 3, 2, 0, 0) + quoted
-        icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
+        icmp = prot_unreachable(quoted)
         hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), i & 0xFFFF, 0, 64, 1, 0,
                           socket.inet_aton(src), socket.inet_aton(vip))
         packets.append(hdr + icmp)
@@ -118,4 +125,5 @@ def main():
     print(count)
 
 
-main()
+if __name__ == "__main__":
+    main()

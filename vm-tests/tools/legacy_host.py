@@ -7,16 +7,8 @@ without a role (the legacy client L) would otherwise drop REQs silently.
     legacy_host.py      prints "ready", then runs until killed
 """
 import socket
-import struct
 
-
-def checksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    t = (t >> 16) + (t & 0xFFFF)
-    t += t >> 16
-    return ~t & 0xFFFF
+from iprp_forge import prot_unreachable
 
 
 def main():
@@ -27,10 +19,7 @@ def main():
     print("ready", flush=True)
     while True:
         pkt, (src, _) = rx.recvfrom(65535)
-        quoted = pkt[:(pkt[0] & 0x0F) * 4 + 8]
-        icmp = struct.pack("!BBHI", 3, 2, 0, 0) + quoted
-        icmp = icmp[:2] + struct.pack("!H", checksum(icmp)) + icmp[4:]
-        tx.sendto(icmp, (src, 0))
+        tx.sendto(prot_unreachable(pkt[:(pkt[0] & 0x0F) * 4 + 8]), (src, 0))
         print("unreachable to", src, flush=True)
 
 
