@@ -93,6 +93,13 @@ topo_down() {
 	for h in $HOSTS sw; do ip netns del "$h" 2>/dev/null || true; done
 }
 
+# stat NS NAME: one core statistic (e.g. client.confirmed) from status -j
+# (compact JSON). grep, not python: python's start-up took seconds on the
+# debug kernel, longer than the idle-expiry test's timeout.
+stat() {
+	n "$1" "$IPRPCTL" status -j | grep -o "\"$2\":[0-9]*" | cut -d: -f2
+}
+
 # ctr NS NAME: one counter from "iprpctl status -j" in namespace NS.
 ctr() {
 	n "$1" "$IPRPCTL" status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"][sys.argv[1]])' "$2"

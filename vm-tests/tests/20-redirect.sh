@@ -37,13 +37,6 @@ redirect_setup() {
 	n C "$IPRPCTL" status -j | python3 -c 'import json,sys; r=json.load(sys.stdin)["role"]; assert r == ["client"], r'
 }
 
-# stat NS NAME: one core statistic (e.g. client.confirmed) from status -j
-# (compact JSON). grep, not python: python's start-up took seconds on the
-# debug kernel, longer than the idle-expiry test's timeout.
-stat() {
-	n "$1" "$IPRPCTL" status -j | grep -o "\"$2\":[0-9]*" | cut -d: -f2
-}
-
 t_curl_redirected() {
 	local who
 	who=$(n C curl -sf --max-time 10 "http://$VIP:$PORT/who")

@@ -45,15 +45,11 @@ loss_setup() {
 	n R tc qdisc show dev eth0
 }
 
-lstat() {
-	n "$1" "$IPRPCTL" status -j | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$2"
-}
-
 t_lossy_parallel() {
 	local i fails=0 conf0 acc0 want
 	want=$(sha256sum </tmp/ls-S1/blob)
-	conf0=$(lstat C client.confirmed)
-	acc0=$(lstat R redirector.local_accept)
+	conf0=$(stat C client.confirmed)
+	acc0=$(stat R redirector.local_accept)
 	parallel_curl "$LFLOWS" ls 240 "http://$VIP:$LPORT/blob"
 	for i in $(seq "$LFLOWS"); do
 		if [ "$(sha256sum <"/tmp/ls.$i" 2>/dev/null)" != "$want" ]; then
@@ -67,8 +63,8 @@ t_lossy_parallel() {
 	n C "$IPRPCTL" stats
 	n R "$IPRPCTL" stats
 	local conf acc
-	conf=$(( $(lstat C client.confirmed) - conf0 ))
-	acc=$(( $(lstat R redirector.local_accept) - acc0 ))
+	conf=$(( $(stat C client.confirmed) - conf0 ))
+	acc=$(( $(stat R redirector.local_accept) - acc0 ))
 	echo "bindings confirmed at C: $conf; packets R served itself: $acc"
 	check "$fails" -eq 0 "$LFLOWS downloads over a link with $LOSS % loss, duplication and reordering complete with correct content"
 	check "$conf" -ge $((LFLOWS * 9 / 10)) "at least 90 % of them were redirected (confirmed bindings at C)"

@@ -34,10 +34,6 @@ lc_setup() {
 	[ "$(n C curl -sf --max-time 10 "http://$VIP:$YPORT/who")" = S1 ]
 }
 
-lstat() {
-	n "$1" "$IPRPCTL" status -j | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$2"
-}
-
 t_reload_with_roles() {
 	# Redirected iperf3 (C -> VIP:5201, served by S1) restarted in a loop,
 	# since an unload takes the client's translation away and ends the run;
@@ -55,17 +51,35 @@ t_reload_with_roles() {
 	local i unloads0 bound=0 t0=$SECONDS
 	unloads0=$(dmesg | grep -c 'iprp: unloaded' || true)
 	for i in $(seq "$LC_RELOADS"); do
-		# Traffic is flowing through the roles: wait for a confirmed binding.
-		local j
-		for j in $(seq 30); do
-			[ "$(lstat C client.confirmed 2>/dev/null || echo 0)" -ge 1 ] && break
+		# Traffic is flowing through the roles: wait (up to 20 s) for a
+		# confirmed binding carrying iperf3's data (200 translated skbs).
+		local t1=$SECONDS conf=0 out=0
+		while [ $((SECONDS - t1)) -lt 20 ]; do
+			conf=$(stat C client.confirmed)
+			out=$(stat C client.translated_out)
+			[ "${conf:-0}" -ge 1 ] && [ "${out:-0}" -ge 200 ] && break
 			sleep 0.2
 		done
-		[ "$(lstat C client.confirmed)" -ge 1 ] && bound=$((bound + 1))
+		if [ "${conf:-0}" -ge 1 ] && [ "${out:-0}" -ge 200 ]; then
+			bound=$((bound + 1))
+		else
+			echo "reload $i: no redirected traffic after $((SECONDS - t1)) s (confirmed $conf, translated out $out)"
+			n C "$IPRPCTL" status -j | grep -o '"client\.[a-z_]*":[1-9][0-9]*' | paste -sd' '
+			n R "$IPRPCTL" status -j | grep -o '"redirector\.[a-z_]*":[1-9][0-9]*' | paste -sd' '
+			tail -3 "$RES/lc-iperf3-c.log"
+		fi
 		rmmod iprp
 		! grep -q '^iprp ' /proc/modules
 		insmod "$MODULE"
 		lc_config
+		# The unload cut the redirected iperf3 mid-test: its server at S1
+		# now waits for a client that is gone (C's packets no longer
+		# reach it) and answers every new client "busy" — iperf3 serves
+		# one test at a time. A real server would time the connection
+		# out; here it is restarted so the next reload sees new traffic.
+		pkill -f "iperf3 -s -D -p $IPORT" || true
+		while pgrep -f "iperf3 -s -D -p $IPORT" >/dev/null; do sleep 0.1; done
+		n S1 iperf3 -s -D -p "$IPORT" --logfile "$RES/lc-iperf3-s.log"
 	done
 	kill -TERM "$loop" 2>/dev/null || true
 	wait "$loop" 2>/dev/null || true
@@ -74,7 +88,7 @@ t_reload_with_roles() {
 	pkill -TERM -f "iperf3 -c $VIP" 2>/dev/null || true
 	echo "$LC_RELOADS reloads took $((SECONDS - t0)) s"
 	grep -E 'sender|receiver' "$RES/lc-iperf3-c.log" | tail -4
-	check "$bound" -eq "$LC_RELOADS" "a confirmed redirected flow existed before every unload"
+	check "$bound" -eq "$LC_RELOADS" "redirected iperf3 traffic flowed before every unload"
 	check "$(( $(dmesg | grep -c 'iprp: unloaded' || true) - unloads0 ))" -eq "$LC_RELOADS" "$LC_RELOADS clean unloads"
 	# After the last reload the service still works.
 	[ "$(n C curl -sf --max-time 10 "http://$VIP:$YPORT/who")" = S1 ]
@@ -106,11 +120,11 @@ t_netns_delete_live() {
 	n C curl -sf --limit-rate 200k --max-time 60 -o /dev/null "http://$VIP:$YPORT/big" &
 	local dl=$!
 	for _ in $(seq 50); do
-		[ "$(lstat C client.confirmed)" -ge 1 ] && break
+		[ "$(stat C client.confirmed)" -ge 1 ] && break
 		sleep 0.2
 	done
-	check "$(lstat C client.bindings)" -ge 1 "C holds a live binding"
-	check "$(lstat R redirector.entries)" -ge 1 "R holds a live entry"
+	check "$(stat C client.bindings)" -ge 1 "C holds a live binding"
+	check "$(stat R redirector.entries)" -ge 1 "R holds a live entry"
 	# Processes keep a namespace alive: end them, then delete.
 	kill -TERM "$dl" 2>/dev/null || true
 	wait "$dl" 2>/dev/null || true
@@ -146,20 +160,20 @@ t_redirector_restart() {
 	# A 4 MB download at 400 kB/s (about 10 s) gets a confirmed binding;
 	# then R loses everything and is configured again.
 	local conf0
-	conf0=$(lstat C client.confirmed)
+	conf0=$(stat C client.confirmed)
 	n C curl -sf --limit-rate 400k --max-time 90 -o /tmp/lc.big "http://$VIP:$YPORT/big" &
 	local dl=$!
 	for _ in $(seq 50); do
-		[ "$(lstat C client.confirmed)" -gt "$conf0" ] && break
+		[ "$(stat C client.confirmed)" -gt "$conf0" ] && break
 		sleep 0.2
 	done
-	check "$(lstat C client.confirmed)" -gt "$conf0" "the download's binding is confirmed"
+	check "$(stat C client.confirmed)" -gt "$conf0" "the download's binding is confirmed"
 	sleep 2
 	n R "$IPRPCTL" role none
 	n R "$IPRPCTL" flush redirector
 	n R "$IPRPCTL" service del tcp "$VIP:$YPORT"
 	n R "$IPRPCTL" service del tcp "$VIP:$IPORT"
-	check "$(lstat R redirector.entries)" -eq 0 "R has no entry left"
+	check "$(stat R redirector.entries)" -eq 0 "R has no entry left"
 	! n R "$IPRPCTL" list | grep -q "$VIP"
 	sleep 1
 	n R "$IPRPCTL" role redirector
