@@ -7,7 +7,7 @@ use crate::shim::{self, OwnedSkb};
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::{ClientOutcome, LocalFlow};
 use iprp_core::redirector::FlowKey;
-use iprp_core::wire::{self, MsgType, Outgoing, ParseError, Proto, Repr};
+use iprp_core::wire::{self, MsgType, Outgoing, ParseError, Quoted, Repr};
 use kernel::bindings::sk_buff;
 use kernel::prelude::*;
 
@@ -122,30 +122,28 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_unreach(
     quoted: *const u8,
 ) {
     // SAFETY: by the function's contract.
-    let (state, q) = unsafe { (pernet::state(state), core::slice::from_raw_parts(quoted, 8)) };
+    let (state, q) = unsafe { (pernet::state(state), core::slice::from_raw_parts(quoted, wire::QUOTED_LEN)) };
     let Some(redir) = state.redirector() else {
         return;
     };
-    let be16 = |i: usize| u16::from_be_bytes([q[i], q[i + 1]]);
-    // The wire format's first 8 bytes: type, protocol, client port, server
-    // port. Only our REQs go to clients from a service address.
-    if be16(0) != MsgType::Req as u16 {
-        return;
-    }
-    let Some(proto) = Proto::from_u16(be16(2)) else {
+    // Only our REQs go to clients from a service address.
+    let Ok(q) = Quoted::parse(q) else {
         return;
     };
+    if q.ty != MsgType::Req {
+        return;
+    }
     let k = FlowKey {
         client: u32::from_be(daddr),
         vip: u32::from_be(saddr),
-        proto,
-        cport: be16(4),
-        sport: be16(6),
+        proto: q.proto,
+        cport: q.cport,
+        sport: q.sport,
     };
     let now = shim::now_ms();
     shim::without_bh(|| {
         let mut g = redir.inner.lock();
-        if let Some((services, shard, legacy)) = g.shard_mut(&state.key, proto, k.cport, k.sport) {
+        if let Some((services, shard, legacy)) = g.shard_mut(&state.key, k.proto, k.cport, k.sport) {
             if shard.on_unreachable(services, &k) {
                 legacy.remember(k.client, now);
             }

@@ -172,6 +172,19 @@ pub struct PacketOutcome {
     pub send: Option<Outgoing>,
 }
 
+impl PacketOutcome {
+    /// Deliver the packet to the redirector's own stack; send nothing.
+    pub const LOCAL: Self = Self {
+        verdict: Verdict::Local,
+        send: None,
+    };
+    /// Not ours: let the packet go on untouched; send nothing.
+    pub const PASS: Self = Self {
+        verdict: Verdict::Pass,
+        send: None,
+    };
+}
+
 /// One shard of a redirector's redirection and accept tables.
 pub struct RedirShard<S: DerefMut<Target = [RedirSlot]>> {
     table: Table<REntry, S>,
@@ -277,15 +290,11 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         now: u64,
         is_legacy: impl FnOnce(Ipv4) -> bool,
     ) -> PacketOutcome {
-        let pass = PacketOutcome {
-            verdict: Verdict::Pass,
-            send: None,
-        };
         let Some(si) = svcs.find(pkt.proto, pkt.dst, pkt.dport) else {
-            return pass;
+            return PacketOutcome::PASS;
         };
         let Some(svc) = svcs.get(si) else {
-            return pass;
+            return PacketOutcome::PASS;
         };
         self.counters.packets += 1;
         let sc = svc.live();
@@ -309,10 +318,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     RState::Accept => {
                         self.counters.local_accept += 1;
                         bump(&sc.local);
-                        PacketOutcome {
-                            verdict: Verdict::Local,
-                            send: None,
-                        }
+                        PacketOutcome::LOCAL
                     }
                     RState::Sent => {
                         self.counters.forwarded += 1;
@@ -337,10 +343,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                         self.counters.local_accept += 1;
                         bump(&sc.local);
                         bump(&sc.flows_local);
-                        PacketOutcome {
-                            verdict: Verdict::Local,
-                            send: None,
-                        }
+                        PacketOutcome::LOCAL
                     }
                     RState::Confirmed => {
                         self.counters.forwarded += 1;
@@ -357,19 +360,13 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         if !pkt.initial {
             self.counters.local_midflow += 1;
             bump(&sc.local);
-            return PacketOutcome {
-                verdict: Verdict::Local,
-                send: None,
-            };
+            return PacketOutcome::LOCAL;
         }
         if is_legacy(pkt.src) {
             self.counters.local_legacy += 1;
             bump(&sc.local);
             bump(&sc.flows_local);
-            return PacketOutcome {
-                verdict: Verdict::Local,
-                send: None,
-            };
+            return PacketOutcome::LOCAL;
         }
         if self.table.is_full() {
             // A full shard serves the flow itself, as for a legacy client:
@@ -377,19 +374,13 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             // (not redirected) instead of losing their SYNs.
             self.counters.local_table_full += 1;
             bump(&sc.local_table_full);
-            return PacketOutcome {
-                verdict: Verdict::Local,
-                send: None,
-            };
+            return PacketOutcome::LOCAL;
         }
         let Some((_, replica)) = svc.pick(pkt.src) else {
             self.counters.local_no_replica += 1;
             bump(&sc.local);
             bump(&sc.flows_local);
-            return PacketOutcome {
-                verdict: Verdict::Local,
-                send: None,
-            };
+            return PacketOutcome::LOCAL;
         };
         let e = REntry {
             flow: k,
@@ -408,10 +399,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         if self.table.insert(e).is_none() {
             self.counters.local_table_full += 1;
             bump(&sc.local_table_full);
-            return PacketOutcome {
-                verdict: Verdict::Local,
-                send: None,
-            };
+            return PacketOutcome::LOCAL;
         }
         svc.conn_inc(replica);
         self.counters.flow_new += 1;

@@ -118,6 +118,53 @@ pub struct Header {
 
 const _: () = assert!(core::mem::size_of::<Header>() == MSG_LEN);
 
+/// Bytes of a message that an ICMP error is sure to quote: RFC 792 quotes
+/// the IP header plus the first 64 bits of the datagram.
+pub const QUOTED_LEN: usize = 8;
+
+/// The first [`QUOTED_LEN`] bytes of [`Header`]: the flow without replica
+/// and key.
+#[derive(FromBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+struct FlowPrefix {
+    ty: U16,
+    proto: U16,
+    cport: U16,
+    sport: U16,
+}
+
+const _: () = assert!(core::mem::size_of::<FlowPrefix>() == QUOTED_LEN);
+const _: () =
+    assert!(core::mem::offset_of!(Header, sport) == core::mem::offset_of!(FlowPrefix, sport));
+const _: () = assert!(core::mem::offset_of!(Header, replica) == QUOTED_LEN);
+
+/// The part of a message that an ICMP error quotes back to its sender.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Quoted {
+    /// Message type.
+    pub ty: MsgType,
+    /// Transport protocol of the flow.
+    pub proto: Proto,
+    /// Client port of the flow.
+    pub cport: u16,
+    /// Server (service) port of the flow.
+    pub sport: u16,
+}
+
+impl Quoted {
+    /// Parses the first [`QUOTED_LEN`] bytes of `buf`, with [`Repr::parse`]'s
+    /// checks.
+    pub fn parse(buf: &[u8]) -> Result<Self, ParseError> {
+        let (p, _rest) = FlowPrefix::ref_from_prefix(buf).map_err(|_| ParseError::Short)?;
+        Ok(Self {
+            ty: MsgType::from_u16(p.ty.get()).ok_or(ParseError::BadType)?,
+            proto: Proto::from_u16(p.proto.get()).ok_or(ParseError::BadProto)?,
+            cport: p.cport.get(),
+            sport: p.sport.get(),
+        })
+    }
+}
+
 /// Why a message was rejected. Each reason has its own counter.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ParseError {
@@ -152,13 +199,12 @@ impl Repr {
     /// Checks, in order: length, type, protocol.
     pub fn parse(buf: &[u8]) -> Result<Self, ParseError> {
         let (hdr, _rest) = Header::ref_from_prefix(buf).map_err(|_| ParseError::Short)?;
-        let ty = MsgType::from_u16(hdr.ty.get()).ok_or(ParseError::BadType)?;
-        let proto = Proto::from_u16(hdr.proto.get()).ok_or(ParseError::BadProto)?;
+        let q = Quoted::parse(buf)?;
         Ok(Self {
-            ty,
-            proto,
-            cport: hdr.cport.get(),
-            sport: hdr.sport.get(),
+            ty: q.ty,
+            proto: q.proto,
+            cport: q.cport,
+            sport: q.sport,
             replica: hdr.replica.get(),
             key: hdr.key.get(),
         })
@@ -318,6 +364,26 @@ mod tests {
                 "len {len}"
             );
         }
+    }
+
+    #[test]
+    fn quoted_prefix_is_the_flow() {
+        let q = Quoted::parse(&REQ_BYTES[..QUOTED_LEN]).unwrap();
+        let r = req();
+        assert_eq!(
+            (q.ty, q.proto, q.cport, q.sport),
+            (r.ty, r.proto, r.cport, r.sport)
+        );
+        assert_eq!(
+            Quoted::parse(&REQ_BYTES[..QUOTED_LEN - 1]),
+            Err(ParseError::Short)
+        );
+        let mut b = REQ_BYTES;
+        b[1] = 9;
+        assert_eq!(Quoted::parse(&b), Err(ParseError::BadType));
+        b = REQ_BYTES;
+        b[3] = 1;
+        assert_eq!(Quoted::parse(&b), Err(ParseError::BadProto));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! `cargo test --release -p iprp-core --test fuzz -- --ignored`.
 mod common;
 use common::*;
-use iprp_core::wire::ipv4;
+use iprp_core::wire::{self, ipv4, ParseError, Quoted};
 use iprp_core::*;
 use std::path::Path;
 
@@ -83,6 +83,20 @@ fn fuzz(iters: u64, seed: u64) {
                 let b = bytes(&mut rng, &corpus);
                 let p = Repr::parse(&b);
                 mc.count(&p);
+                // What an ICMP error quotes (the first 8 bytes) parses to
+                // the same flow, and fails for the same reason.
+                match (&p, Quoted::parse(&b)) {
+                    (Ok(m), Ok(q)) => {
+                        assert_eq!(
+                            (q.ty, q.proto, q.cport, q.sport),
+                            (m.ty, m.proto, m.cport, m.sport)
+                        )
+                    }
+                    (Err(ParseError::Short), q) => {
+                        assert!(b.len() >= wire::QUOTED_LEN || q.is_err())
+                    }
+                    (p, q) => assert_eq!(p.map(|_| ()), q.map(|_| ())),
+                }
                 if let Ok(m) = p {
                     let src = ADDRS[rng.below(6) as usize];
                     let dst = ADDRS[rng.below(6) as usize];
@@ -115,10 +129,10 @@ fn fuzz(iters: u64, seed: u64) {
                 let _ = r.on_packet_with(&svcs, &p, now, |a| legacy.is_legacy(a, now));
                 // An ICMP protocol unreachable quoting a REQ of this flow
                 // (or of a guessed one).
+                // The quote is parsed as the glue does (iprp_rs_proto_unreach).
                 if rng.below(4) == 0 {
-                    let k = FlowKey {
-                        client: p.src,
-                        vip: p.dst,
+                    let req = Repr {
+                        ty: MsgType::Req,
                         proto: p.proto,
                         cport: if rng.below(2) == 0 {
                             p.sport
@@ -126,9 +140,26 @@ fn fuzz(iters: u64, seed: u64) {
                             rng.next_u64() as u16
                         },
                         sport: p.dport,
+                        replica: 0,
+                        key: 0,
                     };
-                    if r.on_unreachable(&svcs, &k) {
-                        legacy.remember(k.client, now);
+                    let mut quote = req.to_bytes();
+                    if rng.below(4) == 0 {
+                        quote[rng.below(8) as usize] = rng.next_u64() as u8;
+                    }
+                    if let Ok(q) = Quoted::parse(&quote[..wire::QUOTED_LEN]) {
+                        if q.ty == MsgType::Req {
+                            let k = FlowKey {
+                                client: p.src,
+                                vip: p.dst,
+                                proto: q.proto,
+                                cport: q.cport,
+                                sport: q.sport,
+                            };
+                            if r.on_unreachable(&svcs, &k) {
+                                legacy.remember(k.client, now);
+                            }
+                        }
                     }
                 }
             }
