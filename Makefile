@@ -75,7 +75,7 @@ test: deps
 # built in target/debug-tree (see debug-module). SUITE=NAME runs one suite.
 # That kernel runs the suites ~7x slower under TCG, so it repeats less: every
 # path still runs, but not every count of the base run (VM_ENV overrides).
-DEBUG_VM_ENV ?= IPRP_RELOADS=5 IPRP_PARALLEL=10 IPRP_LOSS_FLOWS=50 IPRP_FLOOD_COUNT=100000 \
+DEBUG_VM_ENV ?= IPRP_RELOADS=5 IPRP_PARALLEL=10 IPRP_LOSS_FLOWS=50 IPRP_FLOOD_COUNT=100000 IPRP_ATTACK_GUESSES=20000 \
 	IPRP_FLOOD_TUPLES=20000 IPRP_NLFUZZ_COUNT=1000 IPRP_IDLE_MS=15000
 debug-test: VARIANT := debug
 debug-test: deps

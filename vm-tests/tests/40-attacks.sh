@@ -5,24 +5,75 @@
 
 FORGE="python3 $REPO/vm-tests/tools/iprp_forge.py"
 APORT=8080
+SLOWPORT=9100
+# Guessed keys per forged message type (issue 8: at least 100,000); the
+# debug kernel's run lowers it, since the python forger is slow there.
+GUESSES=${IPRP_ATTACK_GUESSES:-100000}
 
 attack_setup() {
 	insmod "$MODULE"
 	n R sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
 	mkdir -p /tmp/atk-S1 /tmp/atk-R
-	head -c 3000000 /dev/urandom >/tmp/atk-S1/big
+	head -c 6000000 /dev/urandom >/tmp/atk-S1/big
 	echo S1 >/tmp/atk-S1/who
 	echo R >/tmp/atk-R/who
 	n S1 busybox httpd -p "$APORT" -h /tmp/atk-S1
+	# The paced sender of slow_download: every connection gets the file
+	# from its start, 1 kB every 0.1 s.
+	n S1 python3 - "$SLOWPORT" /tmp/atk-S1/big >/dev/null 2>&1 <<'PY' &
+import os, socket, sys, time
+srv = socket.create_server(("", int(sys.argv[1])), reuse_port=True)
+data = open(sys.argv[2], "rb").read()
+while True:
+    conn, _ = srv.accept()
+    if os.fork() == 0:
+        for off in range(0, len(data), 1000):
+            conn.sendall(data[off:off + 1000])
+            time.sleep(0.1)
+        os._exit(0)
+    conn.close()
+PY
+	for _ in $(seq 100); do
+		n S1 ss -Htln "sport = :$SLOWPORT" | grep -q . && break
+		sleep 0.1
+	done
 	n R busybox httpd -p "$VIP:$APORT" -h /tmp/atk-R
 	n C "$IPRPCTL" role client
 	n R "$IPRPCTL" role redirector
 	n R "$IPRPCTL" service add tcp "$VIP:$APORT" response-timeout 1000 idle-timeout 30000
 	n R "$IPRPCTL" replica add tcp "$VIP:$APORT" "${ADDR[S1]}"
+	n R "$IPRPCTL" service add tcp "$VIP:$SLOWPORT" response-timeout 1000 idle-timeout 30000
+	n R "$IPRPCTL" replica add tcp "$VIP:$SLOWPORT" "${ADDR[S1]}"
 }
 
 astat() {
 	n "$1" "$IPRPCTL" status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$2"
+}
+
+# slow_download OUT: a flow from the service's paced port into OUT (1 kB
+# every 0.1 s of /tmp/atk-S1/big from the paced sender at S1: 10 min) that
+# lasts longer than any attack here; prints the client's pid. An attack is
+# judged while its target flow runs, however slow the kernel. (curl
+# --limit-rate would not do: it averages from the start, so the first
+# window's burst stalls it for a minute and the flow looks dead.)
+slow_download() {
+	n C socat -u "TCP:$VIP:$SLOWPORT" "CREATE:$1" >/dev/null 2>&1 &
+	echo $!
+}
+
+# still_flowing PID OUT: the download is alive, still receiving, and what
+# it received so far is the file's start; then it is stopped.
+still_flowing() {
+	local n0 n1
+	kill -0 "$1"
+	n0=$(wc -c <"$2")
+	sleep 4
+	n1=$(wc -c <"$2")
+	echo "download: $n0 -> $n1 bytes in 4 s"
+	check "$n1" -gt "$n0" "the attacked flow still carries data"
+	pkill -f "socat -u TCP:$VIP:$SLOWPORT CREATE:$2\$" || true
+	wait "$1" 2>/dev/null || true
+	cmp -n "$n1" "$2" /tmp/atk-S1/big
 }
 
 # The client port of C's confirmed binding (there is exactly one).
@@ -35,9 +86,8 @@ print(b[0]["cport"])'
 
 t_forged_messages_on_live_flow() {
 	# A slow download keeps a confirmed flow alive while A attacks it.
-	n C curl -sf --limit-rate 300k --max-time 60 -o /tmp/atk.big "http://$VIP:$APORT/big" &
-	local dl=$!
-	local cport=""
+	local dl cport=""
+	dl=$(slow_download /tmp/atk.big)
 	for _ in $(seq 50); do cport=$(bound_cport 2>/dev/null) && [ -n "$cport" ] && break; sleep 0.2; done
 	echo "live flow: client port $cport"
 	[ -n "$cport" ]
@@ -46,12 +96,10 @@ t_forged_messages_on_live_flow() {
 	cfm0=$(astat C client.cfm_bad_key)
 	alm0=$(astat C client.alm_bad_key)
 	# Steal: REQ naming A for the live flow, spoofed from the service address.
-	n A $FORGE "$VIP" "${ADDR[C]}" req 6 "$cport" "$APORT" "${ADDR[A]}" 0 1000
-	# Guess keys: CFM and ALM with random keys, 100,000 each.
-	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 "$cport" "$APORT" "${ADDR[A]}" random 100000
-	n A $FORGE "$VIP" "${ADDR[C]}" alm 6 "$cport" "$APORT" "${ADDR[S1]}" random 100000
-	wait "$dl"
-	cmp /tmp/atk.big /tmp/atk-S1/big
+	n A $FORGE "$VIP" "${ADDR[C]}" req 6 "$cport" "$SLOWPORT" "${ADDR[A]}" 0 1000
+	# Guess keys: CFM and ALM with random keys, GUESSES each.
+	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 "$cport" "$SLOWPORT" "${ADDR[A]}" random "$GUESSES"
+	n A $FORGE "$VIP" "${ADDR[C]}" alm 6 "$cport" "$SLOWPORT" "${ADDR[S1]}" random "$GUESSES"
 	n C "$IPRPCTL" bindings
 	local replica
 	replica=$(n C "$IPRPCTL" bindings -j | python3 -c '
@@ -59,10 +107,11 @@ import json, sys
 print(" ".join(sorted({b["replica"] for b in json.load(sys.stdin)["bindings"]})))')
 	echo "replicas bound at C: $replica"
 	[ "$replica" = "${ADDR[S1]}" ]
+	still_flowing "$dl" /tmp/atk.big
 	check $(( $(astat C client.req_ignored_confirmed) - ign0 )) -ge 1000 "forged REQs for the confirmed flow ignored and counted"
 	local rej
 	rej=$(( $(astat C client.cfm_bad_key) - cfm0 + $(astat C client.alm_bad_key) - alm0 ))
-	check "$rej" -ge 190000 "forged CFM/ALM rejected by key and counted (allowing for burst loss)"
+	check "$rej" -ge $((GUESSES * 2 * 95 / 100)) "forged CFM/ALM rejected by key and counted (allowing for burst loss)"
 }
 
 t_replayed_messages() {
@@ -71,9 +120,11 @@ t_replayed_messages() {
 	n C tcpdump -i eth0 -U -w /tmp/atk-hs.pcap 'ip proto 99' 2>/dev/null &
 	local sent
 	sleep 1
-	n C curl -sf --limit-rate 1000k --max-time 60 -o /tmp/atk.big2 "http://$VIP:$APORT/big" &
-	local dl=$!
-	sleep 2
+	local dl conf0
+	conf0=$(stat C client.confirmed)
+	dl=$(slow_download /tmp/atk.big2)
+	for _ in $(seq 50); do [ "$(stat C client.confirmed)" -gt "$conf0" ] && break; sleep 0.2; done
+	sleep 1
 	pkill -f "tcpdump -i eth0 -U -w /tmp/atk-hs.pcap"
 	sleep 0.2
 	local ign0 dup0 rdup0
@@ -83,8 +134,6 @@ t_replayed_messages() {
 	sent=$(n A $FORGE --replay /tmp/atk-hs.pcap 100)
 	echo "replayed during the flow: $sent"
 	[[ $sent == *"chk 100"* && $sent == *"cfm 100"* && $sent == *"req 100"* ]]
-	wait "$dl"
-	cmp /tmp/atk.big2 /tmp/atk-S1/big
 	check "$(( $(astat C client.req_ignored_confirmed) - ign0 ))" -ge 90 "replayed REQs ignored by the confirmed binding"
 	check "$(( $(astat C client.cfm_dup) - dup0 ))" -ge 90 "replayed CFMs ignored as duplicates"
 	check "$(( $(astat R redirector.cfm_dup_chk) - rdup0 ))" -ge 90 "replayed CHKs answered by the same CFM"
@@ -93,6 +142,7 @@ t_replayed_messages() {
 import json, sys
 print(" ".join(sorted({b["replica"] for b in json.load(sys.stdin)["bindings"]})))')
 	[ "$replicas" = "${ADDR[S1]}" ]
+	still_flowing "$dl" /tmp/atk.big2
 	# The flow is over and C forgets its bindings: the replay creates none.
 	n C "$IPRPCTL" flush client
 	local nolocal0 nob0
@@ -108,12 +158,12 @@ print(" ".join(sorted({b["replica"] for b in json.load(sys.stdin)["bindings"]}))
 
 t_forged_req_new_flow() {
 	# A REQ for a flow C never opened: C has no socket for it and keeps
-	# no state at all; A then guesses CFM keys for it, 100,000 times.
+	# no state at all; A then guesses CFM keys for it, GUESSES times.
 	local conf0 nolocal0 nolocal
 	conf0=$(astat C client.confirmed)
 	nolocal0=$(astat C client.req_no_local_flow)
 	n A $FORGE "$VIP" "${ADDR[C]}" req 6 55555 "$APORT" "${ADDR[A]}" 0 1 >/dev/null
-	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 55555 "$APORT" "${ADDR[A]}" random 100000
+	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 55555 "$APORT" "${ADDR[A]}" random "$GUESSES"
 	sleep 1
 	nolocal=$(( $(astat C client.req_no_local_flow) - nolocal0 ))
 	check "$nolocal" -eq 1 "the REQ without a local socket was refused and counted"
@@ -134,9 +184,13 @@ while chunk := s.recv(4096):
 print(reply.split(b"\r\n\r\n", 1)[-1].decode().strip())
 PY
 	local conn=$!
-	sleep 1
+	# Only once it is established (python starts slowly on a debug kernel).
+	for _ in $(seq 100); do
+		[ -n "$(n C ss -Htn state established '( sport = :44444 )')" ] && break
+		sleep 0.1
+	done
 	n A $FORGE "$VIP" "${ADDR[C]}" req 6 44444 9099 "${ADDR[A]}" 0 1 >/dev/null
-	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 44444 9099 "${ADDR[A]}" random 100000
+	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 44444 9099 "${ADDR[A]}" random "$GUESSES"
 	nolocal=$(( $(astat C client.req_no_local_flow) - nolocal0 ))
 	check "$nolocal" -eq 2 "the REQ for an established connection was refused too"
 	! n C "$IPRPCTL" bindings -j | grep -q "${ADDR[A]}"
@@ -229,7 +283,7 @@ t_attack_teardown() {
 
 topo_up 20
 tap "attack setup" attack_setup
-tap "forged REQ/CFM/ALM (200,000 guessed keys) cannot hijack or tear down a live flow" t_forged_messages_on_live_flow
+tap "forged REQ/CFM/ALM ($((GUESSES * 2)) guessed keys) cannot hijack or tear down a live flow" t_forged_messages_on_live_flow
 tap "a recorded handshake replayed 100 times during and after the flow changes nothing" t_replayed_messages
 tap "forged REQ for a flow C never opened, or for an established one, creates nothing; guessed CFM keys fail" t_forged_req_new_flow
 tap "REQ flood: CHECKING bindings stay bounded, legit flow works" t_forged_req_flood_stays_bounded
