@@ -122,7 +122,12 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_unreach(
     quoted: *const u8,
 ) {
     // SAFETY: by the function's contract.
-    let (state, q) = unsafe { (pernet::state(state), core::slice::from_raw_parts(quoted, wire::QUOTED_LEN)) };
+    let (state, q) = unsafe {
+        (
+            pernet::state(state),
+            core::slice::from_raw_parts(quoted, wire::QUOTED_LEN),
+        )
+    };
     let Some(redir) = state.redirector() else {
         return;
     };
@@ -143,7 +148,8 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_unreach(
     let now = shim::now_ms();
     shim::without_bh(|| {
         let mut g = redir.inner.lock();
-        if let Some((services, shard, legacy)) = g.shard_mut(&state.key, k.proto, k.cport, k.sport) {
+        if let Some((services, shard, legacy)) = g.shard_mut(&state.key, k.proto, k.cport, k.sport)
+        {
             if shard.on_unreachable(services, &k) {
                 legacy.remember(k.client, now);
             }
