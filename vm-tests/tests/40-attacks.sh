@@ -46,10 +46,6 @@ PY
 	n R "$IPRPCTL" replica add tcp "$VIP:$SLOWPORT" "${ADDR[S1]}"
 }
 
-astat() {
-	n "$1" "$IPRPCTL" status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$2"
-}
-
 # slow_download OUT: a flow from the service's paced port into OUT (1 kB
 # every 0.1 s of /tmp/atk-S1/big from the paced sender at S1: 10 min) that
 # lasts longer than any attack here; prints the client's pid. An attack is
@@ -92,9 +88,9 @@ t_forged_messages_on_live_flow() {
 	echo "live flow: client port $cport"
 	[ -n "$cport" ]
 	local ign0 cfm0 alm0
-	ign0=$(astat C client.req_ignored_confirmed)
-	cfm0=$(astat C client.cfm_bad_key)
-	alm0=$(astat C client.alm_bad_key)
+	ign0=$(stat C client.req_ignored_confirmed)
+	cfm0=$(stat C client.cfm_bad_key)
+	alm0=$(stat C client.alm_bad_key)
 	# Steal: REQ naming A for the live flow, spoofed from the service address.
 	n A $FORGE "$VIP" "${ADDR[C]}" req 6 "$cport" "$SLOWPORT" "${ADDR[A]}" 0 1000
 	# Guess keys: CFM and ALM with random keys, GUESSES each.
@@ -108,9 +104,9 @@ print(" ".join(sorted({b["replica"] for b in json.load(sys.stdin)["bindings"]}))
 	echo "replicas bound at C: $replica"
 	[ "$replica" = "${ADDR[S1]}" ]
 	still_flowing "$dl" /tmp/atk.big
-	check $(( $(astat C client.req_ignored_confirmed) - ign0 )) -ge 1000 "forged REQs for the confirmed flow ignored and counted"
+	check $(( $(stat C client.req_ignored_confirmed) - ign0 )) -ge 1000 "forged REQs for the confirmed flow ignored and counted"
 	local rej
-	rej=$(( $(astat C client.cfm_bad_key) - cfm0 + $(astat C client.alm_bad_key) - alm0 ))
+	rej=$(( $(stat C client.cfm_bad_key) - cfm0 + $(stat C client.alm_bad_key) - alm0 ))
 	check "$rej" -ge $((GUESSES * 2 * 95 / 100)) "forged CFM/ALM rejected by key and counted (allowing for burst loss)"
 }
 
@@ -128,9 +124,9 @@ t_replayed_messages() {
 	pkill -f "tcpdump -i eth0 -U -w /tmp/atk-hs.pcap"
 	sleep 0.2
 	local ign0 dup0 rdup0
-	ign0=$(astat C client.req_ignored_confirmed)
-	dup0=$(astat C client.cfm_dup)
-	rdup0=$(astat R redirector.cfm_dup_chk)
+	ign0=$(stat C client.req_ignored_confirmed)
+	dup0=$(stat C client.cfm_dup)
+	rdup0=$(stat R redirector.cfm_dup_chk)
 	n C "$IPRPCTL" status -j >/tmp/atk-st0
 	sent=$(n A $FORGE --replay /tmp/atk-hs.pcap 100)
 	echo "replayed during the flow: $sent"
@@ -145,9 +141,9 @@ PY
 	n C "$IPRPCTL" bindings
 	{ tcpdump -nn -x -r /tmp/atk-hs.pcap 2>/dev/null | head -12; } || true
 	[[ $sent == *"chk 100"* && $sent == *"cfm 100"* && $sent == *"req 100"* ]]
-	check "$(( $(astat C client.req_ignored_confirmed) - ign0 ))" -ge 90 "replayed REQs ignored by the confirmed binding"
-	check "$(( $(astat C client.cfm_dup) - dup0 ))" -ge 90 "replayed CFMs ignored as duplicates"
-	check "$(( $(astat R redirector.cfm_dup_chk) - rdup0 ))" -ge 90 "replayed CHKs answered by the same CFM"
+	check "$(( $(stat C client.req_ignored_confirmed) - ign0 ))" -ge 90 "replayed REQs ignored by the confirmed binding"
+	check "$(( $(stat C client.cfm_dup) - dup0 ))" -ge 90 "replayed CFMs ignored as duplicates"
+	check "$(( $(stat R redirector.cfm_dup_chk) - rdup0 ))" -ge 90 "replayed CHKs answered by the same CFM"
 	local replicas
 	replicas=$(n C "$IPRPCTL" bindings -j | python3 -c '
 import json, sys
@@ -157,28 +153,28 @@ print(" ".join(sorted({b["replica"] for b in json.load(sys.stdin)["bindings"]}))
 	# The flow is over and C forgets its bindings: the replay creates none.
 	n C "$IPRPCTL" flush client
 	local nolocal0 nob0
-	nolocal0=$(astat C client.req_no_local_flow)
-	nob0=$(astat C client.cfm_no_binding)
+	nolocal0=$(stat C client.req_no_local_flow)
+	nob0=$(stat C client.cfm_no_binding)
 	sent=$(n A $FORGE --replay /tmp/atk-hs.pcap 100)
 	echo "replayed after the flow: $sent"
 	sleep 0.5
-	check "$(( $(astat C client.req_no_local_flow) - nolocal0 ))" -ge 90 "replayed REQs for the closed connection refused"
-	check "$(( $(astat C client.cfm_no_binding) - nob0 ))" -ge 90 "replayed CFMs without binding dropped"
-	check "$(astat C client.bindings)" -eq 0 "no binding created by the replay"
+	check "$(( $(stat C client.req_no_local_flow) - nolocal0 ))" -ge 90 "replayed REQs for the closed connection refused"
+	check "$(( $(stat C client.cfm_no_binding) - nob0 ))" -ge 90 "replayed CFMs without binding dropped"
+	check "$(stat C client.bindings)" -eq 0 "no binding created by the replay"
 }
 
 t_forged_req_new_flow() {
 	# A REQ for a flow C never opened: C has no socket for it and keeps
 	# no state at all; A then guesses CFM keys for it, GUESSES times.
 	local conf0 nolocal0 nolocal
-	conf0=$(astat C client.confirmed)
-	nolocal0=$(astat C client.req_no_local_flow)
+	conf0=$(stat C client.confirmed)
+	nolocal0=$(stat C client.req_no_local_flow)
 	n A $FORGE "$VIP" "${ADDR[C]}" req 6 55555 "$APORT" "${ADDR[A]}" 0 1 >/dev/null
 	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 55555 "$APORT" "${ADDR[A]}" random "$GUESSES"
 	sleep 1
-	nolocal=$(( $(astat C client.req_no_local_flow) - nolocal0 ))
+	nolocal=$(( $(stat C client.req_no_local_flow) - nolocal0 ))
 	check "$nolocal" -eq 1 "the REQ without a local socket was refused and counted"
-	check "$(astat C client.confirmed)" -eq "$conf0" "no binding confirmed by a guessed key"
+	check "$(stat C client.confirmed)" -eq "$conf0" "no binding confirmed by a guessed key"
 	! n C "$IPRPCTL" bindings -j | grep -q "${ADDR[A]}"
 	# A REQ for an established connection of C (idle, to R's port 9099,
 	# not a service): only a socket still connecting takes a REQ, so
@@ -202,7 +198,7 @@ PY
 	done
 	n A $FORGE "$VIP" "${ADDR[C]}" req 6 44444 9099 "${ADDR[A]}" 0 1 >/dev/null
 	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 44444 9099 "${ADDR[A]}" random "$GUESSES"
-	nolocal=$(( $(astat C client.req_no_local_flow) - nolocal0 ))
+	nolocal=$(( $(stat C client.req_no_local_flow) - nolocal0 ))
 	check "$nolocal" -eq 2 "the REQ for an established connection was refused too"
 	! n C "$IPRPCTL" bindings -j | grep -q "${ADDR[A]}"
 	wait "$conn"
@@ -224,9 +220,9 @@ for i in range(20000):
     s.sendto(hdr + msg, (c, 0))
 PY
 	local checking limit nolocal
-	checking=$(astat C client.checking)
-	limit=$(astat C client.req_checking_limit)
-	nolocal=$(astat C client.req_no_local_flow)
+	checking=$(stat C client.checking)
+	limit=$(stat C client.req_checking_limit)
+	nolocal=$(stat C client.req_no_local_flow)
 	echo "CHECKING bindings after the flood: $checking; refused: $nolocal without a local socket, $limit by the cap"
 	check "$checking" -le 4096 "CHECKING bindings stay bounded by the cap (capacity/4)"
 	check "$nolocal" -ge 18000 "REQs for flows C never opened refused (allowing for burst loss)"
@@ -236,18 +232,18 @@ PY
 
 t_forged_chk_at_redirector() {
 	local alm0 noent0
-	alm0=$(astat R redirector.alm_sent)
-	noent0=$(astat R redirector.chk_no_entry)
+	alm0=$(stat R redirector.alm_sent)
+	noent0=$(stat R redirector.chk_no_entry)
 	n A $FORGE "${ADDR[A]}" "$VIP" chk 6 33333 "$APORT" "${ADDR[A]}" random 10000
 	sleep 1
 	# A burst this fast can overflow the veth/bridge backlog, so allow some
 	# loss; what must hold exactly is one ALM per CHK counted.
 	local noent alm
-	noent=$(( $(astat R redirector.chk_no_entry) - noent0 ))
-	alm=$(( $(astat R redirector.alm_sent) - alm0 ))
+	noent=$(( $(stat R redirector.chk_no_entry) - noent0 ))
+	alm=$(( $(stat R redirector.alm_sent) - alm0 ))
 	check "$noent" -ge 9000 "forged CHKs counted as without entry"
 	check "$alm" -eq "$noent" "each answered by exactly one ALM to its sender"
-	check "$(astat R redirector.entries)" -le 5 "no redirector state created by CHKs"
+	check "$(stat R redirector.entries)" -le 5 "no redirector state created by CHKs"
 }
 
 t_forged_unreachable() {
@@ -255,18 +251,18 @@ t_forged_unreachable() {
 	# to C (random client port): none matches a pending REQ, so each is
 	# counted and ignored, and C is not taken for a legacy client.
 	local nof0 legacy0 conf0 who
-	nof0=$(astat R redirector.unreach_no_flow)
-	legacy0=$(astat R redirector.local_legacy)
-	conf0=$(astat C client.confirmed)
+	nof0=$(stat R redirector.unreach_no_flow)
+	legacy0=$(stat R redirector.local_legacy)
+	conf0=$(stat C client.confirmed)
 	n A $FORGE --unreach "${ADDR[C]}" "$VIP" "${ADDR[C]}" 6 "$APORT" 10000
 	sleep 1
 	for _ in 1 2 3; do
 		who=$(n C curl -sf --max-time 10 "http://$VIP:$APORT/who")
 		[ "$who" = S1 ] || { echo "served by '$who', not S1"; return 1; }
 	done
-	check "$(( $(astat R redirector.unreach_no_flow) - nof0 ))" -ge 9000 "forged ICMP errors counted as matching no pending REQ"
-	check "$(( $(astat R redirector.local_legacy) - legacy0 ))" -eq 0 "C is not taken for a legacy client"
-	check "$(( $(astat C client.confirmed) - conf0 ))" -ge 3 "C's next flows are redirected"
+	check "$(( $(stat R redirector.unreach_no_flow) - nof0 ))" -ge 9000 "forged ICMP errors counted as matching no pending REQ"
+	check "$(( $(stat R redirector.local_legacy) - legacy0 ))" -eq 0 "C is not taken for a legacy client"
+	check "$(( $(stat C client.confirmed) - conf0 ))" -ge 3 "C's next flows are redirected"
 }
 
 t_junk_flood() {
