@@ -726,11 +726,21 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
             return ClientOutcome::Drop(ClientDrop::NoBinding);
         };
         match self.table.get(i) {
-            Some(b) if b.key == m.key && b.replica == m.replica => {}
-            _ => {
+            Some(b) if b.key != m.key || b.replica != m.replica => {
                 self.counters.alm_bad_key += 1;
                 return ClientOutcome::Drop(ClientDrop::BadKey);
             }
+            // An ALM answers a CHK, and a CONFIRMED binding sends none: the
+            // redirector confirmed this key, so an ALM now was provoked by
+            // a stale or replayed CHK after the redirector's entry expired
+            // (it sees none of the redirected flow's packets). Tearing the
+            // binding down would cut a live connection to the replica.
+            Some(b) if b.state == CState::Confirmed => {
+                self.counters.alm_ignored_confirmed += 1;
+                return ClientOutcome::Ignored;
+            }
+            Some(_) => {}
+            None => return ClientOutcome::Drop(ClientDrop::NoBinding),
         }
         let Some(b) = self.table.remove(i) else {
             return ClientOutcome::Drop(ClientDrop::NoBinding);

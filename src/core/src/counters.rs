@@ -224,8 +224,11 @@ counters! {
         cfm_bad_key,
         /// Dropped: CFM with no binding.
         cfm_no_binding,
-        /// Binding deleted by an ALM with the right key.
+        /// CHECKING binding deleted by an ALM with the right key.
         alarmed,
+        /// ALM with the right key for a CONFIRMED binding (provoked by a
+        /// stale or replayed CHK): ignored, the flow keeps its replica.
+        alm_ignored_confirmed,
         /// Dropped: ALM with a wrong key or replica (forged).
         alm_bad_key,
         /// Dropped: ALM with no binding.
