@@ -93,9 +93,12 @@ t_reload_under_traffic() {
 		insmod "$MODULE" || { echo "reload $i: insmod failed"; return 1; }
 		n C "$IPRPCTL" status -j >/dev/null || { echo "reload $i: status failed"; return 1; }
 	done
-	kill "$pp" 2>/dev/null || true
-	kill "$ip" 2>/dev/null || true
-	wait "$ip" || true
+	# $ip and $pp are the subshells around `ip netns exec`: signal the
+	# programs themselves. iperf3 prints its summary on TERM; until then its
+	# log may be empty (block-buffered), if the reloads beat its 60 s.
+	pkill -f "ping -i 0.01 -q ${ADDR[C]}" || true
+	pkill -TERM -f "iperf3 -c ${ADDR[S1]} -t 60" || true
+	wait "$ip" "$pp" 2>/dev/null || true
 	grep -E 'sender|receiver' "$RES/iperf3-c.log"
 	check "$(dmesg | grep -c 'iprp: unloaded')" -ge "$MOD_RELOADS" "$MOD_RELOADS clean unloads"
 }
