@@ -15,7 +15,9 @@ LC_RELOADS=${IPRP_RELOADS:-20}
 lc_config() {
 	n C "$IPRPCTL" role client
 	n R "$IPRPCTL" role redirector
-	n R "$IPRPCTL" service add tcp "$VIP:$YPORT" response-timeout 1000 idle-timeout 30000
+	# 5 s: on the debug kernel, loaded by the netns test's four big
+	# tables, a handshake overran 1 s and R served the download itself.
+	n R "$IPRPCTL" service add tcp "$VIP:$YPORT" response-timeout 5000 idle-timeout 30000
 	n R "$IPRPCTL" replica add tcp "$VIP:$YPORT" "${ADDR[S1]}"
 	n R "$IPRPCTL" service add tcp "$VIP:$IPORT" response-timeout 1000 idle-timeout 30000
 	n R "$IPRPCTL" replica add tcp "$VIP:$IPORT" "${ADDR[S1]}"
@@ -128,6 +130,11 @@ t_netns_delete_live() {
 		[ "$(stat C client.confirmed)" -gt "$conf0" ] && break
 		sleep 0.2
 	done
+	if [ "$(stat C client.confirmed)" -le "$conf0" ]; then
+		echo "no confirmation in 20 s; C's and R's nonzero stats:"
+		n C "$IPRPCTL" status -j | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["stats"].items() if v})'
+		n R "$IPRPCTL" status -j | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["stats"].items() if v})'
+	fi
 	check "$(stat C client.confirmed)" -gt "$conf0" "the download's binding is confirmed"
 	check "$(stat C client.bindings)" -ge 1 "C holds a live binding"
 	check "$(stat R redirector.entries)" -ge 1 "R holds a live entry"
@@ -173,6 +180,11 @@ t_redirector_restart() {
 		[ "$(stat C client.confirmed)" -gt "$conf0" ] && break
 		sleep 0.2
 	done
+	if [ "$(stat C client.confirmed)" -le "$conf0" ]; then
+		echo "no confirmation in 20 s; C's and R's nonzero stats:"
+		n C "$IPRPCTL" status -j | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["stats"].items() if v})'
+		n R "$IPRPCTL" status -j | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["stats"].items() if v})'
+	fi
 	check "$(stat C client.confirmed)" -gt "$conf0" "the download's binding is confirmed"
 	sleep 2
 	n R "$IPRPCTL" role none
@@ -183,7 +195,9 @@ t_redirector_restart() {
 	! n R "$IPRPCTL" list | grep -q "$VIP"
 	sleep 1
 	n R "$IPRPCTL" role redirector
-	n R "$IPRPCTL" service add tcp "$VIP:$YPORT" response-timeout 1000 idle-timeout 30000
+	# 5 s: on the debug kernel, loaded by the netns test's four big
+	# tables, a handshake overran 1 s and R served the download itself.
+	n R "$IPRPCTL" service add tcp "$VIP:$YPORT" response-timeout 5000 idle-timeout 30000
 	n R "$IPRPCTL" replica add tcp "$VIP:$YPORT" "${ADDR[S1]}"
 	n R "$IPRPCTL" service add tcp "$VIP:$IPORT" response-timeout 1000 idle-timeout 30000
 	n R "$IPRPCTL" replica add tcp "$VIP:$IPORT" "${ADDR[S1]}"
