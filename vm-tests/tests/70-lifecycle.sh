@@ -15,11 +15,12 @@ LC_RELOADS=${IPRP_RELOADS:-20}
 lc_config() {
 	n C "$IPRPCTL" role client
 	n R "$IPRPCTL" role redirector
-	# 5 s: on the debug kernel, loaded by the netns test's four big
-	# tables, a handshake overran 1 s and R served the download itself.
+	# 5 s: on the debug kernel a handshake overran 1 s and R served the
+	# flow itself (the netns test's download under four big tables; one
+	# reload's iperf3).
 	n R "$IPRPCTL" service add tcp "$VIP:$YPORT" response-timeout 5000 idle-timeout 30000
 	n R "$IPRPCTL" replica add tcp "$VIP:$YPORT" "${ADDR[S1]}"
-	n R "$IPRPCTL" service add tcp "$VIP:$IPORT" response-timeout 1000 idle-timeout 30000
+	n R "$IPRPCTL" service add tcp "$VIP:$IPORT" response-timeout 5000 idle-timeout 30000
 	n R "$IPRPCTL" replica add tcp "$VIP:$IPORT" "${ADDR[S1]}"
 }
 
@@ -195,11 +196,12 @@ t_redirector_restart() {
 	! n R "$IPRPCTL" list | grep -q "$VIP"
 	sleep 1
 	n R "$IPRPCTL" role redirector
-	# 5 s: on the debug kernel, loaded by the netns test's four big
-	# tables, a handshake overran 1 s and R served the download itself.
+	# 5 s: on the debug kernel a handshake overran 1 s and R served the
+	# flow itself (the netns test's download under four big tables; one
+	# reload's iperf3).
 	n R "$IPRPCTL" service add tcp "$VIP:$YPORT" response-timeout 5000 idle-timeout 30000
 	n R "$IPRPCTL" replica add tcp "$VIP:$YPORT" "${ADDR[S1]}"
-	n R "$IPRPCTL" service add tcp "$VIP:$IPORT" response-timeout 1000 idle-timeout 30000
+	n R "$IPRPCTL" service add tcp "$VIP:$IPORT" response-timeout 5000 idle-timeout 30000
 	n R "$IPRPCTL" replica add tcp "$VIP:$IPORT" "${ADDR[S1]}"
 	wait "$dl"
 	cmp /tmp/lc.big /tmp/lc-S1/big
