@@ -14,6 +14,11 @@ LC_RELOADS=${IPRP_RELOADS:-20}
 
 lc_config() {
 	n C "$IPRPCTL" role client
+	lc_config_redirector
+}
+
+# R's role and services (also the redirector-restart test's reconfiguration).
+lc_config_redirector() {
 	n R "$IPRPCTL" role redirector
 	# 5 s: on the debug kernel a handshake overran 1 s and R served the
 	# flow itself (the netns test's download under four big tables; one
@@ -195,14 +200,7 @@ t_redirector_restart() {
 	check "$(stat R redirector.entries)" -eq 0 "R has no entry left"
 	! n R "$IPRPCTL" list | grep -q "$VIP"
 	sleep 1
-	n R "$IPRPCTL" role redirector
-	# 5 s: on the debug kernel a handshake overran 1 s and R served the
-	# flow itself (the netns test's download under four big tables; one
-	# reload's iperf3).
-	n R "$IPRPCTL" service add tcp "$VIP:$YPORT" response-timeout 5000 idle-timeout 30000
-	n R "$IPRPCTL" replica add tcp "$VIP:$YPORT" "${ADDR[S1]}"
-	n R "$IPRPCTL" service add tcp "$VIP:$IPORT" response-timeout 5000 idle-timeout 30000
-	n R "$IPRPCTL" replica add tcp "$VIP:$IPORT" "${ADDR[S1]}"
+	lc_config_redirector
 	wait "$dl"
 	cmp /tmp/lc.big /tmp/lc-S1/big
 	echo "the confirmed download survived the redirector's restart with correct content"
