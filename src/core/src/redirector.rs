@@ -451,6 +451,9 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         };
         match e.state {
             RState::Sent if e.replica == m.replica => {
+                // The confirmation is the flow's last sign of life here:
+                // R sees none of its packets from now on (R10).
+                e.last_activity = now;
                 e.last_response = now;
                 e.state = RState::Confirmed;
                 e.key = m.key;

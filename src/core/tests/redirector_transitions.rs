@@ -101,6 +101,10 @@ fn r06_sent_chk_same_replica_confirms_and_sends_cfm() {
     assert_eq!(e.state, RState::Confirmed);
     assert_eq!(e.key, 0xabcd);
     assert_eq!(e.last_response, 40);
+    assert_eq!(
+        e.last_activity, 40,
+        "the idle timeout restarts at confirmation"
+    );
     assert_eq!(r.counters.cfm_sent, 1);
 }
 
@@ -142,6 +146,11 @@ fn r09_confirmed_repeated_chk_same_key_gets_same_cfm() {
         .unwrap();
     assert_eq!(o.msg, msg(MsgType::Cfm, 9, S1, 55));
     assert_eq!(r.counters.cfm_dup_chk, 1);
+    let e = r.lookup(&fkey(CLIENT, 9)).unwrap();
+    assert_eq!(
+        e.last_activity, 10,
+        "a repeated (or replayed) CHK does not keep the entry alive"
+    );
 }
 
 #[test]
@@ -242,7 +251,9 @@ fn r17_idle_expiry_deletes_every_state() {
     r.on_tick(&s, 59_999);
     assert_eq!(r.len(), 3);
     r.on_tick(&s, 60_000);
-    assert_eq!(r.len(), 1, "accept and confirmed entries idle since 0");
+    assert_eq!(r.len(), 2, "the accept entry idle since 0");
+    r.on_tick(&s, 60_010);
+    assert_eq!(r.len(), 1, "the confirmed entry idle since its CHK at 10");
     assert_eq!(r.counters.expired_idle, 2);
     r.on_tick(&s, 59_000 + 60_000);
     assert!(r.is_empty());
