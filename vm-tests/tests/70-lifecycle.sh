@@ -21,9 +21,8 @@ lc_config() {
 # R's role and services (also the redirector-restart test's reconfiguration).
 lc_config_redirector() {
 	n R "$IPRPCTL" role redirector
-	# 5 s: on the debug kernel a handshake overran 1 s and R served the
-	# flow itself (the netns test's download under four big tables; one
-	# reload's iperf3).
+	# 5 s, not 1 s: room for slow handshakes on the debug kernel (one
+	# reload's iperf3 got no redirected data in time with 1 s).
 	n R "$IPRPCTL" service add tcp "$VIP:$YPORT" response-timeout 5000 idle-timeout 30000
 	n R "$IPRPCTL" replica add tcp "$VIP:$YPORT" "${ADDR[S1]}"
 	n R "$IPRPCTL" service add tcp "$VIP:$IPORT" response-timeout 5000 idle-timeout 30000
@@ -103,6 +102,15 @@ t_reload_with_roles() {
 	[ "$(n C curl -sf --max-time 10 "http://$VIP:$YPORT/who")" = S1 ]
 }
 
+# C's and R's nonzero stats, for a wait that gave up.
+lc_nonzero_stats() {
+	local h
+	for h in C R; do
+		echo "$h's nonzero stats:"
+		n "$h" "$IPRPCTL" status -j | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["stats"].items() if v})'
+	done
+}
+
 # lc_dl_confirmed NS bindings|flows: NS's dump shows the download's flow
 # (client port LC_DL_CPORT) confirmed.
 lc_dl_confirmed() {
@@ -134,8 +142,8 @@ t_netns_delete_live() {
 	check $((v1 - v0)) -ge 8192 "the namespaces' tables are visible"
 	# Wait for the download's own binding and entry, told apart from the
 	# reload test's by a fixed client port. The binaries are read again
-	# first: used_kb dropped the page cache, and on the debug kernel
-	# re-reading curl's libraries took longer than 20 s.
+	# first: used_kb dropped the page cache, after which the debug kernel's
+	# download started so late that a 20 s wait gave up.
 	local t1 found=""
 	n C curl --version >/dev/null
 	n C "$IPRPCTL" bindings -j >/dev/null
@@ -153,8 +161,7 @@ t_netns_delete_live() {
 	echo "download's binding and entry confirmed: ${found:-no} after $((SECONDS - t1)) s"
 	if [ -z "$found" ]; then
 		n C "$IPRPCTL" bindings; n R "$IPRPCTL" flows
-		n C "$IPRPCTL" status -j | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["stats"].items() if v})'
-		n R "$IPRPCTL" status -j | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["stats"].items() if v})'
+		lc_nonzero_stats
 	fi
 	check "${found:-no}" = yes "C holds the download's confirmed binding, R its confirmed entry"
 	# Processes keep a namespace alive: end them, then delete.
@@ -200,9 +207,8 @@ t_redirector_restart() {
 		sleep 0.2
 	done
 	if [ "$(stat C client.confirmed)" -le "$conf0" ]; then
-		echo "no confirmation in 20 s; C's and R's nonzero stats:"
-		n C "$IPRPCTL" status -j | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["stats"].items() if v})'
-		n R "$IPRPCTL" status -j | python3 -c 'import json,sys; print({k: v for k, v in json.load(sys.stdin)["stats"].items() if v})'
+		echo "no confirmation after the wait"
+		lc_nonzero_stats
 	fi
 	check "$(stat C client.confirmed)" -gt "$conf0" "the download's binding is confirmed"
 	sleep 2
