@@ -142,19 +142,27 @@ fn flush(state: &NetState, cfg: &Cfg) -> CfgResult {
     Ok(())
 }
 
+/// DEL_SERVICE: removes the service and, first, its entries at the
+/// redirector (their flows were no longer matched anyway; a service added
+/// again with the same address and port starts clean).
 fn del_service(state: &NetState, cfg: &Cfg) -> CfgResult {
     let proto = proto_of(cfg)?;
     let redir = state
         .redirector_tables()
         .ok_or((ENOENT, c"no such service"))?;
+    let (vip, port) = (u32::from_be(cfg.vip), cfg.port);
     shim::without_bh(|| {
-        redir
-            .inner
-            .lock()
+        let mut g = redir.inner.lock();
+        let inner = &mut *g;
+        let idx = inner
             .services
-            .del(proto, u32::from_be(cfg.vip), cfg.port)
+            .find(proto, vip, port)
+            .ok_or_else(|| config_error(ConfigError::NoService))?;
+        for shard in inner.shards.iter_mut() {
+            shard.remove_service(&inner.services, idx);
+        }
+        inner.services.del(proto, vip, port).map_err(config_error)
     })
-    .map_err(config_error)
 }
 
 /// Adds or changes (`remove == false`; with NLM_F_REPLACE only changes) or

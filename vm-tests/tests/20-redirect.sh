@@ -348,6 +348,34 @@ t_health_check() {
 	n R "$IPRPCTL" service del tcp "$VIP:8084"
 }
 
+t_deleted_service() {
+	# Deleting a service removes its entries at R at once (they are no
+	# longer matched: the service's packets go to R's own stack, CHKs are
+	# no longer answered), so the same service added again starts clean.
+	local before
+	n S1 busybox httpd -p 8085 -h /tmp/www-S1
+	n R busybox httpd -p "$VIP:8085" -h /tmp/www-R
+	n R "$IPRPCTL" service add tcp "$VIP:8085" sched rr idle-timeout 600000
+	n R "$IPRPCTL" replica add tcp "$VIP:8085" "${ADDR[S1]}"
+	[ "$(n C curl -sf --max-time 10 "http://$VIP:8085/who")" = S1 ]
+	n R "$IPRPCTL" flows | grep -c "$VIP:8085" | grep -qx 1
+	before=$(stat R redirector.deleted_with_service)
+	n R "$IPRPCTL" service del tcp "$VIP:8085"
+	check "$(stat R redirector.deleted_with_service)" -eq $((before + 1)) "the service's entry was removed with it"
+	check "$(n R "$IPRPCTL" flows | grep -c "$VIP:8085")" -eq 0 "no entry of the deleted service is listed"
+	# Without the service, a new flow is R's own (C holds no binding for
+	# it: a new client port).
+	[ "$(n C curl -sf --max-time 10 "http://$VIP:8085/who")" = R ]
+	n R "$IPRPCTL" service add tcp "$VIP:8085" sched rr
+	n R "$IPRPCTL" replica add tcp "$VIP:8085" "${ADDR[S1]}"
+	check "$(conns_of 8085)" = 0 "the service added again starts with no connection"
+	[ "$(n C curl -sf --max-time 10 "http://$VIP:8085/who")" = S1 ]
+	check "$(conns_of 8085)" = 1 "and counts its new flow"
+	n R "$IPRPCTL" service del tcp "$VIP:8085"
+	pkill -f 'httpd -p 8085' || true
+	pkill -f "httpd -p $VIP:8085" || true
+}
+
 # Parallel 1 MB downloads (IPRP_PARALLEL: fewer on the debug kernel, which
 # moves ~0.3 MB/s under TCG).
 PARALLEL=${IPRP_PARALLEL:-200}
@@ -374,11 +402,28 @@ udp_ask_or_dump() {
 	return 1
 }
 
+# conns_of PORT: the live connection counts of the TCP service's replicas at
+# R, space-separated in replica order.
+conns_of() {
+	n R "$IPRPCTL" list -j | python3 -c '
+import json, sys
+port = int(sys.argv[1])
+s = [s for s in json.load(sys.stdin)["services"] if s["proto"] == "tcp" and s["port"] == port][0]
+print(" ".join(str(r["conns"]) for r in s["replicas"]))' "$1"
+}
+
 t_idle_expiry() {
 	# The client's idle timeout is a role parameter; the redirector's is the
-	# service's (IDLE_MS for UDP 7007, 4 s for TCP 8080).
+	# service's (IDLE_MS for UDP 7007, 4 s for TCP 8080). The tables are
+	# emptied first, so what must expire is only what this test creates,
+	# whatever the tests before left and however long they took.
+	n C "$IPRPCTL" flush client
+	n R "$IPRPCTL" flush redirector
+	check "$(stat R redirector.entries)" -eq 0 "R's table starts empty"
 	n C "$IPRPCTL" role client idle-timeout "$IDLE_MS"
 	udp_ask_or_dump 40001
+	n C curl -sf --max-time 10 -o /dev/null "http://$VIP:$PORT/who"
+	check "$(stat R redirector.entries)" -ge 2 "entries at R for the UDP and the TCP flow"
 	check "$(stat C client.bindings)" -ge 1 "bindings exist after traffic"
 	local waited=0
 	while [ "$waited" -lt $((2 * IDLE_MS + 5000)) ]; do
@@ -390,6 +435,12 @@ t_idle_expiry() {
 	n C "$IPRPCTL" bindings
 	check "$(stat C client.bindings)" -eq 0 "client bindings expired"
 	check "$(stat R redirector.entries)" -eq 0 "redirector entries expired"
+	# Every entry is gone, so no replica of port 8080 holds a connection,
+	# whatever edits (weights, drain) the service had while they lived.
+	local conns
+	conns=$(conns_of "$PORT")
+	n R "$IPRPCTL" list
+	check "$conns" = "0 0" "connection counts of $PORT are back to 0"
 	local before
 	before=$(stat R redirector.flow_new)
 	# The same flow (same client port) again: a new handshake, and it works.
@@ -503,6 +554,7 @@ tap "first connect costs about one C-R round trip more" t_connect_time
 tap "a replica's SYN-ACK that overtakes the REQ waits for it (no RST, no 1 s retry)" t_synack_overtakes_req
 tap "round robin spreads 20 flows; weight 0 drains a replica" t_round_robin_and_drain
 tap "healthcheck sets a replica whose server stopped down, and up when it is back" t_health_check
+tap "deleting a service removes its entries; added again it starts clean" t_deleted_service
 tap "$PARALLEL parallel redirected downloads" t_many_parallel
 tap "idle expiry removes entries; a new flow redoes the handshake" t_idle_expiry
 tap "works beside conntrack, nftables filter/NAT and IPVS" t_coexistence

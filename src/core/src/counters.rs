@@ -169,11 +169,14 @@ counters! {
         msg_not_chk,
         /// SENT -> accept table (response timeout).
         to_accept,
-        /// CONFIRMED -> accept table: the client still opened the flow
-        /// through the redirector a response timeout after confirmation.
-        confirmed_to_accept,
+        /// CONFIRMED entry replaced by a fresh handshake: the client opened
+        /// the flow through the redirector again a response timeout after
+        /// confirmation (it lost the binding, or reused the port).
+        confirmed_rebound,
         /// Entries expired idle (any state).
         expired_idle,
+        /// Entries removed because their service was deleted.
+        deleted_with_service,
         /// New flows served locally because the shard is full (nothing is
         /// evicted; the flow is not redirected).
         local_table_full,

@@ -81,9 +81,11 @@ pub struct REntry {
     pub response_timeout_ms: u32,
     /// Idle timeout copied from the service at creation (ms).
     pub idle_timeout_ms: u32,
-    /// Service slot and generation, for the connection count.
+    /// Service slot and generation, and the generation of the replica the
+    /// entry is counted on, for the connection count.
     svc: u32,
     svc_gen: u32,
+    replica_gen: u32,
 }
 
 impl Entry for REntry {
@@ -105,6 +107,7 @@ impl Entry for REntry {
         idle_timeout_ms: 0,
         svc: 0,
         svc_gen: 0,
+        replica_gen: 0,
         counted: false,
     };
     const INDEXES: usize = 1;
@@ -308,53 +311,56 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         };
         if let Some(i) = self.find_front(&k) {
             if let Some(e) = self.table.get_mut(i) {
-                e.last_activity = now;
-                if e.state == RState::Sent {
-                    // Answered below with a REQ.
-                    e.last_req = now;
+                let e0 = *e;
+                let rebind = e0.state == RState::Confirmed
+                    && pkt.initial
+                    && now.saturating_sub(e0.last_response) >= u64::from(e0.response_timeout_ms);
+                if !rebind {
+                    e.last_activity = now;
+                    if e.state == RState::Sent {
+                        // Answered below with a REQ.
+                        e.last_req = now;
+                    }
+                    let e = *e;
+                    return match e.state {
+                        RState::Accept => {
+                            self.counters.local_accept += 1;
+                            bump(&sc.local);
+                            PacketOutcome::LOCAL
+                        }
+                        RState::Sent => {
+                            self.counters.forwarded += 1;
+                            self.counters.req_dup += 1;
+                            bump(&sc.forwarded);
+                            PacketOutcome {
+                                verdict: Verdict::Forward { replica: e.replica },
+                                send: Some(msg(MsgType::Req, &e, 0)),
+                            }
+                        }
+                        RState::Confirmed => {
+                            self.counters.forwarded += 1;
+                            self.counters.cfm_dup_packet += 1;
+                            bump(&sc.forwarded);
+                            PacketOutcome {
+                                verdict: Verdict::Forward { replica: e.replica },
+                                send: Some(msg(MsgType::Cfm, &e, e.key)),
+                            }
+                        }
+                    };
                 }
-                let e = *e;
-                return match e.state {
-                    RState::Accept => {
-                        self.counters.local_accept += 1;
-                        bump(&sc.local);
-                        PacketOutcome::LOCAL
+                // The client opens the flow through us again a full
+                // response timeout after we confirmed it: it no longer has
+                // the binding (it expired, the port was reused for a new
+                // connection, its module was reloaded, or every CFM was
+                // lost). A CFM cannot heal that, so the entry is replaced by
+                // a fresh handshake, below, as for a new flow.
+                self.table.remove(i);
+                if e0.counted {
+                    if let Some(s) = svc_of(svcs, &e0) {
+                        s.conn_dec(e0.replica, e0.replica_gen);
                     }
-                    RState::Sent => {
-                        self.counters.forwarded += 1;
-                        self.counters.req_dup += 1;
-                        bump(&sc.forwarded);
-                        PacketOutcome {
-                            verdict: Verdict::Forward { replica: e.replica },
-                            send: Some(msg(MsgType::Req, &e, 0)),
-                        }
-                    }
-                    RState::Confirmed
-                        if pkt.initial
-                            && now.saturating_sub(e.last_response)
-                                >= u64::from(e.response_timeout_ms) =>
-                    {
-                        // The client still opens the flow through us a full
-                        // response timeout after we confirmed: it has lost
-                        // or never got its binding (all CFMs lost, binding
-                        // expired). A CFM cannot heal that, so serve it.
-                        self.move_to_accept(svcs, i);
-                        self.counters.confirmed_to_accept += 1;
-                        self.counters.local_accept += 1;
-                        bump(&sc.local);
-                        bump(&sc.flows_local);
-                        PacketOutcome::LOCAL
-                    }
-                    RState::Confirmed => {
-                        self.counters.forwarded += 1;
-                        self.counters.cfm_dup_packet += 1;
-                        bump(&sc.forwarded);
-                        PacketOutcome {
-                            verdict: Verdict::Forward { replica: e.replica },
-                            send: Some(msg(MsgType::Cfm, &e, e.key)),
-                        }
-                    }
-                };
+                }
+                self.counters.confirmed_rebound += 1;
             }
         }
         if !pkt.initial {
@@ -394,14 +400,18 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             idle_timeout_ms: svc.idle_timeout_ms(),
             svc: si as u32,
             svc_gen: svc.generation(),
+            replica_gen: 0,
             counted: true,
         };
-        if self.table.insert(e).is_none() {
+        let Some(i) = self.table.insert(e) else {
             self.counters.local_table_full += 1;
             bump(&sc.local_table_full);
             return PacketOutcome::LOCAL;
+        };
+        let replica_gen = svc.conn_inc(replica);
+        if let Some(e) = self.table.get_mut(i) {
+            e.replica_gen = replica_gen;
         }
-        svc.conn_inc(replica);
         self.counters.flow_new += 1;
         self.counters.forwarded += 1;
         self.counters.req_sent += 1;
@@ -502,10 +512,40 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             self.table.remove(i);
             if e.counted {
                 if let Some(s) = svc_of(svcs, &e) {
-                    s.conn_dec(e.replica);
+                    s.conn_dec(e.replica, e.replica_gen);
                 }
             }
         }
+    }
+
+    /// Removes the entries of the service in slot `idx` (it is being
+    /// deleted), releasing their connection counts. Returns how many.
+    /// Visits every slot: a configuration operation, not a packet-path one.
+    pub fn remove_service<T: DerefMut<Target = [Service]>>(
+        &mut self,
+        svcs: &ServiceTable<T>,
+        idx: usize,
+    ) -> u32 {
+        let Some(svc) = svcs.get(idx) else {
+            return 0;
+        };
+        let gen = svc.generation();
+        let mut removed = 0;
+        for i in 0..self.table.capacity() as u32 {
+            let Some(e) = self.table.get(i).copied() else {
+                continue;
+            };
+            if e.svc as usize != idx || e.svc_gen != gen {
+                continue;
+            }
+            self.table.remove(i);
+            if e.counted {
+                svc.conn_dec(e.replica, e.replica_gen);
+            }
+            removed += 1;
+        }
+        self.counters.deleted_with_service += u64::from(removed);
+        removed
     }
 
     /// Slow timer (the paper runs it every 500 ms): deletes entries idle
@@ -543,7 +583,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 self.counters.expired_idle += 1;
                 if e.counted {
                     if let Some(s) = svc_of(svcs, &e) {
-                        s.conn_dec(e.replica);
+                        s.conn_dec(e.replica, e.replica_gen);
                     }
                 }
             } else if e.state == RState::Sent
@@ -606,7 +646,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             let e = *e;
             if was {
                 if let Some(s) = svc_of(svcs, &e) {
-                    s.conn_dec(e.replica);
+                    s.conn_dec(e.replica, e.replica_gen);
                 }
             }
         }

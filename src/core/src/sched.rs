@@ -133,6 +133,11 @@ pub struct Replica {
     addr: Ipv4,
     weight: u16,
     up: bool,
+    /// Identity of this replica in this service, drawn from the table's
+    /// generation counter when the replica is added and kept across edits
+    /// that keep it: an entry counted on a replica that was removed (and
+    /// perhaps added again) since does not uncount the new one.
+    gen: u32,
     conns: AtomicU32,
     assigned: AtomicU64,
 }
@@ -229,7 +234,8 @@ impl Service {
     pub fn idle_timeout_ms(&self) -> u32 {
         self.idle_timeout_ms
     }
-    /// Generation number, changes whenever the slot is (re)configured.
+    /// Generation number: identifies this service among every service the
+    /// slot held. Set when the service is added, kept by edits.
     pub fn generation(&self) -> u32 {
         self.gen
     }
@@ -321,17 +327,28 @@ impl Service {
     }
 
     /// Counts a new entry on the replica with address `addr`: one more
-    /// live connection and one more flow assigned.
-    pub fn conn_inc(&self, addr: Ipv4) {
-        if let Some(r) = self.replicas.iter().find(|r| r.addr == addr) {
-            r.conns.fetch_add(1, Ordering::Relaxed);
-            bump(&r.assigned);
-        }
+    /// live connection and one more flow assigned. Returns the replica's
+    /// generation, which [`Self::conn_dec`] needs (0: no such replica,
+    /// nothing counted).
+    pub fn conn_inc(&self, addr: Ipv4) -> u32 {
+        let Some(r) = self.replicas.iter().find(|r| r.addr == addr) else {
+            return 0;
+        };
+        r.conns.fetch_add(1, Ordering::Relaxed);
+        bump(&r.assigned);
+        r.gen
     }
 
-    /// Uncounts an entry on the replica with address `addr` (saturating).
-    pub fn conn_dec(&self, addr: Ipv4) {
-        if let Some(r) = self.replicas.iter().find(|r| r.addr == addr) {
+    /// Uncounts an entry that [`Self::conn_inc`] counted on replica `addr`
+    /// of generation `gen` (saturating). Nothing happens if that replica
+    /// has been removed since, even if one with the same address was added
+    /// again: its count never included the entry.
+    pub fn conn_dec(&self, addr: Ipv4, gen: u32) {
+        if let Some(r) = self
+            .replicas
+            .iter()
+            .find(|r| r.addr == addr && r.gen == gen)
+        {
             let _ = r
                 .conns
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| c.checked_sub(1));
@@ -467,6 +484,15 @@ impl Service {
     }
 }
 
+/// What an edit keeps of a replica that stays in the service.
+#[derive(Clone, Copy, Default)]
+struct OldReplica {
+    addr: Ipv4,
+    gen: u32,
+    conns: u32,
+    assigned: u64,
+}
+
 /// The services of one redirector (one network namespace), in caller
 /// storage.
 pub struct ServiceTable<S: DerefMut<Target = [Service]>> {
@@ -560,17 +586,29 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         self.slots.iter().filter(|s| s.used)
     }
 
-    /// Configures slot `idx`; replicas listed in `old` keep their
-    /// connection count and assigned-flow counter.
-    fn fill(&mut self, idx: usize, spec: &ServiceSpec<'_>, old: &[(Ipv4, u32, u64)]) {
-        self.gen = self.gen.wrapping_add(1);
-        let gen = self.gen;
+    /// The next generation number (never 0, which marks "not counted").
+    fn next_gen(&mut self) -> u32 {
+        self.gen = self.gen.wrapping_add(1).max(1);
+        self.gen
+    }
+
+    /// Configures slot `idx` as service generation `svc_gen`; replicas
+    /// listed in `old` keep their generation, connection count and
+    /// assigned-flow counter, the others get a new generation.
+    fn fill(&mut self, idx: usize, spec: &ServiceSpec<'_>, svc_gen: u32, old: &[OldReplica]) {
+        let mut gens = [0u32; MAX_REPLICAS];
+        for (g, r) in gens.iter_mut().zip(spec.replicas) {
+            *g = match old.iter().find(|o| o.addr == r.addr) {
+                Some(o) => o.gen,
+                None => self.next_gen(),
+            };
+        }
         let key = self.key;
         let Some(s) = self.slots.get_mut(idx) else {
             return;
         };
         s.used = true;
-        s.gen = gen;
+        s.gen = svc_gen;
         s.proto = spec.proto;
         s.vip = spec.vip;
         s.port = spec.port;
@@ -580,17 +618,18 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         s.key = key;
         s.cursor = AtomicU32::new(0);
         s.replicas.clear();
-        for r in spec.replicas {
+        for (r, &gen) in spec.replicas.iter().zip(gens.iter()) {
             let (conns, assigned) = old
                 .iter()
-                .find(|(a, _, _)| *a == r.addr)
-                .map(|&(_, c, n)| (c, n))
+                .find(|o| o.addr == r.addr)
+                .map(|o| (o.conns, o.assigned))
                 .unwrap_or((0, 0));
             // Cannot fail: validated len <= MAX_REPLICAS.
             let _ = s.replicas.push(Replica {
                 addr: r.addr,
                 weight: r.weight,
                 up: r.up,
+                gen,
                 conns: AtomicU32::new(conns),
                 assigned: AtomicU64::new(assigned),
             });
@@ -609,7 +648,8 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
             .iter()
             .position(|s| !s.used)
             .ok_or(ConfigError::Full)?;
-        self.fill(idx, spec, &[]);
+        let gen = self.next_gen();
+        self.fill(idx, spec, gen, &[]);
         if let Some(s) = self.slots.get(idx) {
             s.counters.zero();
         }
@@ -623,15 +663,22 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         let idx = self
             .find(spec.proto, spec.vip, spec.port)
             .ok_or(ConfigError::NoService)?;
-        let mut old = [(0u32, 0u32, 0u64); MAX_REPLICAS];
+        let mut old = [OldReplica::default(); MAX_REPLICAS];
         let mut n = 0;
+        let mut svc_gen = 0;
         if let Some(s) = self.slots.get(idx) {
+            svc_gen = s.gen;
             for (o, r) in old.iter_mut().zip(s.replicas.iter()) {
-                *o = (r.addr, r.conns(), r.assigned());
+                *o = OldReplica {
+                    addr: r.addr,
+                    gen: r.gen,
+                    conns: r.conns(),
+                    assigned: r.assigned(),
+                };
                 n += 1;
             }
         }
-        self.fill(idx, spec, old.get(..n).unwrap_or(&[]));
+        self.fill(idx, spec, svc_gen, old.get(..n).unwrap_or(&[]));
         Ok(idx)
     }
 
@@ -658,8 +705,9 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         Ok(())
     }
 
-    /// Deletes a service. Its redirector entries stay until they expire
-    /// but no longer match any packet.
+    /// Deletes a service. The caller removes its redirector entries first
+    /// ([`crate::RedirShard::remove_service`], with the index
+    /// [`Self::find`] gives).
     pub fn del(&mut self, proto: Proto, vip: Ipv4, port: u16) -> Result<(), ConfigError> {
         let idx = self.find(proto, vip, port).ok_or(ConfigError::NoService)?;
         if let Some(s) = self.slots.get_mut(idx) {

@@ -438,7 +438,7 @@ fn r28_zero_capacity_shard_refuses_everything_cleanly() {
 }
 
 #[test]
-fn r29_confirmed_initial_packet_after_response_timeout_moves_to_accept() {
+fn r29_confirmed_initial_packet_after_response_timeout_redoes_the_handshake() {
     let s = services(SchedKind::LeastConn, &[rep(S1, 1)]);
     let mut r = redir(16);
     confirmed(&mut r, &s, 9, 55); // CHK at 10
@@ -448,19 +448,108 @@ fn r29_confirmed_initial_packet_after_response_timeout_moves_to_accept() {
         r.on_packet(&s, &p, 5000).verdict,
         Verdict::Forward { replica: S1 }
     );
-    assert_eq!(
-        sent(&mut r, &s, 9, 1009).verdict,
-        Verdict::Forward { replica: S1 }
-    );
+    let o = sent(&mut r, &s, 9, 1009);
+    assert_eq!(o.verdict, Verdict::Forward { replica: S1 });
+    assert_eq!(o.send.unwrap().msg, msg(MsgType::Cfm, 9, S1, 55));
+    // A response timeout after the CHK: the client has no binding (or
+    // reused the port), so the flow gets a new handshake.
     let o = sent(&mut r, &s, 9, 1010);
-    assert_eq!(o.verdict, Verdict::Local);
-    assert_eq!(o.send, None);
+    assert_eq!(o.verdict, Verdict::Forward { replica: S1 });
+    assert_eq!(o.send.unwrap().msg, msg(MsgType::Req, 9, S1, 0));
+    let e = r.lookup(&fkey(CLIENT, 9)).unwrap();
+    assert_eq!(e.state, RState::Sent);
+    assert_eq!((e.key, e.last_response, e.last_activity), (0, 1010, 1010));
+    assert_eq!(r.counters.confirmed_rebound, 1);
+    assert_eq!(r.counters.flow_new, 2);
+    assert_eq!(r.len(), 1);
+    let rep0 = &s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0];
+    assert_eq!((rep0.conns(), rep0.assigned()), (1, 2));
+    // The new handshake completes with a new key.
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S1, 66), CLIENT, VIP, 1020)
+        .unwrap();
+    assert_eq!(o.msg, msg(MsgType::Cfm, 9, S1, 66));
+    // Unanswered, it falls back to the accept table like any new flow.
+    sent(&mut r, &s, 9, 2030);
+    assert_eq!(r.counters.confirmed_rebound, 2);
+    r.on_tick(&s, 3030);
     assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().state, RState::Accept);
-    assert_eq!(r.counters.confirmed_to_accept, 1);
-    assert_eq!(
-        s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns(),
-        0
-    );
+    assert_eq!(rep0.conns(), 0);
+    assert!(r.check_invariants());
+}
+
+#[test]
+fn r_connection_counts_survive_service_edits() {
+    // Entries created before an edit of the service (another scheduler, a
+    // replica added, a replica's weight changed) are uncounted when they
+    // leave; entries of a replica that was removed and added again do not
+    // uncount the new replica's entries. Once every entry is gone, every
+    // count is 0.
+    let mut s = services(SchedKind::RoundRobin, &[rep(S1, 1), rep(S2, 1)]);
+    let mut r = redir(64);
+    for p in 0..8 {
+        sent(&mut r, &s, 100 + p, 0);
+    }
+    let counts = |s: &Svcs| -> Vec<u32> {
+        s.lookup(Proto::Tcp, VIP, PORT)
+            .unwrap()
+            .replicas()
+            .iter()
+            .map(|x| x.conns())
+            .collect()
+    };
+    assert_eq!(counts(&s), vec![4, 4]);
+    let three = [rep(S1, 3), rep(S2, 1), rep(S3, 1)];
+    let mut sp = spec(SchedKind::LeastConn, &three);
+    s.update(&sp).unwrap();
+    assert_eq!(counts(&s), vec![4, 4, 0]);
+    for p in 0..3 {
+        sent(&mut r, &s, 200 + p, 100);
+    }
+    // S2 removed and added again: its 4 old entries belong to the old S2.
+    let without = [rep(S1, 3), rep(S3, 1)];
+    sp.replicas = &without;
+    s.update(&sp).unwrap();
+    let again = [rep(S1, 3), rep(S3, 1), rep(S2, 1)];
+    sp.replicas = &again;
+    s.update(&sp).unwrap();
+    let before_new = counts(&s);
+    assert_eq!(before_new[2], 0);
+    sent(&mut r, &s, 300, 59_500);
+    sent(&mut r, &s, 301, 59_500);
+    let total: u32 = counts(&s).iter().sum();
+    assert_eq!(total, before_new.iter().sum::<u32>() + 2);
+    // The old entries expire first: the new ones stay counted.
+    r.on_tick(&s, 60_150);
+    assert_eq!(r.len(), 2);
+    assert_eq!(counts(&s).iter().sum::<u32>(), 2);
+    r.on_tick(&s, 120_000);
+    assert!(r.is_empty());
+    assert_eq!(counts(&s), vec![0, 0, 0]);
+    assert!(r.check_invariants());
+}
+
+#[test]
+fn r_entries_of_a_deleted_service_never_touch_a_new_one() {
+    // A service deleted and added again (same or another slot) starts with
+    // zero counts, and the old entries leaving do not change them.
+    let mut s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 1, 0);
+    confirmed(&mut r, &s, 2, 7);
+    s.del(Proto::Tcp, VIP, PORT).unwrap();
+    let one = [rep(S1, 1)];
+    s.add(&spec(SchedKind::RoundRobin, &one)).unwrap();
+    let rep0 = |s: &Svcs| s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns();
+    assert_eq!(rep0(&s), 0);
+    sent(&mut r, &s, 3, 59_500);
+    assert_eq!(rep0(&s), 1);
+    r.on_tick(&s, 60_020);
+    assert_eq!(r.len(), 1);
+    assert_eq!(rep0(&s), 1);
+    r.on_tick(&s, 120_000);
+    assert!(r.is_empty());
+    assert_eq!(rep0(&s), 0);
 }
 
 #[test]
@@ -666,4 +755,34 @@ fn r34_legacy_cache_is_bounded_and_overwrites_on_collision() {
     legacy.clear();
     assert_eq!(legacy.count(5), 0);
     assert!(!legacy.is_legacy(0, 5), "an empty slot matches no address");
+}
+
+#[test]
+fn r_remove_service_removes_only_its_entries() {
+    let mut s = one_replica();
+    let other = [rep(S2, 1)];
+    let mut sp = spec(SchedKind::RoundRobin, &other);
+    sp.port = PORT + 1;
+    s.add(&sp).unwrap();
+    let mut r = redir(16);
+    sent(&mut r, &s, 1, 0);
+    confirmed(&mut r, &s, 2, 7);
+    let mut p = syn(CLIENT, 3);
+    p.dport = PORT + 1;
+    r.on_packet(&s, &p, 0);
+    let idx = s.find(Proto::Tcp, VIP, PORT).unwrap();
+    assert_eq!(r.remove_service(&s, idx), 2);
+    assert_eq!(r.counters.deleted_with_service, 2);
+    assert_eq!(r.len(), 1);
+    assert_eq!(s.get(idx).unwrap().replicas()[0].conns(), 0);
+    let kept = s.lookup(Proto::Tcp, VIP, PORT + 1).unwrap();
+    assert_eq!(kept.replicas()[0].conns(), 1);
+    s.del(Proto::Tcp, VIP, PORT).unwrap();
+    // The same service added again finds no entry of the old one: its
+    // first packet starts a new handshake.
+    let one = [rep(S1, 1)];
+    s.add(&spec(SchedKind::RoundRobin, &one)).unwrap();
+    let o = sent(&mut r, &s, 2, 100);
+    assert_eq!(o.send.unwrap().msg, msg(MsgType::Req, 2, S1, 0));
+    assert!(r.check_invariants());
 }

@@ -82,12 +82,14 @@ fn least_conn_prefers_fewest_per_weight() {
     v.conn_inc(S2);
     // 1/1 vs 1/2
     assert_eq!(v.pick(1).unwrap().1, S2);
-    v.conn_inc(S2);
+    let g2 = v.conn_inc(S2);
     // 1/1 vs 2/2: tie -> first
     assert_eq!(v.pick(1).unwrap().1, S1);
-    v.conn_dec(S2);
-    v.conn_dec(S2);
-    v.conn_dec(S2); // saturates at 0
+    v.conn_dec(S2, g2.wrapping_add(1)); // another generation of S2: no-op
+    assert_eq!(v.replicas()[1].conns(), 2);
+    v.conn_dec(S2, g2);
+    v.conn_dec(S2, g2);
+    v.conn_dec(S2, g2); // saturates at 0
     assert_eq!(v.replicas()[1].conns(), 0);
 }
 
@@ -306,15 +308,20 @@ fn update_keeps_connection_counts_of_staying_replicas() {
     t.add(&spec(SchedKind::LeastConn, &[rep(S1, 1), rep(S2, 1)]))
         .unwrap();
     let g = t.lookup(Proto::Tcp, VIP, PORT).unwrap().generation();
-    t.lookup(Proto::Tcp, VIP, PORT).unwrap().conn_inc(S2);
+    let _ = t.lookup(Proto::Tcp, VIP, PORT).unwrap().conn_inc(S2);
     t.update(&spec(SchedKind::LeastConn, &[rep(S2, 1), rep(S3, 1)]))
         .unwrap();
     let v = t.lookup(Proto::Tcp, VIP, PORT).unwrap();
     assert_eq!(v.replicas()[0].addr(), S2);
     assert_eq!(v.replicas()[0].conns(), 1);
     assert_eq!(v.replicas()[1].conns(), 0);
-    assert_ne!(v.generation(), g);
+    // An edit keeps the service's identity, so entries made before it
+    // are still uncounted from it; deleting and adding makes a new one.
+    assert_eq!(v.generation(), g);
     assert_eq!(v.pick(0).unwrap().1, S3);
+    t.del(Proto::Tcp, VIP, PORT).unwrap();
+    t.add(&spec(SchedKind::LeastConn, &[rep(S2, 1)])).unwrap();
+    assert_ne!(t.lookup(Proto::Tcp, VIP, PORT).unwrap().generation(), g);
 }
 
 #[test]
