@@ -14,10 +14,13 @@ VARIANT ?= base
 LLVM ?= -19
 export PATH := $(HOME)/.cargo/bin:/opt/iprp-venv/bin:$(PATH)
 
-# Resolved lazily: builds the kernel on first use, then hits the cache.
-KDIR = $(shell scripts/build-kernel.sh $(VARIANT))
+# Resolved on first use by a target that needs the kernel (building it, or
+# hitting the cache), once per make run; a failed kernel build stops make
+# here instead of handing an empty KDIR to the next command.
+KDIR = $(or $(KDIR_RESOLVED),$(eval KDIR_RESOLVED := $(shell scripts/build-kernel.sh $(VARIANT)))$(or \
+	$(KDIR_RESOLVED),$(error scripts/build-kernel.sh $(VARIANT) failed; its log is above)))
 
-.PHONY: all deps kernel module cli tools core-test cli-test host-test vm-test test demo lint clean \
+.PHONY: all deps kernel module cli tools core-test cli-test host-test vm-test test check demo lint clean \
 	debug-test debug-module fuzz robust bench bench-quick bench-tools
 
 all: module cli tools
@@ -66,9 +69,18 @@ vm-test: module cli tools
 # only if a mechanism does not work, never on a number.
 test: deps
 	$(MAKE) host-test
+	$(MAKE) lint
 	$(MAKE) vm-test
 	$(MAKE) bench-tools
 	bench/run.sh --kernel $(KDIR) --mode quick
+
+# The fast inner loop (< 5 min warm): host tests, lint (which builds the
+# module), and the smoke VM suite (10-module with 5 reloads instead of 50).
+check: deps
+	$(MAKE) host-test
+	$(MAKE) lint
+	$(MAKE) module cli tools
+	vm-tests/run.sh --kernel $(KDIR) --suite 10-module --env IPRP_RELOADS=5
 
 # The whole VM suite on the debug kernel (KASAN, lockdep, atomic-sleep
 # checks, kmemleak): any report fails the run. iprp.ko for that kernel is
@@ -138,6 +150,8 @@ lint:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) CLIPPY=1 modules
 	$${IPRP_CACHE:-/var/cache/iprp}/linux-source-7.2/scripts/checkpatch.pl --no-tree -q -f src/shim.c
 
+# Never builds the kernel: with no built kernel there is no module to clean.
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) clean
+	kd=$$(scripts/build-kernel.sh --built $(VARIANT)) && \
+		$(MAKE) -C $$kd M=$(CURDIR) LLVM=$(LLVM) clean || true
 	cargo clean

@@ -2,6 +2,9 @@
 # Builds (or finds cached) the Rust-enabled test kernel.
 #
 #   scripts/build-kernel.sh [base|debug]   -> prints the build directory (KDIR)
+#   scripts/build-kernel.sh --built [base|debug]
+#                                         -> prints it only if already built
+#                                            (exit 1 otherwise); never builds
 #
 # Source: Debian's linux-source-7.2, unpacked once under $IPRP_CACHE. Each
 # variant builds out of tree (O=) in a directory keyed by a hash of the
@@ -9,6 +12,8 @@
 # run only checks a stamp file and rebuilds nothing.
 set -euo pipefail
 
+BUILT_ONLY=0
+if [ "${1:-}" = --built ]; then BUILT_ONLY=1; shift; fi
 VARIANT=${1:-base}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${IPRP_CACHE:-/var/cache/iprp}
@@ -33,6 +38,22 @@ key=$( {
 SRC=$CACHE/linux-source-7.2
 OUT=$CACHE/build-$VARIANT-$key
 STAMP=$OUT/.iprp-built
+
+if [ "$BUILT_ONLY" = 1 ]; then
+	[ -f "$STAMP" ] && [ -f "$OUT/arch/x86/boot/bzImage" ] || exit 1
+	echo "$OUT"
+	exit 0
+fi
+
+# One build per directory at a time: a second caller (another make target
+# started meanwhile) waits here and then finds the stamp, instead of
+# building into the same directory at once and corrupting both builds.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.build-$VARIANT-$key.lock"
+if ! flock -n 9; then
+	log "another build of $OUT is running; waiting for it"
+	flock 9
+fi
 
 if [ -f "$STAMP" ] && [ -f "$OUT/arch/x86/boot/bzImage" ]; then
 	log "cached: $OUT"

@@ -39,10 +39,14 @@ esac
 [ -n "$files" ] || { echo "no tests match '$SUITE'"; echo "0 passed, 1 failed"; exit 1; }
 
 echo "TAP version 13"
+SUITE_TIMES=""
 for f in $files; do
 	echo "# --- $(basename "$f")"
+	suite_t0=$(date +%s)
 	# shellcheck disable=SC1090
 	. "$f"
+	SUITE_TIMES="$SUITE_TIMES$(basename "$f" .sh) $(( $(date +%s) - suite_t0 )) s
+"
 	# A kernel report is also named right after the suite that caused it
 	# (long debug-kernel runs may be cut short before the final check).
 	if dmesg | grep -qE "$DMESG_BAD"; then
@@ -67,6 +71,8 @@ dmesg >"$RES/dmesg.txt"
 tap "no kernel warning, oops or leak report in dmesg" \
 	bash -c "! grep -E '$DMESG_BAD' '$RES/dmesg.txt'"
 
+echo "# wall time per suite (in the guest):"
+printf '%s' "$SUITE_TIMES" | sed 's/^/#   /'
 echo "1..$TAP_N"
 echo "$TAP_PASS passed, $TAP_FAIL failed"
 [ "$TAP_FAIL" -eq 0 ]
