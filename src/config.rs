@@ -117,12 +117,13 @@ fn new_service(state: &NetState, cfg: &Cfg) -> CfgResult {
             idle_timeout_ms: pick(cfg.has_idle_timeout, cfg.idle_timeout_ms, idle),
             replicas: &replicas,
         };
-        let r = if replace {
-            g.services.update(&spec)
+        if replace {
+            g.services.update(&spec).map_err(config_error)?;
         } else {
-            g.services.add(&spec)
-        };
-        r.map(|_| ()).map_err(config_error)
+            g.services.add(&spec).map_err(config_error)?;
+            redir.vips.add(vip);
+        }
+        Ok(())
     })
 }
 
@@ -161,7 +162,9 @@ fn del_service(state: &NetState, cfg: &Cfg) -> CfgResult {
         for shard in inner.shards.iter_mut() {
             shard.remove_service(&inner.services, idx);
         }
-        inner.services.del(proto, vip, port).map_err(config_error)
+        inner.services.del(proto, vip, port).map_err(config_error)?;
+        redir.vips.remove(vip);
+        Ok(())
     })
 }
 

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Netfilter hooks at PRE_ROUTING and LOCAL_OUT (registered by the shim).
+//! Netfilter hooks at PRE_ROUTING and LOCAL_OUT, registered by the shim in a
+//! namespace only while a role needs them (PRE_ROUTING: any role; LOCAL_OUT:
+//! the client role).
 //!
 //! PRE_ROUTING: the client translates packets of bound flows coming from a
 //! replica (source replica -> redirector) or holds them while the binding is
 //! CHECKING; the redirector starts redirections and forwards first packets.
 //! LOCAL_OUT: the client sends packets of confirmed flows to the replica.
+//! At both, ICMP errors about translated flows are translated too (rules
+//! C27, C28 in docs/protocol.md).
 
 use crate::pernet::{self, ClientRole, NetState};
-use crate::shim::{self, Pkt, SkbRef, SocketQuery};
+use crate::shim::{self, IcmpRewrite, Pkt, SkbRef, SocketQuery};
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::InVerdict;
 use iprp_core::redirector::{PacketInfo, Verdict as RVerdict};
@@ -66,6 +70,76 @@ fn rewrite(state: &NetState, skb: &SkbRef, dst: bool, addr: u32, ok: Verdict) ->
         state.counters.inc(ctr::IPRP_CTR_XLAT_ERR);
         Verdict::Drop
     }
+}
+
+/// Rewrites an ICMP error's quoted address (see
+/// [`SkbRef::icmp_error_set_addr`]): `ok` when done; a corrupt error is left
+/// to the stack; a packet that cannot be written is counted and dropped.
+fn rewrite_icmp_error(
+    state: &NetState,
+    skb: &SkbRef,
+    quoted_dst: bool,
+    addr: u32,
+    ok: Verdict,
+) -> Verdict {
+    match skb.icmp_error_set_addr(quoted_dst, addr) {
+        IcmpRewrite::Done => ok,
+        IcmpRewrite::BadChecksum => Verdict::Accept,
+        IcmpRewrite::NoMemory => {
+            state.counters.inc(ctr::IPRP_CTR_XLAT_ERR);
+            Verdict::Drop
+        }
+    }
+}
+
+/// An ICMP error quoting a packet this host sent to a replica (rule C27):
+/// its quote names the redirector instead, so the stack finds the flow's
+/// socket (connected to the redirector) and acts on it (path MTU, refused
+/// port, unreachable host).
+fn client_icmp_error_in(state: &NetState, client: &ClientRole, skb: &SkbRef) -> Option<Verdict> {
+    let q = skb.parse_icmp_error()?;
+    let proto = Proto::from_u8(q.proto)?;
+    let (replica, cport, sport) = (
+        u32::from_be(q.daddr),
+        u16::from_be(q.sport),
+        u16::from_be(q.dport),
+    );
+    if !client.filter.replicas.may_contain(replica) {
+        return None;
+    }
+    let shard = client.shard(&state.key, proto, cport, sport);
+    let redirector = client.update(shard, |s| s.icmp_error_in(replica, proto, sport, cport))?;
+    Some(rewrite_icmp_error(
+        state,
+        skb,
+        true,
+        redirector,
+        Verdict::Accept,
+    ))
+}
+
+/// An ICMP error this host sends about a packet it received translated
+/// (rule C28): it goes to the replica and quotes it.
+fn client_icmp_error_out(state: &NetState, client: &ClientRole, skb: &SkbRef) -> Option<Verdict> {
+    let q = skb.parse_icmp_error()?;
+    let proto = Proto::from_u8(q.proto)?;
+    let (redirector, sport, cport) = (
+        u32::from_be(q.saddr),
+        u16::from_be(q.sport),
+        u16::from_be(q.dport),
+    );
+    if !client.filter.redirectors.may_contain(redirector) {
+        return None;
+    }
+    let shard = client.shard(&state.key, proto, cport, sport);
+    let replica = client.update(shard, |s| s.icmp_error_out(redirector, proto, cport, sport))?;
+    Some(rewrite_icmp_error(
+        state,
+        skb,
+        false,
+        replica,
+        Verdict::Reroute,
+    ))
 }
 
 fn client_in(
@@ -140,6 +214,9 @@ fn redirector_in(state: &NetState, skb: &SkbRef, f: &Flow, now: u64) -> Verdict 
     let Some(redir) = state.redirector() else {
         return Verdict::Accept;
     };
+    if !redir.vips.may_contain(f.daddr) {
+        return Verdict::Accept;
+    }
     let info = PacketInfo {
         src: f.saddr,
         dst: f.daddr,
@@ -182,8 +259,11 @@ pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
     // SAFETY: by the function's contract.
     let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
     let Some(client) = state.client() else {
-        if state.redirector().is_none() {
-            return Verdict::Accept;
+        // Redirector only: a packet to no service address is done before
+        // any parse, clock read or lock.
+        match state.redirector() {
+            Some(redir) if redir.vips.may_contain(skb.daddr()) => {}
+            _ => return Verdict::Accept,
         }
         let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
             return Verdict::Accept;
@@ -191,6 +271,11 @@ pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
         return redirector_in(state, &skb, &flow, shim::now_ms());
     };
     let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
+        if client.has_bindings() {
+            if let Some(v) = client_icmp_error_in(state, client, &skb) {
+                return v;
+            }
+        }
         return Verdict::Accept;
     };
     let now = shim::now_ms();
@@ -226,7 +311,7 @@ pub(crate) unsafe extern "C" fn iprp_rs_local_out(
         return Verdict::Accept;
     };
     let Some(f) = skb.parse().as_ref().and_then(Flow::of) else {
-        return Verdict::Accept;
+        return client_icmp_error_out(state, client, &skb).unwrap_or(Verdict::Accept);
     };
     if !client.filter.redirectors.may_contain(f.daddr) {
         return Verdict::Accept;

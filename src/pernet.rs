@@ -13,7 +13,7 @@ use crate::uapi::iprp_counter as ctr;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use iprp_core::client::{ClientConfig, ClientShard, ClientSlot};
-use iprp_core::filter::AddrFilter;
+use iprp_core::filter::{AddrFilter, AddrSet};
 use iprp_core::redirector::{LegacyClients, RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
 use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Resends, Rng};
@@ -92,6 +92,10 @@ pub(crate) struct RedirInner {
 pub(crate) struct RedirRole {
     pub(crate) inner: Pin<KBox<SpinLock<RedirInner>>>,
     pub(crate) capacity: u32,
+    /// Service addresses, one count per configured service, changed under
+    /// `inner`'s lock and read without it: a packet to no service address
+    /// takes neither the lock nor a parse.
+    pub(crate) vips: KBox<AddrSet>,
 }
 
 /// Namespace states allocated and not yet freed; must be 0 after unload.
@@ -247,7 +251,15 @@ impl RedirRole {
             }),
             GFP_KERNEL,
         )?;
-        Ok(KBox::new(Self { inner, capacity }, GFP_KERNEL)?)
+        let vips = KBox::new(AddrSet::new(), GFP_KERNEL)?;
+        Ok(KBox::new(
+            Self {
+                inner,
+                capacity,
+                vips,
+            },
+            GFP_KERNEL,
+        )?)
     }
 }
 
@@ -481,6 +493,9 @@ impl NetState {
             }
             inner.legacy.clear();
             if services {
+                for s in inner.services.iter() {
+                    r.vips.remove(s.vip());
+                }
                 inner.services.flush();
             }
         });

@@ -91,6 +91,7 @@ struct iprp_hook_pkts {
 struct iprp_net {
 	void *state;		/* Rust NetState; NULL while the netns dies */
 	struct net *net;
+	unsigned int hooks;	/* IPRP_HOOKS_* registered; under genl_mutex */
 	struct timer_list timer;
 	struct iprp_hook_pkts __percpu *pkts;
 	struct iprp_bench __percpu *bench;	/* only with bench=1 */
@@ -321,14 +322,75 @@ static const struct nf_hook_ops iprp_nf_bench_ops[] = {
 	},
 };
 
-static const struct nf_hook_ops *iprp_hook_ops(unsigned int *n)
+/*
+ * Hooks are registered per namespace and only while a role needs them (as
+ * ILA registers its hooks on first use): PRE_ROUTING while any role is on,
+ * LOCAL_OUT while the client role is on. A namespace without a role runs
+ * no iprp code per packet. Each group is the hook alone, or in benchmark
+ * mode the timed hook between its two empty hooks.
+ */
+enum {
+	IPRP_HOOKS_PRE_ROUTING = 1 << 0,
+	IPRP_HOOKS_LOCAL_OUT = 1 << 1,
+};
+
+static const struct nf_hook_ops *iprp_hook_group(unsigned int group, unsigned int *n)
 {
+	const struct nf_hook_ops *ops = iprp_nf_ops;
+	unsigned int total = ARRAY_SIZE(iprp_nf_ops);
+
 	if (bench) {
-		*n = ARRAY_SIZE(iprp_nf_bench_ops);
-		return iprp_nf_bench_ops;
+		ops = iprp_nf_bench_ops;
+		total = ARRAY_SIZE(iprp_nf_bench_ops);
 	}
-	*n = ARRAY_SIZE(iprp_nf_ops);
-	return iprp_nf_ops;
+	/* Both arrays hold the PRE_ROUTING group, then the LOCAL_OUT group. */
+	*n = total / 2;
+	return group == IPRP_HOOKS_PRE_ROUTING ? ops : ops + total / 2;
+}
+
+static unsigned int iprp_hooks_for_roles(u32 roles)
+{
+	unsigned int hooks = 0;
+
+	if (roles & (IPRP_ROLE_CLIENT | IPRP_ROLE_REDIRECTOR))
+		hooks |= IPRP_HOOKS_PRE_ROUTING;
+	if (roles & IPRP_ROLE_CLIENT)
+		hooks |= IPRP_HOOKS_LOCAL_OUT;
+	return hooks;
+}
+
+/*
+ * Registers the groups in @want that are not registered and unregisters
+ * those that are and are not wanted. Called under genl_mutex, or at
+ * namespace exit (when no genl request can run in the namespace). On
+ * error the groups registered before stay registered.
+ */
+static int iprp_hooks_set(struct net *net, unsigned int want)
+{
+	struct iprp_net *in = iprp_pernet(net);
+	const unsigned int groups[] = { IPRP_HOOKS_PRE_ROUTING, IPRP_HOOKS_LOCAL_OUT };
+	const struct nf_hook_ops *ops;
+	unsigned int i, n;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(groups); i++) {
+		unsigned int g = groups[i];
+		bool have = in->hooks & g;
+
+		if (have == !!(want & g))
+			continue;
+		ops = iprp_hook_group(g, &n);
+		if (have) {
+			nf_unregister_net_hooks(net, ops, n);
+			in->hooks &= ~g;
+			continue;
+		}
+		err = nf_register_net_hooks(net, ops, n);
+		if (err)
+			return err;
+		in->hooks |= g;
+	}
+	return 0;
 }
 
 static void iprp_bench_zero(struct iprp_net *in)
@@ -440,8 +502,6 @@ void iprp_shim_timer_start(struct net *net, unsigned int ms)
 static int __net_init iprp_net_init(struct net *net)
 {
 	struct iprp_net *in = iprp_pernet(net);
-	const struct nf_hook_ops *ops;
-	unsigned int n;
 	void *s;
 	int err;
 
@@ -462,14 +522,8 @@ static int __net_init iprp_net_init(struct net *net)
 		err = -ENOMEM;
 		goto err_bench;
 	}
+	in->hooks = 0;
 	WRITE_ONCE(in->state, s);
-	ops = iprp_hook_ops(&n);
-	err = nf_register_net_hooks(net, ops, n);
-	if (err) {
-		WRITE_ONCE(in->state, NULL);
-		iprp_rs_net_exit(s);
-		goto err_bench;
-	}
 	return 0;
 
 err_bench:
@@ -484,11 +538,8 @@ static void __net_exit iprp_net_exit(struct net *net)
 {
 	struct iprp_net *in = iprp_pernet(net);
 	void *s = in->state;
-	const struct nf_hook_ops *ops;
-	unsigned int n;
 
-	ops = iprp_hook_ops(&n);
-	nf_unregister_net_hooks(net, ops, n);
+	iprp_hooks_set(net, 0);
 	/* Packets may still reach the protocol handler while devices go. */
 	WRITE_ONCE(in->state, NULL);
 	synchronize_net();
@@ -740,11 +791,27 @@ static int iprp_cfg_call(struct genl_info *info, iprp_cfg_fn fn)
 	return err;
 }
 
+/*
+ * The hooks a new role needs are registered before the role is on, and
+ * those no role needs any more are removed after; if either step fails,
+ * the hooks match the roles still in force.
+ */
 static int iprp_cmd_set_role(struct sk_buff *skb, struct genl_info *info)
 {
+	struct net *net = genl_info_net(info);
+	struct iprp_net *in = iprp_pernet(net);
+	u32 roles;
+	int err;
+
 	if (GENL_REQ_ATTR_CHECK(info, IPRP_A_ROLE))
 		return -EINVAL;
-	return iprp_cfg_call(info, iprp_rs_set_role);
+	roles = nla_get_u32(info->attrs[IPRP_A_ROLE]);
+	err = iprp_hooks_set(net, in->hooks | iprp_hooks_for_roles(roles));
+	if (!err)
+		err = iprp_cfg_call(info, iprp_rs_set_role);
+	/* Removing hooks cannot fail. */
+	iprp_hooks_set(net, iprp_hooks_for_roles(iprp_rs_role(in->state)));
+	return err;
 }
 
 static int iprp_cmd_new_service(struct sk_buff *skb, struct genl_info *info)
@@ -1175,6 +1242,117 @@ int iprp_shim_set_addr(struct sk_buff *skb, bool dst, __be32 addr)
 	}
 	csum_replace4(&iph->check, old, addr);
 	*field = addr;
+	return 0;
+}
+
+/* Offset of the quoted IP header in an ICMP error with IP header @iph. */
+static unsigned int iprp_icmp_quote_off(const struct iphdr *iph)
+{
+	return iph->ihl * 4 + sizeof(struct icmphdr);
+}
+
+/*
+ * An unfragmented ICMP error of a class the stack acts on (destination
+ * unreachable, time exceeded, parameter problem) quoting the first
+ * fragment of a TCP or UDP packet: fills @quoted with the quoted packet's
+ * addresses, ports and protocol and returns 0; -1 for anything else.
+ */
+int iprp_shim_parse_icmp_error(const struct sk_buff *skb, struct iprp_pkt *quoted)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	unsigned int off = iprp_icmp_quote_off(iph);
+	struct icmphdr _icmph;
+	const struct icmphdr *icmph;
+	struct iphdr _qh;
+	const struct iphdr *qh;
+	__be16 _ports[2];
+	const __be16 *ports;
+
+	if (iph->protocol != IPPROTO_ICMP || ip_is_fragment(iph))
+		return -1;
+	icmph = skb_header_pointer(skb, iph->ihl * 4, sizeof(_icmph), &_icmph);
+	if (!icmph)
+		return -1;
+	if (icmph->type != ICMP_DEST_UNREACH && icmph->type != ICMP_TIME_EXCEEDED &&
+	    icmph->type != ICMP_PARAMETERPROB)
+		return -1;
+	qh = skb_header_pointer(skb, off, sizeof(_qh), &_qh);
+	if (!qh || qh->ihl < 5 || (qh->frag_off & htons(IP_OFFSET)) ||
+	    (qh->protocol != IPPROTO_TCP && qh->protocol != IPPROTO_UDP))
+		return -1;
+	ports = skb_header_pointer(skb, off + qh->ihl * 4, sizeof(_ports), &_ports);
+	if (!ports)
+		return -1;
+	quoted->saddr = qh->saddr;
+	quoted->daddr = qh->daddr;
+	quoted->sport = ports[0];
+	quoted->dport = ports[1];
+	quoted->proto = qh->protocol;
+	quoted->syn = 0;
+	quoted->ack = 0;
+	return 0;
+}
+
+/*
+ * Translates an ICMP error that iprp_shim_parse_icmp_error() accepted: the
+ * quoted packet's destination (@quoted_dst) or source address becomes
+ * @addr, with the quoted IP header checksum and, as far as the quote holds
+ * it, the quoted TCP/UDP checksum updated; the outer address facing it
+ * (source for a quoted destination, destination for a quoted source) too,
+ * if it was the same address. The ICMP checksum is verified first (a
+ * corrupt error is left alone, for the stack to drop: -EINVAL) and
+ * computed again after.
+ */
+int iprp_shim_icmp_error_set_addr(struct sk_buff *skb, bool quoted_dst, __be32 addr)
+{
+	unsigned int ioff = ip_hdrlen(skb);
+	unsigned int off = iprp_icmp_quote_off(ip_hdr(skb));
+	unsigned int need, l4off, check_off;
+	struct icmphdr *icmph;
+	struct iphdr *iph, *qh;
+	__be32 *field, *outer, old;
+	__sum16 *check = NULL;
+
+	if (skb->ip_summed != CHECKSUM_UNNECESSARY &&
+	    csum_fold(skb_checksum(skb, ioff, skb->len - ioff, 0)))
+		return -EINVAL;
+	if (skb_ensure_writable(skb, off + sizeof(struct iphdr)))
+		return -ENOMEM;
+	qh = (void *)skb->data + off;
+	l4off = off + qh->ihl * 4;
+	check_off = l4off + (qh->protocol == IPPROTO_TCP ?
+			     offsetof(struct tcphdr, check) :
+			     offsetof(struct udphdr, check));
+	need = l4off + 4;
+	if (skb->len >= check_off + sizeof(__sum16))
+		need = max(need, check_off + (unsigned int)sizeof(__sum16));
+	if (skb_ensure_writable(skb, need))
+		return -ENOMEM;
+	iph = ip_hdr(skb);
+	qh = (void *)skb->data + off;
+	if (need >= check_off + sizeof(__sum16))
+		check = (void *)skb->data + check_off;
+	field = quoted_dst ? &qh->daddr : &qh->saddr;
+	outer = quoted_dst ? &iph->saddr : &iph->daddr;
+	old = *field;
+	/* The quoted L4 checksum covers the pseudo-header; UDP's 0 is "none". */
+	if (check && (qh->protocol == IPPROTO_TCP || *check)) {
+		csum_replace4(check, old, addr);
+		if (qh->protocol == IPPROTO_UDP && !*check)
+			*check = CSUM_MANGLED_0;
+	}
+	csum_replace4(&qh->check, old, addr);
+	*field = addr;
+	if (*outer == old) {
+		csum_replace4(&iph->check, old, addr);
+		*outer = addr;
+	}
+	icmph = (void *)skb->data + ioff;
+	icmph->checksum = 0;
+	icmph->checksum = csum_fold(skb_checksum(skb, ioff, skb->len - ioff, 0));
+	/* skb->csum covered the old bytes; the checksum is now correct. */
+	if (skb->ip_summed == CHECKSUM_COMPLETE)
+		skb->ip_summed = CHECKSUM_NONE;
 	return 0;
 }
 

@@ -6,7 +6,7 @@
 //! assert their sizes.
 
 use iprp_core::wire::{Ipv4, Outgoing, Proto};
-use kernel::bindings::{net, sk_buff};
+use kernel::bindings::{self, net, sk_buff};
 use kernel::error::to_result;
 use kernel::prelude::*;
 
@@ -156,6 +156,12 @@ extern "C" {
     fn iprp_shim_consume_skb(skb: *mut sk_buff);
     fn iprp_shim_parse(skb: *const sk_buff, pkt: *mut Pkt) -> core::ffi::c_int;
     fn iprp_shim_set_addr(skb: *mut sk_buff, dst: bool, addr: u32) -> core::ffi::c_int;
+    fn iprp_shim_parse_icmp_error(skb: *const sk_buff, quoted: *mut Pkt) -> core::ffi::c_int;
+    fn iprp_shim_icmp_error_set_addr(
+        skb: *mut sk_buff,
+        quoted_dst: bool,
+        addr: u32,
+    ) -> core::ffi::c_int;
     fn iprp_shim_saddr(skb: *const sk_buff) -> u32;
     fn iprp_shim_daddr(skb: *const sk_buff) -> u32;
     fn iprp_shim_reinject(skb: *mut sk_buff);
@@ -263,6 +269,17 @@ pub(crate) enum SocketQuery {
     Uses = 2,
 }
 
+/// Outcome of [`SkbRef::icmp_error_set_addr`].
+#[derive(PartialEq, Eq)]
+pub(crate) enum IcmpRewrite {
+    /// Translated.
+    Done,
+    /// The ICMP checksum was wrong: left untouched, for the stack to drop.
+    BadChecksum,
+    /// The packet could not be made writable.
+    NoMemory,
+}
+
 /// A socket buffer the stack lends us for the duration of a hook call.
 ///
 /// # Invariants
@@ -301,6 +318,26 @@ impl SkbRef {
         unsafe { iprp_shim_set_addr(self.ptr, dst, addr.to_be()) == 0 }
     }
 
+    /// If the packet is an ICMP error of a class the stack acts on that
+    /// quotes a TCP or UDP packet, the quoted packet's addresses and ports.
+    pub(crate) fn parse_icmp_error(&self) -> Option<Pkt> {
+        let mut pkt = Pkt::default();
+        // SAFETY: `self.ptr` is valid (type invariant); `pkt` is writable.
+        (unsafe { iprp_shim_parse_icmp_error(self.ptr, &mut pkt) } == 0).then_some(pkt)
+    }
+
+    /// Rewrites the quoted destination (`quoted_dst`) or source address of
+    /// an ICMP error that [`Self::parse_icmp_error`] accepted, and the
+    /// outer address facing it if it was the same, with every checksum.
+    pub(crate) fn icmp_error_set_addr(&self, quoted_dst: bool, addr: Ipv4) -> IcmpRewrite {
+        // SAFETY: `self.ptr` is valid (type invariant).
+        match unsafe { iprp_shim_icmp_error_set_addr(self.ptr, quoted_dst, addr.to_be()) } {
+            0 => IcmpRewrite::Done,
+            e if e == -(bindings::EINVAL as core::ffi::c_int) => IcmpRewrite::BadChecksum,
+            _ => IcmpRewrite::NoMemory,
+        }
+    }
+
     /// Whether local sockets of `net` do `query` with the 4-tuple
     /// `local:lport` <-> `remote:rport` (host order), matched for the
     /// device `self` came in on (see [`SocketQuery`]).
@@ -330,6 +367,12 @@ impl SkbRef {
                 query as u8,
             )
         }
+    }
+
+    /// The IPv4 destination, host order.
+    pub(crate) fn daddr(&self) -> Ipv4 {
+        // SAFETY: `self.ptr` is valid (type invariant) and has an IP header.
+        u32::from_be(unsafe { iprp_shim_daddr(self.ptr) })
     }
 
     /// IPv4 source and destination, host order.

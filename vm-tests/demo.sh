@@ -23,7 +23,7 @@ demo_redirect() {
 	echo "== C downloads http://$VIP/file (redirected)"
 	n C curl -sf -o /tmp/demo.got -w 'redirected: %{size_download} bytes in %{time_total}s (connect %{time_connect}s)\n' "http://$VIP/file"
 	cmp /tmp/demo.got /tmp/demo-S1/file
-	echo "== L (no module) downloads the same URL (served by R itself)"
+	echo "== L (no IPRP role) downloads the same URL (served by R itself)"
 	n L curl -sf -o /tmp/demo.legacy -w 'legacy:     %{size_download} bytes in %{time_total}s (connect %{time_connect}s)\n' "http://$VIP/file"
 	cmp /tmp/demo.legacy /tmp/demo-R/file
 	echo "== C's binding and R's flows"

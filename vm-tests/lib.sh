@@ -4,15 +4,21 @@
 # Topology (one L2 segment through a bridge in namespace "sw"; netem on R's
 # port makes the redirector far while the replicas stay near the client):
 #
-#      C 10.0.0.1 (module)            S1 10.0.0.11 (no module)
+#      C 10.0.0.1 (client role)       S1 10.0.0.11 (no role)
 #            \                       /
-#             br0 (ns sw) --------- S2 10.0.0.12 (no module)
+#             br0 (ns sw) --------- S2 10.0.0.12 (no role)
 #            /    \
-#   L 10.0.0.21    \~~ netem ~~ R 10.0.0.2 (module, service address
-#   (legacy, no module)            10.0.0.100, own server for legacy)
-#   A 10.0.0.66 (off-path attacker, no module) on the same bridge
+#   L 10.0.0.21    \~~ netem ~~ R 10.0.0.2 (redirector role, service
+#   (legacy, no role)              address 10.0.0.100, own server for legacy)
+#   A 10.0.0.66 (off-path attacker, no role) on the same bridge
 #
-# Each host is a network namespace; "n C cmd" runs cmd in host C.
+# Each host is a network namespace; "n C cmd" runs cmd in host C. The
+# module is loaded once for the whole VM, but a namespace has iprp hooks
+# only while it has a role, so a host with no role runs no iprp code per
+# packet, like a host without the module (10-module checks this). Only the
+# protocol-99 handler is global: a host with no role drops protocol-99
+# messages where a host without the module would answer ICMP protocol
+# unreachable (vm-tests/tools/legacy_host.py makes L answer so).
 
 REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 IPRPCTL=$REPO/target/release/iprpctl

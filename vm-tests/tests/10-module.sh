@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Foundation: the module loads, its KUnit suites pass, hooks and the
-# protocol-99 handler see real traffic, status works per namespace, and
-# load/unload under traffic is clean.
+# protocol-99 handler see real traffic, hooks exist only in namespaces with a
+# role, status works per namespace, and load/unload under traffic is clean.
 
 t_load() {
 	dmesg -C
@@ -27,6 +27,7 @@ snmp() {
 
 t_hook_counters() {
 	local pre0 out0 in0 req0 pre1 out1 in1 req1
+	n C "$IPRPCTL" role client
 	mkdir -p /tmp/www && head -c 300000 /dev/urandom >/tmp/www/blob
 	n S1 busybox httpd -p 8000 -h /tmp/www
 	pre0=$(ctr C pre_routing_pkts); out0=$(ctr C local_out_pkts)
@@ -39,6 +40,38 @@ t_hook_counters() {
 	check $((pre1 - pre0)) -ge $((in1 - in0)) "PRE_ROUTING saw every received IP packet"
 	check $((out1 - out0)) -ge $((req1 - req0)) "LOCAL_OUT saw every sent IP packet"
 	check $((in1 - in0)) -ge 30 "traffic really flowed (20 ping replies + the download)"
+}
+
+# iprp_hooks NS: the iprp hooks registered in NS, one "HOOK FUNCTION" line
+# each, from the kernel's hook dump (nft list hooks).
+iprp_hooks() {
+	n "$1" nft list hooks ip | awk '/hook [a-z]+ \{/ { h = $2 } /\[iprp\]/ { print h, $2 }'
+}
+
+t_hooks_only_with_a_role() {
+	# Hooks are registered per namespace while a role needs them: none
+	# without a role, PRE_ROUTING for a redirector, PRE_ROUTING and
+	# LOCAL_OUT for a client. L never had a role: its traffic ran no iprp
+	# hook (the hooks count every packet they see).
+	n C nft list hooks ip
+	check "$(iprp_hooks C | sort | tr '\n' ' ')" = "output iprp_nf_local_out prerouting iprp_nf_pre_routing " "client: both hooks"
+	check "$(iprp_hooks L | wc -l)" -eq 0 "no role: no hook"
+	n L ping -c 10 -i 0.05 -q "${ADDR[C]}"
+	check "$(ctr L pre_routing_pkts)" -eq 0 "no role: PRE_ROUTING ran for none of L's packets"
+	check "$(ctr L local_out_pkts)" -eq 0 "no role: LOCAL_OUT ran for none of L's packets"
+	n L "$IPRPCTL" role redirector
+	check "$(iprp_hooks L | tr '\n' ' ')" = "prerouting iprp_nf_pre_routing " "redirector: PRE_ROUTING only"
+	n L "$IPRPCTL" role client redirector
+	check "$(iprp_hooks L | wc -l)" -eq 2 "both roles: both hooks"
+	n L "$IPRPCTL" role none
+	check "$(iprp_hooks L | wc -l)" -eq 0 "role none: the hooks are gone"
+	local pre
+	pre=$(ctr L pre_routing_pkts)
+	n L ping -c 10 -i 0.05 -q "${ADDR[C]}"
+	check "$(ctr L pre_routing_pkts)" -eq "$pre" "role none: no hook ran for L's packets"
+	# A refused role change leaves the hooks as they were.
+	! n L "$IPRPCTL" role client capacity 3 2>/dev/null
+	check "$(iprp_hooks L | wc -l)" -eq 0 "a refused role change adds no hook"
 }
 
 t_proto99() {
@@ -91,7 +124,10 @@ t_reload_under_traffic() {
 	for i in $(seq "$MOD_RELOADS"); do
 		rmmod iprp || { echo "reload $i: rmmod failed"; return 1; }
 		insmod "$MODULE" || { echo "reload $i: insmod failed"; return 1; }
-		n C "$IPRPCTL" status -j >/dev/null || { echo "reload $i: status failed"; return 1; }
+		# Hooks registered with the roles, under traffic, and removed by
+		# the next rmmod.
+		n C "$IPRPCTL" role client || { echo "reload $i: role client failed"; return 1; }
+		n L "$IPRPCTL" role redirector || { echo "reload $i: role redirector failed"; return 1; }
 	done
 	# $ip and $pp are the subshells around `ip netns exec`: signal the
 	# programs themselves. iperf3 prints its summary on TERM; until then its
@@ -114,6 +150,7 @@ topo_up 0
 tap "insmod iprp.ko" t_load
 tap "KUnit suites in the module pass" t_kunit
 tap "hook counters cover every packet of ping and curl" t_hook_counters
+tap "hooks are registered only where a role needs them" t_hooks_only_with_a_role
 tap "protocol-99 messages from another netns are counted by kind" t_proto99
 tap "iprpctl status -j works and is per namespace" t_status_per_netns
 tap "rmmod/insmod ${MOD_RELOADS}x under iperf3 and ping traffic" t_reload_under_traffic

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Redirection end to end: C (module, client role) talks to the service
 # address of R (module, redirector role); R binds each flow to S1 or S2
-# (ordinary servers, no module) and C's kernel translates, so the bulk goes
-# C <-> S directly. L has no module and is served by R itself.
+# (ordinary servers, no role) and C's kernel translates, so the bulk goes
+# C <-> S directly. L has no role and is served by R itself.
 
 PORT=8080
 RTT_MS=40	# netem 20 ms each way on R's link
@@ -547,7 +547,7 @@ tap "getpeername at the client is the service address" t_peer_is_vip
 tap "1 MB download: bulk bypasses the redirector" t_bulk_bypasses_redirector
 tap "iperf3 TCP and UDP through redirected flows" t_iperf3_tcp_udp
 tap "UDP request/response through a redirected flow" t_udp_request_response
-tap "legacy client (no module) served by R after the response timeout" t_legacy_served_locally
+tap "legacy client (no role) served by R after the response timeout" t_legacy_served_locally
 tap "a legacy client that answers with ICMP protocol unreachable is served at once, and its next flow without a REQ" t_legacy_icmp
 tap "a REQ whose translation would alias a direct connection is refused; R serves the flow" t_aliased_port_refused
 tap "first connect costs about one C-R round trip more" t_connect_time

@@ -450,7 +450,7 @@ assert st["packets"] == st["forwarded"] + st["local"] and st["forwarded"] >= 1, 
 a = {r["addr"]: r["assigned"] for r in s["replicas"]}
 assert sorted(a.values()) == [0, 1], a
 print("one flow:", st, a)'
-	# a legacy client (no module) is served locally: flows_local
+	# a legacy client (no role) is served locally: flows_local
 	n R "$IPRPCTL" zero
 	n R "$IPRPCTL" service add udp "$VIP:5301" response-timeout 100 idle-timeout 60s
 	n R "$IPRPCTL" replica add udp "$VIP:5301" "${ADDR[S1]}"

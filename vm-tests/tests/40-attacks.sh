@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Off-path attacker A (no module, spoofs source addresses with raw sockets):
+# Off-path attacker A (no role, spoofs source addresses with raw sockets):
 # forged REQ, CFM, ALM and CHK must neither hijack nor tear down a flow, and
 # every rejection is counted. Then floods of junk protocol-99 messages.
 

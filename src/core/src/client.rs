@@ -476,6 +476,56 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
         self.table.scan_from(from, f)
     }
 
+    /// An ICMP error arrived that quotes a packet this host sent from local
+    /// port `cport` to `replica`:`sport` (C27). Returns the redirector
+    /// address to put in the quote (and in the outer source, where that is
+    /// the replica), so the local stack finds the socket, which is
+    /// connected to the redirector. Any state: the first packets of a flow
+    /// reach the replica through the redirector while the binding is
+    /// CHECKING, and an error about them (no route to the replica, a
+    /// smaller MTU on the way) belongs to the flow too. Changes nothing
+    /// else: an error is no sign of life.
+    pub fn icmp_error_in(
+        &mut self,
+        replica: Ipv4,
+        proto: Proto,
+        sport: u16,
+        cport: u16,
+    ) -> Option<Ipv4> {
+        if !self.filter.replicas.may_contain(replica) {
+            return None;
+        }
+        let i = self.find_in(replica, proto, sport, cport)?;
+        let redirector = self.table.get(i)?.redirector;
+        self.counters.icmp_error_in += 1;
+        Some(redirector)
+    }
+
+    /// This host sends an ICMP error that quotes a packet it received from
+    /// `redirector`:`sport` on local port `cport` (C28). Returns the
+    /// replica the packet really came from, if a CONFIRMED binding
+    /// translated it: the error goes to the replica and quotes it, as the
+    /// packet was on the wire. Changes nothing else.
+    pub fn icmp_error_out(
+        &mut self,
+        redirector: Ipv4,
+        proto: Proto,
+        cport: u16,
+        sport: u16,
+    ) -> Option<Ipv4> {
+        if !self.filter.redirectors.may_contain(redirector) {
+            return None;
+        }
+        let i = self.find_out(redirector, proto, cport, sport)?;
+        let b = self.table.get(i)?;
+        if b.state != CState::Confirmed {
+            return None;
+        }
+        let replica = b.replica;
+        self.counters.icmp_error_out += 1;
+        Some(replica)
+    }
+
     /// Output path: a packet to `redirector` of flow (proto, cport, sport).
     /// Returns the replica to send it to if the binding is CONFIRMED.
     pub fn lookup_out(

@@ -242,6 +242,13 @@ counters! {
         translated_out,
         /// Incoming packets translated (replica -> redirector).
         translated_in,
+        /// Incoming ICMP errors quoting a packet sent to the replica of a
+        /// binding, to be made to quote the redirector (C27; one with a
+        /// wrong ICMP checksum is then left untouched).
+        icmp_error_in,
+        /// Outgoing ICMP errors quoting a packet translated by a CONFIRMED
+        /// binding, to be sent to the replica and quote it (C28).
+        icmp_error_out,
         /// Incoming packets held while CHECKING.
         held,
         /// Held packets released on CFM.

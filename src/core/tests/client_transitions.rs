@@ -672,3 +672,42 @@ fn c38_req_aliasing_another_connection_creates_nothing() {
     assert_eq!(c.checking(), 1);
     assert!(c.check_invariants());
 }
+
+#[test]
+fn c39_icmp_error_quoting_a_packet_to_the_replica_names_the_redirector() {
+    let mut c = client(16);
+    // No binding: untouched.
+    assert_eq!(c.icmp_error_in(S1, Proto::Tcp, PORT, 1000), None);
+    checking(&mut c, 1000, 5);
+    // CHECKING: the flow's first packets went through R to S1; an error
+    // about them is the flow's too.
+    assert_eq!(c.icmp_error_in(S1, Proto::Tcp, PORT, 1000), Some(R));
+    confirmed(&mut c, 1001, 6);
+    let before = c.get(R, Proto::Tcp, 1001, PORT).unwrap().last_activity;
+    assert_eq!(c.icmp_error_in(S1, Proto::Tcp, PORT, 1001), Some(R));
+    // Another port, replica or protocol: no binding.
+    assert_eq!(c.icmp_error_in(S2, Proto::Tcp, PORT, 1001), None);
+    assert_eq!(c.icmp_error_in(S1, Proto::Udp, PORT, 1001), None);
+    assert_eq!(c.icmp_error_in(S1, Proto::Tcp, PORT + 1, 1001), None);
+    assert_eq!(c.counters.icmp_error_in, 2);
+    // An error is no sign of life: the binding still expires on time.
+    assert_eq!(
+        c.get(R, Proto::Tcp, 1001, PORT).unwrap().last_activity,
+        before
+    );
+    assert!(c.check_invariants());
+}
+
+#[test]
+fn c40_icmp_error_about_a_translated_packet_goes_to_the_replica() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 5);
+    // Nothing was translated while CHECKING: the error is about a packet
+    // from R itself.
+    assert_eq!(c.icmp_error_out(R, Proto::Tcp, 1000, PORT), None);
+    confirmed(&mut c, 1001, 6);
+    assert_eq!(c.icmp_error_out(R, Proto::Tcp, 1001, PORT), Some(S1));
+    assert_eq!(c.icmp_error_out(VIP2, Proto::Tcp, 1001, PORT), None);
+    assert_eq!(c.icmp_error_out(R, Proto::Udp, 1001, PORT), None);
+    assert_eq!(c.counters.icmp_error_out, 1);
+}
