@@ -30,7 +30,7 @@
 //! filters out preemption by other load on a shared machine.
 //! `IPRP_BENCH_ROUNDS` (default 7) rounds; the table shows per cell the
 //! median ns/lookup and the median over rounds of the ratio to the smallest
-//! table. Goal (issue 4): warm ratio at 1M ≤ 1.10.
+//! table. Goal (the O(1) lookup's): warm ratio at 1M ≤ 1.10.
 //!
 //! Noise-free second measure (instructions and simulated cache misses per
 //! cell; each cell is its own symbol `lookup::lookups::<op, cold, fill>`):

@@ -818,11 +818,7 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
         for o in self.orphans.drain(..) {
             free(o.handle);
         }
-        let cap = self.table.capacity() as u32;
-        for i in 0..cap {
-            let Some(b) = self.table.remove(i) else {
-                continue;
-            };
+        while let Some(b) = self.table.remove(self.table.first_live()) {
             self.forget(&b);
             for &h in b.held.iter() {
                 free(h);
@@ -843,9 +839,10 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
     /// SYN, which TCP sends only after 1, 3, 7 ... s.
     ///
     /// Bounded: one call visits at most [`SWEEP_SLOTS`](crate::table::SWEEP_SLOTS)
-    /// slots, continuing where the previous call stopped, so every binding
-    /// is checked once per `ceil(capacity / SWEEP_SLOTS)` calls (every call
-    /// for shards up to that size).
+    /// bindings, continuing where the previous call stopped, so every
+    /// binding is checked once per `ceil(bindings / SWEEP_SLOTS)` calls
+    /// (every call up to that many); its cost follows the bindings, not
+    /// the capacity.
     pub fn on_tick(&mut self, now: u64, mut free: impl FnMut(u64)) -> Resends {
         let mut resend = Resends::new();
         // Orphans are in arrival order: the expired ones are in front.
@@ -857,12 +854,10 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
             self.counters.orphan_expired += 1;
             free(o.handle);
         }
-        let cap = self.table.capacity() as u32;
-        let (first, count) = self.table.sweep_window();
-        let mut next = first;
-        for _ in 0..count {
-            let i = next;
-            next = if i + 1 >= cap { 0 } else { i + 1 };
+        for _ in 0..self.table.sweep_budget() {
+            let Some(i) = self.table.sweep_next() else {
+                break;
+            };
             let Some(b) = self.table.get_mut(i) else {
                 continue;
             };

@@ -163,6 +163,9 @@ counters! {
         chk_wrong_key,
         /// CHK for a flow in the accept table: ALM.
         chk_in_accept,
+        /// Late CHK for a flow in the accept table that R has served no
+        /// packet of, naming its replica: confirmed (R14a).
+        chk_late_confirmed,
         /// Dropped: CHK to an address/port that is no configured service.
         chk_not_service,
         /// Dropped: message of another type handed to the redirector.

@@ -14,7 +14,7 @@
 use crate::counters::{bump, RedirCounters};
 use crate::hash::HashKey;
 use crate::sched::{Service, ServiceTable};
-use crate::table::{Entry, Slot, Table};
+use crate::table::{Entry, Slot, Table, NIL};
 use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
 use core::ops::DerefMut;
 
@@ -67,6 +67,9 @@ pub struct REntry {
     pub state: RState,
     /// Counted in the replica's connection count.
     counted: bool,
+    /// In the accept table, R has delivered a packet of the flow to its
+    /// own stack (R9): a late CHK can no longer rescue it (R14a).
+    served_local: bool,
     /// Replica chosen for the flow.
     pub replica: Ipv4,
     /// Last packet of the flow seen at the redirector (ms).
@@ -109,6 +112,7 @@ impl Entry for REntry {
         svc_gen: 0,
         replica_gen: 0,
         counted: false,
+        served_local: false,
     };
     const INDEXES: usize = 1;
     fn hash(&self, _which: usize, key: &HashKey) -> u64 {
@@ -321,6 +325,9 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                         // Answered below with a REQ.
                         e.last_req = now;
                     }
+                    if e.state == RState::Accept {
+                        e.served_local = true;
+                    }
                     let e = *e;
                     return match e.state {
                         RState::Accept => {
@@ -402,6 +409,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             svc_gen: svc.generation(),
             replica_gen: 0,
             counted: true,
+            served_local: false,
         };
         let Some(i) = self.table.insert(e) else {
             self.counters.local_table_full += 1;
@@ -493,6 +501,31 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 self.counters.alm_sent += 1;
                 Ok(alm)
             }
+            RState::Accept if !e.served_local && e.replica == m.replica && e.replica != 0 => {
+                // R14a: the CHK is late (the REQ or the first CHKs were
+                // lost) but R has served none of the flow's packets: the
+                // replica has the flow's SYN and is answering the client,
+                // so confirm it as R10 would have, instead of an ALM that
+                // leaves the flow to the client's next SYN retransmission.
+                e.last_activity = now;
+                e.last_response = now;
+                e.state = RState::Confirmed;
+                e.key = m.key;
+                e.counted = true;
+                let e = *e;
+                let gen = svc.conn_inc(e.replica);
+                if let Some(x) = self.find(&k).and_then(|i| self.table.get_mut(i)) {
+                    x.replica_gen = gen;
+                }
+                self.counters.chk_late_confirmed += 1;
+                self.counters.cfm_sent += 1;
+                bump(&svc.live().flows_redirected);
+                Ok(Outgoing {
+                    from: dst,
+                    to: src,
+                    msg: m.answer(MsgType::Cfm, m.key),
+                })
+            }
             RState::Accept => {
                 self.counters.chk_in_accept += 1;
                 self.counters.alm_sent += 1;
@@ -504,12 +537,13 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
     /// Removes every entry of both tables (operator flush), releasing
     /// the replicas' connection counts. Not counted as expiry.
     pub fn clear<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>) {
-        let cap = self.table.capacity() as u32;
-        for i in 0..cap {
-            let Some(e) = self.table.get(i).copied() else {
+        let mut next = self.table.first_live();
+        while next != NIL {
+            let i = next;
+            next = self.table.next_live(i);
+            let Some(e) = self.table.remove(i) else {
                 continue;
             };
-            self.table.remove(i);
             if e.counted {
                 if let Some(s) = svc_of(svcs, &e) {
                     s.conn_dec(e.replica, e.replica_gen);
@@ -520,7 +554,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
 
     /// Removes the entries of the service in slot `idx` (it is being
     /// deleted), releasing their connection counts. Returns how many.
-    /// Visits every slot: a configuration operation, not a packet-path one.
+    /// Visits every entry of the shard.
     pub fn remove_service<T: DerefMut<Target = [Service]>>(
         &mut self,
         svcs: &ServiceTable<T>,
@@ -531,7 +565,10 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         };
         let gen = svc.generation();
         let mut removed = 0;
-        for i in 0..self.table.capacity() as u32 {
+        let mut next = self.table.first_live();
+        while next != NIL {
+            let i = next;
+            next = self.table.next_live(i);
             let Some(e) = self.table.get(i).copied() else {
                 continue;
             };
@@ -559,21 +596,19 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
     /// timeout instead of waiting for the client's next SYN.
     ///
     /// Bounded: one call visits at most [`SWEEP_SLOTS`](crate::table::SWEEP_SLOTS)
-    /// slots, continuing where the previous call stopped, so every entry is
-    /// checked once per `ceil(capacity / SWEEP_SLOTS)` calls (every call for
-    /// shards up to that size).
+    /// entries, continuing where the previous call stopped, so every entry
+    /// is checked once per `ceil(entries / SWEEP_SLOTS)` calls (every call
+    /// up to that many); its cost follows the entries, not the capacity.
     pub fn on_tick<T: DerefMut<Target = [Service]>>(
         &mut self,
         svcs: &ServiceTable<T>,
         now: u64,
     ) -> Resends {
         let mut resend = Resends::new();
-        let cap = self.table.capacity() as u32;
-        let (first, count) = self.table.sweep_window();
-        let mut next = first;
-        for _ in 0..count {
-            let i = next;
-            next = if i + 1 >= cap { 0 } else { i + 1 };
+        for _ in 0..self.table.sweep_budget() {
+            let Some(i) = self.table.sweep_next() else {
+                break;
+            };
             let Some(e) = self.table.get_mut(i) else {
                 continue;
             };
@@ -632,6 +667,11 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             return false;
         }
         self.move_to_accept(svcs, i);
+        // The client said it has no IPRP: a CHK for this flow can only be
+        // forged, so none may bring it back (R14a).
+        if let Some(e) = self.table.get_mut(i) {
+            e.served_local = true;
+        }
         self.counters.unreach_to_accept += 1;
         if let Some(s) = svc_of(svcs, &e) {
             bump(&s.live().flows_local);

@@ -27,9 +27,12 @@
 //! When every slot is taken, [`Table::insert`] refuses (returns `None`);
 //! nothing is ever evicted to make room.
 //!
-//! [`Table::sweep_window`] hands out the slots of a periodic sweep in
-//! windows of at most [`SWEEP_SLOTS`], so a timer holding the shard lock
-//! does bounded work per call.
+//! The used slots are also on a doubly linked list (`live`), so what walks
+//! every entry (the periodic sweep, a flush) costs time in proportion to the
+//! entries, not to the capacity. [`Table::sweep_next`] hands out the
+//! entries of a periodic sweep in a ring, at most [`SWEEP_SLOTS`] per call
+//! ([`Table::sweep_budget`]), so a timer holding the shard lock does
+//! bounded work per call.
 
 use crate::hash::{reduce, HashKey};
 use crate::wire::Proto;
@@ -45,9 +48,9 @@ pub const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
 /// per slot per index.
 pub const HEADS: usize = 4;
 
-/// Most slots one sweep window (one `on_tick` call) visits. A shard of
-/// `n` slots is swept completely every `ceil(n / SWEEP_SLOTS)` calls; up
-/// to this size, every call sweeps the whole shard.
+/// Most entries one sweep (one `on_tick` call) visits. A shard holding `n`
+/// entries is swept completely every `ceil(n / SWEEP_SLOTS)` calls; up to
+/// this many entries, every call sweeps the whole shard.
 pub const SWEEP_SLOTS: usize = 16384;
 
 /// What a table stores. Implemented by the redirector's flow entries and
@@ -66,7 +69,8 @@ pub trait Entry {
 /// contents are overwritten by [`Table::new_in`].
 ///
 /// Layout (`repr(C)`): chain links and hash tags, then the entry (whose
-/// lookup fields come first), then this slot's bucket heads.
+/// lookup fields come first), then this slot's bucket heads and its links
+/// in the list of used slots (previous, next), which lookups never read.
 #[derive(Clone)]
 #[repr(C)]
 pub struct Slot<E> {
@@ -75,6 +79,7 @@ pub struct Slot<E> {
     used: bool,
     entry: E,
     head: [u32; HEADS],
+    live: [u32; 2],
 }
 
 impl<E: Entry> Slot<E> {
@@ -85,6 +90,7 @@ impl<E: Entry> Slot<E> {
         used: false,
         entry: E::EMPTY,
         head: [NIL; HEADS],
+        live: [NIL; 2],
     };
 }
 
@@ -103,13 +109,18 @@ fn tag_of(hash: u64) -> u16 {
 /// * every used slot is on exactly one chain of each index `k`, the one of
 ///   the bucket `bucket(k, entry.hash(k))`, and its `tag[k]` is
 ///   `tag_of(entry.hash(k))`; every unused slot is on the free list
-///   (linked through `next[0]`) and on no chain.
+///   (linked through `next[0]`) and on no chain;
+/// * the used slots, and only they, form the list from `live_head` through
+///   `live[1]`, with `live[0]` pointing back; `cursor` is `NIL` or a used
+///   slot.
 pub struct Table<E: Entry, S: DerefMut<Target = [Slot<E>]>> {
     slots: S,
     cap: u32,
     len: u32,
     free: u32,
-    sweep: u32,
+    live_head: u32,
+    /// Where the periodic sweep continues (`NIL`: at `live_head`).
+    cursor: u32,
     key: HashKey,
 }
 
@@ -133,7 +144,8 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
             cap,
             len: 0,
             free: if cap > 0 { 0 } else { NIL },
-            sweep: 0,
+            live_head: NIL,
+            cursor: NIL,
             key,
         }
     }
@@ -274,9 +286,15 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
                 s.tag[k] = tag_of(h);
             }
         }
+        let old_head = self.live_head;
         let s = self.slots.get_mut(idx as usize)?;
         s.used = true;
         s.entry = entry;
+        s.live = [NIL, old_head];
+        if let Some(h) = self.slots.get_mut(old_head as usize) {
+            h.live[0] = idx;
+        }
+        self.live_head = idx;
         self.len += 1;
         Some(idx)
     }
@@ -316,12 +334,24 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
                 }
             }
         }
+        let [prev, next] = self.slots.get(idx as usize)?.live;
+        match self.slots.get_mut(prev as usize) {
+            Some(p) => p.live[1] = next,
+            None => self.live_head = next,
+        }
+        if let Some(n) = self.slots.get_mut(next as usize) {
+            n.live[0] = prev;
+        }
+        if self.cursor == idx {
+            self.cursor = next;
+        }
         let free = self.free;
         let s = self.slots.get_mut(idx as usize)?;
         let entry = core::mem::replace(&mut s.entry, E::EMPTY);
         s.used = false;
         s.next = [free, NIL];
         s.tag = [0; 2];
+        s.live = [NIL; 2];
         self.free = idx;
         self.len -= 1;
         Some(entry)
@@ -359,13 +389,35 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         self.cap
     }
 
-    /// Calls `f` on every used slot index (in slot order).
+    /// Calls `f` on every used slot index and its entry, newest first;
+    /// O(entries).
     pub fn for_each_index(&self, mut f: impl FnMut(u32, &E)) {
-        for (i, s) in self.slots.iter().enumerate().take(self.cap as usize) {
-            if s.used {
-                f(i as u32, &s.entry);
+        let mut i = self.live_head;
+        let mut steps = 0u32;
+        while let Some(s) = self.slots.get(i as usize) {
+            if steps >= self.len {
+                break;
             }
+            f(i, &s.entry);
+            i = s.live[1];
+            steps += 1;
         }
+    }
+
+    /// The slot of the newest entry (`NIL` when empty); with
+    /// [`Self::next_live`], a walk over every entry that may remove the
+    /// entry it is at (take the next one first).
+    pub fn first_live(&self) -> u32 {
+        self.live_head
+    }
+
+    /// The slot of the entry after slot `idx` in the list of entries
+    /// (`NIL` at the end or if `idx` holds none).
+    pub fn next_live(&self, idx: u32) -> u32 {
+        self.slots
+            .get(idx as usize)
+            .filter(|s| s.used)
+            .map_or(NIL, |s| s.live[1])
     }
 
     /// True if slot `idx` holds an entry (used by sweeps).
@@ -373,24 +425,27 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         self.slots.get(idx as usize).is_some_and(|s| s.used)
     }
 
-    /// The next window of a periodic sweep: `(first slot, count)` with
-    /// `count = min(capacity, SWEEP_SLOTS)`; the window wraps around the
-    /// end of the slots (visit `(first + j) % capacity` for `j < count`).
-    /// Successive windows cover every slot once per
-    /// `ceil(capacity / SWEEP_SLOTS)` calls.
-    pub fn sweep_window(&mut self) -> (u32, u32) {
-        if self.cap == 0 {
-            return (0, 0);
-        }
-        let count = self.cap.min(SWEEP_SLOTS as u32);
-        let first = if self.sweep < self.cap { self.sweep } else { 0 };
-        let rest = self.cap - first;
-        self.sweep = if count < rest {
-            first + count
+    /// How many entries one call of a periodic sweep visits:
+    /// `min(entries, SWEEP_SLOTS)`, each with one [`Self::sweep_next`].
+    pub fn sweep_budget(&self) -> u32 {
+        self.len.min(SWEEP_SLOTS as u32)
+    }
+
+    /// The next entry of the periodic sweep, which goes round the entries
+    /// (not the slots), continuing where the last call stopped; the caller
+    /// may remove the entry it gets. Within [`Self::sweep_budget`] calls no
+    /// entry comes twice, and successive sweeps visit every entry once per
+    /// `ceil(entries / SWEEP_SLOTS)` sweeps (entries added meanwhile come
+    /// in a later round).
+    pub fn sweep_next(&mut self) -> Option<u32> {
+        let i = if self.cursor == NIL {
+            self.live_head
         } else {
-            count - rest
+            self.cursor
         };
-        (first, count)
+        let s = self.slots.get(i as usize)?;
+        self.cursor = s.live[1];
+        Some(i)
     }
 
     /// Checks every structural invariant; O(capacity). For tests.
@@ -433,7 +488,21 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
                 _ => return false,
             }
         }
-        used == self.len && used + free == self.cap
+        if used != self.len || used + free != self.cap {
+            return false;
+        }
+        let (mut n, mut prev, mut p) = (0u32, NIL, self.live_head);
+        while p != NIL && n <= self.cap {
+            match self.slots.get(p as usize) {
+                Some(s) if s.used && s.live[0] == prev => {
+                    n += 1;
+                    prev = p;
+                    p = s.live[1];
+                }
+                _ => return false,
+            }
+        }
+        n == self.len && (self.cursor == NIL || self.is_used(self.cursor))
     }
 }
 
@@ -474,6 +543,55 @@ mod tests {
         Table::new_in(vec![Slot::EMPTY; cap], HashKey::new(3, 4))
     }
 
+    /// Longest chain of index `which` (walks every bucket).
+    fn max_chain(t: &Table<E2, Vec<Slot<E2>>>, which: usize) -> u32 {
+        let w = which & 1;
+        let mut longest = 0;
+        for slot in 0..t.capacity() {
+            for h in 0..Table::<E2, Vec<Slot<E2>>>::PER {
+                let mut n = 0;
+                let mut i = t.head((slot, which * Table::<E2, Vec<Slot<E2>>>::PER + h));
+                while let Some(s) = t.slots.get(i as usize) {
+                    n += 1;
+                    i = s.next[w];
+                }
+                longest = longest.max(n);
+            }
+        }
+        longest
+    }
+
+    /// Hash flooding: keys crafted to share one bucket under a key the
+    /// attacker knows make one long chain there, and spread out under the
+    /// shard's secret key.
+    #[test]
+    fn crafted_keys_do_not_lengthen_chains_under_a_secret_key() {
+        const CAP: usize = 256;
+        const CRAFTED: usize = 128;
+        let known = HashKey::new(0x0123, 0x4567);
+        let secret = HashKey::new(0x89ab_cdef, 0x1357_9bdf);
+        let mut probe = Table::<E2, Vec<Slot<E2>>>::new_in(vec![Slot::EMPTY; CAP], known);
+        let target = probe.bucket(0, E2 { a: 0, b: 0 }.hash(0, &known));
+        let crafted: Vec<u32> = (0u32..)
+            .filter(|&a| probe.bucket(0, E2 { a, b: 0 }.hash(0, &known)) == target)
+            .take(CRAFTED)
+            .collect();
+        // The attack works where the key is known: every entry in one chain.
+        for &a in &crafted {
+            probe.insert(E2 { a, b: !a }).unwrap();
+        }
+        assert_eq!(max_chain(&probe, 0), CRAFTED as u32);
+        // Under the secret key the same entries spread like any others:
+        // 128 entries over 512 buckets leave no chain longer than a few.
+        let mut t = Table::<E2, Vec<Slot<E2>>>::new_in(vec![Slot::EMPTY; CAP], secret);
+        for &a in &crafted {
+            t.insert(E2 { a, b: !a }).unwrap();
+        }
+        let longest = max_chain(&t, 0);
+        assert!(longest <= 6, "longest chain {longest}");
+        assert!(t.check_invariants());
+    }
+
     fn find_a(t: &Table<E2, Vec<Slot<E2>>>, a: u32) -> Option<u32> {
         t.find(0, E2 { a, b: 0 }.hash(0, t.hash_key()), |e| e.a == a)
     }
@@ -495,6 +613,7 @@ mod tests {
         }
         let mut want = Vec::new();
         t.for_each_index(|_, e| want.push(e.a));
+        want.sort_unstable();
         for chunk in [1usize, 7, 64, 1000] {
             let (mut pos, mut got) = (0u32, Vec::new());
             while pos < t.capacity() as u32 {
@@ -508,6 +627,7 @@ mod tests {
                     true
                 });
             }
+            got.sort_unstable();
             assert_eq!(got, want, "chunk {chunk}");
         }
     }
@@ -599,31 +719,76 @@ mod tests {
     }
 
     #[test]
-    fn sweep_windows_cover_every_slot_once_per_round() {
-        for cap in [
-            0usize,
-            1,
-            5,
-            SWEEP_SLOTS,
-            SWEEP_SLOTS + 1,
-            3 * SWEEP_SLOTS - 7,
+    fn sweeps_visit_entries_not_slots_each_once_per_round() {
+        for (cap, n) in [
+            (0usize, 0usize),
+            (8, 0),
+            (8, 5),
+            (4 * SWEEP_SLOTS, 3),
+            (SWEEP_SLOTS + 1, SWEEP_SLOTS + 1),
+            (3 * SWEEP_SLOTS, 3 * SWEEP_SLOTS - 7),
         ] {
             let mut t = t(cap);
-            let rounds = cap.div_ceil(SWEEP_SLOTS).max(1);
+            let mut slot_of = Vec::new();
+            for a in 0..n as u32 {
+                slot_of.push(t.insert(E2 { a, b: !a }).unwrap());
+            }
+            // A sweep's budget follows the entries, not the capacity.
+            assert_eq!(t.sweep_budget() as usize, n.min(SWEEP_SLOTS));
+            let rounds = n.div_ceil(SWEEP_SLOTS).max(1);
             for _ in 0..2 {
                 let mut seen = vec![0u32; cap];
                 for _ in 0..rounds {
-                    let (first, count) = t.sweep_window();
-                    assert!(count as usize <= SWEEP_SLOTS);
-                    for j in 0..count as usize {
-                        seen[(first as usize + j) % cap] += 1;
+                    let mut this = vec![false; cap];
+                    for _ in 0..t.sweep_budget() {
+                        let i = t.sweep_next().unwrap() as usize;
+                        assert!(!this[i], "no entry twice in one sweep");
+                        this[i] = true;
+                        seen[i] += 1;
                     }
                 }
-                // Every slot at least once; the last window of a round may
-                // wrap into the next round's first slots.
-                assert!(seen.iter().all(|&n| (1..=2).contains(&n)), "cap {cap}");
+                for &i in &slot_of {
+                    // At least once; a round's last sweep may run into the
+                    // next round's first entries.
+                    assert!((1..=2).contains(&seen[i as usize]), "cap {cap} n {n}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn a_sweep_may_remove_what_it_visits() {
+        let mut t = t(64);
+        for a in 0..40u32 {
+            t.insert(E2 { a, b: !a });
+        }
+        // Remove every other entry as the sweep meets it, over two sweeps.
+        let mut visited = Vec::new();
+        for _ in 0..2 {
+            for _ in 0..t.sweep_budget() {
+                let i = t.sweep_next().unwrap();
+                let a = t.get(i).unwrap().a;
+                visited.push(a);
+                if a.is_multiple_of(2) {
+                    t.remove(i);
+                }
+                assert!(t.check_invariants());
+            }
+        }
+        assert_eq!(t.len(), 20);
+        let mut first: Vec<u32> = visited[..40].to_vec();
+        first.sort_unstable();
+        assert_eq!(first, (0..40).collect::<Vec<_>>());
+        assert!(visited[40..].iter().all(|a| !a.is_multiple_of(2)));
+        let mut left = Vec::new();
+        t.for_each_index(|_, e| left.push(e.a));
+        left.sort_unstable();
+        assert_eq!(
+            left,
+            (0..40u32)
+                .filter(|a| !a.is_multiple_of(2))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

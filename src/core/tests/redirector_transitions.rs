@@ -218,17 +218,64 @@ fn r14_accept_packet_is_local() {
 }
 
 #[test]
-fn r15_accept_chk_alarms() {
+fn r15_accept_chk_alarms_once_r_served_the_flow() {
     let s = one_replica();
     let mut r = redir(16);
     sent(&mut r, &s, 9, 0);
     r.on_tick(&s, 1000);
+    // The client's SYN retransmission: R serves the flow itself (R9).
+    assert_eq!(sent(&mut r, &s, 9, 1000).verdict, Verdict::Local);
     let o = r
         .on_chk(&s, &msg(MsgType::Chk, 9, S1, 3), CLIENT, VIP, 1001)
         .unwrap();
     assert_eq!(o.msg.ty, MsgType::Alm);
     assert_eq!(r.lookup(&fkey(CLIENT, 9)).unwrap().state, RState::Accept);
     assert_eq!(r.counters.chk_in_accept, 1);
+}
+
+#[test]
+fn r15a_late_chk_confirms_a_flow_r_served_nothing_of() {
+    let s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    r.on_tick(&s, 1000);
+    let rep0 = |s: &Svcs| s.lookup(Proto::Tcp, VIP, PORT).unwrap().replicas()[0].conns();
+    assert_eq!(rep0(&s), 0);
+    // Another replica: still an ALM, nothing changes.
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S2, 3), CLIENT, VIP, 1001)
+        .unwrap();
+    assert_eq!(o.msg.ty, MsgType::Alm);
+    // The flow's replica: R has served nothing, the replica has the SYN.
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S1, 3), CLIENT, VIP, 1002)
+        .unwrap();
+    assert_eq!(o.msg, msg(MsgType::Cfm, 9, S1, 3));
+    let e = r.lookup(&fkey(CLIENT, 9)).unwrap();
+    assert_eq!(
+        (e.state, e.key, e.last_activity),
+        (RState::Confirmed, 3, 1002)
+    );
+    assert_eq!(r.counters.chk_late_confirmed, 1);
+    assert_eq!(rep0(&s), 1);
+    // It is counted again and released like any confirmed entry.
+    r.on_tick(&s, 1002 + 60_000);
+    assert!(r.is_empty());
+    assert_eq!(rep0(&s), 0);
+}
+
+#[test]
+fn r15b_late_chk_after_protocol_unreachable_alarms() {
+    // The client said it has no IPRP: a CHK can only be forged.
+    let s = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &s, 9, 0);
+    assert!(r.on_unreachable(&s, &fkey(CLIENT, 9)));
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 9, S1, 3), CLIENT, VIP, 10)
+        .unwrap();
+    assert_eq!(o.msg.ty, MsgType::Alm);
+    assert_eq!(r.counters.chk_late_confirmed, 0);
 }
 
 #[test]
