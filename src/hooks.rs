@@ -239,8 +239,13 @@ fn redirector_in(state: &NetState, skb: &SkbRef, f: &Flow, now: u64) -> Verdict 
     }
     match outcome.verdict {
         RVerdict::Pass | RVerdict::Local => Verdict::Accept,
-        // Routing after PRE_ROUTING forwards it to the replica.
-        RVerdict::Forward { replica } => rewrite(state, skb, true, replica, Verdict::Accept),
+        // Routing after PRE_ROUTING forwards it to the replica, untracked:
+        // the replica answers the client directly.
+        RVerdict::Forward { replica } => {
+            let v = rewrite(state, skb, true, replica, Verdict::Accept);
+            skb.untrack();
+            v
+        }
         RVerdict::Drop(_) => Verdict::Drop,
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! This crate is the thin kernel glue. Protocol logic lives in the sans-IO
 //! `iprp_core` crate (src/core), which is linked into the same module; the C
-//! shim (src/shim.c) owns the registrations the kernel crate has no
-//! abstraction for and calls the `iprp_rs_*` functions defined here.
+//! glue (src/*.c, one file per concern) owns the registrations the kernel
+//! crate has no abstraction for and calls the `iprp_rs_*` functions defined
+//! here.
 
 use kernel::prelude::*;
 

@@ -568,7 +568,7 @@ impl Drop for NetState {
             let c = unsafe { KBox::from_raw(c) };
             // Free every held packet. Bottom halves off like every other
             // taker of a shard lock in process context: lockdep checks the
-            // lock class, which softirqs take (2026-12-01 report).
+            // lock class, which softirqs take (it reported this path once).
             for shard in c.shards.iter() {
                 shim::without_bh(|| {
                     shard.lock().clear(|h| {

@@ -156,6 +156,7 @@ extern "C" {
     fn iprp_shim_consume_skb(skb: *mut sk_buff);
     fn iprp_shim_parse(skb: *const sk_buff, pkt: *mut Pkt) -> core::ffi::c_int;
     fn iprp_shim_set_addr(skb: *mut sk_buff, dst: bool, addr: u32) -> core::ffi::c_int;
+    fn iprp_shim_untrack(skb: *mut sk_buff);
     fn iprp_shim_parse_icmp_error(skb: *const sk_buff, quoted: *mut Pkt) -> core::ffi::c_int;
     fn iprp_shim_icmp_error_set_addr(
         skb: *mut sk_buff,
@@ -367,6 +368,13 @@ impl SkbRef {
                 query as u8,
             )
         }
+    }
+
+    /// Marks the packet untracked for conntrack (a first packet the
+    /// redirector forwards: the flow's replies never pass here).
+    pub(crate) fn untrack(&self) {
+        // SAFETY: `self.ptr` is valid (type invariant).
+        unsafe { iprp_shim_untrack(self.ptr) }
     }
 
     /// The IPv4 destination, host order.
