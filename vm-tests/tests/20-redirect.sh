@@ -480,6 +480,11 @@ NFT
 		cmp /tmp/coex.blob /tmp/www-S1/blob
 	done
 	n C nft list table inet iprp_test | grep -A1 'ct state invalid' | grep -q 'packets 0 '
+	# R forwarded the downloads' first packets untracked: S1 answers C
+	# directly, so an entry would sit in SYN_SENT for two minutes.
+	n R cat /proc/net/nf_conntrack >"$RES/conntrack-r.txt"
+	check "$(grep -c "dst=${ADDR[S1]} sport=[0-9]* dport=$PORT " "$RES/conntrack-r.txt" || true)" -eq 0 \
+		"R keeps no conntrack entry for the flows it forwarded to S1"
 	n C grep -c "dport=$PORT" /proc/net/nf_conntrack
 	n C grep "dst=$VIP" /proc/net/nf_conntrack | head -3
 	for h in C R; do n "$h" nft delete table inet iprp_test; n "$h" nft delete table ip iprp_nat; done

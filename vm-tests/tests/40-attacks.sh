@@ -6,7 +6,7 @@
 FORGE="python3 $REPO/vm-tests/tools/iprp_forge.py"
 APORT=8080
 SLOWPORT=9100
-# Guessed keys per forged message type (issue 8: at least 100,000); the
+# Guessed keys per forged message type (at least 100,000); the
 # debug kernel's run lowers it, since the python forger is slow there.
 GUESSES=${IPRP_ATTACK_GUESSES:-100000}
 

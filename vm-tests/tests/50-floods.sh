@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Floods from the off-path attacker A (issue 8): a million junk protocol-99
+# Floods from the off-path attacker A: a million junk protocol-99
 # messages at each role, 100,000 new flows at the redirector, 100,000 REQs
 # at a client. The module's memory stays within its configured tables, its
 # counters account for every message that reached it, and a legitimate
@@ -9,7 +9,7 @@
 FLOOD=$REPO/target/tools/iprp_flood
 FPORT=8080
 FCAP=16384	# the role's default capacity (DEFAULT_CAPACITY in src/pernet.rs)
-# Issue 8's sizes; `run.sh --env` can lower them (the debug kernel's run).
+# The robustness goal's sizes; `run.sh --env` can lower them (the debug kernel's run).
 FJUNK=${IPRP_FLOOD_COUNT:-1000000}
 FTUPLES=${IPRP_FLOOD_TUPLES:-100000}
 

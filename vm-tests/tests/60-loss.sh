@@ -1,12 +1,12 @@
 # shellcheck shell=bash
-# Loss and disorder on the client-redirector link (issue 8): netem drops
+# Loss and disorder on the client-redirector link: netem drops
 # IPRP_LOSS_PCT % of the packets on R's link in each direction, duplicates
 # 10 % and reorders 25 %. The handshake (first packets through R, REQ, CHK, CFM) must
 # survive it: 200 parallel redirected downloads all complete with the right
 # content. The bulk goes C <-> S1 directly and is not impaired.
 
 LPORT=8080
-# Issue 8's 30 %, in CI too since REQ and CHK are re-sent on the timers
+# The robustness goal's 30 %, in CI too since REQ and CHK are re-sent on the timers
 # (docs/protocol.md R21/C25).
 LOSS=${IPRP_LOSS_PCT:-30}
 LFLOWS=${IPRP_LOSS_FLOWS:-200}

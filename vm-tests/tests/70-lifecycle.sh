@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Lifecycle (issue 8): module reloads with both roles configured and
+# Lifecycle: module reloads with both roles configured and
 # redirected iperf3 traffic flowing; namespaces deleted while they hold live
 # bindings and entries; a redirector that loses all its state while
 # confirmed flows keep running at the client.

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Netlink fuzzer (issue 8): random commands (unknown ones too), attributes,
+# Netlink fuzzer: random commands (unknown ones too), attributes,
 # lengths, nesting and flags against the iprp family, as root and as an
 # unprivileged user, in a namespace of its own with both roles on. Only
 # errors come back, the kernel logs nothing, and afterwards the module

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Random generic-netlink requests to the iprp family (issue 8).
+"""Random generic-netlink requests to the iprp family.
 
     iprp_nlfuzz.py COUNT SEED
 
