@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BEGIN = "<!-- BEGIN GENERATED (bench/report.py) -->"
 END = "<!-- END GENERATED -->"
 
-# The peers' numbers from issue 7 (same VM recipe, near geometry).
+# The peers' numbers measured with the same VM recipe (near geometry).
 PEERS_CONNECT_D25 = {"direct": 0.40, "rlocal": 52.5, "dnat": 52.8, "ipvsnat": 52.5}
 PEERS_BULK_1M_D25 = {"direct": 33.0, "dnat": 424.0, "ipvsnat": 431.0}
 PEERS_CPU_US = {"direct": 820, "rlocal": 860, "dnat": 1060, "ipvsnat": 1290}

@@ -37,7 +37,7 @@ for f in iprp.ko target/release/iprpctl target/bench/connect-gen target/bench/ud
 done
 command -v gnuplot >/dev/null || { echo "run.sh: gnuplot missing (make deps)" >&2; exit 64; }
 
-export PATH=/opt/iprp-venv/bin:$PATH
+export PATH=${IPRP_VENV:-/opt/iprp-venv}/bin:$PATH
 RES=$REPO/bench/results/$MODE-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$RES"
 echo "# results in $RES"

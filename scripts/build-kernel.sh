@@ -6,7 +6,8 @@
 #                                         -> prints it only if already built
 #                                            (exit 1 otherwise); never builds
 #
-# Source: Debian's linux-source-7.2, unpacked once under $IPRP_CACHE. Each
+# Source: Debian's linux-source-$LINUX_SERIES (scripts/versions.env), unpacked
+# once under $IPRP_CACHE. Each
 # variant builds out of tree (O=) in a directory keyed by a hash of the
 # config fragments, the source package version and the compilers, so a warm
 # run only checks a stamp file and rebuilds nothing.
@@ -23,7 +24,9 @@ JOBS=${JOBS:-$(nproc)}
 
 log() { printf '[kernel] %s\n' "$*" >&2; }
 
-src_ver=$(dpkg-query -W -f='${Version}' linux-source-7.2)
+# shellcheck source=versions.env
+. "$HERE/scripts/versions.env"
+src_ver=$(dpkg-query -W -f='${Version}' "linux-source-$LINUX_SERIES")
 fragments=("$CFG_DIR/base.config")
 [ "$VARIANT" = debug ] && fragments+=("$CFG_DIR/debug.config")
 case "$VARIANT" in base|debug) ;; *) echo "unknown variant $VARIANT" >&2; exit 2;; esac
@@ -35,7 +38,7 @@ key=$( {
 	"clang$LLVM" --version | head -1
 	bindgen --version
 	} | sha256sum | cut -c1-16)
-SRC=$CACHE/linux-source-7.2
+SRC=$CACHE/linux-source-$LINUX_SERIES
 OUT=$CACHE/build-$VARIANT-$key
 STAMP=$OUT/.iprp-built
 
@@ -63,9 +66,9 @@ fi
 
 mkdir -p "$CACHE"
 if [ ! -f "$SRC/.iprp-unpacked-$src_ver" ]; then
-	log "unpacking linux-source-7.2 $src_ver"
+	log "unpacking linux-source-$LINUX_SERIES $src_ver"
 	rm -rf "$SRC"
-	tar -C "$CACHE" -xf /usr/src/linux-source-7.2.tar.xz
+	tar -C "$CACHE" -xf "/usr/src/linux-source-$LINUX_SERIES.tar.xz"
 	touch "$SRC/.iprp-unpacked-$src_ver"
 fi
 

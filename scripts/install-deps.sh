@@ -5,6 +5,8 @@
 set -euo pipefail
 
 VENV=${IPRP_VENV:-/opt/iprp-venv}
+# shellcheck source=versions.env
+. "$(dirname "$0")/versions.env"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 
@@ -47,36 +49,44 @@ PIN
 	rm -f /var/lib/iprp-apt-updated
 fi
 
-if [ ! -f /var/lib/iprp-apt-updated ]; then
-	log "apt-get update"
-	$SUDO apt-get update -qq
-	$SUDO touch /var/lib/iprp-apt-updated
-fi
+# Package lists are refreshed before an install when they are a day old or
+# were never fetched with our sources (not on every run: a warm machine
+# installs nothing and needs no network).
+apt_update() {
+	if [ -z "$(find /var/lib/iprp-apt-updated -mmin -1440 2>/dev/null)" ]; then
+		log "apt-get update"
+		$SUDO apt-get update -qq
+		$SUDO touch /var/lib/iprp-apt-updated
+	fi
+}
 
 BASE_PKGS="flex bison libelf-dev bc cpio busybox-static clang-19 lld-19 llvm-19
 libclang-19-dev iperf3 socat tcpdump nftables ipvsadm python3 python3-venv
 iputils-ping iproute2 udev curl make gcc kmod xz-utils python3-yaml
-python3-jsonschema python3-pyroute2 jq gnuplot-nox"
+python3-jsonschema jq gnuplot-nox"
 missing=""
 for p in $BASE_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
+	apt_update
 	log "installing:$missing"
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
 
 # bookworm's QEMU 7.2 conflicts with the installed qemu-utils 10.0.
 if ! command -v qemu-system-x86_64 >/dev/null; then
+	apt_update
 	log "installing QEMU from bookworm-backports"
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
 		-t bookworm-backports qemu-system-x86 qemu-system-common qemu-system-data seabios ipxe-qemu
 fi
 
-if [ ! -f /usr/src/linux-source-7.2.tar.xz ]; then
-	log "installing linux-source-7.2 from trixie-backports"
+if [ ! -f "/usr/src/linux-source-$LINUX_SERIES.tar.xz" ]; then
+	apt_update
+	log "installing linux-source-$LINUX_SERIES from trixie-backports"
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-		-t trixie-backports linux-source-7.2
+		-t trixie-backports "linux-source-$LINUX_SERIES"
 fi
 
 if ! command -v cargo >/dev/null; then
@@ -90,14 +100,14 @@ fi
 for c in rustfmt clippy; do
 	rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
 done
-if ! command -v bindgen >/dev/null; then
-	log "cargo install bindgen-cli"
-	cargo install --locked bindgen-cli
+if [ "$(bindgen --version 2>/dev/null)" != "bindgen $BINDGEN_VERSION" ]; then
+	log "cargo install bindgen-cli@$BINDGEN_VERSION"
+	cargo install --locked "bindgen-cli@$BINDGEN_VERSION"
 fi
 
-if [ ! -x "$VENV/bin/vng" ]; then
-	log "virtme-ng into $VENV"
-	python3 -m venv "$VENV"
-	"$VENV/bin/pip" install -q virtme-ng
+if ! "$VENV/bin/pip" show virtme-ng 2>/dev/null | grep -qx "Version: $VIRTME_NG_VERSION"; then
+	log "virtme-ng $VIRTME_NG_VERSION into $VENV"
+	[ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+	"$VENV/bin/pip" install -q "virtme-ng==$VIRTME_NG_VERSION"
 fi
 log "ok"

@@ -35,7 +35,7 @@ done
 [ -n "$KDIR" ] && [ -f "$KDIR/arch/x86/boot/bzImage" ] || { echo "run.sh: no kernel at '$KDIR'" >&2; exit 64; }
 [ -f "$MODULE" ] || { echo "run.sh: $MODULE not built (make module)" >&2; exit 64; }
 
-export PATH=/opt/iprp-venv/bin:$PATH
+export PATH=${IPRP_VENV:-/opt/iprp-venv}/bin:$PATH
 # The kernel source unpacked by scripts/build-kernel.sh, shared read-only at
 # the same path: the guest's ynl test (30-cli) runs tools/net/ynl from it.
 # virtme-ng would otherwise hide it (the guest's /var/cache is a tmpfs).

@@ -143,9 +143,9 @@ hook_rounds() {
 			measure 9 local_out pass lookup "$entries" "$round" -- n C "$BLAST" send "$FILL_REDIRECTOR" 9000 "$PKTS"
 		done
 		# Figure 10: one redirected flow and no other binding, as in the paper.
-		# R forgets the previous round's flows too: their entries are still
-		# CONFIRMED there, and a client without its binding that keeps sending
-		# is served by R itself (docs/protocol.md R8), not redirected again.
+		# R forgets the previous round's flows too, so the flow's first
+		# datagram starts a fresh handshake at once (with R's CONFIRMED entry
+		# left, R would resend CFMs for a response timeout first, R8).
 		fill 0
 		n R "$IPRPCTL" flush redirector
 		measure 10 local_out xlat xlat 0 "$round" -- n C "$BLAST" send "$VIP" 7777 "$PKTS" 18 40001
