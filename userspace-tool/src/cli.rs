@@ -154,6 +154,8 @@ pub fn parse(ctx: &mut Ctx, mut args: Args) -> Result<Action> {
         };
         match a {
             "-V" | "--version" => return Ok(Action::Print(version_text())),
+            // Not in --help: for packaging (docs/iprpctl.8).
+            "--man" => return Ok(Action::Print(crate::man::page())),
             "-h" | "--help" => return Ok(Action::Print(main_help())),
             "-j" | "--json" => {
                 ctx.json = true;
