@@ -63,7 +63,7 @@ impl Flow {
 }
 
 /// Rewrites an address, counting and dropping the packet if that fails.
-fn rewrite(state: &NetState, skb: &SkbRef, dst: bool, addr: u32, ok: Verdict) -> Verdict {
+fn rewrite(state: &NetState, skb: &SkbRef<'_>, dst: bool, addr: u32, ok: Verdict) -> Verdict {
     if skb.set_addr(dst, addr) {
         ok
     } else {
@@ -77,7 +77,7 @@ fn rewrite(state: &NetState, skb: &SkbRef, dst: bool, addr: u32, ok: Verdict) ->
 /// to the stack; a packet that cannot be written is counted and dropped.
 fn rewrite_icmp_error(
     state: &NetState,
-    skb: &SkbRef,
+    skb: &SkbRef<'_>,
     quoted_dst: bool,
     addr: u32,
     ok: Verdict,
@@ -96,7 +96,11 @@ fn rewrite_icmp_error(
 /// its quote names the redirector instead, so the stack finds the flow's
 /// socket (connected to the redirector) and acts on it (path MTU, refused
 /// port, unreachable host).
-fn client_icmp_error_in(state: &NetState, client: &ClientRole, skb: &SkbRef) -> Option<Verdict> {
+fn client_icmp_error_in(
+    state: &NetState,
+    client: &ClientRole,
+    skb: &SkbRef<'_>,
+) -> Option<Verdict> {
     let q = skb.parse_icmp_error()?;
     let proto = Proto::from_u8(q.proto)?;
     let (replica, cport, sport) = (
@@ -120,7 +124,11 @@ fn client_icmp_error_in(state: &NetState, client: &ClientRole, skb: &SkbRef) -> 
 
 /// An ICMP error this host sends about a packet it received translated
 /// (rule C28): it goes to the replica and quotes it.
-fn client_icmp_error_out(state: &NetState, client: &ClientRole, skb: &SkbRef) -> Option<Verdict> {
+fn client_icmp_error_out(
+    state: &NetState,
+    client: &ClientRole,
+    skb: &SkbRef<'_>,
+) -> Option<Verdict> {
     let q = skb.parse_icmp_error()?;
     let proto = Proto::from_u8(q.proto)?;
     let (redirector, sport, cport) = (
@@ -145,7 +153,7 @@ fn client_icmp_error_out(state: &NetState, client: &ClientRole, skb: &SkbRef) ->
 fn client_in(
     state: &NetState,
     client: &ClientRole,
-    skb: &SkbRef,
+    skb: &SkbRef<'_>,
     f: &Flow,
     now: u64,
 ) -> Option<Verdict> {
@@ -177,7 +185,7 @@ fn client_in(
 fn client_orphan(
     state: &NetState,
     client: &ClientRole,
-    skb: &SkbRef,
+    skb: &SkbRef<'_>,
     f: &Flow,
     now: u64,
 ) -> Option<Verdict> {
@@ -210,7 +218,7 @@ fn client_orphan(
     Some(Verdict::Stolen)
 }
 
-fn redirector_in(state: &NetState, skb: &SkbRef, f: &Flow, now: u64) -> Verdict {
+fn redirector_in(state: &NetState, skb: &SkbRef<'_>, f: &Flow, now: u64) -> Verdict {
     let Some(redir) = state.redirector() else {
         return Verdict::Accept;
     };

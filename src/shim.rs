@@ -5,6 +5,7 @@
 //! The `#[repr(C)]` structures mirror src/shim.h field by field; both sides
 //! assert their sizes.
 
+use core::marker::PhantomData;
 use iprp_core::wire::{Ipv4, Outgoing, Proto};
 use kernel::bindings::{self, net, sk_buff};
 use kernel::error::to_result;
@@ -281,22 +282,28 @@ pub(crate) enum IcmpRewrite {
     NoMemory,
 }
 
-/// A socket buffer the stack lends us for the duration of a hook call.
+/// A socket buffer lent to us for `'a`: by the stack for the duration of a
+/// hook call, or borrowed from an [`OwnedSkb`] (which cannot be consumed,
+/// reinjected or dropped while the borrow lives).
 ///
 /// # Invariants
 ///
-/// `ptr` is a valid `sk_buff` for the lifetime of the value.
-pub(crate) struct SkbRef {
+/// `ptr` is a valid `sk_buff` for `'a`.
+pub(crate) struct SkbRef<'a> {
     ptr: *mut sk_buff,
+    _lent: PhantomData<&'a mut sk_buff>,
 }
 
-impl SkbRef {
+impl<'a> SkbRef<'a> {
     /// # Safety
     ///
-    /// `ptr` must be a valid skb for as long as the value is used.
+    /// `ptr` must be a valid skb for `'a`; a hook passes its own call.
     pub(crate) unsafe fn new(ptr: *mut sk_buff) -> Self {
         // INVARIANT: guaranteed by the caller.
-        Self { ptr }
+        Self {
+            ptr,
+            _lent: PhantomData,
+        }
     }
 
     /// The raw pointer (used as the opaque handle of a held packet).
@@ -443,9 +450,12 @@ impl OwnedSkb {
     }
 
     /// Borrows it for the helpers of [`SkbRef`].
-    pub(crate) fn as_ref(&self) -> SkbRef {
-        // INVARIANT: we own a valid skb.
-        SkbRef { ptr: self.ptr }
+    pub(crate) fn as_ref(&self) -> SkbRef<'_> {
+        // INVARIANT: we own a valid skb, for as long as `self` is borrowed.
+        SkbRef {
+            ptr: self.ptr,
+            _lent: PhantomData,
+        }
     }
 
     fn into_raw(self) -> *mut sk_buff {
