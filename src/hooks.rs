@@ -101,18 +101,15 @@ fn client_icmp_error_in(
     client: &ClientRole,
     skb: &SkbRef<'_>,
 ) -> Option<Verdict> {
-    let q = skb.parse_icmp_error()?;
-    let proto = Proto::from_u8(q.proto)?;
-    let (replica, cport, sport) = (
-        u32::from_be(q.daddr),
-        u16::from_be(q.sport),
-        u16::from_be(q.dport),
-    );
-    if !client.filter.replicas.may_contain(replica) {
+    // The quoted packet went from us (source) to the replica.
+    let q = Flow::of(&skb.parse_icmp_error()?)?;
+    if !client.filter.replicas.may_contain(q.daddr) {
         return None;
     }
-    let shard = client.shard(&state.key, proto, cport, sport);
-    let redirector = client.update(shard, |s| s.icmp_error_in(replica, proto, sport, cport))?;
+    let shard = client.shard(&state.key, q.proto, q.sport, q.dport);
+    let redirector = client.update(shard, |s| {
+        s.icmp_error_in(q.daddr, q.proto, q.dport, q.sport)
+    })?;
     Some(rewrite_icmp_error(
         state,
         skb,
@@ -129,18 +126,15 @@ fn client_icmp_error_out(
     client: &ClientRole,
     skb: &SkbRef<'_>,
 ) -> Option<Verdict> {
-    let q = skb.parse_icmp_error()?;
-    let proto = Proto::from_u8(q.proto)?;
-    let (redirector, sport, cport) = (
-        u32::from_be(q.saddr),
-        u16::from_be(q.sport),
-        u16::from_be(q.dport),
-    );
-    if !client.filter.redirectors.may_contain(redirector) {
+    // The quoted packet came from the redirector (source) to us.
+    let q = Flow::of(&skb.parse_icmp_error()?)?;
+    if !client.filter.redirectors.may_contain(q.saddr) {
         return None;
     }
-    let shard = client.shard(&state.key, proto, cport, sport);
-    let replica = client.update(shard, |s| s.icmp_error_out(redirector, proto, cport, sport))?;
+    let shard = client.shard(&state.key, q.proto, q.dport, q.sport);
+    let replica = client.update(shard, |s| {
+        s.icmp_error_out(q.saddr, q.proto, q.dport, q.sport)
+    })?;
     Some(rewrite_icmp_error(
         state,
         skb,

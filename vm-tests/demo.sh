@@ -6,7 +6,7 @@
 
 demo_redirect() {
 	insmod "$MODULE"
-	n R sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
+	forwarding_host R
 	mkdir -p /tmp/demo-S1 /tmp/demo-R
 	head -c 1000000 /dev/urandom >/tmp/demo-S1/file
 	cp /tmp/demo-S1/file /tmp/demo-R/file

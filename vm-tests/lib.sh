@@ -103,6 +103,14 @@ topo_up() {
 	done
 }
 
+# forwarding_host NS: NS forwards IPv4 (a redirector forwards a flow's first
+# packets to the replica) without telling its clients to use the replica's
+# address directly (ICMP redirects).
+forwarding_host() {
+	n "$1" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
+		net.ipv4.conf.eth0.send_redirects=0
+}
+
 topo_down() {
 	for h in $HOSTS sw; do ip netns del "$h" 2>/dev/null || true; done
 }

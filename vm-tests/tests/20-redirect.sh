@@ -13,9 +13,7 @@ IDLE_MS=${IPRP_IDLE_MS:-3000}
 
 redirect_setup() {
 	insmod "$MODULE"
-	n R sysctl -qw net.ipv4.ip_forward=1
-	n R sysctl -qw net.ipv4.conf.all.send_redirects=0
-	n R sysctl -qw net.ipv4.conf.eth0.send_redirects=0
+	forwarding_host R
 	for h in S1 S2 R; do
 		mkdir -p "/tmp/www-$h"
 		echo "$h" >"/tmp/www-$h/who"

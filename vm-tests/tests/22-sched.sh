@@ -12,9 +12,7 @@ SCHED_SOURCES=$(seq -f '10.0.0.%g' 31 42)
 sched_setup() {
 	local h a
 	insmod "$MODULE"
-	n R sysctl -qw net.ipv4.ip_forward=1
-	n R sysctl -qw net.ipv4.conf.all.send_redirects=0
-	n R sysctl -qw net.ipv4.conf.eth0.send_redirects=0
+	forwarding_host R
 	for h in S1 S2 L; do
 		mkdir -p "/tmp/www-$h"
 		echo "$h" >"/tmp/www-$h/who"

@@ -50,9 +50,7 @@ icmp_topo_up() {
 	n X1 ip route add 10.0.9.0/24 via 10.0.8.2
 	n X2 ip route add 10.0.0.0/24 via 10.0.8.1
 	n S1 ip route add default via 10.0.9.254
-	n R sysctl -qw net.ipv4.ip_forward=1
-	n R sysctl -qw net.ipv4.conf.all.send_redirects=0
-	n R sysctl -qw net.ipv4.conf.eth0.send_redirects=0
+	forwarding_host R
 	for _ in $(seq 50); do n C ping -c1 -W1 "$ICMP_S1" >/dev/null 2>&1 && break; sleep 0.1; done
 }
 

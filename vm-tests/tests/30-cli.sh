@@ -69,9 +69,7 @@ RAW="$REPO/vm-tests/tools/iprp_genl.py"
 
 cli_setup() {
 	insmod "$MODULE"
-	n R sysctl -qw net.ipv4.ip_forward=1
-	n R sysctl -qw net.ipv4.conf.all.send_redirects=0
-	n R sysctl -qw net.ipv4.conf.eth0.send_redirects=0
+	forwarding_host R
 	mkdir -p /tmp/www-cli && echo S1 >/tmp/www-cli/who
 	n S1 busybox httpd -p "$CLI_PORT" -h /tmp/www-cli
 	n S2 busybox httpd -p "$CLI_PORT" -h /tmp/www-cli

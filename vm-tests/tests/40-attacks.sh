@@ -12,7 +12,7 @@ GUESSES=${IPRP_ATTACK_GUESSES:-100000}
 
 attack_setup() {
 	insmod "$MODULE"
-	n R sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
+	forwarding_host R
 	mkdir -p /tmp/atk-S1 /tmp/atk-R
 	head -c 6000000 /dev/urandom >/tmp/atk-S1/big
 	echo S1 >/tmp/atk-S1/who

@@ -16,7 +16,7 @@ FTUPLES=${IPRP_FLOOD_TUPLES:-100000}
 flood_setup() {
 	[ -x "$FLOOD" ]
 	insmod "$MODULE"
-	n R sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
+	forwarding_host R
 	# A second source address for the new-flow flood (2 x 50,000 tuples).
 	n A ip addr add 10.0.0.67/24 dev eth0
 	# Enough backlog that a burst from the sender is not dropped on the

@@ -13,7 +13,7 @@ LFLOWS=${IPRP_LOSS_FLOWS:-200}
 
 loss_setup() {
 	insmod "$MODULE"
-	n R sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
+	forwarding_host R
 	mkdir -p /tmp/ls-S1 /tmp/ls-R
 	head -c 200000 /dev/urandom >/tmp/ls-S1/blob
 	cp /tmp/ls-S1/blob /tmp/ls-R/blob

@@ -30,7 +30,7 @@ lc_config_redirector() {
 }
 
 lc_setup() {
-	n R sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
+	forwarding_host R
 	mkdir -p /tmp/lc-S1 /tmp/lc-R
 	head -c 4000000 /dev/urandom >/tmp/lc-S1/big
 	echo S1 >/tmp/lc-S1/who
@@ -190,7 +190,7 @@ t_netns_delete_live() {
 	n R busybox httpd -p "$VIP:$YPORT" -h /tmp/lc-R
 	n S1 busybox httpd -p "$YPORT" -h /tmp/lc-S1
 	insmod "$MODULE"
-	n R sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
+	forwarding_host R
 	lc_config
 	[ "$(n C curl -sf --max-time 10 "http://$VIP:$YPORT/who")" = S1 ]
 }
