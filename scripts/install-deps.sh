@@ -105,7 +105,9 @@ if [ "$(bindgen --version 2>/dev/null)" != "bindgen $BINDGEN_VERSION" ]; then
 	cargo install --locked "bindgen-cli@$BINDGEN_VERSION"
 fi
 
-if ! "$VENV/bin/pip" show virtme-ng 2>/dev/null | grep -qx "Version: $VIRTME_NG_VERSION"; then
+# sed, not grep -q: grep would stop reading, and pip's broken pipe would
+# fail the pipeline under pipefail, reinstalling on every run.
+if [ "$("$VENV/bin/pip" show virtme-ng 2>/dev/null | sed -n 's/^Version: //p')" != "$VIRTME_NG_VERSION" ]; then
 	log "virtme-ng $VIRTME_NG_VERSION into $VENV"
 	[ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
 	"$VENV/bin/pip" install -q "virtme-ng==$VIRTME_NG_VERSION"
