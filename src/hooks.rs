@@ -11,7 +11,7 @@
 //! At both, ICMP errors about translated flows are translated too (rules
 //! C27, C28 in docs/protocol.md).
 
-use crate::pernet::{self, ClientRole, NetState};
+use crate::pernet::{self, ClientRole, NetState, RedirRole};
 use crate::shim::{self, IcmpRewrite, Pkt, SkbRef, SocketQuery};
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::InVerdict;
@@ -212,13 +212,15 @@ fn client_orphan(
     Some(Verdict::Stolen)
 }
 
-fn redirector_in(state: &NetState, skb: &SkbRef<'_>, f: &Flow, now: u64) -> Verdict {
-    let Some(redir) = state.redirector() else {
-        return Verdict::Accept;
-    };
-    if !redir.vips.may_contain(f.daddr) {
-        return Verdict::Accept;
-    }
+/// The redirector's part of PRE_ROUTING, for a packet whose destination
+/// passed the service-address filter (`redir.vips`).
+fn redirector_in(
+    state: &NetState,
+    redir: &RedirRole,
+    skb: &SkbRef<'_>,
+    f: &Flow,
+    now: u64,
+) -> Verdict {
     let info = PacketInfo {
         src: f.saddr,
         dst: f.daddr,
@@ -268,14 +270,16 @@ pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
     let Some(client) = state.client() else {
         // Redirector only: a packet to no service address is done before
         // any parse, clock read or lock.
-        match state.redirector() {
-            Some(redir) if redir.vips.may_contain(skb.daddr()) => {}
-            _ => return Verdict::Accept,
-        }
+        let Some(redir) = state
+            .redirector()
+            .filter(|r| r.vips.may_contain(skb.daddr()))
+        else {
+            return Verdict::Accept;
+        };
         let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
             return Verdict::Accept;
         };
-        return redirector_in(state, &skb, &flow, shim::now_ms());
+        return redirector_in(state, redir, &skb, &flow, shim::now_ms());
     };
     let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
         if client.has_bindings() {
@@ -296,10 +300,12 @@ pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
             return v;
         }
     }
-    if state.redirector().is_none() {
-        return Verdict::Accept;
+    match state.redirector() {
+        Some(redir) if redir.vips.may_contain(flow.daddr) => {
+            redirector_in(state, redir, &skb, &flow, now)
+        }
+        _ => Verdict::Accept,
     }
-    redirector_in(state, &skb, &flow, now)
 }
 
 /// LOCAL_OUT: client translation of outgoing packets of bound flows.

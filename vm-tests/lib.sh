@@ -103,6 +103,16 @@ topo_up() {
 	done
 }
 
+# conns_of PORT: the live connection counts of the TCP service's replicas at
+# R, space-separated in replica order.
+conns_of() {
+	n R "$IPRPCTL" list -j | python3 -c '
+import json, sys
+port = int(sys.argv[1])
+s = [s for s in json.load(sys.stdin)["services"] if s["proto"] == "tcp" and s["port"] == port][0]
+print(" ".join(str(r["conns"]) for r in s["replicas"]))' "$1"
+}
+
 # forwarding_host NS: NS forwards IPv4 (a redirector forwards a flow's first
 # packets to the replica) without telling its clients to use the replica's
 # address directly (ICMP redirects).

@@ -400,16 +400,6 @@ udp_ask_or_dump() {
 	return 1
 }
 
-# conns_of PORT: the live connection counts of the TCP service's replicas at
-# R, space-separated in replica order.
-conns_of() {
-	n R "$IPRPCTL" list -j | python3 -c '
-import json, sys
-port = int(sys.argv[1])
-s = [s for s in json.load(sys.stdin)["services"] if s["proto"] == "tcp" and s["port"] == port][0]
-print(" ".join(str(r["conns"]) for r in s["replicas"]))' "$1"
-}
-
 t_idle_expiry() {
 	# The client's idle timeout is a role parameter; the redirector's is the
 	# service's (IDLE_MS for UDP 7007, 4 s for TCP 8080). The tables are

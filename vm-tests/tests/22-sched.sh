@@ -95,12 +95,7 @@ t_lc() {
 	counts=$(tally 8094 2)
 	check "$counts" = "S1=1 S2=1 L=0 other=0" "at 4:4 they alternate"
 	n R "$IPRPCTL" list
-	n R "$IPRPCTL" list -j | python3 -c '
-import json, sys
-s = [s for s in json.load(sys.stdin)["services"] if s["port"] == 8094][0]
-c = [r["conns"] for r in s["replicas"]]
-print("conns", c)
-assert c == [5, 5], c'
+	check "$(conns_of 8094)" = "5 5" "R counts 5 entries on each"
 }
 
 t_sched_teardown() {

@@ -222,6 +222,16 @@ fn svc_of<'a, T: DerefMut<Target = [Service]>>(
         .filter(|s| s.generation() == e.svc_gen)
 }
 
+/// Releases the replica connection `e` counts, if it counts one (its
+/// service or replica may be gone since: then there is nothing to release).
+fn uncount<T: DerefMut<Target = [Service]>>(svcs: &ServiceTable<T>, e: &REntry) {
+    if e.counted {
+        if let Some(s) = svc_of(svcs, e) {
+            s.conn_dec(e.replica, e.replica_gen);
+        }
+    }
+}
+
 impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
     /// Takes over `storage` (capacity = its length) with bucket hash key `key`.
     pub fn new_in(storage: S, key: HashKey) -> Self {
@@ -361,12 +371,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 // connection, its module was reloaded, or every CFM was
                 // lost). A CFM cannot heal that, so the entry is replaced by
                 // a fresh handshake, below, as for a new flow.
-                self.table.remove(i);
-                if e0.counted {
-                    if let Some(s) = svc_of(svcs, &e0) {
-                        s.conn_dec(e0.replica, e0.replica_gen);
-                    }
-                }
+                self.remove_entry(svcs, i);
                 self.counters.confirmed_rebound += 1;
             }
         }
@@ -501,7 +506,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 self.counters.alm_sent += 1;
                 Ok(alm)
             }
-            RState::Accept if !e.served_local && e.replica == m.replica && e.replica != 0 => {
+            RState::Accept if !e.served_local && e.replica == m.replica => {
                 // R14a: the CHK is late (the REQ or the first CHKs were
                 // lost) but R has served none of the flow's packets: the
                 // replica has the flow's SYN and is answering the client,
@@ -512,11 +517,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 e.state = RState::Confirmed;
                 e.key = m.key;
                 e.counted = true;
-                let e = *e;
-                let gen = svc.conn_inc(e.replica);
-                if let Some(x) = self.find(&k).and_then(|i| self.table.get_mut(i)) {
-                    x.replica_gen = gen;
-                }
+                e.replica_gen = svc.conn_inc(e.replica);
                 self.counters.chk_late_confirmed += 1;
                 self.counters.cfm_sent += 1;
                 bump(&svc.live().flows_redirected);
@@ -537,19 +538,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
     /// Removes every entry of both tables (operator flush), releasing
     /// the replicas' connection counts. Not counted as expiry.
     pub fn clear<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>) {
-        let mut next = self.table.first_live();
-        while next != NIL {
-            let i = next;
-            next = self.table.next_live(i);
-            let Some(e) = self.table.remove(i) else {
-                continue;
-            };
-            if e.counted {
-                if let Some(s) = svc_of(svcs, &e) {
-                    s.conn_dec(e.replica, e.replica_gen);
-                }
-            }
-        }
+        while self.remove_entry(svcs, self.table.first_live()).is_some() {}
     }
 
     /// Removes the entries of the service in slot `idx` (it is being
@@ -575,10 +564,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             if e.svc as usize != idx || e.svc_gen != gen {
                 continue;
             }
-            self.table.remove(i);
-            if e.counted {
-                svc.conn_dec(e.replica, e.replica_gen);
-            }
+            self.remove_entry(svcs, i);
             removed += 1;
         }
         self.counters.deleted_with_service += u64::from(removed);
@@ -613,14 +599,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 continue;
             };
             if now.saturating_sub(e.last_activity) >= u64::from(e.idle_timeout_ms) {
-                let e = *e;
-                self.table.remove(i);
+                self.remove_entry(svcs, i);
                 self.counters.expired_idle += 1;
-                if e.counted {
-                    if let Some(s) = svc_of(svcs, &e) {
-                        s.conn_dec(e.replica, e.replica_gen);
-                    }
-                }
             } else if e.state == RState::Sent
                 && now.saturating_sub(e.last_response) >= u64::from(e.response_timeout_ms)
             {
@@ -681,15 +661,21 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
 
     fn move_to_accept<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>, i: u32) {
         if let Some(e) = self.table.get_mut(i) {
+            uncount(svcs, e);
             e.state = RState::Accept;
-            let was = core::mem::replace(&mut e.counted, false);
-            let e = *e;
-            if was {
-                if let Some(s) = svc_of(svcs, &e) {
-                    s.conn_dec(e.replica, e.replica_gen);
-                }
-            }
+            e.counted = false;
         }
+    }
+
+    /// Removes the entry in slot `i`, releasing the connection it counts.
+    fn remove_entry<T: DerefMut<Target = [Service]>>(
+        &mut self,
+        svcs: &ServiceTable<T>,
+        i: u32,
+    ) -> Option<REntry> {
+        let e = self.table.remove(i)?;
+        uncount(svcs, &e);
+        Some(e)
     }
 
     /// Checks the table's structural invariants (tests).

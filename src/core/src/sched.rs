@@ -596,11 +596,15 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
     /// listed in `old` keep their generation, connection count and
     /// assigned-flow counter, the others get a new generation.
     fn fill(&mut self, idx: usize, spec: &ServiceSpec<'_>, svc_gen: u32, old: &[OldReplica]) {
-        let mut gens = [0u32; MAX_REPLICAS];
-        for (g, r) in gens.iter_mut().zip(spec.replicas) {
-            *g = match old.iter().find(|o| o.addr == r.addr) {
-                Some(o) => o.gen,
-                None => self.next_gen(),
+        // What each replica keeps: its old self, or a new generation.
+        let mut kept = [OldReplica::default(); MAX_REPLICAS];
+        for (k, r) in kept.iter_mut().zip(spec.replicas) {
+            *k = match old.iter().find(|o| o.addr == r.addr) {
+                Some(o) => *o,
+                None => OldReplica {
+                    gen: self.next_gen(),
+                    ..OldReplica::default()
+                },
             };
         }
         let key = self.key;
@@ -618,20 +622,15 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         s.key = key;
         s.cursor = AtomicU32::new(0);
         s.replicas.clear();
-        for (r, &gen) in spec.replicas.iter().zip(gens.iter()) {
-            let (conns, assigned) = old
-                .iter()
-                .find(|o| o.addr == r.addr)
-                .map(|o| (o.conns, o.assigned))
-                .unwrap_or((0, 0));
+        for (r, k) in spec.replicas.iter().zip(kept.iter()) {
             // Cannot fail: validated len <= MAX_REPLICAS.
             let _ = s.replicas.push(Replica {
                 addr: r.addr,
                 weight: r.weight,
                 up: r.up,
-                gen,
-                conns: AtomicU32::new(conns),
-                assigned: AtomicU64::new(assigned),
+                gen: k.gen,
+                conns: AtomicU32::new(k.conns),
+                assigned: AtomicU64::new(k.assigned),
             });
         }
         s.rebuild_lut();
