@@ -150,7 +150,7 @@ bench-quick: deps
 	$(MAKE) module cli bench-tools
 	bench/run.sh --kernel $(KDIR) --mode quick
 
-lint:
+lint: src/crates.mk
 	cargo fmt --all --check
 	rustfmt --edition 2021 --check \
 		--config-path $(LINUX_SRC)/.rustfmt.toml src/iprp_main.rs
