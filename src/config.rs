@@ -87,9 +87,9 @@ fn new_service(state: &NetState, cfg: &Cfg) -> CfgResult {
         .ok_or((EINVAL, c"enable the redirector role first"))?;
     let vip = u32::from_be(cfg.vip);
     let pick = |given: u8, value: u32, current: u32| if given != 0 { value } else { current };
-    shim::without_bh(|| {
-        let mut g = redir.inner.lock();
-        let current = g.services.lookup(proto, vip, cfg.port);
+    {
+        let g = redir.tables.lock_all();
+        let current = g.shared.lookup(proto, vip, cfg.port);
         let replace = cfg.flags & CFG_REPLACE != 0;
         let (sched, resp, idle, replicas) = match (replace, current) {
             (true, None) => return Err((ENOENT, c"no such service to edit")),
@@ -118,13 +118,13 @@ fn new_service(state: &NetState, cfg: &Cfg) -> CfgResult {
             replicas: &replicas,
         };
         if replace {
-            g.services.update(&spec).map_err(config_error)?;
+            g.shared.update(&spec).map_err(config_error)?;
         } else {
-            g.services.add(&spec).map_err(config_error)?;
+            g.shared.add(&spec).map_err(config_error)?;
             redir.vips.add(vip);
         }
         Ok(())
-    })
+    }
 }
 
 /// FLUSH: empties the tables of the roles named (all of them and every
@@ -152,20 +152,18 @@ fn del_service(state: &NetState, cfg: &Cfg) -> CfgResult {
         .redirector_tables()
         .ok_or((ENOENT, c"no such service"))?;
     let (vip, port) = (u32::from_be(cfg.vip), cfg.port);
-    shim::without_bh(|| {
-        let mut g = redir.inner.lock();
-        let inner = &mut *g;
-        let idx = inner
-            .services
-            .find(proto, vip, port)
-            .ok_or_else(|| config_error(ConfigError::NoService))?;
-        for shard in inner.shards.iter_mut() {
-            shard.remove_service(&inner.services, idx);
-        }
-        inner.services.del(proto, vip, port).map_err(config_error)?;
-        redir.vips.remove(vip);
-        Ok(())
-    })
+    let mut guard = redir.tables.lock_all();
+    let g = &mut guard;
+    let idx = g
+        .shared
+        .find(proto, vip, port)
+        .ok_or_else(|| config_error(ConfigError::NoService))?;
+    for shard in g.shards.iter_mut() {
+        shard.remove_service(g.shared, idx);
+    }
+    g.shared.del(proto, vip, port).map_err(config_error)?;
+    redir.vips.remove(vip);
+    Ok(())
 }
 
 /// Adds or changes (`remove == false`; with NLM_F_REPLACE only changes) or
@@ -177,10 +175,10 @@ fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
         .redirector_tables()
         .ok_or((ENOENT, c"no such service"))?;
     let (vip, addr) = (u32::from_be(cfg.vip), u32::from_be(cfg.replica));
-    shim::without_bh(|| {
-        let mut g = redir.inner.lock();
+    {
+        let g = redir.tables.lock_all();
         let svc = g
-            .services
+            .shared
             .lookup(proto, vip, cfg.port)
             .ok_or((ENOENT, c"no such service"))?;
         let mut list: HVec<ReplicaSpec, MAX_REPLICAS> = HVec::new();
@@ -238,8 +236,8 @@ fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
             idle_timeout_ms: svc.idle_timeout_ms(),
             replicas: &list,
         };
-        g.services.update(&spec).map(|_| ()).map_err(config_error)
-    })
+        g.shared.update(&spec).map(|_| ()).map_err(config_error)
+    }
 }
 
 /// Runs a configuration function for the shim; on error stores a static

@@ -2,7 +2,7 @@
 
 //! Netlink dumps of bindings and flows, and the named core statistics.
 
-use crate::pernet::{self, NetState};
+use crate::pernet::{self, NetState, NSHARDS};
 use crate::shim::{self, Filter, Row, RowFn, Stat, StatFn, SvcFn, SvcReplica, SvcRow};
 use crate::uapi::iprp_state as st;
 use iprp_core::client::CState;
@@ -117,25 +117,22 @@ fn walk_flows(state: &NetState, pos: u64, cur: &mut Cursor) -> u64 {
         return pos;
     };
     let now = shim::now_ms();
-    // One lock for all shards: take it once per dump call.
-    shim::without_bh(|| {
-        let g = redir.inner.lock();
-        walk_shards(pos, g.shards.len(), cur, |i, from, cur| {
-            g.shards[i].scan_from(from, |e| {
-                cur.row(Row {
-                    peer: e.flow.client.to_be(),
-                    vip: e.flow.vip.to_be(),
-                    replica: e.replica.to_be(),
-                    cport: e.flow.cport,
-                    port: e.flow.sport,
-                    proto: e.flow.proto.number(),
-                    state: match e.state {
-                        RState::Sent => st::IPRP_STATE_SENT as u8,
-                        RState::Confirmed => st::IPRP_STATE_CONFIRMED as u8,
-                        RState::Accept => st::IPRP_STATE_ACCEPT as u8,
-                    },
-                    age_ms: age(now, e.last_activity),
-                })
+    // Each shard under its own lock, like the packets of its flows.
+    walk_shards(pos, NSHARDS, cur, |i, from, cur| {
+        redir.tables.shard(i).shard.scan_from(from, |e| {
+            cur.row(Row {
+                peer: e.flow.client.to_be(),
+                vip: e.flow.vip.to_be(),
+                replica: e.replica.to_be(),
+                cport: e.flow.cport,
+                port: e.flow.sport,
+                proto: e.flow.proto.number(),
+                state: match e.state {
+                    RState::Sent => st::IPRP_STATE_SENT as u8,
+                    RState::Confirmed => st::IPRP_STATE_CONFIRMED as u8,
+                    RState::Accept => st::IPRP_STATE_ACCEPT as u8,
+                },
+                age_ms: age(now, e.last_activity),
             })
         })
     })
@@ -191,9 +188,10 @@ pub(crate) unsafe extern "C" fn iprp_rs_dump_services(
         return 0;
     };
     let mut index = 0u64;
-    shim::without_bh(|| {
-        let g = redir.inner.lock();
-        for svc in g.services.iter() {
+    {
+        // Any one shard's lock keeps the services from changing.
+        let g = redir.tables.shard(0);
+        for svc in g.shared.iter() {
             if index < start {
                 index += 1;
                 continue;
@@ -232,7 +230,7 @@ pub(crate) unsafe extern "C" fn iprp_rs_dump_services(
             }
             index += 1;
         }
-    });
+    }
     // SAFETY: as above.
     unsafe { *pos = index };
     0
@@ -293,17 +291,22 @@ pub(crate) unsafe extern "C" fn iprp_rs_stats(
                 gauges[2].2 += u64::from(s.held_total());
             });
         }
+        // Packets the hooks translated through the read indexes, no lock.
+        for index in c.index.iter() {
+            let (out, inn) = index.translated();
+            cc.translated_out += out;
+            cc.translated_in += inn;
+        }
     }
     if let Some(r) = state.redirector_tables() {
-        shim::without_bh(|| {
-            let g = r.inner.lock();
-            for s in g.shards.iter() {
-                rc.add(&s.counters);
-                gauges[3].2 += s.len() as u64;
-            }
-            gauges[4].2 = g.services.len() as u64;
-            gauges[5].2 = g.legacy.count(shim::now_ms()) as u64;
-        });
+        for i in 0..NSHARDS {
+            let g = r.tables.shard(i);
+            rc.add(&g.shard.counters);
+            gauges[3].2 += g.shard.len() as u64;
+            gauges[4].2 = g.shared.len() as u64;
+        }
+        let now = shim::now_ms();
+        gauges[5].2 = shim::without_bh(|| r.legacy.lock().count(now)) as u64;
     }
     for (group, name, v) in gauges {
         let err = put_stat(put, ctx, group, name, v);

@@ -15,6 +15,7 @@ use crate::pernet::{self, ClientRole, NetState, RedirRole};
 use crate::shim::{self, IcmpRewrite, Pkt, SkbRef, SocketQuery};
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::InVerdict;
+use iprp_core::readidx::{ports_hash, Key, Read};
 use iprp_core::redirector::{PacketInfo, Verdict as RVerdict};
 use iprp_core::Proto;
 use kernel::bindings::sk_buff;
@@ -34,6 +35,9 @@ pub(crate) enum Verdict {
     Reroute = 3,
 }
 
+/// IP protocol number of ICMP.
+const IPPROTO_ICMP: u8 = 1;
+
 /// A TCP/UDP packet in host byte order.
 struct Flow {
     proto: Proto,
@@ -48,6 +52,9 @@ struct Flow {
 
 impl Flow {
     fn of(pkt: &Pkt) -> Option<Self> {
+        if pkt.ports == 0 {
+            return None;
+        }
         let proto = Proto::from_u8(pkt.proto)?;
         Some(Self {
             proto,
@@ -144,19 +151,22 @@ fn client_icmp_error_out(
     ))
 }
 
-fn client_in(
-    state: &NetState,
-    client: &ClientRole,
-    skb: &SkbRef<'_>,
-    f: &Flow,
-    now: u64,
-) -> Option<Verdict> {
-    if !client.filter.replicas.may_contain(f.saddr) {
-        return None;
-    }
+/// A packet from a replica's address (the caller checked the filter).
+fn client_in(state: &NetState, client: &ClientRole, skb: &SkbRef<'_>, f: &Flow) -> Option<Verdict> {
     // From the replica: the client port is the destination port.
-    let shard = client.shard(&state.key, f.proto, f.dport, f.sport);
+    let hp = ports_hash(&state.key, f.proto, f.dport, f.sport);
+    let (shard, index) = client.shard_of_hash(hp);
+    match index.read(hp, &Key::from_replica(f.saddr, f.proto, f.dport, f.sport)) {
+        Read::Absent => return None,
+        Read::Confirmed(redirector) => {
+            return Some(rewrite(state, skb, false, redirector, Verdict::Accept))
+        }
+        // CHECKING (the packet may be held) or a writer was busy: ask the
+        // shard under its lock.
+        Read::Checking | Read::Busy => {}
+    }
     let handle = skb.as_ptr() as usize as u64;
+    let now = shim::now_ms();
     let v = client.update(shard, |s| {
         s.lookup_in(f.saddr, f.proto, f.sport, f.dport, now, handle)
     });
@@ -181,7 +191,6 @@ fn client_orphan(
     client: &ClientRole,
     skb: &SkbRef<'_>,
     f: &Flow,
-    now: u64,
 ) -> Option<Verdict> {
     // SAFETY: `state.net` is the namespace the packet is in.
     let claimed = unsafe {
@@ -198,6 +207,7 @@ fn client_orphan(
     }
     let shard = client.shard(&state.key, f.proto, f.dport, f.sport);
     let handle = skb.as_ptr() as usize as u64;
+    let now = shim::now_ms();
     let evicted = client.update(shard, |s| {
         s.hold_orphan(f.saddr, f.proto, f.sport, f.dport, now, handle)
     });
@@ -214,13 +224,8 @@ fn client_orphan(
 
 /// The redirector's part of PRE_ROUTING, for a packet whose destination
 /// passed the service-address filter (`redir.vips`).
-fn redirector_in(
-    state: &NetState,
-    redir: &RedirRole,
-    skb: &SkbRef<'_>,
-    f: &Flow,
-    now: u64,
-) -> Verdict {
+fn redirector_in(state: &NetState, redir: &RedirRole, skb: &SkbRef<'_>, f: &Flow) -> Verdict {
+    let now = shim::now_ms();
     let info = PacketInfo {
         src: f.saddr,
         dst: f.daddr,
@@ -229,13 +234,10 @@ fn redirector_in(
         dport: f.dport,
         initial: f.initial,
     };
-    let outcome = shim::without_bh(|| {
-        let mut g = redir.inner.lock();
-        let (services, shard, legacy) = g.shard_mut(&state.key, f.proto, f.sport, f.dport)?;
-        Some(shard.on_packet_with(services, &info, now, |c| legacy.is_legacy(c, now)))
-    });
-    let Some(outcome) = outcome else {
-        return Verdict::Accept;
+    let outcome = {
+        let mut g = redir.shard(&state.key, f.proto, f.sport, f.dport);
+        g.shard
+            .on_packet_with(g.shared, &info, now, |c| redir.is_legacy(c, now))
     };
     if let Some(out) = outcome.send {
         crate::proto::send(state, &out);
@@ -256,55 +258,62 @@ fn redirector_in(
 
 /// PRE_ROUTING: client translation of replica packets, redirector ingress.
 ///
+/// The shim read `pkt` inline from the headers. A packet that no role can
+/// concern is done after a few loads: no call out, no clock read, no hash,
+/// no lock.
+///
 /// # Safety
 ///
-/// Called by the shim's netfilter hook with the namespace's live state and
-/// a valid skb whose data starts at the IPv4 header.
+/// Called by the shim's netfilter hook with the namespace's live state, a
+/// valid skb whose data starts at the IPv4 header, and that packet's
+/// header fields in `pkt`.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
     state: *mut c_void,
     skb: *mut sk_buff,
+    pkt: *const Pkt,
 ) -> Verdict {
     // SAFETY: by the function's contract.
-    let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
-    let Some(client) = state.client() else {
-        // Redirector only: a packet to no service address is done before
-        // any parse, clock read or lock.
-        let Some(redir) = state
-            .redirector()
-            .filter(|r| r.vips.may_contain(skb.daddr()))
-        else {
-            return Verdict::Accept;
-        };
-        let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
-            return Verdict::Accept;
-        };
-        return redirector_in(state, redir, &skb, &flow, shim::now_ms());
-    };
-    let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
-        if client.has_bindings() {
-            if let Some(v) = client_icmp_error_in(state, client, &skb) {
-                return v;
-            }
-        }
-        return Verdict::Accept;
-    };
-    let now = shim::now_ms();
-    if client.has_bindings() {
-        if let Some(v) = client_in(state, client, &skb, &flow, now) {
-            return v;
-        }
-    }
-    if flow.syn_ack {
-        if let Some(v) = client_orphan(state, client, &skb, &flow, now) {
+    let (state, skb, pkt) = unsafe { (pernet::state(state), SkbRef::new(skb), &*pkt) };
+    if let Some(client) = state.client() {
+        if let Some(v) = client_pre_routing(state, client, &skb, pkt) {
             return v;
         }
     }
     match state.redirector() {
-        Some(redir) if redir.vips.may_contain(flow.daddr) => {
-            redirector_in(state, redir, &skb, &flow, now)
-        }
+        Some(redir) if redir.vips.may_contain(u32::from_be(pkt.daddr)) => match Flow::of(pkt) {
+            Some(f) => redirector_in(state, redir, &skb, &f),
+            None => Verdict::Accept,
+        },
         _ => Verdict::Accept,
+    }
+}
+
+/// The client's part of PRE_ROUTING; `None` leaves the packet to the
+/// redirector role.
+fn client_pre_routing(
+    state: &NetState,
+    client: &ClientRole,
+    skb: &SkbRef<'_>,
+    pkt: &Pkt,
+) -> Option<Verdict> {
+    let f = Flow::of(pkt);
+    if client.has_bindings() {
+        match &f {
+            Some(f) if client.filter.replicas.may_contain(f.saddr) => {
+                if let Some(v) = client_in(state, client, skb, f) {
+                    return Some(v);
+                }
+            }
+            Some(_) => {}
+            // An ICMP error may come from any router on the way.
+            None if pkt.proto == IPPROTO_ICMP => return client_icmp_error_in(state, client, skb),
+            None => {}
+        }
+    }
+    match f {
+        Some(f) if f.syn_ack => client_orphan(state, client, skb, &f),
+        _ => None,
     }
 }
 
@@ -317,19 +326,30 @@ pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
 pub(crate) unsafe extern "C" fn iprp_rs_local_out(
     state: *mut c_void,
     skb: *mut sk_buff,
+    pkt: *const Pkt,
 ) -> Verdict {
     // SAFETY: by the function's contract.
-    let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
+    let (state, skb, pkt) = unsafe { (pernet::state(state), SkbRef::new(skb), &*pkt) };
     let Some(client) = state.client().filter(|c| c.has_bindings()) else {
         return Verdict::Accept;
     };
-    let Some(f) = skb.parse().as_ref().and_then(Flow::of) else {
+    let Some(f) = Flow::of(pkt) else {
+        if pkt.proto != IPPROTO_ICMP {
+            return Verdict::Accept;
+        }
         return client_icmp_error_out(state, client, &skb).unwrap_or(Verdict::Accept);
     };
     if !client.filter.redirectors.may_contain(f.daddr) {
         return Verdict::Accept;
     }
-    let shard = client.shard(&state.key, f.proto, f.sport, f.dport);
+    let hp = ports_hash(&state.key, f.proto, f.sport, f.dport);
+    let (shard, index) = client.shard_of_hash(hp);
+    match index.read(hp, &Key::out(f.daddr, f.proto, f.sport, f.dport)) {
+        Read::Absent => return Verdict::Accept,
+        Read::Confirmed(replica) => return rewrite(state, &skb, true, replica, Verdict::Reroute),
+        // CHECKING (its activity keeps it alive) or a writer was busy.
+        Read::Checking | Read::Busy => {}
+    }
     let now = shim::now_ms();
     let replica = client.update(shard, |s| {
         s.lookup_out(f.daddr, f.proto, f.sport, f.dport, now)

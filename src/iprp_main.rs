@@ -18,6 +18,7 @@ mod pernet;
 mod proto;
 mod selftest;
 mod shim;
+mod sync;
 mod uapi;
 
 module! {

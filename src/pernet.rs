@@ -9,14 +9,17 @@
 //! taken with bottom halves disabled.
 
 use crate::shim::{self, OwnedSkb, Params};
+use crate::sync::{ShardGuard, Sharded};
 use crate::uapi::iprp_counter as ctr;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use iprp_core::client::{ClientConfig, ClientShard, ClientSlot};
 use iprp_core::filter::{AddrFilter, AddrSet};
+use iprp_core::hash::reduce;
+use iprp_core::readidx::{ReadIndex, ReadSlot, SLOTS_PER_BINDING};
 use iprp_core::redirector::{LegacyClients, RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
-use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Resends, Rng};
+use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Rng};
 use kernel::bindings;
 use kernel::new_spinlock;
 use kernel::prelude::*;
@@ -25,7 +28,7 @@ use kernel::sync::{Arc, SpinLock};
 const N_COUNTERS: usize = ctr::__IPRP_CTR_MAX as usize;
 
 /// Shards per role and namespace: spreads lock contention over CPUs.
-pub(crate) const NSHARDS: usize = 16;
+pub(crate) use crate::sync::NSHARDS;
 /// Table entries per role when SET_ROLE names no capacity.
 pub(crate) const DEFAULT_CAPACITY: u32 = 16384;
 /// Services per namespace.
@@ -64,13 +67,18 @@ impl Counters {
     }
 }
 
-pub(crate) type ClientTable = ClientShard<KVVec<ClientSlot>, Arc<AddrFilter>>;
+/// A client shard's lock-free read index (see `iprp_core::readidx`).
+pub(crate) type ClientIndex = ReadIndex<KVVec<ReadSlot>>;
+pub(crate) type ClientTable = ClientShard<KVVec<ClientSlot>, Arc<AddrFilter>, Arc<ClientIndex>>;
 pub(crate) type RedirTable = RedirShard<KVVec<RedirSlot>>;
 pub(crate) type Services = ServiceTable<KVVec<Service>>;
 
 /// Client role: the binding table, sharded.
 pub(crate) struct ClientRole {
     pub(crate) shards: KVec<Pin<KBox<SpinLock<ClientTable>>>>,
+    /// Each shard's read index, written under the shard's lock and read by
+    /// the hooks without it.
+    pub(crate) index: KVec<Arc<ClientIndex>>,
     /// Addresses of all bindings, kept by the shards, read without locks.
     pub(crate) filter: Arc<AddrFilter>,
     pub(crate) capacity: u32,
@@ -79,22 +87,19 @@ pub(crate) struct ClientRole {
     bound: AtomicUsize,
 }
 
-/// What one redirector lock protects: services and every shard, because
-/// `on_packet` needs the services while it changes a shard.
-pub(crate) struct RedirInner {
-    pub(crate) services: Services,
-    pub(crate) shards: KVec<RedirTable>,
-    /// Clients that answered a REQ with ICMP protocol unreachable.
-    pub(crate) legacy: LegacyClients,
-}
-
 /// Redirector role.
 pub(crate) struct RedirRole {
-    pub(crate) inner: Pin<KBox<SpinLock<RedirInner>>>,
+    /// The flow entries in shards, each behind its own lock, and the
+    /// services every shard reads: a packet locks its flow's shard only;
+    /// a service change locks them all (`crate::sync`).
+    pub(crate) tables: Sharded<Services, RedirTable>,
+    /// Clients that answered a REQ with ICMP protocol unreachable. Taken
+    /// inside a shard's lock, never the other way round.
+    pub(crate) legacy: Pin<KBox<SpinLock<LegacyClients>>>,
     pub(crate) capacity: u32,
-    /// Service addresses, one count per configured service, changed under
-    /// `inner`'s lock and read without it: a packet to no service address
-    /// takes neither the lock nor a parse.
+    /// Service addresses, one count per configured service, changed with
+    /// every shard locked and read without any lock: a packet to no
+    /// service address takes no lock.
     pub(crate) vips: KBox<AddrSet>,
 }
 
@@ -161,13 +166,20 @@ impl ClientRole {
     fn new(capacity: u32, key: HashKey, params: (u32, u32)) -> Result<KBox<Self>> {
         let n = per_shard(capacity);
         let mut shards = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
+        let mut index = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
         let filter = Arc::new(AddrFilter::new(), GFP_KERNEL)?;
         for _ in 0..NSHARDS {
-            let shard = ClientShard::with_filter(
+            let idx = Arc::new(
+                ReadIndex::new_in(slots(n * SLOTS_PER_BINDING, ReadSlot::new)?, key),
+                GFP_KERNEL,
+            )?;
+            index.push(idx.clone(), GFP_KERNEL)?;
+            let shard = ClientShard::with_index(
                 slots(n, || ClientSlot::EMPTY)?,
                 key,
                 with_params(ClientConfig::for_capacity(n), params),
                 filter.clone(),
+                idx,
             );
             shards.push(
                 KBox::pin_init(new_spinlock!(shard), GFP_KERNEL)?,
@@ -177,6 +189,7 @@ impl ClientRole {
         Ok(KBox::new(
             Self {
                 shards,
+                index,
                 filter,
                 capacity,
                 bound: AtomicUsize::new(0),
@@ -229,52 +242,53 @@ impl ClientRole {
         // shard_index() < len, and len == NSHARDS > 0.
         &self.shards[i.min(self.shards.len() - 1)]
     }
+
+    /// The shard and read index of the flow whose [`ports_hash`] is `hp`
+    /// (the shard [`Self::shard`] picks for the same flow).
+    ///
+    /// [`ports_hash`]: iprp_core::readidx::ports_hash
+    pub(crate) fn shard_of_hash(&self, hp: u64) -> (&SpinLock<ClientTable>, &ClientIndex) {
+        let i = reduce(hp, self.shards.len()).min(self.shards.len() - 1);
+        (&self.shards[i], &self.index[i])
+    }
 }
 
 impl RedirRole {
     fn new(capacity: u32, key: HashKey) -> Result<KBox<Self>> {
         let n = per_shard(capacity);
         let services = ServiceTable::new_in(slots(MAX_SERVICES, Service::empty)?, key);
-        let mut shards = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
-        for _ in 0..NSHARDS {
-            shards.push(
-                RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key),
-                GFP_KERNEL,
-            )?;
-        }
-        let legacy = LegacyClients::new(key);
-        let inner = KBox::pin_init(
-            new_spinlock!(RedirInner {
-                services,
-                shards,
-                legacy
-            }),
-            GFP_KERNEL,
-        )?;
+        let tables = Sharded::new(services, |_| {
+            Ok(RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key))
+        })?;
+        let legacy = KBox::pin_init(new_spinlock!(LegacyClients::new(key)), GFP_KERNEL)?;
         let vips = KBox::new(AddrSet::new(), GFP_KERNEL)?;
         Ok(KBox::new(
             Self {
-                inner,
+                tables,
+                legacy,
                 capacity,
                 vips,
             },
             GFP_KERNEL,
         )?)
     }
-}
 
-impl RedirInner {
-    /// The shard holding flow (proto, client port, server port).
-    pub(crate) fn shard_mut(
-        &mut self,
+    /// The shard of flow (proto, client port, server port), locked.
+    pub(crate) fn shard(
+        &self,
         key: &HashKey,
         proto: Proto,
         cport: u16,
         sport: u16,
-    ) -> Option<(&Services, &mut RedirTable, &mut LegacyClients)> {
-        let i = shard_index(key, proto, cport, sport, self.shards.len());
-        let shard = self.shards.get_mut(i)?;
-        Some((&self.services, shard, &mut self.legacy))
+    ) -> ShardGuard<'_, Services, RedirTable> {
+        self.tables
+            .shard(shard_index(key, proto, cport, sport, NSHARDS))
+    }
+
+    /// Whether `client` is a known legacy client (takes the legacy lock;
+    /// call with bottom halves off).
+    pub(crate) fn is_legacy(&self, client: u32, now: u64) -> bool {
+        self.legacy.lock().is_legacy(client, now)
     }
 }
 
@@ -446,17 +460,18 @@ impl NetState {
             for shard in c.shards.iter() {
                 shim::without_bh(|| shard.lock().counters = ClientCounters::ZERO);
             }
+            for index in c.index.iter() {
+                index.zero_counters();
+            }
         }
         if let Some(r) = self.redirector_tables() {
-            shim::without_bh(|| {
-                let mut g = r.inner.lock();
-                for shard in g.shards.iter_mut() {
-                    shard.counters = RedirCounters::ZERO;
-                }
-                for svc in g.services.iter() {
-                    svc.zero_counters();
-                }
-            });
+            let mut g = r.tables.lock_all();
+            for shard in g.shards.iter_mut() {
+                shard.counters = RedirCounters::ZERO;
+            }
+            for svc in g.shared.iter() {
+                svc.zero_counters();
+            }
         }
     }
 
@@ -485,20 +500,18 @@ impl NetState {
         let Some(r) = self.redirector_tables() else {
             return;
         };
-        shim::without_bh(|| {
-            let mut g = r.inner.lock();
-            let inner = &mut *g;
-            for shard in inner.shards.iter_mut() {
-                shard.clear(&inner.services);
+        let mut guard = r.tables.lock_all();
+        let g = &mut guard;
+        for shard in g.shards.iter_mut() {
+            shard.clear(g.shared);
+        }
+        r.legacy.lock().clear();
+        if services {
+            for s in g.shared.iter() {
+                r.vips.remove(s.vip());
             }
-            inner.legacy.clear();
-            if services {
-                for s in inner.services.iter() {
-                    r.vips.remove(s.vip());
-                }
-                inner.services.flush();
-            }
-        });
+            g.shared.flush();
+        }
     }
 
     /// Makes sure the slow timer runs (called when state was created).
@@ -537,14 +550,11 @@ impl NetState {
         if let Some(r) = self.redirector_tables() {
             // The lock is taken per shard, so the REQs go out between them.
             for i in 0..NSHARDS {
-                let (resend, more) = shim::without_bh(|| {
-                    let mut g = r.inner.lock();
-                    let inner = &mut *g;
-                    match inner.shards.get_mut(i) {
-                        Some(shard) => (shard.on_tick(&inner.services, now), !shard.is_empty()),
-                        None => (Resends::new(), false),
-                    }
-                });
+                let (resend, more) = {
+                    let mut guard = r.tables.shard(i);
+                    let g = &mut guard;
+                    (g.shard.on_tick(g.shared, now), !g.shard.is_empty())
+                };
                 busy |= more;
                 for out in &resend {
                     crate::proto::send(self, out);

@@ -29,6 +29,7 @@ struct iprp_pkt {
 	u8 proto;
 	u8 syn;
 	u8 ack;
+	u8 ports;	/* sport, dport, syn, ack are valid (TCP/UDP, first fragment) */
 };
 
 /* Configuration requests decoded from netlink (addresses in network order). */
@@ -129,8 +130,10 @@ typedef int (*iprp_stat_fn)(void *ctx, const char *name, u64 value);
 /* Implemented in Rust. */
 void *iprp_rs_net_init(struct net *net);
 void iprp_rs_net_exit(void *state);
-enum iprp_verdict iprp_rs_pre_routing(void *state, struct sk_buff *skb);
-enum iprp_verdict iprp_rs_local_out(void *state, struct sk_buff *skb);
+enum iprp_verdict iprp_rs_pre_routing(void *state, struct sk_buff *skb,
+				      const struct iprp_pkt *pkt);
+enum iprp_verdict iprp_rs_local_out(void *state, struct sk_buff *skb,
+				    const struct iprp_pkt *pkt);
 int iprp_rs_proto_rcv(void *state, struct sk_buff *skb);
 void iprp_rs_proto_unreach(void *state, __be32 saddr, __be32 daddr,
 			   const u8 *quoted);
@@ -167,7 +170,6 @@ int iprp_shim_copy_bits(const struct sk_buff *skb, int offset, void *to, int len
 unsigned int iprp_shim_skb_len(const struct sk_buff *skb);
 void iprp_shim_kfree_skb(struct sk_buff *skb);
 void iprp_shim_consume_skb(struct sk_buff *skb);
-int iprp_shim_parse(const struct sk_buff *skb, struct iprp_pkt *pkt);
 int iprp_shim_set_addr(struct sk_buff *skb, bool dst, __be32 addr);
 int iprp_shim_parse_icmp_error(const struct sk_buff *skb, struct iprp_pkt *quoted);
 int iprp_shim_icmp_error_set_addr(struct sk_buff *skb, bool quoted_dst, __be32 addr);

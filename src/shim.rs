@@ -11,7 +11,8 @@ use kernel::bindings::{self, net, sk_buff};
 use kernel::error::to_result;
 use kernel::prelude::*;
 
-/// `struct iprp_pkt`: addresses and ports of a TCP/UDP packet, network order.
+/// `struct iprp_pkt`: addresses, protocol and (if `ports != 0`) ports and
+/// TCP flags of a packet, network order.
 #[repr(C)]
 #[derive(Default)]
 pub(crate) struct Pkt {
@@ -22,6 +23,7 @@ pub(crate) struct Pkt {
     pub(crate) proto: u8,
     pub(crate) syn: u8,
     pub(crate) ack: u8,
+    pub(crate) ports: u8,
 }
 
 /// `struct iprp_cfg`: a decoded configuration request.
@@ -155,7 +157,6 @@ extern "C" {
     fn iprp_shim_skb_len(skb: *const sk_buff) -> core::ffi::c_uint;
     fn iprp_shim_kfree_skb(skb: *mut sk_buff);
     fn iprp_shim_consume_skb(skb: *mut sk_buff);
-    fn iprp_shim_parse(skb: *const sk_buff, pkt: *mut Pkt) -> core::ffi::c_int;
     fn iprp_shim_set_addr(skb: *mut sk_buff, dst: bool, addr: u32) -> core::ffi::c_int;
     fn iprp_shim_untrack(skb: *mut sk_buff);
     fn iprp_shim_parse_icmp_error(skb: *const sk_buff, quoted: *mut Pkt) -> core::ffi::c_int;
@@ -256,6 +257,19 @@ pub(crate) fn without_bh<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Disables bottom halves (nests); pair with [`bh_enable`]. For lock
+/// guards (`crate::sync`); elsewhere [`without_bh`] pairs them.
+pub(crate) fn bh_disable() {
+    // SAFETY: never called in hard-irq context; the caller pairs it.
+    unsafe { iprp_shim_bh_disable() }
+}
+
+/// Enables bottom halves again after [`bh_disable`].
+pub(crate) fn bh_enable() {
+    // SAFETY: paired with an earlier `bh_disable` on this CPU.
+    unsafe { iprp_shim_bh_enable() }
+}
+
 /// What [`SkbRef::has_socket`] asks of a 4-tuple; the values are
 /// `IPRP_SK_*` in shim.h.
 #[derive(Clone, Copy)]
@@ -309,13 +323,6 @@ impl<'a> SkbRef<'a> {
     /// The raw pointer (used as the opaque handle of a held packet).
     pub(crate) fn as_ptr(&self) -> *mut sk_buff {
         self.ptr
-    }
-
-    /// Addresses and ports if this is a TCP/UDP packet we can translate.
-    pub(crate) fn parse(&self) -> Option<Pkt> {
-        let mut pkt = Pkt::default();
-        // SAFETY: `self.ptr` is valid (type invariant); `pkt` is writable.
-        (unsafe { iprp_shim_parse(self.ptr, &mut pkt) } == 0).then_some(pkt)
     }
 
     /// Rewrites the source (`dst == false`) or destination address with
@@ -382,12 +389,6 @@ impl<'a> SkbRef<'a> {
     pub(crate) fn untrack(&self) {
         // SAFETY: `self.ptr` is valid (type invariant).
         unsafe { iprp_shim_untrack(self.ptr) }
-    }
-
-    /// The IPv4 destination, host order.
-    pub(crate) fn daddr(&self) -> Ipv4 {
-        // SAFETY: `self.ptr` is valid (type invariant) and has an IP header.
-        u32::from_be(unsafe { iprp_shim_daddr(self.ptr) })
     }
 
     /// IPv4 source and destination, host order.
