@@ -7,7 +7,7 @@
 //! family has no parallel ops: the genl mutex serialises these calls.
 
 use crate::pernet::{self, NetState, ROLE_CLIENT, ROLE_REDIRECTOR};
-use crate::shim::{self, Cfg, CFG_HAS_ROLE, CFG_REPLACE};
+use crate::shim::{Cfg, CFG_HAS_ROLE, CFG_REPLACE};
 use heapless::Vec as HVec;
 use iprp_core::sched::{
     ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, DEFAULT_IDLE_TIMEOUT_MS,
@@ -48,13 +48,11 @@ fn set_role(state: &NetState, cfg: &Cfg) -> CfgResult {
     if cfg.has_idle_timeout != 0 {
         if let Some(client) = state.client_tables() {
             for shard in client.shards.iter() {
-                shim::without_bh(|| {
-                    let mut s = shard.lock();
-                    let mut c = *s.config();
-                    c.idle_tcp_ms = cfg.idle_timeout_ms;
-                    c.idle_udp_ms = cfg.idle_timeout_ms;
-                    s.set_config(c);
-                });
+                let mut s = shard.lock();
+                let mut c = *s.config();
+                c.idle_tcp_ms = cfg.idle_timeout_ms;
+                c.idle_udp_ms = cfg.idle_timeout_ms;
+                s.set_config(c);
             }
         }
     }

@@ -92,21 +92,19 @@ fn walk_bindings(state: &NetState, pos: u64, cur: &mut Cursor) -> u64 {
     };
     let now = shim::now_ms();
     walk_shards(pos, client.shards.len(), cur, |i, from, cur| {
-        shim::without_bh(|| {
-            client.shards[i].lock().scan_from(from, |b| {
-                cur.row(Row {
-                    peer: b.redirector.to_be(),
-                    vip: b.redirector.to_be(),
-                    replica: b.replica.to_be(),
-                    cport: b.cport,
-                    port: b.sport,
-                    proto: b.proto.number(),
-                    state: match b.state {
-                        CState::Checking => st::IPRP_STATE_CHECKING as u8,
-                        CState::Confirmed => st::IPRP_STATE_CONFIRMED as u8,
-                    },
-                    age_ms: age(now, b.last_activity),
-                })
+        client.shards[i].lock().scan_from(from, |b| {
+            cur.row(Row {
+                peer: b.redirector.to_be(),
+                vip: b.redirector.to_be(),
+                replica: b.replica.to_be(),
+                cport: b.cport,
+                port: b.sport,
+                proto: b.proto.number(),
+                state: match b.state {
+                    CState::Checking => st::IPRP_STATE_CHECKING as u8,
+                    CState::Confirmed => st::IPRP_STATE_CONFIRMED as u8,
+                },
+                age_ms: age(now, b.last_activity),
             })
         })
     })
@@ -283,13 +281,11 @@ pub(crate) unsafe extern "C" fn iprp_rs_stats(
     let mut rc = RedirCounters::ZERO;
     if let Some(c) = state.client_tables() {
         for shard in c.shards.iter() {
-            shim::without_bh(|| {
-                let s = shard.lock();
-                cc.add(&s.counters);
-                gauges[0].2 += s.len() as u64;
-                gauges[1].2 += u64::from(s.checking());
-                gauges[2].2 += u64::from(s.held_total());
-            });
+            let s = shard.lock();
+            cc.add(&s.counters);
+            gauges[0].2 += s.len() as u64;
+            gauges[1].2 += u64::from(s.checking());
+            gauges[2].2 += u64::from(s.held_total());
         }
         // Packets the hooks translated through the read indexes, no lock.
         for index in c.index.iter() {
@@ -306,7 +302,7 @@ pub(crate) unsafe extern "C" fn iprp_rs_stats(
             gauges[4].2 = g.shared.len() as u64;
         }
         let now = shim::now_ms();
-        gauges[5].2 = shim::without_bh(|| r.legacy.lock().count(now)) as u64;
+        gauges[5].2 = r.legacy.lock().count(now) as u64;
     }
     for (group, name, v) in gauges {
         let err = put_stat(put, ctx, group, name, v);

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The netfilter hooks of iprp.ko: PRE_ROUTING and LOCAL_OUT hand each
- * packet to Rust and map its verdict; they are registered per namespace,
+ * packet, with its linear headers, to Rust in one call and map its verdict; they are registered per namespace,
  * only while a role needs them.
  */
 
 #include <linux/skbuff.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
 #include <net/ip.h>
 
 #include "../include/uapi/linux/iprp.h"
@@ -33,64 +31,19 @@ unsigned int iprp_nf_verdict(enum iprp_verdict v, struct sk_buff *skb,
 	return NF_ACCEPT;
 }
 
-/*
- * What Rust needs of the packet, read here inline: the addresses and
- * protocol from the IP header and, for TCP or UDP unless this is a later
- * fragment, the ports and the SYN and ACK flags (their header is in the
- * linear part for nearly every packet, so skb_header_pointer() is a bounds
- * check). skb->data is at the IP header at both hooks.
- */
-static __always_inline void iprp_pkt_read(const struct sk_buff *skb,
-					  struct iprp_pkt *pkt)
-{
-	const struct iphdr *iph = ip_hdr(skb);
-	unsigned int thoff = iph->ihl * 4;
-
-	pkt->saddr = iph->saddr;
-	pkt->daddr = iph->daddr;
-	pkt->proto = iph->protocol;
-	pkt->ports = 0;
-	if (iph->frag_off & htons(IP_OFFSET))
-		return;
-	if (iph->protocol == IPPROTO_TCP) {
-		struct tcphdr _th;
-		const struct tcphdr *th;
-
-		th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
-		if (!th)
-			return;
-		pkt->sport = th->source;
-		pkt->dport = th->dest;
-		pkt->syn = th->syn;
-		pkt->ack = th->ack;
-		pkt->ports = 1;
-	} else if (iph->protocol == IPPROTO_UDP) {
-		struct udphdr _uh;
-		const struct udphdr *uh;
-
-		uh = skb_header_pointer(skb, thoff, sizeof(_uh), &_uh);
-		if (!uh)
-			return;
-		pkt->sport = uh->source;
-		pkt->dport = uh->dest;
-		pkt->syn = 0;
-		pkt->ack = 0;
-		pkt->ports = 1;
-	}
-}
-
 unsigned int iprp_nf_pre_routing(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
 	struct iprp_net *in = iprp_pernet(state->net);
 	void *s = READ_ONCE(in->state);
-	struct iprp_pkt pkt;
+	enum iprp_verdict v;
 
 	if (!s)
 		return NF_ACCEPT;
 	this_cpu_inc(in->pkts->pre_routing);
-	iprp_pkt_read(skb, &pkt);
-	return iprp_nf_verdict(iprp_rs_pre_routing(s, skb, &pkt), skb, state);
+	/* skb->data is at the IP header, which the stack has pulled. */
+	v = iprp_rs_pre_routing(s, skb, skb->data, skb_headlen(skb));
+	return iprp_nf_verdict(v, skb, state);
 }
 
 unsigned int iprp_nf_local_out(void *priv, struct sk_buff *skb,
@@ -98,13 +51,13 @@ unsigned int iprp_nf_local_out(void *priv, struct sk_buff *skb,
 {
 	struct iprp_net *in = iprp_pernet(state->net);
 	void *s = READ_ONCE(in->state);
-	struct iprp_pkt pkt;
+	enum iprp_verdict v;
 
 	if (!s)
 		return NF_ACCEPT;
 	this_cpu_inc(in->pkts->local_out);
-	iprp_pkt_read(skb, &pkt);
-	return iprp_nf_verdict(iprp_rs_local_out(s, skb, &pkt), skb, state);
+	v = iprp_rs_local_out(s, skb, skb->data, skb_headlen(skb));
+	return iprp_nf_verdict(v, skb, state);
 }
 
 static const struct nf_hook_ops iprp_nf_ops[] = {

@@ -9,9 +9,8 @@
 //! taken with bottom halves disabled.
 
 use crate::shim::{self, OwnedSkb, Params};
-use crate::sync::{ShardGuard, Sharded};
+use crate::sync::{new_bh_lock, BhLock, ShardGuard, Sharded};
 use crate::uapi::iprp_counter as ctr;
-use core::pin::Pin;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use iprp_core::client::{ClientConfig, ClientShard, ClientSlot};
 use iprp_core::filter::{AddrFilter, AddrSet};
@@ -21,9 +20,8 @@ use iprp_core::redirector::{LegacyClients, RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
 use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Rng};
 use kernel::bindings;
-use kernel::new_spinlock;
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLock};
+use kernel::sync::Arc;
 
 const N_COUNTERS: usize = ctr::__IPRP_CTR_MAX as usize;
 
@@ -75,7 +73,7 @@ pub(crate) type Services = ServiceTable<KVVec<Service>>;
 
 /// Client role: the binding table, sharded.
 pub(crate) struct ClientRole {
-    pub(crate) shards: KVec<Pin<KBox<SpinLock<ClientTable>>>>,
+    pub(crate) shards: KVec<BhLock<ClientTable>>,
     /// Each shard's read index, written under the shard's lock and read by
     /// the hooks without it.
     pub(crate) index: KVec<Arc<ClientIndex>>,
@@ -95,7 +93,7 @@ pub(crate) struct RedirRole {
     pub(crate) tables: Sharded<Services, RedirTable>,
     /// Clients that answered a REQ with ICMP protocol unreachable. Taken
     /// inside a shard's lock, never the other way round.
-    pub(crate) legacy: Pin<KBox<SpinLock<LegacyClients>>>,
+    pub(crate) legacy: BhLock<LegacyClients>,
     pub(crate) capacity: u32,
     /// Service addresses, one count per configured service, changed with
     /// every shard locked and read without any lock: a packet to no
@@ -181,10 +179,7 @@ impl ClientRole {
                 filter.clone(),
                 idx,
             );
-            shards.push(
-                KBox::pin_init(new_spinlock!(shard), GFP_KERNEL)?,
-                GFP_KERNEL,
-            )?;
+            shards.push(new_bh_lock!(shard, c"iprp_client_shard")?, GFP_KERNEL)?;
         }
         Ok(KBox::new(
             Self {
@@ -202,14 +197,9 @@ impl ClientRole {
     /// binding count current. Every change of a client table goes here.
     pub(crate) fn update<R>(
         &self,
-        shard: &SpinLock<ClientTable>,
+        shard: &BhLock<ClientTable>,
         f: impl FnOnce(&mut ClientTable) -> R,
     ) -> R {
-        shim::without_bh(|| self.locked(shard, f))
-    }
-
-    /// The body of [`Self::update`]; bottom halves are off.
-    fn locked<R>(&self, shard: &SpinLock<ClientTable>, f: impl FnOnce(&mut ClientTable) -> R) -> R {
         let mut s = shard.lock();
         let before = s.len();
         let r = f(&mut s);
@@ -237,7 +227,7 @@ impl ClientRole {
         proto: Proto,
         cport: u16,
         sport: u16,
-    ) -> &SpinLock<ClientTable> {
+    ) -> &BhLock<ClientTable> {
         let i = shard_index(key, proto, cport, sport, self.shards.len());
         // shard_index() < len, and len == NSHARDS > 0.
         &self.shards[i.min(self.shards.len() - 1)]
@@ -247,7 +237,7 @@ impl ClientRole {
     /// (the shard [`Self::shard`] picks for the same flow).
     ///
     /// [`ports_hash`]: iprp_core::readidx::ports_hash
-    pub(crate) fn shard_of_hash(&self, hp: u64) -> (&SpinLock<ClientTable>, &ClientIndex) {
+    pub(crate) fn shard_of_hash(&self, hp: u64) -> (&BhLock<ClientTable>, &ClientIndex) {
         let i = reduce(hp, self.shards.len()).min(self.shards.len() - 1);
         (&self.shards[i], &self.index[i])
     }
@@ -260,7 +250,7 @@ impl RedirRole {
         let tables = Sharded::new(services, |_| {
             Ok(RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key))
         })?;
-        let legacy = KBox::pin_init(new_spinlock!(LegacyClients::new(key)), GFP_KERNEL)?;
+        let legacy = new_bh_lock!(LegacyClients::new(key), c"iprp_legacy_clients")?;
         let vips = KBox::new(AddrSet::new(), GFP_KERNEL)?;
         Ok(KBox::new(
             Self {
@@ -285,8 +275,7 @@ impl RedirRole {
             .shard(shard_index(key, proto, cport, sport, NSHARDS))
     }
 
-    /// Whether `client` is a known legacy client (takes the legacy lock;
-    /// call with bottom halves off).
+    /// Whether `client` is a known legacy client (takes the legacy lock).
     pub(crate) fn is_legacy(&self, client: u32, now: u64) -> bool {
         self.legacy.lock().is_legacy(client, now)
     }
@@ -411,11 +400,9 @@ impl NetState {
         if let Some(c) = self.client_tables() {
             let params = self.client_params();
             for shard in c.shards.iter() {
-                shim::without_bh(|| {
-                    let mut s = shard.lock();
-                    let cfg = with_params(*s.config(), params);
-                    s.set_config(cfg);
-                });
+                let mut s = shard.lock();
+                let cfg = with_params(*s.config(), params);
+                s.set_config(cfg);
             }
         }
     }
@@ -424,7 +411,7 @@ impl NetState {
     pub(crate) fn params(&self) -> Params {
         let defaults = ClientConfig::for_capacity(per_shard(DEFAULT_CAPACITY));
         let (checking, held, idle) = match self.client_tables().and_then(|c| c.shards.first()) {
-            Some(shard) => shim::without_bh(|| {
+            Some(shard) => {
                 let c = *shard.lock().config();
                 // One idle timeout for both protocols only once SET_ROLE
                 // set it; the defaults differ (TCP 900 s, UDP 120 s).
@@ -434,7 +421,7 @@ impl NetState {
                     0
                 };
                 (c.checking_timeout_ms, c.max_held, idle)
-            }),
+            }
             None => {
                 let c = with_params(defaults, self.client_params());
                 (c.checking_timeout_ms, c.max_held, 0)
@@ -458,7 +445,7 @@ impl NetState {
         }
         if let Some(c) = self.client_tables() {
             for shard in c.shards.iter() {
-                shim::without_bh(|| shard.lock().counters = ClientCounters::ZERO);
+                shard.lock().counters = ClientCounters::ZERO;
             }
             for index in c.index.iter() {
                 index.zero_counters();
@@ -576,15 +563,13 @@ impl Drop for NetState {
             // SAFETY: published from `KBox::into_raw` in `set_roles`; no
             // hook, handler or timer of this namespace runs any more.
             let c = unsafe { KBox::from_raw(c) };
-            // Free every held packet. Bottom halves off like every other
-            // taker of a shard lock in process context: lockdep checks the
-            // lock class, which softirqs take (it reported this path once).
+            // Free every held packet. The lock disables bottom halves, as
+            // for every taker in process context: lockdep checks the lock
+            // class, which softirqs take (it reported this path once).
             for shard in c.shards.iter() {
-                shim::without_bh(|| {
-                    shard.lock().clear(|h| {
-                        // SAFETY: as in `tick`.
-                        drop(unsafe { OwnedSkb::from_handle(h) })
-                    })
+                shard.lock().clear(|h| {
+                    // SAFETY: as in `tick`.
+                    drop(unsafe { OwnedSkb::from_handle(h) })
                 });
             }
         }

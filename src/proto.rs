@@ -150,7 +150,7 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_unreach(
         g.shard.on_unreachable(g.shared, &k)
     };
     if legacy {
-        shim::without_bh(|| redir.legacy.lock().remember(k.client, now));
+        redir.legacy.lock().remember(k.client, now);
     }
 }
 

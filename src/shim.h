@@ -130,10 +130,11 @@ typedef int (*iprp_stat_fn)(void *ctx, const char *name, u64 value);
 /* Implemented in Rust. */
 void *iprp_rs_net_init(struct net *net);
 void iprp_rs_net_exit(void *state);
+/* @head, @headlen: the linear data from the IP header on (skb->data). */
 enum iprp_verdict iprp_rs_pre_routing(void *state, struct sk_buff *skb,
-				      const struct iprp_pkt *pkt);
+				      const u8 *head, unsigned int headlen);
 enum iprp_verdict iprp_rs_local_out(void *state, struct sk_buff *skb,
-				    const struct iprp_pkt *pkt);
+				    const u8 *head, unsigned int headlen);
 int iprp_rs_proto_rcv(void *state, struct sk_buff *skb);
 void iprp_rs_proto_unreach(void *state, __be32 saddr, __be32 daddr,
 			   const u8 *quoted);
@@ -159,7 +160,8 @@ int iprp_rs_dump_flows(void *state, const struct iprp_filter *f, u64 *pos,
 int iprp_rs_set_params(void *state, const struct iprp_params *p, const char **msg);
 void iprp_rs_get_params(void *state, struct iprp_params *p);
 void iprp_rs_zero_counters(void *state);
-enum iprp_verdict iprp_rs_bench_empty(void *state, struct sk_buff *skb);
+enum iprp_verdict iprp_rs_bench_empty(void *state, struct sk_buff *skb,
+				      const u8 *head, unsigned int headlen);
 int iprp_rs_bench_fill(void *state, u32 count, const char **msg);
 int iprp_rs_dump_services(void *state, u64 *pos, iprp_svc_fn put, void *ctx);
 
@@ -170,6 +172,7 @@ int iprp_shim_copy_bits(const struct sk_buff *skb, int offset, void *to, int len
 unsigned int iprp_shim_skb_len(const struct sk_buff *skb);
 void iprp_shim_kfree_skb(struct sk_buff *skb);
 void iprp_shim_consume_skb(struct sk_buff *skb);
+int iprp_shim_parse(const struct sk_buff *skb, struct iprp_pkt *pkt);
 int iprp_shim_set_addr(struct sk_buff *skb, bool dst, __be32 addr);
 int iprp_shim_parse_icmp_error(const struct sk_buff *skb, struct iprp_pkt *quoted);
 int iprp_shim_icmp_error_set_addr(struct sk_buff *skb, bool quoted_dst, __be32 addr);

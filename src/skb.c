@@ -52,6 +52,53 @@ __be32 iprp_shim_daddr(const struct sk_buff *skb)
 }
 
 /*
+ * Fills @pkt for an IPv4 TCP or UDP packet whose transport header is in
+ * this packet (not a non-first fragment). skb->data is at the IP header at
+ * both hooks. Returns 0, or -1 if the packet is not one we translate. The
+ * hooks read linear headers themselves; this is for the rest.
+ */
+int iprp_shim_parse(const struct sk_buff *skb, struct iprp_pkt *pkt)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	unsigned int thoff = iph->ihl * 4;
+
+	if (iph->frag_off & htons(IP_OFFSET))
+		return -1;
+	pkt->saddr = iph->saddr;
+	pkt->daddr = iph->daddr;
+	pkt->proto = iph->protocol;
+	if (iph->protocol == IPPROTO_TCP) {
+		struct tcphdr _th;
+		const struct tcphdr *th;
+
+		th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
+		if (!th)
+			return -1;
+		pkt->sport = th->source;
+		pkt->dport = th->dest;
+		pkt->syn = th->syn;
+		pkt->ack = th->ack;
+		pkt->ports = 1;
+		return 0;
+	}
+	if (iph->protocol == IPPROTO_UDP) {
+		struct udphdr _uh;
+		const struct udphdr *uh;
+
+		uh = skb_header_pointer(skb, thoff, sizeof(_uh), &_uh);
+		if (!uh)
+			return -1;
+		pkt->sport = uh->source;
+		pkt->dport = uh->dest;
+		pkt->syn = 0;
+		pkt->ack = 0;
+		pkt->ports = 1;
+		return 0;
+	}
+	return -1;
+}
+
+/*
  * Rewrites the source (@dst false) or destination address and updates the
  * IP and TCP/UDP checksums incrementally (RFC 1624), also for
  * CHECKSUM_PARTIAL packets; a zero UDP checksum stays zero.

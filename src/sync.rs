@@ -2,6 +2,8 @@
 
 //! Locks of the packet path.
 //!
+//! [`BhLock`] is a spin lock that disables bottom halves while held.
+//!
 //! [`Sharded`] is a table split into [`NSHARDS`] shards, each behind its own
 //! spin lock, plus data every shard reads: a packet takes the lock of its
 //! flow's shard only, and reads the shared data under it; a writer of the
@@ -15,10 +17,11 @@
 
 use crate::shim;
 use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
 use core::pin::Pin;
 use kernel::prelude::*;
 use kernel::sync::lock::{spinlock::SpinLockBackend, Guard};
-use kernel::sync::SpinLock;
+use kernel::sync::{LockClassKey, SpinLock};
 
 /// Shards of a [`Sharded`] table.
 pub(crate) const NSHARDS: usize = 16;
@@ -88,6 +91,58 @@ impl Drop for BhOff {
         shim::bh_enable();
     }
 }
+
+/// A spin lock that disables bottom halves while it is held. Make one with
+/// [`new_bh_lock!`], which gives each call site its lockdep class.
+pub(crate) struct BhLock<T> {
+    lock: Pin<KBox<SpinLock<T>>>,
+}
+
+/// A held [`BhLock`]; bottom halves are back on when it is dropped.
+pub(crate) struct BhGuard<'a, T> {
+    guard: Guard<'a, T, SpinLockBackend>,
+    _bh: BhOff,
+}
+
+impl<T> BhLock<T> {
+    /// A lock over `t` of lockdep class `key`.
+    pub(crate) fn new(t: T, name: &'static CStr, key: Pin<&'static LockClassKey>) -> Result<Self> {
+        Ok(Self {
+            lock: KBox::pin_init(SpinLock::new(t, name, key), GFP_KERNEL)?,
+        })
+    }
+
+    /// Disables bottom halves and takes the lock.
+    pub(crate) fn lock(&self) -> BhGuard<'_, T> {
+        let bh = BhOff::new();
+        BhGuard {
+            guard: self.lock.lock(),
+            _bh: bh,
+        }
+    }
+}
+
+impl<T> Deref for BhGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T: Unpin> DerefMut for BhGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+/// A [`BhLock`] over `$t` named `$name`, of its own lockdep class.
+macro_rules! new_bh_lock {
+    ($t:expr, $name:literal) => {
+        $crate::sync::BhLock::new($t, $name, kernel::static_lock_class!())
+    };
+}
+pub(crate) use new_bh_lock;
 
 impl<S, T> Sharded<S, T> {
     /// `shared`, and shard `i` made by `init(i)`.
