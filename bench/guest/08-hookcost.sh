@@ -32,7 +32,9 @@ BLAST=$REPO/target/bench/udp-blast
 PY=/usr/bin/python3
 
 if [ "$MODE" = quick ]; then
-	LEVELS="0 1000"; PKTS=50000; ROUNDS=1; CPU_PKTS=50000
+	# BENCH_HOOKCOST_ROUNDS (bench/run.sh --env) gives quick ratios an
+	# interval: interleaved rounds of the same cells.
+	LEVELS="0 1000"; PKTS=50000; ROUNDS=${BENCH_HOOKCOST_ROUNDS:-1}; CPU_PKTS=50000
 else
 	# 3 interleaved rounds of 350,000 packets: more than 10^6 per cell in
 	# all, a spread across rounds, and the full mode within its time.
