@@ -45,6 +45,8 @@ struct Ip {
     saddr: u32,
     daddr: u32,
     proto: u8,
+    /// Header length in bytes.
+    ihl: usize,
 }
 
 impl Ip {
@@ -61,7 +63,16 @@ impl Ip {
             saddr: word(12)?,
             daddr: word(16)?,
             proto: *head.get(9)?,
+            ihl: usize::from(*head.first()? & 0xf) * 4,
         })
+    }
+
+    /// False only for a TCP segment whose flags, in the linear data, say it
+    /// is not a SYN-ACK (the orphan check wants nothing else).
+    #[inline]
+    fn may_be_syn_ack(&self, head: &[u8]) -> bool {
+        head.get(self.ihl + 13)
+            .is_none_or(|&flags| flags & 0x12 == 0x12)
     }
 }
 
@@ -363,12 +374,30 @@ pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
     headlen: u32,
 ) -> Verdict {
     // SAFETY: by the function's contract.
-    let (state, mut skb) = unsafe { (pernet::state(state), SkbRef::with_head(skb, head, headlen)) };
+    let (state, skb) = unsafe { (pernet::state(state), SkbRef::with_head(skb, head, headlen)) };
     let Some(ip) = Ip::of(skb.head()) else {
         return Verdict::Accept;
     };
+    // The prefilter: loads only, so that this function stays small for the
+    // packets it lets through untouched.
+    let client = state.client().is_some_and(|c| {
+        (c.has_bindings() && (ip.proto == IPPROTO_ICMP || c.filter.replicas.may_contain(ip.saddr)))
+            || (ip.proto == IPPROTO_TCP && ip.may_be_syn_ack(skb.head()))
+    });
+    let redirector = state
+        .redirector()
+        .is_some_and(|r| r.vips.may_contain(ip.daddr));
+    if !client && !redirector {
+        return Verdict::Accept;
+    }
+    pre_routing(state, skb, &ip)
+}
+
+/// PRE_ROUTING for a packet the prefilter let through.
+#[inline(never)]
+fn pre_routing(state: &NetState, mut skb: SkbRef<'_>, ip: &Ip) -> Verdict {
     if let Some(client) = state.client() {
-        if let Some(v) = client_pre_routing(state, client, &mut skb, &ip) {
+        if let Some(v) = client_pre_routing(state, client, &mut skb, ip) {
             return v;
         }
     }
@@ -424,18 +453,24 @@ pub(crate) unsafe extern "C" fn iprp_rs_local_out(
     headlen: u32,
 ) -> Verdict {
     // SAFETY: by the function's contract.
-    let (state, mut skb) = unsafe { (pernet::state(state), SkbRef::with_head(skb, head, headlen)) };
+    let (state, skb) = unsafe { (pernet::state(state), SkbRef::with_head(skb, head, headlen)) };
     let Some(client) = state.client().filter(|c| c.has_bindings()) else {
         return Verdict::Accept;
     };
     let Some(ip) = Ip::of(skb.head()) else {
         return Verdict::Accept;
     };
+    if ip.proto != IPPROTO_ICMP && !client.filter.redirectors.may_contain(ip.daddr) {
+        return Verdict::Accept;
+    }
+    local_out(state, client, skb, &ip)
+}
+
+/// LOCAL_OUT for a packet the prefilter let through.
+#[inline(never)]
+fn local_out(state: &NetState, client: &ClientRole, mut skb: SkbRef<'_>, ip: &Ip) -> Verdict {
     if ip.proto == IPPROTO_ICMP {
         return client_icmp_error_out(state, client, &mut skb).unwrap_or(Verdict::Accept);
-    }
-    if !client.filter.redirectors.may_contain(ip.daddr) {
-        return Verdict::Accept;
     }
     let Some(f) = Flow::of_skb(&skb) else {
         return Verdict::Accept;
