@@ -28,6 +28,8 @@ CLASS = {
     "pass": "no binding, address filter answers",
     "lookup": "no binding, table searched",
     "xlat": "redirected, translated",
+    "redirector-other": "at R: to no service address",
+    "redirector-legacy": "at R: legacy flow, served by R",
 }
 
 

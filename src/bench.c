@@ -48,8 +48,8 @@ static void iprp_bench_add(const struct nf_hook_state *state, int slot, u64 t0)
 }
 
 /*
- * Timed like the iprp hooks: the state lookup, a call into Rust, the
- * verdict mapping. Only the body (iprp_rs_bench_empty) does nothing.
+ * Timed like the iprp hooks: the state lookup, a call into Rust with the
+ * same arguments, the verdict mapping. Only the body (iprp_rs_bench_empty) does nothing.
  */
 static unsigned int iprp_bench_empty(const struct nf_hook_state *state,
 				     struct sk_buff *skb, int slot)
@@ -59,7 +59,9 @@ static unsigned int iprp_bench_empty(const struct nf_hook_state *state,
 	unsigned int v = NF_ACCEPT;
 
 	if (s)
-		v = iprp_nf_verdict(iprp_rs_bench_empty(s, skb), skb, state);
+		v = iprp_nf_verdict(iprp_rs_bench_empty(s, skb, skb->data,
+							skb_headlen(skb)),
+				    skb, state);
 	iprp_bench_add(state, slot, t0);
 	return v;
 }

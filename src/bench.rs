@@ -32,7 +32,12 @@ const FILL_SERVICE_PORT: u16 = 80;
 
 /// The empty hook body the shim times iprp's hooks against.
 #[no_mangle]
-pub(crate) extern "C" fn iprp_rs_bench_empty(_state: *mut c_void, _skb: *mut sk_buff) -> Verdict {
+pub(crate) extern "C" fn iprp_rs_bench_empty(
+    _state: *mut c_void,
+    _skb: *mut sk_buff,
+    _head: *const u8,
+    _headlen: u32,
+) -> Verdict {
     Verdict::Accept
 }
 

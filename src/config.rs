@@ -10,7 +10,6 @@
 
 use crate::nl::{self, Attrs, NlResult, Request};
 use crate::pernet::{NetState, ROLE_CLIENT, ROLE_REDIRECTOR};
-use crate::shim;
 use crate::uapi::iprp_attr as a;
 use heapless::Vec as HVec;
 use iprp_core::sched::{
@@ -72,13 +71,11 @@ fn set_role(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
     if let Some(idle) = attrs.u32(a::IPRP_A_IDLE_TIMEOUT) {
         if let Some(client) = state.client_tables() {
             for shard in client.shards.iter() {
-                shim::without_bh(|| {
-                    let mut s = shard.lock();
-                    let mut c = *s.config();
-                    c.idle_tcp_ms = idle;
-                    c.idle_udp_ms = idle;
-                    s.set_config(c);
-                });
+                let mut s = shard.lock();
+                let mut c = *s.config();
+                c.idle_tcp_ms = idle;
+                c.idle_udp_ms = idle;
+                s.set_config(c);
             }
         }
     }
@@ -110,9 +107,9 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
     let redir = state
         .redirector_tables()
         .ok_or((EINVAL, c"enable the redirector role first"))?;
-    shim::without_bh(|| {
-        let mut g = redir.inner.lock();
-        let current = g.services.lookup(proto, vip, port);
+    {
+        let g = redir.tables.lock_all();
+        let current = g.shared.lookup(proto, vip, port);
         let (sched, resp, idle, replicas) = match (replace, current) {
             (true, None) => return Err((ENOENT, c"no such service to edit")),
             (true, Some(svc)) => (
@@ -140,13 +137,13 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
             replicas: &replicas,
         };
         if replace {
-            g.services.update(&spec).map_err(config_error)?;
+            g.shared.update(&spec).map_err(config_error)?;
         } else {
-            g.services.add(&spec).map_err(config_error)?;
+            g.shared.add(&spec).map_err(config_error)?;
             redir.vips.add(vip);
         }
         Ok(())
-    })
+    }
 }
 
 /// FLUSH: empties the tables of the roles named (all of them and every
@@ -175,20 +172,18 @@ fn del_service(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
     let redir = state
         .redirector_tables()
         .ok_or((ENOENT, c"no such service"))?;
-    shim::without_bh(|| {
-        let mut g = redir.inner.lock();
-        let inner = &mut *g;
-        let idx = inner
-            .services
-            .find(proto, vip, port)
-            .ok_or_else(|| config_error(ConfigError::NoService))?;
-        for shard in inner.shards.iter_mut() {
-            shard.remove_service(&inner.services, idx);
-        }
-        inner.services.del(proto, vip, port).map_err(config_error)?;
-        redir.vips.remove(vip);
-        Ok(())
-    })
+    let mut guard = redir.tables.lock_all();
+    let g = &mut guard;
+    let idx = g
+        .shared
+        .find(proto, vip, port)
+        .ok_or_else(|| config_error(ConfigError::NoService))?;
+    for shard in g.shards.iter_mut() {
+        shard.remove_service(g.shared, idx);
+    }
+    g.shared.del(proto, vip, port).map_err(config_error)?;
+    redir.vips.remove(vip);
+    Ok(())
 }
 
 /// Adds or changes (`remove == false`; with NLM_F_REPLACE only changes) or
@@ -205,10 +200,10 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
     let redir = state
         .redirector_tables()
         .ok_or((ENOENT, c"no such service"))?;
-    shim::without_bh(|| {
-        let mut g = redir.inner.lock();
+    {
+        let g = redir.tables.lock_all();
         let svc = g
-            .services
+            .shared
             .lookup(proto, vip, port)
             .ok_or((ENOENT, c"no such service"))?;
         let mut list: HVec<ReplicaSpec, MAX_REPLICAS> = HVec::new();
@@ -258,8 +253,8 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
             idle_timeout_ms: svc.idle_timeout_ms(),
             replicas: &list,
         };
-        g.services.update(&spec).map(|_| ()).map_err(config_error)
-    })
+        g.shared.update(&spec).map(|_| ()).map_err(config_error)
+    }
 }
 
 /// SET_ROLE. The hooks a new role needs are registered before the role is

@@ -4,13 +4,14 @@
 //! generated ops table), and the named core statistics.
 
 use crate::nl::{self, Dump, Msg};
-use crate::pernet::NetState;
+use crate::pernet::{NetState, NSHARDS};
 use crate::shim;
 use crate::uapi::iprp_attr as a;
 use crate::uapi::iprp_cmd as cmd;
 use crate::uapi::iprp_state as st;
 use iprp_core::client::CState;
 use iprp_core::redirector::RState;
+use iprp_core::sched::Service;
 use iprp_core::{ClientCounters, RedirCounters, ServiceCounters};
 use kernel::prelude::*;
 
@@ -127,21 +128,19 @@ fn walk_bindings(state: &NetState, pos: u64, cur: &mut Cursor<'_, '_>) -> u64 {
     };
     let now = shim::now_ms();
     walk_shards(pos, client.shards.len(), cur, |i, from, cur| {
-        shim::without_bh(|| {
-            client.shards[i].lock().scan_from(from, |b| {
-                cur.row(Row {
-                    peer: b.redirector,
-                    vip: b.redirector,
-                    replica: b.replica,
-                    cport: b.cport,
-                    port: b.sport,
-                    proto: b.proto.number(),
-                    state: match b.state {
-                        CState::Checking => st::IPRP_STATE_CHECKING,
-                        CState::Confirmed => st::IPRP_STATE_CONFIRMED,
-                    },
-                    age_ms: age(now, b.last_activity),
-                })
+        client.shards[i].lock().scan_from(from, |b| {
+            cur.row(Row {
+                peer: b.redirector,
+                vip: b.redirector,
+                replica: b.replica,
+                cport: b.cport,
+                port: b.sport,
+                proto: b.proto.number(),
+                state: match b.state {
+                    CState::Checking => st::IPRP_STATE_CHECKING,
+                    CState::Confirmed => st::IPRP_STATE_CONFIRMED,
+                },
+                age_ms: age(now, b.last_activity),
             })
         })
     })
@@ -152,27 +151,55 @@ fn walk_flows(state: &NetState, pos: u64, cur: &mut Cursor<'_, '_>) -> u64 {
         return pos;
     };
     let now = shim::now_ms();
-    // One lock for all shards: take it once per dump call.
-    shim::without_bh(|| {
-        let g = redir.inner.lock();
-        walk_shards(pos, g.shards.len(), cur, |i, from, cur| {
-            g.shards[i].scan_from(from, |e| {
-                cur.row(Row {
-                    peer: e.flow.client,
-                    vip: e.flow.vip,
-                    replica: e.replica,
-                    cport: e.flow.cport,
-                    port: e.flow.sport,
-                    proto: e.flow.proto.number(),
-                    state: match e.state {
-                        RState::Sent => st::IPRP_STATE_SENT,
-                        RState::Confirmed => st::IPRP_STATE_CONFIRMED,
-                        RState::Accept => st::IPRP_STATE_ACCEPT,
-                    },
-                    age_ms: age(now, e.last_activity),
-                })
+    // Each shard under its own lock, like the packets of its flows.
+    walk_shards(pos, NSHARDS, cur, |i, from, cur| {
+        redir.tables.shard(i).shard.scan_from(from, |e| {
+            cur.row(Row {
+                peer: e.flow.client,
+                vip: e.flow.vip,
+                replica: e.replica,
+                cport: e.flow.cport,
+                port: e.flow.sport,
+                proto: e.flow.proto.number(),
+                state: match e.state {
+                    RState::Sent => st::IPRP_STATE_SENT,
+                    RState::Confirmed => st::IPRP_STATE_CONFIRMED,
+                    RState::Accept => st::IPRP_STATE_ACCEPT,
+                },
+                age_ms: age(now, e.last_activity),
             })
         })
+    })
+}
+
+/// One service of the GET_SERVICE dump: its key, scheduler and timeouts,
+/// its replicas and its counters.
+fn put_service(m: &mut Msg<'_>, svc: &Service) -> Result {
+    m.put_u8(a::IPRP_A_PROTO, svc.proto().number())?;
+    m.put_be32(a::IPRP_A_VIP, svc.vip())?;
+    m.put_u16(a::IPRP_A_PORT, svc.port())?;
+    m.put_u8(a::IPRP_A_SCHED, svc.sched() as u8)?;
+    m.put_u32(a::IPRP_A_RESPONSE_TIMEOUT, svc.response_timeout_ms())?;
+    m.put_u32(a::IPRP_A_IDLE_TIMEOUT, svc.idle_timeout_ms())?;
+    m.nest(a::IPRP_A_REPLICAS, |m| {
+        for r in svc.replicas() {
+            m.nest(a::IPRP_A_REPLICA, |m| {
+                m.put_be32(a::IPRP_A_REPLICA_ADDR, r.addr())?;
+                m.put_u32(a::IPRP_A_WEIGHT, u32::from(r.weight()))?;
+                m.put_u8(a::IPRP_A_UP, u8::from(r.up()))?;
+                m.put_u32(a::IPRP_A_CONNS, r.conns())?;
+                m.put_u64(a::IPRP_A_ASSIGNED, r.assigned(), a::IPRP_A_PAD)
+            })?;
+        }
+        Ok(())
+    })?;
+    m.nest(a::IPRP_A_STATS, |m| {
+        let counters = svc.counters();
+        let names = ServiceCounters::C_NAMES.iter();
+        for ((_, v), name) in counters.fields().into_iter().zip(names) {
+            nl::put_stat(m, name.as_bytes(), v)?;
+        }
+        Ok(())
     })
 }
 
@@ -185,43 +212,17 @@ fn dump_services(dump: &mut Dump<'_>) -> Result {
         return Ok(());
     };
     let mut index = 0u64;
-    let res = shim::without_bh(|| {
-        let g = redir.inner.lock();
-        for svc in g.services.iter() {
+    let res = {
+        // Any one shard's lock keeps the services from changing.
+        let g = redir.tables.shard(0);
+        g.shared.iter().try_for_each(|svc| {
             if index >= start {
-                dump.message(|m| {
-                    m.put_u8(a::IPRP_A_PROTO, svc.proto().number())?;
-                    m.put_be32(a::IPRP_A_VIP, svc.vip())?;
-                    m.put_u16(a::IPRP_A_PORT, svc.port())?;
-                    m.put_u8(a::IPRP_A_SCHED, svc.sched() as u8)?;
-                    m.put_u32(a::IPRP_A_RESPONSE_TIMEOUT, svc.response_timeout_ms())?;
-                    m.put_u32(a::IPRP_A_IDLE_TIMEOUT, svc.idle_timeout_ms())?;
-                    m.nest(a::IPRP_A_REPLICAS, |m| {
-                        for r in svc.replicas() {
-                            m.nest(a::IPRP_A_REPLICA, |m| {
-                                m.put_be32(a::IPRP_A_REPLICA_ADDR, r.addr())?;
-                                m.put_u32(a::IPRP_A_WEIGHT, u32::from(r.weight()))?;
-                                m.put_u8(a::IPRP_A_UP, u8::from(r.up()))?;
-                                m.put_u32(a::IPRP_A_CONNS, r.conns())?;
-                                m.put_u64(a::IPRP_A_ASSIGNED, r.assigned(), a::IPRP_A_PAD)
-                            })?;
-                        }
-                        Ok(())
-                    })?;
-                    m.nest(a::IPRP_A_STATS, |m| {
-                        let counters = svc.counters();
-                        let names = ServiceCounters::C_NAMES.iter();
-                        for ((_, v), name) in counters.fields().into_iter().zip(names) {
-                            nl::put_stat(m, name.as_bytes(), v)?;
-                        }
-                        Ok(())
-                    })
-                })?;
+                dump.message(|m| put_service(m, svc))?;
             }
             index += 1;
-        }
-        Ok(())
-    });
+            Ok(())
+        })
+    };
     dump.set_pos(index);
     res
 }
@@ -269,25 +270,28 @@ pub(crate) fn put_stats(state: &NetState, msg: &mut Msg<'_>) -> Result {
     let mut rc = RedirCounters::ZERO;
     if let Some(c) = state.client_tables() {
         for shard in c.shards.iter() {
-            shim::without_bh(|| {
-                let s = shard.lock();
-                cc.add(&s.counters);
-                gauges[0].2 += s.len() as u64;
-                gauges[1].2 += u64::from(s.checking());
-                gauges[2].2 += u64::from(s.held_total());
-            });
+            let s = shard.lock();
+            cc.add(&s.counters);
+            gauges[0].2 += s.len() as u64;
+            gauges[1].2 += u64::from(s.checking());
+            gauges[2].2 += u64::from(s.held_total());
+        }
+        // Packets the hooks translated through the read indexes, no lock.
+        for index in c.index.iter() {
+            let (out, inn) = index.translated();
+            cc.translated_out += out;
+            cc.translated_in += inn;
         }
     }
     if let Some(r) = state.redirector_tables() {
-        shim::without_bh(|| {
-            let g = r.inner.lock();
-            for s in g.shards.iter() {
-                rc.add(&s.counters);
-                gauges[3].2 += s.len() as u64;
-            }
-            gauges[4].2 = g.services.len() as u64;
-            gauges[5].2 = g.legacy.count(shim::now_ms()) as u64;
-        });
+        for i in 0..NSHARDS {
+            let g = r.tables.shard(i);
+            rc.add(&g.shard.counters);
+            gauges[3].2 += g.shard.len() as u64;
+            gauges[4].2 = g.shared.len() as u64;
+        }
+        let now = shim::now_ms();
+        gauges[5].2 = r.legacy.lock().count(now) as u64;
     }
     for (group, name, v) in gauges {
         put_stat(msg, group, name, v)?;

@@ -15,6 +15,7 @@ use crate::pernet::{self, ClientRole, NetState, RedirRole};
 use crate::shim::{self, IcmpRewrite, Pkt, SkbRef, SocketQuery};
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::InVerdict;
+use iprp_core::readidx::{ports_hash, Key, Read};
 use iprp_core::redirector::{PacketInfo, Verdict as RVerdict};
 use iprp_core::Proto;
 use kernel::bindings::sk_buff;
@@ -34,6 +35,36 @@ pub(crate) enum Verdict {
     Reroute = 3,
 }
 
+/// IP protocol numbers.
+const IPPROTO_ICMP: u8 = 1;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+
+/// The IPv4 header fields the prefilters need, read from the linear data.
+struct Ip {
+    saddr: u32,
+    daddr: u32,
+    proto: u8,
+}
+
+impl Ip {
+    /// From the IPv4 header at the start of `head` (the stack has pulled
+    /// it into the linear data at both hooks).
+    #[inline]
+    fn of(head: &[u8]) -> Option<Self> {
+        let word = |at: usize| {
+            head.get(at..at + 4)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_be_bytes)
+        };
+        Some(Self {
+            saddr: word(12)?,
+            daddr: word(16)?,
+            proto: *head.get(9)?,
+        })
+    }
+}
+
 /// A TCP/UDP packet in host byte order.
 struct Flow {
     proto: Proto,
@@ -47,23 +78,83 @@ struct Flow {
 }
 
 impl Flow {
+    /// The TCP/UDP flow of the packet, or `None` for other protocols and
+    /// later fragments. Reads the linear headers the hook got; a transport
+    /// header outside them goes through the shim.
+    fn of_skb(skb: &SkbRef<'_>) -> Option<Self> {
+        let b = skb.head();
+        let (Some(&vihl), Some(frag), Some(&proto)) = (b.first(), b.get(6..8), b.get(9)) else {
+            return skb.parse().as_ref().and_then(Flow::of);
+        };
+        if u16::from_be_bytes([frag[0], frag[1]]) & 0x1fff != 0 {
+            return None;
+        }
+        let th = b.get(usize::from(vihl & 0xf) * 4..).unwrap_or(&[]);
+        let need = match proto {
+            IPPROTO_TCP => 14,
+            IPPROTO_UDP => 4,
+            _ => return None,
+        };
+        if th.len() < need {
+            return skb.parse().as_ref().and_then(Flow::of);
+        }
+        let (syn, ack) = match proto {
+            IPPROTO_TCP => (th[13] & 0x02 != 0, th[13] & 0x10 != 0),
+            _ => (false, false),
+        };
+        let ip = Ip::of(b)?;
+        Self::new(
+            proto,
+            ip.saddr,
+            ip.daddr,
+            u16::from_be_bytes([th[0], th[1]]),
+            u16::from_be_bytes([th[2], th[3]]),
+            syn,
+            ack,
+        )
+    }
+
+    /// From a packet the shim parsed (network order).
     fn of(pkt: &Pkt) -> Option<Self> {
-        let proto = Proto::from_u8(pkt.proto)?;
+        if pkt.ports == 0 {
+            return None;
+        }
+        Self::new(
+            pkt.proto,
+            u32::from_be(pkt.saddr),
+            u32::from_be(pkt.daddr),
+            u16::from_be(pkt.sport),
+            u16::from_be(pkt.dport),
+            pkt.syn != 0,
+            pkt.ack != 0,
+        )
+    }
+
+    fn new(
+        proto: u8,
+        saddr: u32,
+        daddr: u32,
+        sport: u16,
+        dport: u16,
+        syn: bool,
+        ack: bool,
+    ) -> Option<Self> {
+        let proto = Proto::from_u8(proto)?;
         Some(Self {
             proto,
-            saddr: u32::from_be(pkt.saddr),
-            daddr: u32::from_be(pkt.daddr),
-            sport: u16::from_be(pkt.sport),
-            dport: u16::from_be(pkt.dport),
+            saddr,
+            daddr,
+            sport,
+            dport,
             // A TCP SYN without ACK may start a flow; so may any UDP datagram.
-            initial: proto == Proto::Udp || (pkt.syn != 0 && pkt.ack == 0),
-            syn_ack: proto == Proto::Tcp && pkt.syn != 0 && pkt.ack != 0,
+            initial: proto == Proto::Udp || (syn && !ack),
+            syn_ack: proto == Proto::Tcp && syn && ack,
         })
     }
 }
 
 /// Rewrites an address, counting and dropping the packet if that fails.
-fn rewrite(state: &NetState, skb: &SkbRef<'_>, dst: bool, addr: u32, ok: Verdict) -> Verdict {
+fn rewrite(state: &NetState, skb: &mut SkbRef<'_>, dst: bool, addr: u32, ok: Verdict) -> Verdict {
     if skb.set_addr(dst, addr) {
         ok
     } else {
@@ -77,7 +168,7 @@ fn rewrite(state: &NetState, skb: &SkbRef<'_>, dst: bool, addr: u32, ok: Verdict
 /// to the stack; a packet that cannot be written is counted and dropped.
 fn rewrite_icmp_error(
     state: &NetState,
-    skb: &SkbRef<'_>,
+    skb: &mut SkbRef<'_>,
     quoted_dst: bool,
     addr: u32,
     ok: Verdict,
@@ -99,7 +190,7 @@ fn rewrite_icmp_error(
 fn client_icmp_error_in(
     state: &NetState,
     client: &ClientRole,
-    skb: &SkbRef<'_>,
+    skb: &mut SkbRef<'_>,
 ) -> Option<Verdict> {
     // The quoted packet went from us (source) to the replica.
     let q = Flow::of(&skb.parse_icmp_error()?)?;
@@ -124,7 +215,7 @@ fn client_icmp_error_in(
 fn client_icmp_error_out(
     state: &NetState,
     client: &ClientRole,
-    skb: &SkbRef<'_>,
+    skb: &mut SkbRef<'_>,
 ) -> Option<Verdict> {
     // The quoted packet came from the redirector (source) to us.
     let q = Flow::of(&skb.parse_icmp_error()?)?;
@@ -144,19 +235,27 @@ fn client_icmp_error_out(
     ))
 }
 
+/// A packet from a replica's address (the caller checked the filter).
 fn client_in(
     state: &NetState,
     client: &ClientRole,
-    skb: &SkbRef<'_>,
+    skb: &mut SkbRef<'_>,
     f: &Flow,
-    now: u64,
 ) -> Option<Verdict> {
-    if !client.filter.replicas.may_contain(f.saddr) {
-        return None;
-    }
     // From the replica: the client port is the destination port.
-    let shard = client.shard(&state.key, f.proto, f.dport, f.sport);
+    let hp = ports_hash(&state.key, f.proto, f.dport, f.sport);
+    let (shard, index) = client.shard_of_hash(hp);
+    match index.read(hp, &Key::from_replica(f.saddr, f.proto, f.dport, f.sport)) {
+        Read::Absent => return None,
+        Read::Confirmed(redirector) => {
+            return Some(rewrite(state, skb, false, redirector, Verdict::Accept))
+        }
+        // CHECKING (the packet may be held) or a writer was busy: ask the
+        // shard under its lock.
+        Read::Checking | Read::Busy => {}
+    }
     let handle = skb.as_ptr() as usize as u64;
+    let now = shim::now_ms();
     let v = client.update(shard, |s| {
         s.lookup_in(f.saddr, f.proto, f.sport, f.dport, now, handle)
     });
@@ -181,7 +280,6 @@ fn client_orphan(
     client: &ClientRole,
     skb: &SkbRef<'_>,
     f: &Flow,
-    now: u64,
 ) -> Option<Verdict> {
     // SAFETY: `state.net` is the namespace the packet is in.
     let claimed = unsafe {
@@ -198,6 +296,7 @@ fn client_orphan(
     }
     let shard = client.shard(&state.key, f.proto, f.dport, f.sport);
     let handle = skb.as_ptr() as usize as u64;
+    let now = shim::now_ms();
     let evicted = client.update(shard, |s| {
         s.hold_orphan(f.saddr, f.proto, f.sport, f.dport, now, handle)
     });
@@ -214,13 +313,8 @@ fn client_orphan(
 
 /// The redirector's part of PRE_ROUTING, for a packet whose destination
 /// passed the service-address filter (`redir.vips`).
-fn redirector_in(
-    state: &NetState,
-    redir: &RedirRole,
-    skb: &SkbRef<'_>,
-    f: &Flow,
-    now: u64,
-) -> Verdict {
+fn redirector_in(state: &NetState, redir: &RedirRole, skb: &mut SkbRef<'_>, f: &Flow) -> Verdict {
+    let now = shim::now_ms();
     let info = PacketInfo {
         src: f.saddr,
         dst: f.daddr,
@@ -229,13 +323,10 @@ fn redirector_in(
         dport: f.dport,
         initial: f.initial,
     };
-    let outcome = shim::without_bh(|| {
-        let mut g = redir.inner.lock();
-        let (services, shard, legacy) = g.shard_mut(&state.key, f.proto, f.sport, f.dport)?;
-        Some(shard.on_packet_with(services, &info, now, |c| legacy.is_legacy(c, now)))
-    });
-    let Some(outcome) = outcome else {
-        return Verdict::Accept;
+    let outcome = {
+        let mut g = redir.shard(&state.key, f.proto, f.sport, f.dport);
+        g.shard
+            .on_packet_with(g.shared, &info, now, |c| redir.is_legacy(c, now))
     };
     if let Some(out) = outcome.send {
         crate::proto::send(state, &out);
@@ -256,55 +347,67 @@ fn redirector_in(
 
 /// PRE_ROUTING: client translation of replica packets, redirector ingress.
 ///
+/// A packet that no role can concern is done after a few loads from its
+/// IP header: no call out, no clock read, no hash, no lock.
+///
 /// # Safety
 ///
-/// Called by the shim's netfilter hook with the namespace's live state and
-/// a valid skb whose data starts at the IPv4 header.
+/// Called by the shim's netfilter hook with the namespace's live state, a
+/// valid skb whose data starts at the IPv4 header, and that linear data
+/// (`head`, `headlen` bytes).
 #[no_mangle]
 pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
     state: *mut c_void,
     skb: *mut sk_buff,
+    head: *const u8,
+    headlen: u32,
 ) -> Verdict {
     // SAFETY: by the function's contract.
-    let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
-    let Some(client) = state.client() else {
-        // Redirector only: a packet to no service address is done before
-        // any parse, clock read or lock.
-        let Some(redir) = state
-            .redirector()
-            .filter(|r| r.vips.may_contain(skb.daddr()))
-        else {
-            return Verdict::Accept;
-        };
-        let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
-            return Verdict::Accept;
-        };
-        return redirector_in(state, redir, &skb, &flow, shim::now_ms());
-    };
-    let Some(flow) = skb.parse().as_ref().and_then(Flow::of) else {
-        if client.has_bindings() {
-            if let Some(v) = client_icmp_error_in(state, client, &skb) {
-                return v;
-            }
-        }
+    let (state, mut skb) = unsafe { (pernet::state(state), SkbRef::with_head(skb, head, headlen)) };
+    let Some(ip) = Ip::of(skb.head()) else {
         return Verdict::Accept;
     };
-    let now = shim::now_ms();
-    if client.has_bindings() {
-        if let Some(v) = client_in(state, client, &skb, &flow, now) {
-            return v;
-        }
-    }
-    if flow.syn_ack {
-        if let Some(v) = client_orphan(state, client, &skb, &flow, now) {
+    if let Some(client) = state.client() {
+        if let Some(v) = client_pre_routing(state, client, &mut skb, &ip) {
             return v;
         }
     }
     match state.redirector() {
-        Some(redir) if redir.vips.may_contain(flow.daddr) => {
-            redirector_in(state, redir, &skb, &flow, now)
-        }
+        Some(redir) if redir.vips.may_contain(ip.daddr) => match Flow::of_skb(&skb) {
+            Some(f) => redirector_in(state, redir, &mut skb, &f),
+            None => Verdict::Accept,
+        },
         _ => Verdict::Accept,
+    }
+}
+
+/// The client's part of PRE_ROUTING; `None` leaves the packet to the
+/// redirector role.
+fn client_pre_routing(
+    state: &NetState,
+    client: &ClientRole,
+    skb: &mut SkbRef<'_>,
+    ip: &Ip,
+) -> Option<Verdict> {
+    if client.has_bindings() {
+        if ip.proto == IPPROTO_ICMP {
+            // An ICMP error may come from any router on the way.
+            return client_icmp_error_in(state, client, skb);
+        }
+        if client.filter.replicas.may_contain(ip.saddr) {
+            if let Some(f) = Flow::of_skb(skb) {
+                if let Some(v) = client_in(state, client, skb, &f) {
+                    return Some(v);
+                }
+            }
+        }
+    }
+    if ip.proto != IPPROTO_TCP {
+        return None;
+    }
+    match Flow::of_skb(skb) {
+        Some(f) if f.syn_ack => client_orphan(state, client, skb, &f),
+        _ => None,
     }
 }
 
@@ -317,25 +420,42 @@ pub(crate) unsafe extern "C" fn iprp_rs_pre_routing(
 pub(crate) unsafe extern "C" fn iprp_rs_local_out(
     state: *mut c_void,
     skb: *mut sk_buff,
+    head: *const u8,
+    headlen: u32,
 ) -> Verdict {
     // SAFETY: by the function's contract.
-    let (state, skb) = unsafe { (pernet::state(state), SkbRef::new(skb)) };
+    let (state, mut skb) = unsafe { (pernet::state(state), SkbRef::with_head(skb, head, headlen)) };
     let Some(client) = state.client().filter(|c| c.has_bindings()) else {
         return Verdict::Accept;
     };
-    let Some(f) = skb.parse().as_ref().and_then(Flow::of) else {
-        return client_icmp_error_out(state, client, &skb).unwrap_or(Verdict::Accept);
+    let Some(ip) = Ip::of(skb.head()) else {
+        return Verdict::Accept;
     };
-    if !client.filter.redirectors.may_contain(f.daddr) {
+    if ip.proto == IPPROTO_ICMP {
+        return client_icmp_error_out(state, client, &mut skb).unwrap_or(Verdict::Accept);
+    }
+    if !client.filter.redirectors.may_contain(ip.daddr) {
         return Verdict::Accept;
     }
-    let shard = client.shard(&state.key, f.proto, f.sport, f.dport);
+    let Some(f) = Flow::of_skb(&skb) else {
+        return Verdict::Accept;
+    };
+    let hp = ports_hash(&state.key, f.proto, f.sport, f.dport);
+    let (shard, index) = client.shard_of_hash(hp);
+    match index.read(hp, &Key::out(f.daddr, f.proto, f.sport, f.dport)) {
+        Read::Absent => return Verdict::Accept,
+        Read::Confirmed(replica) => {
+            return rewrite(state, &mut skb, true, replica, Verdict::Reroute)
+        }
+        // CHECKING (its activity keeps it alive) or a writer was busy.
+        Read::Checking | Read::Busy => {}
+    }
     let now = shim::now_ms();
     let replica = client.update(shard, |s| {
         s.lookup_out(f.daddr, f.proto, f.sport, f.dport, now)
     });
     match replica {
-        Some(replica) => rewrite(state, &skb, true, replica, Verdict::Reroute),
+        Some(replica) => rewrite(state, &mut skb, true, replica, Verdict::Reroute),
         None => Verdict::Accept,
     }
 }

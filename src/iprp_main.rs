@@ -20,6 +20,7 @@ mod proto;
 mod selftest;
 mod shim;
 mod status;
+mod sync;
 mod uapi;
 
 module! {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The netfilter hooks of iprp.ko: PRE_ROUTING and LOCAL_OUT hand each
- * packet to Rust and map its verdict; they are registered per namespace,
+ * packet, with its linear headers, to Rust in one call and map its verdict; they are registered per namespace,
  * only while a role needs them.
  */
 
@@ -36,11 +36,14 @@ unsigned int iprp_nf_pre_routing(void *priv, struct sk_buff *skb,
 {
 	struct iprp_net *in = iprp_pernet(state->net);
 	void *s = READ_ONCE(in->state);
+	enum iprp_verdict v;
 
 	if (!s)
 		return NF_ACCEPT;
 	this_cpu_inc(in->pkts->pre_routing);
-	return iprp_nf_verdict(iprp_rs_pre_routing(s, skb), skb, state);
+	/* skb->data is at the IP header, which the stack has pulled. */
+	v = iprp_rs_pre_routing(s, skb, skb->data, skb_headlen(skb));
+	return iprp_nf_verdict(v, skb, state);
 }
 
 unsigned int iprp_nf_local_out(void *priv, struct sk_buff *skb,
@@ -48,11 +51,13 @@ unsigned int iprp_nf_local_out(void *priv, struct sk_buff *skb,
 {
 	struct iprp_net *in = iprp_pernet(state->net);
 	void *s = READ_ONCE(in->state);
+	enum iprp_verdict v;
 
 	if (!s)
 		return NF_ACCEPT;
 	this_cpu_inc(in->pkts->local_out);
-	return iprp_nf_verdict(iprp_rs_local_out(s, skb), skb, state);
+	v = iprp_rs_local_out(s, skb, skb->data, skb_headlen(skb));
+	return iprp_nf_verdict(v, skb, state);
 }
 
 static const struct nf_hook_ops iprp_nf_ops[] = {

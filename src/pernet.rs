@@ -10,23 +10,24 @@
 
 use crate::config::{Params, ParamsUpdate};
 use crate::shim::{self, OwnedSkb};
+use crate::sync::{new_bh_lock, BhLock, ShardGuard, Sharded};
 use crate::uapi::iprp_counter as ctr;
-use core::pin::Pin;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use iprp_core::client::{ClientConfig, ClientShard, ClientSlot};
 use iprp_core::filter::{AddrFilter, AddrSet};
+use iprp_core::hash::reduce;
+use iprp_core::readidx::{ReadIndex, ReadSlot, SLOTS_PER_BINDING};
 use iprp_core::redirector::{LegacyClients, RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
-use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Resends, Rng};
+use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Rng};
 use kernel::bindings;
-use kernel::new_spinlock;
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLock};
+use kernel::sync::Arc;
 
 const N_COUNTERS: usize = ctr::__IPRP_CTR_MAX as usize;
 
 /// Shards per role and namespace: spreads lock contention over CPUs.
-pub(crate) const NSHARDS: usize = 16;
+pub(crate) use crate::sync::NSHARDS;
 /// Table entries per role when SET_ROLE names no capacity.
 pub(crate) const DEFAULT_CAPACITY: u32 = 16384;
 /// Services per namespace.
@@ -66,13 +67,18 @@ impl Counters {
     }
 }
 
-pub(crate) type ClientTable = ClientShard<KVVec<ClientSlot>, Arc<AddrFilter>>;
+/// A client shard's lock-free read index (see `iprp_core::readidx`).
+pub(crate) type ClientIndex = ReadIndex<KVVec<ReadSlot>>;
+pub(crate) type ClientTable = ClientShard<KVVec<ClientSlot>, Arc<AddrFilter>, Arc<ClientIndex>>;
 pub(crate) type RedirTable = RedirShard<KVVec<RedirSlot>>;
 pub(crate) type Services = ServiceTable<KVVec<Service>>;
 
 /// Client role: the binding table, sharded.
 pub(crate) struct ClientRole {
-    pub(crate) shards: KVec<Pin<KBox<SpinLock<ClientTable>>>>,
+    pub(crate) shards: KVec<BhLock<ClientTable>>,
+    /// Each shard's read index, written under the shard's lock and read by
+    /// the hooks without it.
+    pub(crate) index: KVec<Arc<ClientIndex>>,
     /// Addresses of all bindings, kept by the shards, read without locks.
     pub(crate) filter: Arc<AddrFilter>,
     pub(crate) capacity: u32,
@@ -81,22 +87,19 @@ pub(crate) struct ClientRole {
     bound: AtomicUsize,
 }
 
-/// What one redirector lock protects: services and every shard, because
-/// `on_packet` needs the services while it changes a shard.
-pub(crate) struct RedirInner {
-    pub(crate) services: Services,
-    pub(crate) shards: KVec<RedirTable>,
-    /// Clients that answered a REQ with ICMP protocol unreachable.
-    pub(crate) legacy: LegacyClients,
-}
-
 /// Redirector role.
 pub(crate) struct RedirRole {
-    pub(crate) inner: Pin<KBox<SpinLock<RedirInner>>>,
+    /// The flow entries in shards, each behind its own lock, and the
+    /// services every shard reads: a packet locks its flow's shard only;
+    /// a service change locks them all (`crate::sync`).
+    pub(crate) tables: Sharded<Services, RedirTable>,
+    /// Clients that answered a REQ with ICMP protocol unreachable. Taken
+    /// inside a shard's lock, never the other way round.
+    pub(crate) legacy: BhLock<LegacyClients>,
     pub(crate) capacity: u32,
-    /// Service addresses, one count per configured service, changed under
-    /// `inner`'s lock and read without it: a packet to no service address
-    /// takes neither the lock nor a parse.
+    /// Service addresses, one count per configured service, changed with
+    /// every shard locked and read without any lock: a packet to no
+    /// service address takes no lock.
     pub(crate) vips: KBox<AddrSet>,
 }
 
@@ -163,22 +166,27 @@ impl ClientRole {
     fn new(capacity: u32, key: HashKey, params: (u32, u32)) -> Result<KBox<Self>> {
         let n = per_shard(capacity);
         let mut shards = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
+        let mut index = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
         let filter = Arc::new(AddrFilter::new(), GFP_KERNEL)?;
         for _ in 0..NSHARDS {
-            let shard = ClientShard::with_filter(
+            let idx = Arc::new(
+                ReadIndex::new_in(slots(n * SLOTS_PER_BINDING, ReadSlot::new)?, key),
+                GFP_KERNEL,
+            )?;
+            index.push(idx.clone(), GFP_KERNEL)?;
+            let shard = ClientShard::with_index(
                 slots(n, || ClientSlot::EMPTY)?,
                 key,
                 with_params(ClientConfig::for_capacity(n), params),
                 filter.clone(),
+                idx,
             );
-            shards.push(
-                KBox::pin_init(new_spinlock!(shard), GFP_KERNEL)?,
-                GFP_KERNEL,
-            )?;
+            shards.push(new_bh_lock!(shard, c"iprp_client_shard")?, GFP_KERNEL)?;
         }
         Ok(KBox::new(
             Self {
                 shards,
+                index,
                 filter,
                 capacity,
                 bound: AtomicUsize::new(0),
@@ -191,14 +199,9 @@ impl ClientRole {
     /// binding count current. Every change of a client table goes here.
     pub(crate) fn update<R>(
         &self,
-        shard: &SpinLock<ClientTable>,
+        shard: &BhLock<ClientTable>,
         f: impl FnOnce(&mut ClientTable) -> R,
     ) -> R {
-        shim::without_bh(|| self.locked(shard, f))
-    }
-
-    /// The body of [`Self::update`]; bottom halves are off.
-    fn locked<R>(&self, shard: &SpinLock<ClientTable>, f: impl FnOnce(&mut ClientTable) -> R) -> R {
         let mut s = shard.lock();
         let before = s.len();
         let r = f(&mut s);
@@ -226,10 +229,19 @@ impl ClientRole {
         proto: Proto,
         cport: u16,
         sport: u16,
-    ) -> &SpinLock<ClientTable> {
+    ) -> &BhLock<ClientTable> {
         let i = shard_index(key, proto, cport, sport, self.shards.len());
         // shard_index() < len, and len == NSHARDS > 0.
         &self.shards[i.min(self.shards.len() - 1)]
+    }
+
+    /// The shard and read index of the flow whose [`ports_hash`] is `hp`
+    /// (the shard [`Self::shard`] picks for the same flow).
+    ///
+    /// [`ports_hash`]: iprp_core::readidx::ports_hash
+    pub(crate) fn shard_of_hash(&self, hp: u64) -> (&BhLock<ClientTable>, &ClientIndex) {
+        let i = reduce(hp, self.shards.len()).min(self.shards.len() - 1);
+        (&self.shards[i], &self.index[i])
     }
 }
 
@@ -237,46 +249,37 @@ impl RedirRole {
     fn new(capacity: u32, key: HashKey) -> Result<KBox<Self>> {
         let n = per_shard(capacity);
         let services = ServiceTable::new_in(slots(MAX_SERVICES, Service::empty)?, key);
-        let mut shards = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
-        for _ in 0..NSHARDS {
-            shards.push(
-                RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key),
-                GFP_KERNEL,
-            )?;
-        }
-        let legacy = LegacyClients::new(key);
-        let inner = KBox::pin_init(
-            new_spinlock!(RedirInner {
-                services,
-                shards,
-                legacy
-            }),
-            GFP_KERNEL,
-        )?;
+        let tables = Sharded::new(services, |_| {
+            Ok(RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key))
+        })?;
+        let legacy = new_bh_lock!(LegacyClients::new(key), c"iprp_legacy_clients")?;
         let vips = KBox::new(AddrSet::new(), GFP_KERNEL)?;
         Ok(KBox::new(
             Self {
-                inner,
+                tables,
+                legacy,
                 capacity,
                 vips,
             },
             GFP_KERNEL,
         )?)
     }
-}
 
-impl RedirInner {
-    /// The shard holding flow (proto, client port, server port).
-    pub(crate) fn shard_mut(
-        &mut self,
+    /// The shard of flow (proto, client port, server port), locked.
+    pub(crate) fn shard(
+        &self,
         key: &HashKey,
         proto: Proto,
         cport: u16,
         sport: u16,
-    ) -> Option<(&Services, &mut RedirTable, &mut LegacyClients)> {
-        let i = shard_index(key, proto, cport, sport, self.shards.len());
-        let shard = self.shards.get_mut(i)?;
-        Some((&self.services, shard, &mut self.legacy))
+    ) -> ShardGuard<'_, Services, RedirTable> {
+        self.tables
+            .shard(shard_index(key, proto, cport, sport, NSHARDS))
+    }
+
+    /// Whether `client` is a known legacy client (takes the legacy lock).
+    pub(crate) fn is_legacy(&self, client: u32, now: u64) -> bool {
+        self.legacy.lock().is_legacy(client, now)
     }
 }
 
@@ -399,11 +402,9 @@ impl NetState {
         if let Some(c) = self.client_tables() {
             let params = self.client_params();
             for shard in c.shards.iter() {
-                shim::without_bh(|| {
-                    let mut s = shard.lock();
-                    let cfg = with_params(*s.config(), params);
-                    s.set_config(cfg);
-                });
+                let mut s = shard.lock();
+                let cfg = with_params(*s.config(), params);
+                s.set_config(cfg);
             }
         }
     }
@@ -412,13 +413,13 @@ impl NetState {
     pub(crate) fn params(&self) -> Params {
         let defaults = ClientConfig::for_capacity(per_shard(DEFAULT_CAPACITY));
         let (checking, held, idle) = match self.client_tables().and_then(|c| c.shards.first()) {
-            Some(shard) => shim::without_bh(|| {
+            Some(shard) => {
                 let c = *shard.lock().config();
                 // One idle timeout for both protocols only once SET_ROLE
                 // set it; the defaults differ (TCP 900 s, UDP 120 s).
                 let idle = (c.idle_tcp_ms == c.idle_udp_ms).then_some(c.idle_tcp_ms);
                 (c.checking_timeout_ms, c.max_held, idle)
-            }),
+            }
             None => {
                 let c = with_params(defaults, self.client_params());
                 (c.checking_timeout_ms, c.max_held, None)
@@ -441,19 +442,20 @@ impl NetState {
         }
         if let Some(c) = self.client_tables() {
             for shard in c.shards.iter() {
-                shim::without_bh(|| shard.lock().counters = ClientCounters::ZERO);
+                shard.lock().counters = ClientCounters::ZERO;
+            }
+            for index in c.index.iter() {
+                index.zero_counters();
             }
         }
         if let Some(r) = self.redirector_tables() {
-            shim::without_bh(|| {
-                let mut g = r.inner.lock();
-                for shard in g.shards.iter_mut() {
-                    shard.counters = RedirCounters::ZERO;
-                }
-                for svc in g.services.iter() {
-                    svc.zero_counters();
-                }
-            });
+            let mut g = r.tables.lock_all();
+            for shard in g.shards.iter_mut() {
+                shard.counters = RedirCounters::ZERO;
+            }
+            for svc in g.shared.iter() {
+                svc.zero_counters();
+            }
         }
     }
 
@@ -482,20 +484,18 @@ impl NetState {
         let Some(r) = self.redirector_tables() else {
             return;
         };
-        shim::without_bh(|| {
-            let mut g = r.inner.lock();
-            let inner = &mut *g;
-            for shard in inner.shards.iter_mut() {
-                shard.clear(&inner.services);
+        let mut guard = r.tables.lock_all();
+        let g = &mut guard;
+        for shard in g.shards.iter_mut() {
+            shard.clear(g.shared);
+        }
+        r.legacy.lock().clear();
+        if services {
+            for s in g.shared.iter() {
+                r.vips.remove(s.vip());
             }
-            inner.legacy.clear();
-            if services {
-                for s in inner.services.iter() {
-                    r.vips.remove(s.vip());
-                }
-                inner.services.flush();
-            }
-        });
+            g.shared.flush();
+        }
     }
 
     /// Makes sure the slow timer runs (called when state was created).
@@ -534,14 +534,11 @@ impl NetState {
         if let Some(r) = self.redirector_tables() {
             // The lock is taken per shard, so the REQs go out between them.
             for i in 0..NSHARDS {
-                let (resend, more) = shim::without_bh(|| {
-                    let mut g = r.inner.lock();
-                    let inner = &mut *g;
-                    match inner.shards.get_mut(i) {
-                        Some(shard) => (shard.on_tick(&inner.services, now), !shard.is_empty()),
-                        None => (Resends::new(), false),
-                    }
-                });
+                let (resend, more) = {
+                    let mut guard = r.tables.shard(i);
+                    let g = &mut guard;
+                    (g.shard.on_tick(g.shared, now), !g.shard.is_empty())
+                };
                 busy |= more;
                 for out in &resend {
                     crate::proto::send(self, out);
@@ -563,15 +560,13 @@ impl Drop for NetState {
             // SAFETY: published from `KBox::into_raw` in `set_roles`; no
             // hook, handler or timer of this namespace runs any more.
             let c = unsafe { KBox::from_raw(c) };
-            // Free every held packet. Bottom halves off like every other
-            // taker of a shard lock in process context: lockdep checks the
-            // lock class, which softirqs take (it reported this path once).
+            // Free every held packet. The lock disables bottom halves, as
+            // for every taker in process context: lockdep checks the lock
+            // class, which softirqs take (it reported this path once).
             for shard in c.shards.iter() {
-                shim::without_bh(|| {
-                    shard.lock().clear(|h| {
-                        // SAFETY: as in `tick`.
-                        drop(unsafe { OwnedSkb::from_handle(h) })
-                    })
+                shard.lock().clear(|h| {
+                    // SAFETY: as in `tick`.
+                    drop(unsafe { OwnedSkb::from_handle(h) })
                 });
             }
         }

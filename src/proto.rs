@@ -39,11 +39,10 @@ fn redirector_msg(state: &NetState, msg: &Repr, src: u32, dst: u32) {
         return;
     };
     let now = shim::now_ms();
-    let answer = shim::without_bh(|| {
-        let mut g = redir.inner.lock();
-        let (services, shard, _) = g.shard_mut(&state.key, msg.proto, msg.cport, msg.sport)?;
-        shard.on_chk(services, msg, src, dst, now).ok()
-    });
+    let answer = {
+        let mut g = redir.shard(&state.key, msg.proto, msg.cport, msg.sport);
+        g.shard.on_chk(g.shared, msg, src, dst, now).ok()
+    };
     if let Some(out) = answer {
         send(state, &out);
     }
@@ -146,15 +145,13 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_unreach(
         sport: q.sport,
     };
     let now = shim::now_ms();
-    shim::without_bh(|| {
-        let mut g = redir.inner.lock();
-        if let Some((services, shard, legacy)) = g.shard_mut(&state.key, k.proto, k.cport, k.sport)
-        {
-            if shard.on_unreachable(services, &k) {
-                legacy.remember(k.client, now);
-            }
-        }
-    });
+    let legacy = {
+        let mut g = redir.shard(&state.key, k.proto, k.cport, k.sport);
+        g.shard.on_unreachable(g.shared, &k)
+    };
+    if legacy {
+        redir.legacy.lock().remember(k.client, now);
+    }
 }
 
 /// Receives one protocol-99 packet; `skb->data` is at the IPRP message.

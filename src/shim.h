@@ -32,6 +32,7 @@ struct iprp_pkt {
 	u8 proto;
 	u8 syn;
 	u8 ack;
+	u8 ports;	/* sport, dport, syn, ack are valid (TCP/UDP, first fragment) */
 };
 
 /* Adds one named statistic to a reply; 0, or -EMSGSIZE when it is full. */
@@ -40,14 +41,18 @@ typedef int (*iprp_stat_fn)(void *ctx, const char *name, u64 value);
 /* Implemented in Rust. */
 void *iprp_rs_net_init(struct net *net);
 void iprp_rs_net_exit(void *state);
-enum iprp_verdict iprp_rs_pre_routing(void *state, struct sk_buff *skb);
-enum iprp_verdict iprp_rs_local_out(void *state, struct sk_buff *skb);
+/* @head, @headlen: the linear data from the IP header on (skb->data). */
+enum iprp_verdict iprp_rs_pre_routing(void *state, struct sk_buff *skb,
+				      const u8 *head, unsigned int headlen);
+enum iprp_verdict iprp_rs_local_out(void *state, struct sk_buff *skb,
+				    const u8 *head, unsigned int headlen);
 int iprp_rs_proto_rcv(void *state, struct sk_buff *skb);
 void iprp_rs_proto_unreach(void *state, __be32 saddr, __be32 daddr,
 			   const u8 *quoted);
 /* Slow timer; returns the delay to the next tick in ms, 0 to stop. */
 unsigned int iprp_rs_tick(void *state);
-enum iprp_verdict iprp_rs_bench_empty(void *state, struct sk_buff *skb);
+enum iprp_verdict iprp_rs_bench_empty(void *state, struct sk_buff *skb,
+				      const u8 *head, unsigned int headlen);
 
 /* Implemented in C. */
 int iprp_shim_init(void);

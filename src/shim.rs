@@ -11,7 +11,8 @@ use kernel::bindings::{self, net, sk_buff};
 use kernel::error::to_result;
 use kernel::prelude::*;
 
-/// `struct iprp_pkt`: addresses and ports of a TCP/UDP packet, network order.
+/// `struct iprp_pkt`: addresses, protocol and (if `ports != 0`) ports and
+/// TCP flags of a packet, network order.
 #[repr(C)]
 #[derive(Default)]
 pub(crate) struct Pkt {
@@ -22,6 +23,7 @@ pub(crate) struct Pkt {
     pub(crate) proto: u8,
     pub(crate) syn: u8,
     pub(crate) ack: u8,
+    pub(crate) ports: u8,
 }
 
 const _: () = assert!(core::mem::size_of::<Pkt>() == 16);
@@ -36,9 +38,9 @@ extern "C" {
         len: core::ffi::c_int,
     ) -> core::ffi::c_int;
     fn iprp_shim_skb_len(skb: *const sk_buff) -> core::ffi::c_uint;
+    fn iprp_shim_parse(skb: *const sk_buff, pkt: *mut Pkt) -> core::ffi::c_int;
     fn iprp_shim_kfree_skb(skb: *mut sk_buff);
     fn iprp_shim_consume_skb(skb: *mut sk_buff);
-    fn iprp_shim_parse(skb: *const sk_buff, pkt: *mut Pkt) -> core::ffi::c_int;
     fn iprp_shim_set_addr(skb: *mut sk_buff, dst: bool, addr: u32) -> core::ffi::c_int;
     fn iprp_shim_untrack(skb: *mut sk_buff);
     fn iprp_shim_parse_icmp_error(skb: *const sk_buff, quoted: *mut Pkt) -> core::ffi::c_int;
@@ -128,15 +130,17 @@ pub(crate) fn cond_resched() {
     unsafe { iprp_shim_cond_resched() }
 }
 
-/// Runs `f` with bottom halves disabled, so that a lock taken inside is
-/// never interrupted by our own softirq-context hooks on this CPU.
-pub(crate) fn without_bh<R>(f: impl FnOnce() -> R) -> R {
-    // SAFETY: paired with the enable below; never called in hard-irq context.
-    unsafe { iprp_shim_bh_disable() };
-    let r = f();
-    // SAFETY: paired with the disable above.
-    unsafe { iprp_shim_bh_enable() };
-    r
+/// Disables bottom halves (nests); pair with [`bh_enable`]. For the lock
+/// guards of `crate::sync`, which pair them.
+pub(crate) fn bh_disable() {
+    // SAFETY: never called in hard-irq context; the caller pairs it.
+    unsafe { iprp_shim_bh_disable() }
+}
+
+/// Enables bottom halves again after [`bh_disable`].
+pub(crate) fn bh_enable() {
+    // SAFETY: paired with an earlier `bh_disable` on this CPU.
+    unsafe { iprp_shim_bh_enable() }
 }
 
 /// What [`SkbRef::has_socket`] asks of a 4-tuple; the values are
@@ -171,22 +175,54 @@ pub(crate) enum IcmpRewrite {
 ///
 /// # Invariants
 ///
-/// `ptr` is a valid `sk_buff` for `'a`.
+/// `ptr` is a valid `sk_buff` for `'a`. `head` is null, or `headlen` bytes
+/// of its linear data starting at `skb->data`, unchanged while `head` is
+/// set (every method that may change or move the data takes `&mut self`
+/// and clears `head`).
 pub(crate) struct SkbRef<'a> {
     ptr: *mut sk_buff,
+    head: *const u8,
+    headlen: usize,
     _lent: PhantomData<&'a mut sk_buff>,
 }
 
 impl<'a> SkbRef<'a> {
+    /// An skb lent to a hook with its linear data.
+    ///
     /// # Safety
     ///
-    /// `ptr` must be a valid skb for `'a`; a hook passes its own call.
-    pub(crate) unsafe fn new(ptr: *mut sk_buff) -> Self {
+    /// `ptr` must be a valid skb for `'a` (a hook passes its own call), and
+    /// `head` is `skb->data` with `headlen` =
+    /// `skb_headlen(skb)`: readable, and changed by no one else during
+    /// `'a`.
+    pub(crate) unsafe fn with_head(ptr: *mut sk_buff, head: *const u8, headlen: u32) -> Self {
         // INVARIANT: guaranteed by the caller.
         Self {
             ptr,
+            head,
+            headlen: headlen as usize,
             _lent: PhantomData,
         }
+    }
+
+    /// The packet's linear data from the IP header on, as the hook got it
+    /// (empty once the packet was changed, or for an skb without it).
+    pub(crate) fn head(&self) -> &[u8] {
+        if self.head.is_null() {
+            return &[];
+        }
+        // SAFETY: by the type invariant `head` points to `headlen` bytes
+        // that do not change while it is set; the slice borrows `self`, and
+        // whatever changes the packet needs `&mut self`.
+        unsafe { core::slice::from_raw_parts(self.head, self.headlen) }
+    }
+
+    /// Addresses and ports if this is a TCP/UDP packet we can translate
+    /// (through the shim, for headers outside the linear data).
+    pub(crate) fn parse(&self) -> Option<Pkt> {
+        let mut pkt = Pkt::default();
+        // SAFETY: `self.ptr` is valid (type invariant); `pkt` is writable.
+        (unsafe { iprp_shim_parse(self.ptr, &mut pkt) } == 0).then_some(pkt)
     }
 
     /// The raw pointer (used as the opaque handle of a held packet).
@@ -194,17 +230,12 @@ impl<'a> SkbRef<'a> {
         self.ptr
     }
 
-    /// Addresses and ports if this is a TCP/UDP packet we can translate.
-    pub(crate) fn parse(&self) -> Option<Pkt> {
-        let mut pkt = Pkt::default();
-        // SAFETY: `self.ptr` is valid (type invariant); `pkt` is writable.
-        (unsafe { iprp_shim_parse(self.ptr, &mut pkt) } == 0).then_some(pkt)
-    }
-
     /// Rewrites the source (`dst == false`) or destination address with
     /// incremental checksum updates; false if the packet could not be made
     /// writable.
-    pub(crate) fn set_addr(&self, dst: bool, addr: Ipv4) -> bool {
+    pub(crate) fn set_addr(&mut self, dst: bool, addr: Ipv4) -> bool {
+        // INVARIANT: the data may move (`skb_ensure_writable`).
+        self.head = core::ptr::null();
         // SAFETY: `self.ptr` is valid (type invariant).
         unsafe { iprp_shim_set_addr(self.ptr, dst, addr.to_be()) == 0 }
     }
@@ -220,7 +251,9 @@ impl<'a> SkbRef<'a> {
     /// Rewrites the quoted destination (`quoted_dst`) or source address of
     /// an ICMP error that [`Self::parse_icmp_error`] accepted, and the
     /// outer address facing it if it was the same, with every checksum.
-    pub(crate) fn icmp_error_set_addr(&self, quoted_dst: bool, addr: Ipv4) -> IcmpRewrite {
+    pub(crate) fn icmp_error_set_addr(&mut self, quoted_dst: bool, addr: Ipv4) -> IcmpRewrite {
+        // INVARIANT: the data may move or change.
+        self.head = core::ptr::null();
         // SAFETY: `self.ptr` is valid (type invariant).
         match unsafe { iprp_shim_icmp_error_set_addr(self.ptr, quoted_dst, addr.to_be()) } {
             0 => IcmpRewrite::Done,
@@ -265,12 +298,6 @@ impl<'a> SkbRef<'a> {
     pub(crate) fn untrack(&self) {
         // SAFETY: `self.ptr` is valid (type invariant).
         unsafe { iprp_shim_untrack(self.ptr) }
-    }
-
-    /// The IPv4 destination, host order.
-    pub(crate) fn daddr(&self) -> Ipv4 {
-        // SAFETY: `self.ptr` is valid (type invariant) and has an IP header.
-        u32::from_be(unsafe { iprp_shim_daddr(self.ptr) })
     }
 
     /// IPv4 source and destination, host order.
@@ -334,9 +361,12 @@ impl OwnedSkb {
 
     /// Borrows it for the helpers of [`SkbRef`].
     pub(crate) fn as_ref(&self) -> SkbRef<'_> {
-        // INVARIANT: we own a valid skb, for as long as `self` is borrowed.
+        // INVARIANT: we own a valid skb, for as long as `self` is borrowed;
+        // no head.
         SkbRef {
             ptr: self.ptr,
+            head: core::ptr::null(),
+            headlen: 0,
             _lent: PhantomData,
         }
     }

@@ -54,7 +54,8 @@ __be32 iprp_shim_daddr(const struct sk_buff *skb)
 /*
  * Fills @pkt for an IPv4 TCP or UDP packet whose transport header is in
  * this packet (not a non-first fragment). skb->data is at the IP header at
- * both hooks. Returns 0, or -1 if the packet is not one we translate.
+ * both hooks. Returns 0, or -1 if the packet is not one we translate. The
+ * hooks read linear headers themselves; this is for the rest.
  */
 int iprp_shim_parse(const struct sk_buff *skb, struct iprp_pkt *pkt)
 {
@@ -77,6 +78,7 @@ int iprp_shim_parse(const struct sk_buff *skb, struct iprp_pkt *pkt)
 		pkt->dport = th->dest;
 		pkt->syn = th->syn;
 		pkt->ack = th->ack;
+		pkt->ports = 1;
 		return 0;
 	}
 	if (iph->protocol == IPPROTO_UDP) {
@@ -90,6 +92,7 @@ int iprp_shim_parse(const struct sk_buff *skb, struct iprp_pkt *pkt)
 		pkt->dport = uh->dest;
 		pkt->syn = 0;
 		pkt->ack = 0;
+		pkt->ports = 1;
 		return 0;
 	}
 	return -1;
@@ -181,6 +184,7 @@ int iprp_shim_parse_icmp_error(const struct sk_buff *skb, struct iprp_pkt *quote
 	quoted->proto = qh->protocol;
 	quoted->syn = 0;
 	quoted->ack = 0;
+	quoted->ports = 1;
 	return 0;
 }
 

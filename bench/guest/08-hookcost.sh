@@ -13,7 +13,10 @@
 # address no binding uses (the address filter answers); "lookup" packets go
 # to the bindings' redirector on another port (the filter cannot help, the
 # table is searched). Figure 10: one redirected UDP flow, translated at
-# output and input. Last, busy CPU-us per datagram, module loaded vs not.
+# output and input. The redirector's PRE_ROUTING (rows "redirector-*" of
+# figure 8, timed at R): datagrams to R's own address (no service there),
+# and datagrams of a legacy client's flow to a service, which R serves
+# itself. Last, busy CPU-us per datagram, module loaded vs not.
 #
 # Environment (bench/guest.sh): MODE quick|full, OUT results dir, REPO.
 # Writes OUT/fig08-hookcost-raw.csv (figures 8-10) and OUT/fig08-cpu-raw.csv.
@@ -54,15 +57,16 @@ for k, v in json.load(sys.stdin)["stats"].items():
     print(k, v)'
 }
 
-# measure FIGURE HOOK CLASS LABEL ENTRIES ROUND -- SENDER...: zero C's
-# counters, run the sender, append the per-packet costs of HOOK/CLASS
-# against HOOK's empty hook as a CSV row.
+# measure FIGURE HOOK CLASS LABEL ENTRIES ROUND -- SENDER...: zero the
+# counters of namespace $AT (default C), run the sender, append the
+# per-packet costs of HOOK/CLASS there against HOOK's empty hook as a CSV
+# row.
 measure() {
-	local fig=$1 hook=$2 cls=$3 label=$4 entries=$5 round=$6
+	local fig=$1 hook=$2 cls=$3 label=$4 entries=$5 round=$6 at=${AT:-C}
 	shift 7
-	n C $GENL IPRP_CMD_ZERO_COUNTERS 2>/dev/null
+	n "$at" $GENL IPRP_CMD_ZERO_COUNTERS 2>/dev/null
 	"$@" >/dev/null
-	stats C >/tmp/bench-stats
+	stats "$at" >/tmp/bench-stats
 	$PY - "$fig" "$hook" "$cls" "$label" "$entries" "$round" "$PKTS" >>"$CSV" <<'PY' || fail "$hook.$cls: too few packets timed"
 import sys
 fig, hook, cls, label, entries, rnd, sent = sys.argv[1:]
@@ -125,6 +129,8 @@ hook_rounds() {
 	n C "$BLAST" sink 9000 &
 	n S1 "$BLAST" sink 9000 &
 	n S1 "$BLAST" sink 7777 &
+	n R "$BLAST" sink 9000 &
+	n R "$BLAST" sink 7777 &
 	n C "$IPRPCTL" role client capacity "$CAPACITY" idle-timeout 86400000
 	n R sysctl -qw net.ipv4.ip_forward=1
 	n R "$IPRPCTL" role redirector
@@ -160,6 +166,17 @@ hook_rounds() {
 		# By name: $! would be the shell running `ip netns exec`, not the sink.
 		pkill -f "udp-blast sink 40002"
 		sleep 0.2
+		# The redirector's hook, at R: a datagram to no service address,
+		# then a legacy flow. L has no role, so R's REQ goes unanswered and
+		# after the response timeout (1 s) the flow is R's own.
+		AT=R measure 8 pre_routing pass redirector-other 0 "$round" -- \
+			n C "$BLAST" send "${ADDR[R]}" 9000 "$PKTS"
+		n L "$BLAST" send "$VIP" 7777 1 18 40003 >/dev/null
+		sleep 2
+		n R "$IPRPCTL" flows -j | grep -q '"state": *"accept"' ||
+			fail "the legacy flow is not in R's accept table"
+		AT=R measure 8 pre_routing pass redirector-legacy 0 "$round" -- \
+			n L "$BLAST" send "$VIP" 7777 "$PKTS" 18 40003
 	done
 	n C "$IPRPCTL" flush
 	pkill -f "udp-blast sink" || true

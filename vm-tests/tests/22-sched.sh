@@ -64,7 +64,9 @@ sticky() {
 		"S1=3 S2=0 L=0 other=0") echo "$a S1" ;;
 		"S1=0 S2=3 L=0 other=0") echo "$a S2" ;;
 		"S1=0 S2=0 L=3 other=0") echo "$a L" ;;
-		*) echo "$a split: $c"; return 1 ;;
+		# On stderr too: the caller captures stdout, and the log must
+		# say which address split.
+		*) echo "$a split: $c" | tee /dev/stderr; return 1 ;;
 		esac
 	done
 }

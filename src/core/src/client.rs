@@ -18,6 +18,7 @@
 use crate::counters::ClientCounters;
 use crate::filter::{AddrFilter, OwnedFilter};
 use crate::hash::HashKey;
+use crate::readidx::{Key, ReadIndex, ReadSlot};
 use crate::table::{Entry, Slot, Table};
 use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
 use crate::Rng;
@@ -94,6 +95,16 @@ pub struct Binding {
 }
 
 impl Binding {
+    /// Its outgoing key in the read index.
+    pub fn out_key(&self) -> Key {
+        Key::out(self.redirector, self.proto, self.cport, self.sport)
+    }
+
+    /// Its incoming key in the read index.
+    pub fn in_key(&self) -> Key {
+        Key::from_replica(self.replica, self.proto, self.cport, self.sport)
+    }
+
     /// Number of held packets.
     pub fn held_len(&self) -> usize {
         self.held.len()
@@ -263,8 +274,76 @@ pub enum InVerdict {
     Drop(ClientDrop),
 }
 
+/// Where a shard publishes its bindings for lock-free readers: a
+/// [`ReadIndex`] shared with the packet hooks, or [`NoIndex`].
+pub trait Publish {
+    /// Binding `b` was created in table slot `entry`.
+    fn insert(&self, b: &Binding, entry: u32);
+    /// The binding was confirmed.
+    fn confirm(&self, b: &Binding);
+    /// The binding was removed.
+    fn remove(&self, b: &Binding);
+    /// Whether lock-free readers translated a packet of the binding in
+    /// table slot `entry` since the last call; takes the mark down.
+    fn take_mark(&self, entry: u32) -> bool;
+    /// Whether the index holds `b`'s two keys with its state (checks).
+    fn agrees(&self, b: &Binding) -> bool;
+    /// Keys in the index, if it has any (checks).
+    fn keys(&self) -> Option<usize>;
+}
+
+/// No lock-free readers: every lookup goes through the shard.
+#[derive(Default)]
+pub struct NoIndex;
+
+impl Publish for NoIndex {
+    fn insert(&self, _: &Binding, _: u32) {}
+    fn confirm(&self, _: &Binding) {}
+    fn remove(&self, _: &Binding) {}
+    fn take_mark(&self, _: u32) -> bool {
+        false
+    }
+    fn agrees(&self, _: &Binding) -> bool {
+        true
+    }
+    fn keys(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl<T, X> Publish for T
+where
+    T: Deref<Target = ReadIndex<X>>,
+    X: Deref<Target = [ReadSlot]>,
+{
+    fn insert(&self, b: &Binding, entry: u32) {
+        let ok = b.state == CState::Confirmed;
+        self.deref().insert(&b.out_key(), b.replica, ok, entry);
+        self.deref().insert(&b.in_key(), b.redirector, ok, entry);
+    }
+    fn confirm(&self, b: &Binding) {
+        self.deref().confirm(&b.out_key());
+        self.deref().confirm(&b.in_key());
+    }
+    fn remove(&self, b: &Binding) {
+        self.deref().remove(&b.out_key());
+        self.deref().remove(&b.in_key());
+    }
+    fn take_mark(&self, entry: u32) -> bool {
+        self.deref().take_mark(entry)
+    }
+    fn agrees(&self, b: &Binding) -> bool {
+        let ok = b.state == CState::Confirmed;
+        self.deref().peek(&b.out_key()) == Some((b.replica, ok))
+            && self.deref().peek(&b.in_key()) == Some((b.redirector, ok))
+    }
+    fn keys(&self) -> Option<usize> {
+        Some(self.deref().len())
+    }
+}
+
 /// One shard of a client's binding table.
-pub struct ClientShard<S: DerefMut<Target = [ClientSlot]>, F = OwnedFilter> {
+pub struct ClientShard<S: DerefMut<Target = [ClientSlot]>, F = OwnedFilter, I = NoIndex> {
     table: Table<Binding, S>,
     cfg: ClientConfig,
     checking: u32,
@@ -273,6 +352,8 @@ pub struct ClientShard<S: DerefMut<Target = [ClientSlot]>, F = OwnedFilter> {
     orphans: heapless::Vec<Orphan, ORPHANS_PER_SHARD>,
     /// Addresses of this shard's bindings, for lock-free pre-checks.
     filter: F,
+    /// This shard's bindings, for lock-free lookups.
+    index: I,
     /// Counters of this shard.
     pub counters: ClientCounters,
 }
@@ -289,6 +370,19 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
     /// share one filter among shards and with lock-free readers (see
     /// [`crate::filter`]).
     pub fn with_filter(storage: S, key: HashKey, cfg: ClientConfig, filter: F) -> Self {
+        ClientShard::with_index(storage, key, cfg, filter, NoIndex)
+    }
+}
+
+impl<S, F, I> ClientShard<S, F, I>
+where
+    S: DerefMut<Target = [ClientSlot]>,
+    F: Deref<Target = AddrFilter>,
+    I: Publish,
+{
+    /// [`Self::with_filter`], and keeps `index` current: every binding's
+    /// two keys and state, for lock-free lookups (see [`crate::readidx`]).
+    pub fn with_index(storage: S, key: HashKey, cfg: ClientConfig, filter: F, index: I) -> Self {
         Self {
             table: Table::new_in(storage, key),
             cfg,
@@ -296,6 +390,7 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
             held_total: 0,
             orphans: heapless::Vec::new(),
             filter,
+            index,
             counters: ClientCounters::ZERO,
         }
     }
@@ -303,6 +398,11 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
     /// The shard's address filter.
     pub fn filter(&self) -> &AddrFilter {
         &self.filter
+    }
+
+    /// The shard's lock-free read index.
+    pub fn index(&self) -> &I {
+        &self.index
     }
 
     /// Current configuration.
@@ -726,6 +826,9 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
             self.counters.req_table_full += 1;
             return ClientOutcome::Drop(ClientDrop::TableFull);
         };
+        if let Some(b) = self.table.get(i) {
+            self.index.insert(b, i);
+        }
         self.filter.redirectors.add(redirector);
         self.filter.replicas.add(replica);
         self.checking += 1;
@@ -756,6 +859,7 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
         }
         b.state = CState::Confirmed;
         b.last_activity = now;
+        self.index.confirm(b);
         let released = core::mem::take(&mut b.held);
         let (redirector, replica) = (b.redirector, b.replica);
         let n = released.len() as u32;
@@ -802,6 +906,7 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
 
     /// Accounts for a binding just removed from the table.
     fn forget(&mut self, b: &Binding) {
+        self.index.remove(b);
         self.filter.redirectors.remove(b.redirector);
         self.filter.replicas.remove(b.replica);
         if b.state == CState::Checking {
@@ -866,11 +971,15 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
                     now.saturating_sub(b.last_activity) >= u64::from(self.cfg.checking_timeout_ms)
                 }
                 CState::Confirmed => {
-                    let idle = match b.proto {
+                    let idle = u64::from(match b.proto {
                         Proto::Tcp => self.cfg.idle_tcp_ms,
                         Proto::Udp => self.cfg.idle_udp_ms,
-                    };
-                    now.saturating_sub(b.last_activity) >= u64::from(idle)
+                    });
+                    // Packets translated lock-free since the last visit.
+                    if self.index.take_mark(i) {
+                        b.last_activity = now;
+                    }
+                    now.saturating_sub(b.last_activity) >= idle
                 }
             };
             if !expired {
@@ -917,10 +1026,12 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
         let mut checking = 0u32;
         let mut held = 0u32;
         let mut filtered = true;
+        let mut indexed = true;
         self.table.for_each_index(|_, b| {
             if b.state == CState::Checking {
                 checking += 1;
             }
+            indexed &= self.index.agrees(b);
             held += b.held.len() as u32;
             filtered &= self.filter.redirectors.may_contain(b.redirector)
                 && self.filter.replicas.may_contain(b.replica);
@@ -929,5 +1040,7 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
             && checking == self.checking
             && held == self.held_total
             && filtered
+            && indexed
+            && self.index.keys().is_none_or(|n| n == 2 * self.table.len())
     }
 }

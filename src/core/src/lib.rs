@@ -18,6 +18,7 @@ pub mod client;
 pub mod counters;
 pub mod filter;
 pub mod hash;
+pub mod readidx;
 pub mod redirector;
 pub mod sched;
 pub mod table;
@@ -25,10 +26,11 @@ pub mod wire;
 
 pub use client::{
     Binding, CState, ClientConfig, ClientDrop, ClientOutcome, ClientShard, ClientSlot, Held,
-    InVerdict, LocalFlow, HOLD_PER_BINDING, ORPHANS_PER_SHARD, ORPHAN_HOLD_MS,
+    InVerdict, LocalFlow, NoIndex, Publish, HOLD_PER_BINDING, ORPHANS_PER_SHARD, ORPHAN_HOLD_MS,
 };
 pub use counters::{ClientCounters, MsgCounters, RedirCounters, ServiceCounters};
 pub use hash::HashKey;
+pub use readidx::{ports_hash, Dir, Key, Read, ReadIndex, ReadSlot, SLOTS_PER_BINDING};
 pub use redirector::{
     DropReason, FlowKey, LegacyClients, PacketInfo, PacketOutcome, REntry, RState, RedirShard,
     RedirSlot, Verdict, LEGACY_SLOTS, LEGACY_TTL_MS,

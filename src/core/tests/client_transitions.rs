@@ -711,3 +711,42 @@ fn c40_icmp_error_about_a_translated_packet_goes_to_the_replica() {
     assert_eq!(c.icmp_error_out(R, Proto::Udp, 1001, PORT), None);
     assert_eq!(c.counters.icmp_error_out, 1);
 }
+
+/// The lock-free read side (`readidx`) answers as the locked lookups do:
+/// absent without binding, "ask the shard" while CHECKING, the address to
+/// translate to once CONFIRMED; packets translated only through it keep
+/// the binding alive (counted at the timer's next visit), and without them
+/// it expires at its idle timeout.
+#[test]
+fn c41_lock_free_reads_answer_as_the_shard_and_keep_bindings_alive() {
+    let mut c = client(16);
+    let hp = ports_hash(&HashKey::new(5, 6), Proto::Tcp, 1000, PORT);
+    let out = |c: &Client| c.index().read(hp, &Key::out(R, Proto::Tcp, 1000, PORT));
+    let inn = |c: &Client| {
+        let k = Key::from_replica(S1, Proto::Tcp, 1000, PORT);
+        c.index().read(hp, &k)
+    };
+    assert_eq!(out(&c), Read::Absent);
+    checking(&mut c, 1000, 42);
+    assert_eq!((out(&c), inn(&c)), (Read::Checking, Read::Checking));
+    confirmed(&mut c, 1000, 42);
+    assert_eq!(out(&c), Read::Confirmed(S1));
+    assert_eq!(inn(&c), Read::Confirmed(R));
+    assert_eq!(c.index().translated(), (1, 1));
+    // Idle TCP timeout 15 min: a packet at 14 min, read lock-free only, is
+    // counted at the next visit of the timer (at 14.5 min) and carries the
+    // binding past 15 min.
+    let idle = u64::from(c.config().idle_tcp_ms);
+    assert_eq!(inn(&c), Read::Confirmed(R));
+    c.on_tick(idle - 30_000, |_| {});
+    c.on_tick(idle + 10, |_| {});
+    assert_eq!(state(&c, 1000), Some(CState::Confirmed));
+    // No packet since: alive just before 14.5 + 15 min, gone at it, from
+    // the index too.
+    c.on_tick(2 * idle - 30_001, |_| {});
+    assert_eq!(state(&c, 1000), Some(CState::Confirmed));
+    c.on_tick(2 * idle - 30_000, |_| {});
+    assert_eq!(state(&c, 1000), None);
+    assert_eq!(out(&c), Read::Absent);
+    assert!(c.check_invariants());
+}

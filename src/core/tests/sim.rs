@@ -109,13 +109,7 @@ impl Sim {
             let addr = ipv4(10, 1, (i / 250) as u8, (i % 250) as u8 + 1);
             host_of.insert(addr, i);
             let shards = (0..SHARDS)
-                .map(|s| {
-                    ClientShard::new_in(
-                        vec![ClientSlot::EMPTY; 64],
-                        HashKey::new(seed ^ i as u64, s as u64),
-                        ClientConfig::for_capacity(64),
-                    )
-                })
+                .map(|s| client_keyed(64, HashKey::new(seed ^ i as u64, s as u64)))
                 .collect();
             hosts.push(Host {
                 addr,

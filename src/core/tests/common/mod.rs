@@ -2,6 +2,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use iprp_core::filter::OwnedFilter;
 use iprp_core::wire::ipv4;
 use iprp_core::*;
 
@@ -56,7 +57,10 @@ pub const PORT: u16 = 80;
 
 pub type Svcs = ServiceTable<Vec<Service>>;
 pub type Redir = RedirShard<Vec<RedirSlot>>;
-pub type Client = ClientShard<Vec<ClientSlot>>;
+/// A client shard with its lock-free read index, as the kernel builds it:
+/// every test, the simulator and the fuzz harness also check that the
+/// index agrees with the table (`check_invariants`).
+pub type Client = ClientShard<Vec<ClientSlot>, OwnedFilter, Box<ReadIndex<Vec<ReadSlot>>>>;
 
 pub fn svc_storage(n: usize) -> Vec<Service> {
     (0..n).map(|_| Service::empty()).collect()
@@ -94,10 +98,18 @@ pub fn redir(cap: usize) -> Redir {
 }
 
 pub fn client(cap: usize) -> Client {
-    ClientShard::new_in(
+    client_keyed(cap, HashKey::new(5, 6))
+}
+
+pub fn client_keyed(cap: usize, key: HashKey) -> Client {
+    let mut slots = Vec::new();
+    slots.resize_with(cap * SLOTS_PER_BINDING, ReadSlot::default);
+    ClientShard::with_index(
         vec![ClientSlot::EMPTY; cap],
-        HashKey::new(5, 6),
+        key,
         ClientConfig::for_capacity(cap),
+        OwnedFilter::default(),
+        Box::new(ReadIndex::new_in(slots, key)),
     )
 }
 
