@@ -97,6 +97,22 @@ def summarise(d):
     return rows, cpu
 
 
+def ticks(d):
+    """The slow timer's cost per tick by table size (median over rounds)."""
+    raw = os.path.join(d, "fig08-tick-raw.csv")
+    if not os.path.exists(raw):
+        return []
+    by = {}
+    for r in _read(raw):
+        by.setdefault(int(r["entries"]), []).append(float(r["us_per_tick"]))
+    rows = [(n, statistics.median(v), len(v)) for n, v in sorted(by.items())]
+    with open(os.path.join(d, "fig08-tick-summary.csv"), "w") as f:
+        f.write("entries,rounds,us_per_tick_median,ns_per_entry\n")
+        for n, us, k in rows:
+            f.write(f"{n},{k},{us:.1f},{us * 1000 / n:.1f}\n")
+    return rows
+
+
 def _gnuplot(script):
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
 
@@ -187,6 +203,16 @@ def markdown(d):
             f"| {r['ratio_first']:.2f} / {r['ratio_second']:.2f} "
             f"| {f'{paper:.2f} µs' if paper else '—'} |"
         )
+    tick_rows = ticks(d)
+    if tick_rows:
+        out += [
+            "",
+            "The slow timer at C, timed in the kernel (bench mode), by bindings in "
+            "the table (median µs per tick over rounds; TCG, so compare sizes):",
+            "",
+            "| bindings | µs per tick | ns per binding |",
+            "|---|---|---|",
+        ] + [f"| {n:,} | {us:.0f} | {us * 1000 / n:.1f} |" for n, us, _ in tick_rows]
     out += cpu_text
     return "\n".join(out) + "\n"
 

@@ -445,7 +445,7 @@ plot '{f}' using 2:3:4 title 'ours (median, min–max)', \\
 
 
 # ------------------------------------------------------ unknown summaries
-KNOWN = {"fig08-hookcost-summary.csv", "fig08-cpu-summary.csv", "fig11-connect-summary.csv", "fig12-legacy-summary.csv",
+KNOWN = {"fig08-hookcost-summary.csv", "fig08-cpu-summary.csv", "fig08-tick-summary.csv", "fig11-connect-summary.csv", "fig12-legacy-summary.csv",
          "fig12-legacy-icmp-summary.csv", "fig13-bulk-summary.csv",
          "fig14-newflow-summary.csv"}
 

@@ -28,7 +28,8 @@
 enum iprp_bench_slot {
 	IPRP_BENCH_PRE,		/* + iprp_bench_kind, PRE_ROUTING */
 	IPRP_BENCH_OUT = 6,	/* + iprp_bench_kind, LOCAL_OUT */
-	IPRP_BENCH_SLOTS = 12,
+	IPRP_BENCH_TICK = 12,	/* the slow timer: cycles per tick, ticks */
+	IPRP_BENCH_SLOTS = 13,
 };
 
 enum iprp_bench_kind {
@@ -95,6 +96,7 @@ int iprp_hooks_set(struct net *net, unsigned int want);
 extern bool iprp_bench_mode;
 const struct nf_hook_ops *iprp_bench_hook_ops(unsigned int *n);
 void iprp_bench_zero(struct iprp_net *in);
+unsigned int iprp_bench_tick(struct iprp_net *in, void *state);
 int iprp_bench_put_stats(struct iprp_net *in, iprp_stat_fn put, void *ctx);
 
 /* Registration (module.c calls these in order, and undoes them). */

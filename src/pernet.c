@@ -21,7 +21,7 @@ static void iprp_timer_fn(struct timer_list *t)
 
 	if (!s)
 		return;
-	next = iprp_rs_tick(s);
+	next = in->bench ? iprp_bench_tick(in, s) : iprp_rs_tick(s);
 	if (next)
 		mod_timer(&in->timer, jiffies + msecs_to_jiffies(next));
 }

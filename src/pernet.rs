@@ -218,6 +218,7 @@ impl ClientRole {
     }
 
     /// False while no shard holds a binding (lock-free).
+    #[inline]
     pub(crate) fn has_bindings(&self) -> bool {
         self.bound.load(Ordering::Acquire) != 0
     }
@@ -285,11 +286,13 @@ impl RedirRole {
 
 impl NetState {
     /// Enabled roles (bits of `enum iprp_role`).
+    #[inline]
     pub(crate) fn roles(&self) -> u32 {
         self.roles.load(Ordering::Relaxed)
     }
 
     /// The client role's tables if the role is enabled.
+    #[inline]
     pub(crate) fn client(&self) -> Option<&ClientRole> {
         if self.roles() & ROLE_CLIENT == 0 {
             return None;
@@ -302,6 +305,7 @@ impl NetState {
     }
 
     /// The redirector role's tables if the role is enabled.
+    #[inline]
     pub(crate) fn redirector(&self) -> Option<&RedirRole> {
         if self.roles() & ROLE_REDIRECTOR == 0 {
             return None;

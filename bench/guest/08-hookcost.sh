@@ -16,7 +16,8 @@
 # output and input. The redirector's PRE_ROUTING (rows "redirector-*" of
 # figure 8, timed at R): datagrams to R's own address (no service there),
 # and datagrams of a legacy client's flow to a service, which R serves
-# itself. Last, busy CPU-us per datagram, module loaded vs not.
+# itself. At each table size, the slow timer's cost per tick. Last, busy
+# CPU-us per datagram, module loaded vs not.
 #
 # Environment (bench/guest.sh): MODE quick|full, OUT results dir, REPO.
 # Writes OUT/fig08-hookcost-raw.csv (figures 8-10) and OUT/fig08-cpu-raw.csv.
@@ -32,7 +33,9 @@ BLAST=$REPO/target/bench/udp-blast
 PY=/usr/bin/python3
 
 if [ "$MODE" = quick ]; then
-	LEVELS="0 1000"; PKTS=50000; ROUNDS=1; CPU_PKTS=50000
+	# BENCH_HOOKCOST_ROUNDS (bench/run.sh --env) gives quick ratios an
+	# interval: interleaved rounds of the same cells.
+	LEVELS="0 1000"; PKTS=50000; ROUNDS=${BENCH_HOOKCOST_ROUNDS:-1}; CPU_PKTS=50000
 else
 	# 3 interleaved rounds of 350,000 packets: more than 10^6 per cell in
 	# all, a spread across rounds, and the full mode within its time.
@@ -45,6 +48,7 @@ CAPACITY=1048576
 FILL_REDIRECTOR=198.18.0.1	# first synthetic redirector of BENCH_FILL
 CSV=$OUT/fig08-hookcost-raw.csv
 CPUCSV=$OUT/fig08-cpu-raw.csv
+TICKCSV=$OUT/fig08-tick-raw.csv
 
 log() { echo "# $(date +%T) hookcost: $*"; }
 fail() { echo "BENCH FAILURE: hookcost: $*" >&2; exit 1; }
@@ -100,6 +104,24 @@ fill() {
 	log "filled $1 bindings"
 }
 
+# tick ENTRIES ROUND: the slow timer's cost at C while it holds ENTRIES
+# bindings (bench mode times every tick): 3 s of ticks, cycles per tick.
+tick() {
+	n C $GENL IPRP_CMD_ZERO_COUNTERS 2>/dev/null
+	sleep 3
+	stats C >/tmp/bench-stats
+	$PY - "$1" "$2" >>"$TICKCSV" <<'PY' || fail "tick at $1 bindings: no tick timed"
+import sys
+s = dict(l.split() for l in open("/tmp/bench-stats"))
+ticks = int(s["bench.tick.pkts"])
+if ticks == 0:
+    sys.exit(1)
+us = int(s["bench.tick.cycles"]) / ticks / int(s["bench.tsc_khz"]) * 1e3
+print(f"{sys.argv[1]},{sys.argv[2]},{ticks},{us:.1f}")
+PY
+	log "tick: $(tail -1 "$TICKCSV")"
+}
+
 busy_us() { # busy CPU time of the whole VM in us, from /proc/stat
 	awk -v hz="$(getconf CLK_TCK)" '/^cpu /{ printf "%.0f\n", ($2+$3+$4+$7+$8) * 1e6 / hz }' /proc/stat
 }
@@ -119,6 +141,7 @@ quiet() {
 
 echo "figure,hook,class,entries,round,pkts,first_ns,empty_first_ns,second_ns,empty_second_ns,ratio_first,ratio_second,ratio" >"$CSV"
 echo "state,round,pkts,busy_us,busy_us_per_pkt" >"$CPUCSV"
+echo "entries,round,ticks,us_per_tick" >"$TICKCSV"
 
 # Figures 8-10, then the busy-CPU comparison; BENCH_HOOKCOST_PARTS=cpu
 # (bench/run.sh --env) runs only the latter.
@@ -147,6 +170,7 @@ hook_rounds() {
 			measure 8 pre_routing pass pass "$entries" "$round" -- n S1 "$BLAST" send "${ADDR[C]}" 9000 "$PKTS"
 			[ "$entries" -eq 0 ] && continue
 			measure 9 local_out pass lookup "$entries" "$round" -- n C "$BLAST" send "$FILL_REDIRECTOR" 9000 "$PKTS"
+			tick "$entries" "$round"
 		done
 		# Figure 10: one redirected flow and no other binding, as in the paper.
 		# R forgets the previous round's flows too, so the flow's first

@@ -34,6 +34,7 @@ impl Default for AddrSet {
     }
 }
 
+#[inline]
 fn bucket(a: Ipv4) -> usize {
     // Fibonacci hashing: the top bits of a multiplicative hash spread
     // neighbouring addresses over the table.

@@ -137,10 +137,12 @@ impl Key {
         }
     }
 
+    #[inline]
     fn word(&self) -> u64 {
         key_word(self.addr, self.cport, self.sport)
     }
 
+    #[inline]
     fn tag(&self) -> u64 {
         val_tag(val_word(self.dir, self.proto, 0, false))
     }
@@ -150,10 +152,12 @@ const USED: u64 = 1 << 63;
 const CONFIRMED: u64 = 1 << 62;
 const DIR_IN: u64 = 1 << 61;
 
+#[inline]
 fn key_word(addr: Ipv4, cport: u16, sport: u16) -> u64 {
     (u64::from(addr) << 32) | (u64::from(cport) << 16) | u64::from(sport)
 }
 
+#[inline]
 fn val_word(dir: Dir, proto: Proto, answer: Ipv4, confirmed: bool) -> u64 {
     let mut v = USED | ((proto as u64) << 32) | u64::from(answer);
     if dir == Dir::In {
@@ -166,6 +170,7 @@ fn val_word(dir: Dir, proto: Proto, answer: Ipv4, confirmed: bool) -> u64 {
 }
 
 /// The part of `val` that must match a lookup: used, direction, proto.
+#[inline]
 fn val_tag(v: u64) -> u64 {
     v & (USED | DIR_IN | (0xff << 32))
 }
@@ -179,6 +184,7 @@ pub fn ports_hash(key: &HashKey, proto: Proto, cport: u16, sport: u16) -> u64 {
 }
 
 /// A bijective 64-bit mixer (the SplitMix64 finaliser).
+#[inline]
 fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -236,6 +242,7 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
         self.translated_in.store(0, Ordering::Relaxed);
     }
 
+    #[inline]
     fn home(&self, hp: u64, dir: Dir, addr: Ipv4) -> u32 {
         let h = hp ^ mix((u64::from(addr) | ((dir as u64) << 32)) ^ self.key.k0);
         ((u128::from(h) * u128::from(self.cap)) >> 64) as u32
@@ -253,6 +260,7 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
         self.home(hp, dir, (key >> 32) as u32)
     }
 
+    #[inline]
     fn next(&self, i: u32) -> u32 {
         if i + 1 >= self.cap {
             0
