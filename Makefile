@@ -25,6 +25,7 @@ KDIR = $(or $(KDIR_RESOLVED),$(eval KDIR_RESOLVED := $(shell scripts/build-kerne
 	$(KDIR_RESOLVED),$(error scripts/build-kernel.sh $(VARIANT) failed; its log is above)))
 
 .PHONY: all deps kernel module cli tools core-test cli-test host-test vm-test test check demo lint clean \
+	ynl-gen ynl-check \
 	debug-test debug-module fuzz robust bench bench-quick bench-tools
 
 all: module cli tools
@@ -150,7 +151,18 @@ bench-quick: deps
 	$(MAKE) module cli bench-tools
 	bench/run.sh --kernel $(KDIR) --mode quick
 
-lint: src/crates.mk
+# The netlink code generated from the YNL spec include/uapi/linux/iprp.yaml
+# by the kernel's ynl_gen_c.py: the UAPI header include/uapi/linux/iprp.h
+# and the policies and ops table src/netlink-gen.[ch]. Edit the spec, run
+# make ynl-gen, commit all four; make ynl-check (in lint) fails when the
+# files in the tree are not what the spec generates.
+ynl-gen:
+	scripts/ynl-gen.sh $(LINUX_SRC)
+
+ynl-check:
+	scripts/ynl-gen.sh --check $(LINUX_SRC)
+
+lint: src/crates.mk ynl-check
 	cargo fmt --all --check
 	rustfmt --edition 2021 --check \
 		--config-path $(LINUX_SRC)/.rustfmt.toml src/iprp_main.rs

@@ -8,8 +8,10 @@
 //! measured with large tables (docs/results/README.md, figures 8-10).
 
 use crate::hooks::Verdict;
-use crate::pernet::{self, ClientRole, KernelRng, NetState};
+use crate::nl::{self, NlResult, Request};
+use crate::pernet::{ClientRole, KernelRng, NetState};
 use crate::shim;
+use crate::uapi::iprp_attr as a;
 use iprp_core::client::ClientOutcome;
 use iprp_core::wire::{MsgType, Repr};
 use iprp_core::Proto;
@@ -100,25 +102,19 @@ fn fill(state: &NetState, count: u32) -> FillResult {
 }
 
 /// BENCH_FILL: `count` confirmed client bindings to synthetic peers.
-///
-/// # Safety
-///
-/// `state` is a live state and `msg` is writable.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_bench_fill(
-    state: *mut c_void,
-    count: u32,
-    msg: *mut *const kernel::ffi::c_char,
-) -> i32 {
-    // SAFETY: by the function's contract.
-    let state = unsafe { pernet::state(state) };
-    match fill(state, count) {
-        Ok(()) => 0,
-        Err((err, text)) => {
-            // SAFETY: `msg` is writable by the function's contract; the
-            // message is a static string.
-            unsafe { *msg = text.as_char_ptr() };
-            err.to_errno()
-        }
+fn bench_fill(req: &Request<'_>) -> NlResult {
+    if !nl::bench_mode() {
+        return Err((
+            Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32)),
+            c"benchmark fill needs iprp loaded with bench=1",
+        )
+            .into());
     }
+    req.require(&[a::IPRP_A_COUNT])?;
+    let count = req.attrs().u32(a::IPRP_A_COUNT).unwrap_or(0);
+    Ok(fill(req.state(), count)?)
+}
+
+nl::doit! {
+    iprp_nl_bench_fill_doit => bench_fill;
 }

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Configuration commands from generic netlink (decoded by the shim).
+//! Configuration commands from generic netlink: the doits of the
+//! generated ops table, reading the request's attributes through
+//! [`crate::nl::Attrs`].
 //!
 //! Every command validates first and changes state only when it cannot
 //! fail any more, so an error never leaves a partial configuration. The
 //! family has no parallel ops: the genl mutex serialises these calls.
 
-use crate::pernet::{self, NetState, ROLE_CLIENT, ROLE_REDIRECTOR};
-use crate::shim::{Cfg, CFG_HAS_ROLE, CFG_REPLACE};
+use crate::nl::{self, Attrs, NlResult, Request};
+use crate::pernet::{NetState, ROLE_CLIENT, ROLE_REDIRECTOR};
+use crate::uapi::iprp_attr as a;
 use heapless::Vec as HVec;
 use iprp_core::sched::{
     ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, DEFAULT_IDLE_TIMEOUT_MS,
@@ -32,26 +35,46 @@ fn config_error(e: ConfigError) -> (Error, &'static CStr) {
     }
 }
 
-fn proto_of(cfg: &Cfg) -> Result<Proto, (Error, &'static CStr)> {
-    Proto::from_u8(cfg.proto).ok_or((EINVAL, c"protocol must be TCP (6) or UDP (17)"))
+/// A service's key: protocol, address (host order) and port.
+struct SvcKey {
+    proto: Proto,
+    vip: u32,
+    port: u16,
 }
 
-fn set_role(state: &NetState, cfg: &Cfg) -> CfgResult {
-    if cfg.role & !(ROLE_CLIENT | ROLE_REDIRECTOR) != 0 {
+/// The service key every service command has (checked by [`SVC_ATTRS`]).
+fn svc_key(attrs: &Attrs<'_>) -> Result<SvcKey, (Error, &'static CStr)> {
+    let proto = attrs.u8(a::IPRP_A_PROTO).and_then(Proto::from_u8);
+    match (proto, attrs.be32(a::IPRP_A_VIP), attrs.u16(a::IPRP_A_PORT)) {
+        (Some(proto), Some(vip), Some(port)) => Ok(SvcKey { proto, vip, port }),
+        _ => Err((EINVAL, c"protocol must be TCP (6) or UDP (17)")),
+    }
+}
+
+/// The attributes naming a service.
+const SVC_ATTRS: [u32; 3] = [a::IPRP_A_PROTO, a::IPRP_A_VIP, a::IPRP_A_PORT];
+
+fn set_role(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
+    let role = attrs.u32(a::IPRP_A_ROLE).unwrap_or(0);
+    if role & !(ROLE_CLIENT | ROLE_REDIRECTOR) != 0 {
         return Err((EINVAL, c"unknown role bits"));
     }
     // A per-role capacity overrides IPRP_A_CAPACITY for that role.
-    let cap = |own: u32| [own, cfg.capacity].into_iter().find(|&c| c != 0);
-    state.set_roles(cfg.role, cap(cfg.client_capacity), cap(cfg.redir_capacity))?;
+    let capacity = attrs.u32(a::IPRP_A_CAPACITY);
+    state.set_roles(
+        role,
+        attrs.u32(a::IPRP_A_CLIENT_CAPACITY).or(capacity),
+        attrs.u32(a::IPRP_A_REDIR_CAPACITY).or(capacity),
+    )?;
     // The client's idle timeout (for TCP and UDP bindings) rides on SET_ROLE:
     // a client has no per-service configuration.
-    if cfg.has_idle_timeout != 0 {
+    if let Some(idle) = attrs.u32(a::IPRP_A_IDLE_TIMEOUT) {
         if let Some(client) = state.client_tables() {
             for shard in client.shards.iter() {
                 let mut s = shard.lock();
                 let mut c = *s.config();
-                c.idle_tcp_ms = cfg.idle_timeout_ms;
-                c.idle_udp_ms = cfg.idle_timeout_ms;
+                c.idle_tcp_ms = idle;
+                c.idle_udp_ms = idle;
                 s.set_config(c);
             }
         }
@@ -75,20 +98,18 @@ fn replica_specs(svc: &Service) -> HVec<ReplicaSpec, MAX_REPLICAS> {
 
 /// NEW_SERVICE: adds a service, or with NLM_F_REPLACE edits one (the
 /// attributes given replace the current values; replicas stay).
-fn new_service(state: &NetState, cfg: &Cfg) -> CfgResult {
-    let proto = proto_of(cfg)?;
-    if cfg.has_sched != 0 && SchedKind::from_u8(cfg.sched).is_none() {
+fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult {
+    let SvcKey { proto, vip, port } = svc_key(attrs)?;
+    let given_sched = attrs.u8(a::IPRP_A_SCHED);
+    if given_sched.is_some_and(|s| SchedKind::from_u8(s).is_none()) {
         return Err((EINVAL, c"unknown scheduler"));
     }
     let redir = state
         .redirector_tables()
         .ok_or((EINVAL, c"enable the redirector role first"))?;
-    let vip = u32::from_be(cfg.vip);
-    let pick = |given: u8, value: u32, current: u32| if given != 0 { value } else { current };
     {
         let g = redir.tables.lock_all();
-        let current = g.shared.lookup(proto, vip, cfg.port);
-        let replace = cfg.flags & CFG_REPLACE != 0;
+        let current = g.shared.lookup(proto, vip, port);
         let (sched, resp, idle, replicas) = match (replace, current) {
             (true, None) => return Err((ENOENT, c"no such service to edit")),
             (true, Some(svc)) => (
@@ -104,15 +125,15 @@ fn new_service(state: &NetState, cfg: &Cfg) -> CfgResult {
                 HVec::new(),
             ),
         };
-        let sched = SchedKind::from_u8(if cfg.has_sched != 0 { cfg.sched } else { sched })
+        let sched = SchedKind::from_u8(given_sched.unwrap_or(sched))
             .ok_or((EINVAL, c"unknown scheduler"))?;
         let spec = ServiceSpec {
             proto,
             vip,
-            port: cfg.port,
+            port,
             sched,
-            response_timeout_ms: pick(cfg.has_response_timeout, cfg.response_timeout_ms, resp),
-            idle_timeout_ms: pick(cfg.has_idle_timeout, cfg.idle_timeout_ms, idle),
+            response_timeout_ms: attrs.u32(a::IPRP_A_RESPONSE_TIMEOUT).unwrap_or(resp),
+            idle_timeout_ms: attrs.u32(a::IPRP_A_IDLE_TIMEOUT).unwrap_or(idle),
             replicas: &replicas,
         };
         if replace {
@@ -127,15 +148,17 @@ fn new_service(state: &NetState, cfg: &Cfg) -> CfgResult {
 
 /// FLUSH: empties the tables of the roles named (all of them and every
 /// service when no role is named). Held packets are freed.
-fn flush(state: &NetState, cfg: &Cfg) -> CfgResult {
-    let all = cfg.flags & CFG_HAS_ROLE == 0;
-    if !all && cfg.role & !(ROLE_CLIENT | ROLE_REDIRECTOR) != 0 {
+fn flush(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
+    let role = attrs.u32(a::IPRP_A_ROLE);
+    let all = role.is_none();
+    let role = role.unwrap_or(0);
+    if role & !(ROLE_CLIENT | ROLE_REDIRECTOR) != 0 {
         return Err((EINVAL, c"unknown role bits"));
     }
-    if all || cfg.role & ROLE_CLIENT != 0 {
+    if all || role & ROLE_CLIENT != 0 {
         state.flush_client();
     }
-    if all || cfg.role & ROLE_REDIRECTOR != 0 {
+    if all || role & ROLE_REDIRECTOR != 0 {
         state.flush_redirector(all);
     }
     Ok(())
@@ -144,12 +167,11 @@ fn flush(state: &NetState, cfg: &Cfg) -> CfgResult {
 /// DEL_SERVICE: removes the service and, first, its entries at the
 /// redirector (their flows were no longer matched anyway; a service added
 /// again with the same address and port starts clean).
-fn del_service(state: &NetState, cfg: &Cfg) -> CfgResult {
-    let proto = proto_of(cfg)?;
+fn del_service(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
+    let SvcKey { proto, vip, port } = svc_key(attrs)?;
     let redir = state
         .redirector_tables()
         .ok_or((ENOENT, c"no such service"))?;
-    let (vip, port) = (u32::from_be(cfg.vip), cfg.port);
     let mut guard = redir.tables.lock_all();
     let g = &mut guard;
     let idx = g
@@ -167,17 +189,22 @@ fn del_service(state: &NetState, cfg: &Cfg) -> CfgResult {
 /// Adds or changes (`remove == false`; with NLM_F_REPLACE only changes) or
 /// removes a replica by rebuilding the service's replica list and applying
 /// it in one `update`.
-fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
-    let proto = proto_of(cfg)?;
+fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bool) -> CfgResult {
+    let SvcKey { proto, vip, port } = svc_key(attrs)?;
+    let addr = attrs
+        .be32(a::IPRP_A_REPLICA_ADDR)
+        .ok_or((EINVAL, c"invalid replica address"))?;
+    // The policy keeps the weight within 0..=65535.
+    let weight = attrs.u32(a::IPRP_A_WEIGHT).map(|w| w as u16);
+    let up = attrs.u8(a::IPRP_A_UP).map(|u| u != 0);
     let redir = state
         .redirector_tables()
         .ok_or((ENOENT, c"no such service"))?;
-    let (vip, addr) = (u32::from_be(cfg.vip), u32::from_be(cfg.replica));
     {
         let g = redir.tables.lock_all();
         let svc = g
             .shared
-            .lookup(proto, vip, cfg.port)
+            .lookup(proto, vip, port)
             .ok_or((ENOENT, c"no such service"))?;
         let mut list: HVec<ReplicaSpec, MAX_REPLICAS> = HVec::new();
         let mut found = false;
@@ -189,12 +216,8 @@ fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
                 }
                 let spec = ReplicaSpec {
                     addr,
-                    weight: if cfg.has_weight != 0 {
-                        cfg.weight as u16
-                    } else {
-                        r.weight()
-                    },
-                    up: if cfg.has_up != 0 { cfg.up != 0 } else { r.up() },
+                    weight: weight.unwrap_or(r.weight()),
+                    up: up.unwrap_or(r.up()),
                 };
                 let _ = list.push(spec);
             } else {
@@ -208,19 +231,15 @@ fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
         // NLM_F_REPLACE (`replica set`, the health checker) changes a
         // replica but never creates one: a replica deleted meanwhile stays
         // deleted.
-        let must_exist = remove || cfg.flags & CFG_REPLACE != 0;
+        let must_exist = remove || replace;
         if must_exist && !found {
             return Err((ENOENT, c"no such replica in the service"));
         }
         if !remove && !found {
             let spec = ReplicaSpec {
                 addr,
-                weight: if cfg.has_weight != 0 {
-                    cfg.weight as u16
-                } else {
-                    1
-                },
-                up: cfg.has_up == 0 || cfg.up != 0,
+                weight: weight.unwrap_or(1),
+                up: up.unwrap_or(true),
             };
             list.push(spec)
                 .map_err(|_| config_error(ConfigError::TooManyReplicas))?;
@@ -228,7 +247,7 @@ fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
         let spec = ServiceSpec {
             proto,
             vip,
-            port: cfg.port,
+            port,
             sched: svc.sched(),
             response_timeout_ms: svc.response_timeout_ms(),
             idle_timeout_ms: svc.idle_timeout_ms(),
@@ -238,56 +257,81 @@ fn change_replica(state: &NetState, cfg: &Cfg, remove: bool) -> CfgResult {
     }
 }
 
-/// Runs a configuration function for the shim; on error stores a static
-/// message for extack.
-///
-/// # Safety
-///
-/// `state` is a live state, `cfg` a valid `struct iprp_cfg` and `msg` a
-/// writable pointer.
-unsafe fn call(
-    state: *mut c_void,
-    cfg: *const Cfg,
-    msg: *mut *const kernel::ffi::c_char,
-    f: fn(&NetState, &Cfg) -> CfgResult,
-) -> i32 {
-    // SAFETY: by the function's contract.
-    let (state, cfg) = unsafe { (pernet::state(state), &*cfg) };
-    match f(state, cfg) {
-        Ok(()) => 0,
-        Err((err, text)) => {
-            // SAFETY: `msg` is writable by the function's contract; the
-            // message is a static string.
-            unsafe { *msg = text.as_char_ptr() };
-            err.to_errno()
-        }
+/// SET_ROLE. The hooks a new role needs are registered before the role is
+/// on, and those no role needs any more are removed after; if either step
+/// fails, the hooks match the roles still in force.
+fn set_role_doit(req: &Request<'_>) -> NlResult {
+    req.require(&[a::IPRP_A_ROLE])?;
+    let roles = req.attrs().u32(a::IPRP_A_ROLE).unwrap_or(0);
+    let res = req
+        .hooks_add(roles)
+        .map_err(nl::NlError::from)
+        .and_then(|()| set_role(req.state(), req.attrs()).map_err(nl::NlError::from));
+    req.hooks_sync(req.state().roles());
+    res
+}
+
+/// SET_PARAMS: any subset of the slow timer period, the client's CHECKING
+/// lifetime and the held-packet limit (ranges checked by the policy).
+fn set_params_doit(req: &Request<'_>) -> NlResult {
+    let attrs = req.attrs();
+    let params = ParamsUpdate {
+        tick_ms: attrs.u32(a::IPRP_A_TICK),
+        checking_timeout_ms: attrs.u32(a::IPRP_A_CHECKING_TIMEOUT),
+        max_held: attrs.u32(a::IPRP_A_MAX_HELD),
+    };
+    if params == ParamsUpdate::default() {
+        return Err((
+            EINVAL,
+            c"no parameter given (TICK, CHECKING_TIMEOUT, MAX_HELD)",
+        )
+            .into());
     }
+    req.state().set_params(&params);
+    Ok(())
 }
 
-macro_rules! config_entry {
-    ($($name:ident => $f:expr;)*) => {$(
-        /// Configuration entry point called by the shim's genl handler.
-        ///
-        /// # Safety
-        ///
-        /// See [`call`].
-        #[no_mangle]
-        pub(crate) unsafe extern "C" fn $name(
-            state: *mut c_void,
-            cfg: *const Cfg,
-            msg: *mut *const kernel::ffi::c_char,
-        ) -> i32 {
-            // SAFETY: forwarded from our caller.
-            unsafe { call(state, cfg, msg, $f) }
-        }
-    )*};
+/// What SET_PARAMS changes: the parameters given.
+#[derive(Default, PartialEq, Eq)]
+pub(crate) struct ParamsUpdate {
+    pub(crate) tick_ms: Option<u32>,
+    pub(crate) checking_timeout_ms: Option<u32>,
+    pub(crate) max_held: Option<u32>,
 }
 
-config_entry! {
-    iprp_rs_set_role => set_role;
-    iprp_rs_new_service => new_service;
-    iprp_rs_del_service => del_service;
-    iprp_rs_set_replica => |s, c| change_replica(s, c, false);
-    iprp_rs_del_replica => |s, c| change_replica(s, c, true);
-    iprp_rs_flush => flush;
+nl::doit! {
+    iprp_nl_set_role_doit => set_role_doit;
+    iprp_nl_new_service_doit => |req: &Request<'_>| -> NlResult {
+        req.require(&SVC_ATTRS)?;
+        Ok(new_service(req.state(), req.attrs(), req.replace())?)
+    };
+    iprp_nl_del_service_doit => |req: &Request<'_>| -> NlResult {
+        req.require(&SVC_ATTRS)?;
+        Ok(del_service(req.state(), req.attrs())?)
+    };
+    iprp_nl_set_replica_doit => |req: &Request<'_>| -> NlResult {
+        req.require(&SVC_ATTRS)?;
+        req.require(&[a::IPRP_A_REPLICA_ADDR])?;
+        Ok(change_replica(req.state(), req.attrs(), req.replace(), false)?)
+    };
+    iprp_nl_del_replica_doit => |req: &Request<'_>| -> NlResult {
+        req.require(&SVC_ATTRS)?;
+        req.require(&[a::IPRP_A_REPLICA_ADDR])?;
+        Ok(change_replica(req.state(), req.attrs(), false, true)?)
+    };
+    iprp_nl_flush_doit => |req: &Request<'_>| -> NlResult {
+        Ok(flush(req.state(), req.attrs())?)
+    };
+    iprp_nl_set_params_doit => set_params_doit;
+}
+
+/// The global parameters in force (GET_STATUS); a table's capacity once
+/// its tables exist, the client's idle timeout once SET_ROLE set it.
+pub(crate) struct Params {
+    pub(crate) tick_ms: u32,
+    pub(crate) checking_timeout_ms: u32,
+    pub(crate) max_held: u32,
+    pub(crate) client_capacity: Option<u32>,
+    pub(crate) redir_capacity: Option<u32>,
+    pub(crate) client_idle_ms: Option<u32>,
 }

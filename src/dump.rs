@@ -1,27 +1,62 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Netlink dumps of bindings and flows, and the named core statistics.
+//! Netlink dumps of services, bindings and flows (the dumpits of the
+//! generated ops table), and the named core statistics.
 
-use crate::pernet::{self, NetState, NSHARDS};
-use crate::shim::{self, Filter, Row, RowFn, Stat, StatFn, SvcFn, SvcReplica, SvcRow};
+use crate::nl::{self, Dump, Msg};
+use crate::pernet::{NetState, NSHARDS};
+use crate::shim;
+use crate::uapi::iprp_attr as a;
+use crate::uapi::iprp_cmd as cmd;
 use crate::uapi::iprp_state as st;
 use iprp_core::client::CState;
 use iprp_core::redirector::RState;
+use iprp_core::sched::Service;
 use iprp_core::{ClientCounters, RedirCounters, ServiceCounters};
 use kernel::prelude::*;
 
-/// Feeds rows to the shim's writer. A dump position is (shard << 32) |
-/// slot: each call resumes at the slot where the previous one stopped, so
-/// a dump of n entries costs O(n + capacity), not O(n^2).
-struct Cursor {
+/// One row of the binding and flow dumps (addresses in host order).
+struct Row {
+    peer: u32,
+    /// The service address; 0 (left out) if unknown.
+    vip: u32,
+    replica: u32,
+    cport: u16,
+    port: u16,
+    proto: u8,
+    state: u32,
+    age_ms: u32,
+}
+
+impl Row {
+    fn put(&self, m: &mut Msg<'_>) -> Result {
+        m.put_be32(a::IPRP_A_PEER, self.peer)?;
+        if self.vip != 0 {
+            m.put_be32(a::IPRP_A_VIP, self.vip)?;
+        }
+        m.put_be32(a::IPRP_A_REPLICA_ADDR, self.replica)?;
+        m.put_u8(a::IPRP_A_PROTO, self.proto)?;
+        m.put_u16(a::IPRP_A_CPORT, self.cport)?;
+        m.put_u16(a::IPRP_A_PORT, self.port)?;
+        m.put_u8(a::IPRP_A_STATE, self.state as u8)?;
+        m.put_u32(a::IPRP_A_AGE, self.age_ms)
+    }
+}
+
+/// Writes rows into a dump. A dump position is (shard << 32) | slot: each
+/// call resumes at the slot where the previous one stopped, so a dump of n
+/// entries costs O(n + capacity), not O(n^2).
+struct Cursor<'d, 'a> {
+    /// Only this service: (protocol, address, port).
     filter: Option<(u8, u32, u16)>,
+    /// Only this peer.
     peer: Option<u32>,
-    put: RowFn,
-    ctx: *mut c_void,
+    dump: &'d mut Dump<'a>,
+    /// Set once a row did not fit: the call ends there.
     full: bool,
 }
 
-impl Cursor {
+impl Cursor<'_, '_> {
     /// Writes `row` unless filtered out; false once the message is full.
     fn row(&mut self, row: Row) -> bool {
         if self
@@ -31,9 +66,7 @@ impl Cursor {
         {
             return true;
         }
-        // SAFETY: `put` and `ctx` come from the shim's dump callback, valid
-        // for the duration of this dump call.
-        self.full = unsafe { (self.put)(self.ctx, &row) } != 0;
+        self.full = self.dump.message(|m| row.put(m)).is_err();
         !self.full
     }
 }
@@ -44,8 +77,8 @@ impl Cursor {
 fn walk_shards(
     pos: u64,
     nshards: usize,
-    cur: &mut Cursor,
-    mut scan: impl FnMut(usize, u32, &mut Cursor) -> u32,
+    cur: &mut Cursor<'_, '_>,
+    mut scan: impl FnMut(usize, u32, &mut Cursor<'_, '_>) -> u32,
 ) -> u64 {
     let first = (pos >> 32) as usize;
     for shard in first..nshards {
@@ -62,31 +95,34 @@ fn age(now: u64, last: u64) -> u32 {
     u32::try_from(now.saturating_sub(last)).unwrap_or(u32::MAX)
 }
 
-fn dump(
-    state: *mut c_void,
-    filter: *const Filter,
-    pos: *mut u64,
-    put: RowFn,
-    ctx: *mut c_void,
-    walk: fn(&NetState, u64, &mut Cursor) -> u64,
-) -> i32 {
-    // SAFETY: the shim passes a live state, a valid filter and a writable
-    // position.
-    let (state, f, start) = unsafe { (pernet::state(state), &*filter, *pos) };
+/// A binding or flow dump: the request's filters (a service only with
+/// its protocol, address and port all given), then `walk` from the
+/// position where the previous call stopped.
+fn dump_rows(dump: &mut Dump<'_>, walk: fn(&NetState, u64, &mut Cursor<'_, '_>) -> u64) -> Result {
+    let attrs = dump.attrs();
+    let filter = match (
+        attrs.u8(a::IPRP_A_PROTO),
+        attrs.be32(a::IPRP_A_VIP),
+        attrs.u16(a::IPRP_A_PORT),
+    ) {
+        (Some(p), Some(v), Some(port)) => Some((p, v, port)),
+        _ => None,
+    };
+    let peer = attrs.be32(a::IPRP_A_PEER);
+    let start = dump.pos();
+    let state = dump.state();
     let mut cur = Cursor {
-        filter: (f.has_service != 0).then_some((f.proto, f.vip, f.port)),
-        peer: (f.has_peer != 0).then_some(f.peer),
-        put,
-        ctx,
+        filter,
+        peer,
+        dump,
         full: false,
     };
     let next = walk(state, start, &mut cur);
-    // SAFETY: as above.
-    unsafe { *pos = next };
-    0
+    dump.set_pos(next);
+    Ok(())
 }
 
-fn walk_bindings(state: &NetState, pos: u64, cur: &mut Cursor) -> u64 {
+fn walk_bindings(state: &NetState, pos: u64, cur: &mut Cursor<'_, '_>) -> u64 {
     let Some(client) = state.client_tables() else {
         return pos;
     };
@@ -94,15 +130,15 @@ fn walk_bindings(state: &NetState, pos: u64, cur: &mut Cursor) -> u64 {
     walk_shards(pos, client.shards.len(), cur, |i, from, cur| {
         client.shards[i].lock().scan_from(from, |b| {
             cur.row(Row {
-                peer: b.redirector.to_be(),
-                vip: b.redirector.to_be(),
-                replica: b.replica.to_be(),
+                peer: b.redirector,
+                vip: b.redirector,
+                replica: b.replica,
                 cport: b.cport,
                 port: b.sport,
                 proto: b.proto.number(),
                 state: match b.state {
-                    CState::Checking => st::IPRP_STATE_CHECKING as u8,
-                    CState::Confirmed => st::IPRP_STATE_CONFIRMED as u8,
+                    CState::Checking => st::IPRP_STATE_CHECKING,
+                    CState::Confirmed => st::IPRP_STATE_CONFIRMED,
                 },
                 age_ms: age(now, b.last_activity),
             })
@@ -110,7 +146,7 @@ fn walk_bindings(state: &NetState, pos: u64, cur: &mut Cursor) -> u64 {
     })
 }
 
-fn walk_flows(state: &NetState, pos: u64, cur: &mut Cursor) -> u64 {
+fn walk_flows(state: &NetState, pos: u64, cur: &mut Cursor<'_, '_>) -> u64 {
     let Some(redir) = state.redirector_tables() else {
         return pos;
     };
@@ -119,16 +155,16 @@ fn walk_flows(state: &NetState, pos: u64, cur: &mut Cursor) -> u64 {
     walk_shards(pos, NSHARDS, cur, |i, from, cur| {
         redir.tables.shard(i).shard.scan_from(from, |e| {
             cur.row(Row {
-                peer: e.flow.client.to_be(),
-                vip: e.flow.vip.to_be(),
-                replica: e.replica.to_be(),
+                peer: e.flow.client,
+                vip: e.flow.vip,
+                replica: e.replica,
                 cport: e.flow.cport,
                 port: e.flow.sport,
                 proto: e.flow.proto.number(),
                 state: match e.state {
-                    RState::Sent => st::IPRP_STATE_SENT as u8,
-                    RState::Confirmed => st::IPRP_STATE_CONFIRMED as u8,
-                    RState::Accept => st::IPRP_STATE_ACCEPT as u8,
+                    RState::Sent => st::IPRP_STATE_SENT,
+                    RState::Confirmed => st::IPRP_STATE_CONFIRMED,
+                    RState::Accept => st::IPRP_STATE_ACCEPT,
                 },
                 age_ms: age(now, e.last_activity),
             })
@@ -136,102 +172,67 @@ fn walk_flows(state: &NetState, pos: u64, cur: &mut Cursor) -> u64 {
     })
 }
 
-/// Dumps client bindings from `*pos` on.
-///
-/// # Safety
-///
-/// `state` is live, `pos` writable, `put`/`ctx` valid for this call.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_dump_bindings(
-    state: *mut c_void,
-    filter: *const Filter,
-    pos: *mut u64,
-    put: RowFn,
-    ctx: *mut c_void,
-) -> i32 {
-    dump(state, filter, pos, put, ctx, walk_bindings)
+/// One service of the GET_SERVICE dump: its key, scheduler and timeouts,
+/// its replicas and its counters.
+fn put_service(m: &mut Msg<'_>, svc: &Service) -> Result {
+    m.put_u8(a::IPRP_A_PROTO, svc.proto().number())?;
+    m.put_be32(a::IPRP_A_VIP, svc.vip())?;
+    m.put_u16(a::IPRP_A_PORT, svc.port())?;
+    m.put_u8(a::IPRP_A_SCHED, svc.sched() as u8)?;
+    m.put_u32(a::IPRP_A_RESPONSE_TIMEOUT, svc.response_timeout_ms())?;
+    m.put_u32(a::IPRP_A_IDLE_TIMEOUT, svc.idle_timeout_ms())?;
+    m.nest(a::IPRP_A_REPLICAS, |m| {
+        for r in svc.replicas() {
+            m.nest(a::IPRP_A_REPLICA, |m| {
+                m.put_be32(a::IPRP_A_REPLICA_ADDR, r.addr())?;
+                m.put_u32(a::IPRP_A_WEIGHT, u32::from(r.weight()))?;
+                m.put_u8(a::IPRP_A_UP, u8::from(r.up()))?;
+                m.put_u32(a::IPRP_A_CONNS, r.conns())?;
+                m.put_u64(a::IPRP_A_ASSIGNED, r.assigned(), a::IPRP_A_PAD)
+            })?;
+        }
+        Ok(())
+    })?;
+    m.nest(a::IPRP_A_STATS, |m| {
+        let counters = svc.counters();
+        let names = ServiceCounters::C_NAMES.iter();
+        for ((_, v), name) in counters.fields().into_iter().zip(names) {
+            nl::put_stat(m, name.as_bytes(), v)?;
+        }
+        Ok(())
+    })
 }
 
-/// Dumps redirector entries (redirection and accept tables) from `*pos` on.
-///
-/// # Safety
-///
-/// As for [`iprp_rs_dump_bindings`].
-#[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_dump_flows(
-    state: *mut c_void,
-    filter: *const Filter,
-    pos: *mut u64,
-    put: RowFn,
-    ctx: *mut c_void,
-) -> i32 {
-    dump(state, filter, pos, put, ctx, walk_flows)
-}
-
-/// Dumps the redirector's services with their replicas from `*pos` on.
-///
-/// # Safety
-///
-/// As for [`iprp_rs_dump_bindings`].
-#[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_dump_services(
-    state: *mut c_void,
-    pos: *mut u64,
-    put: SvcFn,
-    ctx: *mut c_void,
-) -> i32 {
-    // SAFETY: the shim passes a live state and a writable position.
-    let (state, start) = unsafe { (pernet::state(state), *pos) };
-    let Some(redir) = state.redirector_tables() else {
-        return 0;
+/// GET_SERVICE: the redirector's services with their replicas and
+/// counters, one message each, from the position (a service index) where
+/// the previous call stopped.
+fn dump_services(dump: &mut Dump<'_>) -> Result {
+    let start = dump.pos();
+    let Some(redir) = dump.state().redirector_tables() else {
+        return Ok(());
     };
     let mut index = 0u64;
-    {
+    let res = {
         // Any one shard's lock keeps the services from changing.
         let g = redir.tables.shard(0);
-        for svc in g.shared.iter() {
-            if index < start {
-                index += 1;
-                continue;
-            }
-            let mut row = SvcRow {
-                vip: svc.vip().to_be(),
-                port: svc.port(),
-                proto: svc.proto().number(),
-                sched: svc.sched() as u8,
-                response_timeout_ms: svc.response_timeout_ms(),
-                idle_timeout_ms: svc.idle_timeout_ms(),
-                ..SvcRow::default()
-            };
-            for (out, r) in row.replicas.iter_mut().zip(svc.replicas()) {
-                *out = SvcReplica {
-                    addr: r.addr().to_be(),
-                    weight: u32::from(r.weight()),
-                    conns: r.conns(),
-                    up: u32::from(r.up()),
-                    assigned: r.assigned(),
-                };
-                row.n_replicas += 1;
-            }
-            let counters = svc.counters();
-            let names = ServiceCounters::C_NAMES.iter();
-            for ((out, (_, v)), name) in row.stats.iter_mut().zip(counters.fields()).zip(names) {
-                *out = Stat {
-                    name: name.as_ptr().cast(),
-                    value: v,
-                };
-                row.n_stats += 1;
-            }
-            // SAFETY: `put`/`ctx` come from the shim's dump callback.
-            if unsafe { put(ctx, &row) } != 0 {
-                break;
+        g.shared.iter().try_for_each(|svc| {
+            if index >= start {
+                dump.message(|m| put_service(m, svc))?;
             }
             index += 1;
-        }
-    }
-    // SAFETY: as above.
-    unsafe { *pos = index };
-    0
+            Ok(())
+        })
+    };
+    dump.set_pos(index);
+    res
+}
+
+nl::dumpit! {
+    iprp_nl_get_service_dumpit(cmd::IPRP_CMD_GET_SERVICE) => dump_services;
+    iprp_nl_get_binding_dumpit(cmd::IPRP_CMD_GET_BINDING) =>
+        |d: &mut Dump<'_>| dump_rows(d, walk_bindings);
+    iprp_nl_get_flow_dumpit(cmd::IPRP_CMD_GET_FLOW) =>
+        |d: &mut Dump<'_>| dump_rows(d, walk_flows);
 }
 
 /// Writes "<group>.<name>" NUL-terminated into `buf`.
@@ -249,26 +250,14 @@ fn stat_name<'a>(buf: &'a mut [u8; 64], group: &str, name: &str) -> &'a [u8] {
     &buf[..=n]
 }
 
-fn put_stat(put: StatFn, ctx: *mut c_void, group: &str, name: &str, value: u64) -> i32 {
+fn put_stat(msg: &mut Msg<'_>, group: &str, name: &str, value: u64) -> Result {
     let mut buf = [0u8; 64];
-    let name = stat_name(&mut buf, group, name);
-    // SAFETY: `name` is NUL-terminated; `put`/`ctx` are valid for this call.
-    unsafe { put(ctx, name.as_ptr().cast(), value) }
+    nl::put_stat(msg, stat_name(&mut buf, group, name), value)
 }
 
-/// Writes the core's counters and table gauges, summed over shards.
-///
-/// # Safety
-///
-/// `state` is live; `put`/`ctx` valid for this call.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_stats(
-    state: *mut c_void,
-    put: StatFn,
-    ctx: *mut c_void,
-) -> i32 {
-    // SAFETY: by the function's contract.
-    let state = unsafe { pernet::state(state) };
+/// Writes the core's counters and table gauges, summed over shards, as
+/// `IPRP_A_STAT` nests.
+pub(crate) fn put_stats(state: &NetState, msg: &mut Msg<'_>) -> Result {
     let mut gauges: [(&str, &str, u64); 6] = [
         ("client", "bindings", 0),
         ("client", "checking", 0),
@@ -305,22 +294,13 @@ pub(crate) unsafe extern "C" fn iprp_rs_stats(
         gauges[5].2 = r.legacy.lock().count(now) as u64;
     }
     for (group, name, v) in gauges {
-        let err = put_stat(put, ctx, group, name, v);
-        if err != 0 {
-            return err;
-        }
+        put_stat(msg, group, name, v)?;
     }
     for (name, v) in cc.fields() {
-        let err = put_stat(put, ctx, "client", name, v);
-        if err != 0 {
-            return err;
-        }
+        put_stat(msg, "client", name, v)?;
     }
     for (name, v) in rc.fields() {
-        let err = put_stat(put, ctx, "redirector", name, v);
-        if err != 0 {
-            return err;
-        }
+        put_stat(msg, "redirector", name, v)?;
     }
-    0
+    Ok(())
 }

@@ -8,7 +8,8 @@
  *   bench.c      benchmark mode: timed hooks, empty hooks, their statistics
  *   proto.c      the protocol-99 handler and its ICMP error handler
  *   pernet.c     per-namespace slot, slow timer
- *   genl.c       the generic-netlink family
+ *   genl.c       the generic-netlink family: registration, helpers for src/nl.rs
+ *   netlink-gen.c  its policies and ops, generated from the YNL spec
  *   skb.c        skb, socket, route and time helpers for Rust
  *   module.c     registration of all of the above, in order
  */

@@ -14,10 +14,12 @@ mod bench;
 mod config;
 mod dump;
 mod hooks;
+mod nl;
 mod pernet;
 mod proto;
 mod selftest;
 mod shim;
+mod status;
 mod sync;
 mod uapi;
 
@@ -29,7 +31,7 @@ module! {
     license: "GPL",
 }
 
-/// Module version reported over netlink, NUL-terminated for the C shim.
+/// Module version reported over netlink (GET_STATUS).
 pub(crate) const VERSION: &core::ffi::CStr = c"0.1.0";
 
 struct IprpModule;
@@ -51,10 +53,4 @@ impl Drop for IprpModule {
         }
         pr_info!("unloaded\n");
     }
-}
-
-/// Returns the version string; called by the shim when it builds a status reply.
-#[no_mangle]
-pub(crate) extern "C" fn iprp_rs_version() -> *const kernel::ffi::c_char {
-    VERSION.as_char_ptr()
 }

@@ -37,10 +37,5 @@ void iprp_shim_exit(void)
 	iprp_pernet_unregister();
 }
 
-/* Rust mirrors these structures field by field (src/shim.rs). */
+/* Rust mirrors this structure field by field (src/shim.rs). */
 static_assert(sizeof(struct iprp_pkt) == 16);
-static_assert(sizeof(struct iprp_cfg) == 52);
-static_assert(sizeof(struct iprp_row) == 24);
-static_assert(sizeof(struct iprp_svc_row) == 536);
-static_assert(sizeof(struct iprp_filter) == 16);
-static_assert(sizeof(struct iprp_params) == 28);

@@ -8,7 +8,8 @@
 //! a reference count. Tables are sharded, each shard behind a spinlock
 //! taken with bottom halves disabled.
 
-use crate::shim::{self, OwnedSkb, Params};
+use crate::config::{Params, ParamsUpdate};
+use crate::shim::{self, OwnedSkb};
 use crate::sync::{new_bh_lock, BhLock, ShardGuard, Sharded};
 use crate::uapi::iprp_counter as ctr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -58,7 +59,8 @@ impl Counters {
         }
     }
 
-    fn snapshot(&self, out: &mut [u64]) {
+    /// Copies the counters into `out` (indexed by `enum iprp_counter`).
+    pub(crate) fn snapshot(&self, out: &mut [u64]) {
         for (o, c) in out.iter_mut().zip(self.0.iter()) {
             *o = c.load(Ordering::Relaxed);
         }
@@ -390,16 +392,16 @@ impl NetState {
 
     /// SET_PARAMS: slow timer period and client limits (validated by the
     /// netlink policy), applied to existing shards and future ones.
-    pub(crate) fn set_params(&self, p: &Params) {
-        if p.has & 1 != 0 {
-            self.tick_ms.store(p.tick_ms, Ordering::Relaxed);
+    pub(crate) fn set_params(&self, p: &ParamsUpdate) {
+        if let Some(tick_ms) = p.tick_ms {
+            self.tick_ms.store(tick_ms, Ordering::Relaxed);
         }
-        if p.has & 2 != 0 {
+        if let Some(checking_ms) = p.checking_timeout_ms {
             self.checking_timeout_ms
-                .store(p.checking_timeout_ms, Ordering::Relaxed);
+                .store(checking_ms, Ordering::Relaxed);
         }
-        if p.has & 4 != 0 {
-            self.max_held_per_shard.store(p.max_held, Ordering::Relaxed);
+        if let Some(max_held) = p.max_held {
+            self.max_held_per_shard.store(max_held, Ordering::Relaxed);
         }
         if let Some(c) = self.client_tables() {
             let params = self.client_params();
@@ -419,25 +421,20 @@ impl NetState {
                 let c = *shard.lock().config();
                 // One idle timeout for both protocols only once SET_ROLE
                 // set it; the defaults differ (TCP 900 s, UDP 120 s).
-                let idle = if c.idle_tcp_ms == c.idle_udp_ms {
-                    c.idle_tcp_ms
-                } else {
-                    0
-                };
+                let idle = (c.idle_tcp_ms == c.idle_udp_ms).then_some(c.idle_tcp_ms);
                 (c.checking_timeout_ms, c.max_held, idle)
             }
             None => {
                 let c = with_params(defaults, self.client_params());
-                (c.checking_timeout_ms, c.max_held, 0)
+                (c.checking_timeout_ms, c.max_held, None)
             }
         };
         Params {
             tick_ms: self.tick_ms.load(Ordering::Relaxed),
             checking_timeout_ms: checking,
             max_held: held,
-            has: 7,
-            client_capacity: self.client_tables().map_or(0, |c| c.capacity),
-            redir_capacity: self.redirector_tables().map_or(0, |r| r.capacity),
+            client_capacity: self.client_tables().map(|c| c.capacity),
+            redir_capacity: self.redirector_tables().map(|r| r.capacity),
             client_idle_ms: idle,
         }
     }
@@ -633,74 +630,6 @@ pub(crate) unsafe extern "C" fn iprp_rs_net_exit(state: *mut c_void) {
 pub(crate) unsafe extern "C" fn iprp_rs_tick(state: *mut c_void) -> u32 {
     // SAFETY: by the function's contract.
     unsafe { self::state(state) }.tick()
-}
-
-/// Copies the counters of `state` into `out[0..n]`.
-///
-/// # Safety
-///
-/// `state` is a live state from [`iprp_rs_net_init`] and `out` points to `n`
-/// writable u64.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_counters(state: *mut c_void, out: *mut u64, n: u32) {
-    // SAFETY: by the function's contract.
-    let (state, out) = unsafe {
-        (
-            &*state.cast::<NetState>(),
-            core::slice::from_raw_parts_mut(out, n as usize),
-        )
-    };
-    state.counters.snapshot(out);
-}
-
-/// SET_PARAMS.
-///
-/// # Safety
-///
-/// `state` is live, `p` valid, `msg` writable.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_set_params(
-    state: *mut c_void,
-    p: *const Params,
-    _msg: *mut *const kernel::ffi::c_char,
-) -> i32 {
-    // SAFETY: by the function's contract.
-    let (state, p) = unsafe { (self::state(state), &*p) };
-    state.set_params(p);
-    0
-}
-
-/// Parameters in force, for GET_STATUS.
-///
-/// # Safety
-///
-/// `state` is live and `p` writable.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_get_params(state: *mut c_void, p: *mut Params) {
-    // SAFETY: by the function's contract.
-    unsafe { *p = self::state(state).params() };
-}
-
-/// ZERO_COUNTERS.
-///
-/// # Safety
-///
-/// `state` is live.
-#[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_zero_counters(state: *mut c_void) {
-    // SAFETY: by the function's contract.
-    unsafe { self::state(state) }.zero_counters();
-}
-
-/// Enabled roles of the namespace.
-///
-/// # Safety
-///
-/// `state` is a live state from [`iprp_rs_net_init`].
-#[no_mangle]
-pub(crate) unsafe extern "C" fn iprp_rs_role(state: *mut c_void) -> u32 {
-    // SAFETY: by the function's contract.
-    unsafe { self::state(state) }.roles()
 }
 
 /// Borrows the state behind the shim's pointer.

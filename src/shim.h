@@ -9,8 +9,11 @@
 
 #include <linux/types.h>
 
-struct sk_buff;
+struct genl_info;
 struct net;
+struct netlink_callback;
+struct nlattr;
+struct sk_buff;
 
 /* Hook verdicts returned by Rust, mapped to NF_* by the shim. */
 enum iprp_verdict {
@@ -32,99 +35,7 @@ struct iprp_pkt {
 	u8 ports;	/* sport, dport, syn, ack are valid (TCP/UDP, first fragment) */
 };
 
-/* Configuration requests decoded from netlink (addresses in network order). */
-struct iprp_cfg {
-	u32 role;
-	u32 capacity;
-	u32 client_capacity;	/* 0: not given */
-	u32 redir_capacity;	/* 0: not given */
-	u8 proto;
-	u8 sched;
-	u8 up;
-	u8 has_sched;
-	u8 has_response_timeout;
-	u8 has_idle_timeout;
-	u8 has_weight;
-	u8 has_up;
-	__be32 vip;
-	u16 port;
-	__be32 replica;
-	u32 weight;
-	u32 response_timeout_ms;
-	u32 idle_timeout_ms;
-	u32 flags;		/* IPRP_CFG_* */
-};
-
-#define IPRP_CFG_REPLACE	(1U << 0)	/* NLM_F_REPLACE: edit, never create */
-#define IPRP_CFG_HAS_ROLE	(1U << 1)	/* IPRP_A_ROLE was present */
-
-/* One row of a dump, filled by Rust and written to netlink by the shim. */
-struct iprp_row {
-	__be32 peer;
-	__be32 vip;
-	__be32 replica;
-	u16 cport;
-	u16 port;
-	u8 proto;
-	u8 state;
-	u32 age_ms;
-};
-
-/* A named counter; @name is a static NUL-terminated string. */
-struct iprp_stat {
-	const char *name;
-	u64 value;
-};
-
-/* One service with its replicas and counters, for the GET_SERVICE dump. */
-struct iprp_svc_row {
-	__be32 vip;
-	u16 port;
-	u8 proto;
-	u8 sched;
-	u32 response_timeout_ms;
-	u32 idle_timeout_ms;
-	u32 n_replicas;
-	u32 n_stats;
-	struct iprp_stat stats[8];
-	struct {
-		__be32 addr;
-		u32 weight;
-		u32 conns;
-		u32 up;
-		u64 assigned;
-	} replicas[16];
-};
-
-/* Dump filter from the request's attributes (network order addresses). */
-struct iprp_filter {
-	__be32 vip;
-	__be32 peer;
-	u16 port;
-	u8 proto;
-	u8 has_service;	/* PROTO, VIP and PORT given */
-	u8 has_peer;
-	u8 pad[3];
-};
-
-/*
- * Global parameters of a namespace (SET_PARAMS / GET_STATUS). The last
- * three are reported by GET_STATUS only, 0 when unknown: a role's table
- * capacity once its tables exist, the client's idle timeout once set.
- */
-struct iprp_params {
-	u32 tick_ms;
-	u32 checking_timeout_ms;
-	u32 max_held;
-	u32 has;	/* bits: 1 tick, 2 checking timeout, 4 max held */
-	u32 client_capacity;
-	u32 redir_capacity;
-	u32 client_idle_ms;
-};
-
-/* Returns 0 on success, -EMSGSIZE when the dump message is full. */
-typedef int (*iprp_svc_fn)(void *ctx, const struct iprp_svc_row *row);
-typedef int (*iprp_row_fn)(void *ctx, const struct iprp_row *row);
+/* Adds one named statistic to a reply; 0, or -EMSGSIZE when it is full. */
 typedef int (*iprp_stat_fn)(void *ctx, const char *name, u64 value);
 
 /* Implemented in Rust. */
@@ -140,30 +51,8 @@ void iprp_rs_proto_unreach(void *state, __be32 saddr, __be32 daddr,
 			   const u8 *quoted);
 /* Slow timer; returns the delay to the next tick in ms, 0 to stop. */
 unsigned int iprp_rs_tick(void *state);
-/* Copies the counters of @state into @out (indexed by enum iprp_counter). */
-void iprp_rs_counters(void *state, u64 *out, u32 n);
-u32 iprp_rs_role(void *state);
-int iprp_rs_stats(void *state, iprp_stat_fn put, void *ctx);
-const char *iprp_rs_version(void);
-/* Configuration; on error *msg is a static string for extack. */
-int iprp_rs_set_role(void *state, const struct iprp_cfg *cfg, const char **msg);
-int iprp_rs_new_service(void *state, const struct iprp_cfg *cfg, const char **msg);
-int iprp_rs_del_service(void *state, const struct iprp_cfg *cfg, const char **msg);
-int iprp_rs_set_replica(void *state, const struct iprp_cfg *cfg, const char **msg);
-int iprp_rs_del_replica(void *state, const struct iprp_cfg *cfg, const char **msg);
-int iprp_rs_flush(void *state, const struct iprp_cfg *cfg, const char **msg);
-/* Dumps resume at *pos and leave it after the last row written. */
-int iprp_rs_dump_bindings(void *state, const struct iprp_filter *f, u64 *pos,
-			  iprp_row_fn put, void *ctx);
-int iprp_rs_dump_flows(void *state, const struct iprp_filter *f, u64 *pos,
-		       iprp_row_fn put, void *ctx);
-int iprp_rs_set_params(void *state, const struct iprp_params *p, const char **msg);
-void iprp_rs_get_params(void *state, struct iprp_params *p);
-void iprp_rs_zero_counters(void *state);
 enum iprp_verdict iprp_rs_bench_empty(void *state, struct sk_buff *skb,
 				      const u8 *head, unsigned int headlen);
-int iprp_rs_bench_fill(void *state, u32 count, const char **msg);
-int iprp_rs_dump_services(void *state, u64 *pos, iprp_svc_fn put, void *ctx);
 
 /* Implemented in C. */
 int iprp_shim_init(void);
@@ -194,5 +83,42 @@ void iprp_shim_timer_start(struct net *net, unsigned int ms);
 void iprp_shim_cond_resched(void);
 void iprp_shim_bh_disable(void);
 void iprp_shim_bh_enable(void);
+
+/*
+ * genl.c: requests and replies of the generic-netlink family, for src/nl.rs
+ * (the handlers are Rust, named in the generated ops table netlink-gen.c).
+ */
+const struct nlattr *const *iprp_nl_do_attrs(const struct genl_info *info,
+					     u32 *maxattr);
+const struct genl_info *iprp_nl_dump_info(struct netlink_callback *cb,
+					  const struct nlattr *const **attrs,
+					  u32 *maxattr);
+void *iprp_nl_state(const struct genl_info *info);
+u16 iprp_nl_flags(const struct genl_info *info);
+void iprp_nl_set_err_msg(const struct genl_info *info, const char *msg);
+void iprp_nl_set_attr_missing(const struct genl_info *info, u32 type);
+struct sk_buff *iprp_nl_reply_new(struct genl_info *info, size_t size, u8 cmd,
+				  void **hdr);
+int iprp_nl_reply_send(struct genl_info *info, struct sk_buff *msg, void *hdr);
+void iprp_nl_msg_free(struct sk_buff *msg);
+void *iprp_nl_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd);
+void iprp_nl_msg_end(struct sk_buff *skb, void *hdr);
+void iprp_nl_msg_cancel(struct sk_buff *skb, void *hdr);
+void *iprp_nl_skb_state(const struct sk_buff *skb);
+unsigned int iprp_nl_skb_len(const struct sk_buff *skb);
+u64 iprp_nl_dump_pos(const struct netlink_callback *cb);
+void iprp_nl_dump_set_pos(struct netlink_callback *cb, u64 pos);
+int iprp_nl_put(struct sk_buff *skb, int type, int len, const void *data);
+int iprp_nl_put_u64(struct sk_buff *skb, int type, u64 value, int padattr);
+struct nlattr *iprp_nl_nest_start(struct sk_buff *skb, int type);
+void iprp_nl_nest_end(struct sk_buff *skb, struct nlattr *nest);
+void iprp_nl_hook_pkts(const struct genl_info *info, u64 *pre_routing,
+		       u64 *local_out);
+void iprp_nl_zero_c_counters(const struct genl_info *info);
+int iprp_nl_bench_stats(const struct genl_info *info, iprp_stat_fn put,
+			void *ctx);
+bool iprp_nl_bench_mode(void);
+int iprp_nl_hooks_add(const struct genl_info *info, u32 roles);
+void iprp_nl_hooks_sync(const struct genl_info *info, u32 roles);
 
 #endif /* _IPRP_SHIM_H */

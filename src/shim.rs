@@ -2,8 +2,8 @@
 
 //! Declarations of the C shim's functions and safe wrappers around them.
 //!
-//! The `#[repr(C)]` structures mirror src/shim.h field by field; both sides
-//! assert their sizes.
+//! `Pkt` mirrors `struct iprp_pkt` of src/shim.h field by field; both sides
+//! assert its size. The netlink helpers are in src/nl.rs.
 
 use core::marker::PhantomData;
 use iprp_core::wire::{Ipv4, Outgoing, Proto};
@@ -26,124 +26,7 @@ pub(crate) struct Pkt {
     pub(crate) ports: u8,
 }
 
-/// `struct iprp_cfg`: a decoded configuration request.
-#[repr(C)]
-pub(crate) struct Cfg {
-    pub(crate) role: u32,
-    pub(crate) capacity: u32,
-    pub(crate) client_capacity: u32,
-    pub(crate) redir_capacity: u32,
-    pub(crate) proto: u8,
-    pub(crate) sched: u8,
-    pub(crate) up: u8,
-    pub(crate) has_sched: u8,
-    pub(crate) has_response_timeout: u8,
-    pub(crate) has_idle_timeout: u8,
-    pub(crate) has_weight: u8,
-    pub(crate) has_up: u8,
-    pub(crate) vip: u32,
-    pub(crate) port: u16,
-    pub(crate) replica: u32,
-    pub(crate) weight: u32,
-    pub(crate) response_timeout_ms: u32,
-    pub(crate) idle_timeout_ms: u32,
-    pub(crate) flags: u32,
-}
-
-/// `IPRP_CFG_REPLACE`: NLM_F_REPLACE on NEW_SERVICE (edit).
-pub(crate) const CFG_REPLACE: u32 = 1 << 0;
-/// `IPRP_CFG_HAS_ROLE`: IPRP_A_ROLE was present.
-pub(crate) const CFG_HAS_ROLE: u32 = 1 << 1;
-
-/// `struct iprp_row`: one row of a binding or flow dump.
-#[repr(C)]
-pub(crate) struct Row {
-    pub(crate) peer: u32,
-    pub(crate) vip: u32,
-    pub(crate) replica: u32,
-    pub(crate) cport: u16,
-    pub(crate) port: u16,
-    pub(crate) proto: u8,
-    pub(crate) state: u8,
-    pub(crate) age_ms: u32,
-}
-
-/// One replica in [`SvcRow`].
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct SvcReplica {
-    pub(crate) addr: u32,
-    pub(crate) weight: u32,
-    pub(crate) conns: u32,
-    pub(crate) up: u32,
-    pub(crate) assigned: u64,
-}
-
-/// `struct iprp_stat`: a counter with a static NUL-terminated name.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Stat {
-    pub(crate) name: *const kernel::ffi::c_char,
-    pub(crate) value: u64,
-}
-
-/// `struct iprp_svc_row`: one service of the GET_SERVICE dump.
-#[repr(C)]
-#[derive(Default)]
-pub(crate) struct SvcRow {
-    pub(crate) vip: u32,
-    pub(crate) port: u16,
-    pub(crate) proto: u8,
-    pub(crate) sched: u8,
-    pub(crate) response_timeout_ms: u32,
-    pub(crate) idle_timeout_ms: u32,
-    pub(crate) n_replicas: u32,
-    pub(crate) n_stats: u32,
-    pub(crate) stats: [Stat; 8],
-    pub(crate) replicas: [SvcReplica; 16],
-}
-
-/// Writes one service; 0 or `-EMSGSIZE` when the message is full.
-pub(crate) type SvcFn = unsafe extern "C" fn(ctx: *mut c_void, row: *const SvcRow) -> i32;
-
-const _: () = assert!(core::mem::size_of::<SvcRow>() == 536);
 const _: () = assert!(core::mem::size_of::<Pkt>() == 16);
-const _: () = assert!(core::mem::size_of::<Cfg>() == 52);
-const _: () = assert!(core::mem::size_of::<Row>() == 24);
-
-/// `struct iprp_filter`: dump filter (network order addresses).
-#[repr(C)]
-pub(crate) struct Filter {
-    pub(crate) vip: u32,
-    pub(crate) peer: u32,
-    pub(crate) port: u16,
-    pub(crate) proto: u8,
-    pub(crate) has_service: u8,
-    pub(crate) has_peer: u8,
-    pub(crate) pad: [u8; 3],
-}
-
-/// `struct iprp_params`: global parameters of a namespace.
-#[repr(C)]
-#[derive(Default)]
-pub(crate) struct Params {
-    pub(crate) tick_ms: u32,
-    pub(crate) checking_timeout_ms: u32,
-    pub(crate) max_held: u32,
-    pub(crate) has: u32,
-    pub(crate) client_capacity: u32,
-    pub(crate) redir_capacity: u32,
-    pub(crate) client_idle_ms: u32,
-}
-
-const _: () = assert!(core::mem::size_of::<Filter>() == 16);
-const _: () = assert!(core::mem::size_of::<Params>() == 28);
-
-/// Writes one dump row; 0 or `-EMSGSIZE` when the message is full.
-pub(crate) type RowFn = unsafe extern "C" fn(ctx: *mut c_void, row: *const Row) -> i32;
-/// Writes one named statistic; 0 or `-EMSGSIZE`.
-pub(crate) type StatFn =
-    unsafe extern "C" fn(ctx: *mut c_void, name: *const kernel::ffi::c_char, value: u64) -> i32;
 
 extern "C" {
     fn iprp_shim_init() -> core::ffi::c_int;

@@ -2,7 +2,8 @@
 
 //! Generates the iprp UAPI constants from include/uapi/linux/iprp.h.
 //!
-//! The header is the single source of truth. This script runs the `bindgen`
+//! The header is generated from the YNL spec include/uapi/linux/iprp.yaml
+//! (`make ynl-gen`), the family's contract. This script runs the `bindgen`
 //! CLI on it and writes two files into OUT_DIR:
 //!
 //! * `iprp_uapi.rs`: bindgen's output. Every enum becomes a module of

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The YNL spec include/uapi/linux/iprp.yaml: valid against the kernel's
-//! schema (Documentation/netlink/genetlink-c.yaml, checked by the kernel's
-//! own YNL library with python3-jsonschema), and every constant it defines
-//! equal to the UAPI header's (as bindgen read them), so the two never
-//! drift.
+//! The YNL spec include/uapi/linux/iprp.yaml, the contract of the family:
+//! valid against the kernel's schema (Documentation/netlink/<protocol>.yaml,
+//! checked by the kernel's own YNL library with python3-jsonschema); the
+//! files generated from it (the UAPI header and src/netlink-gen.[ch], make
+//! ynl-gen) are what it generates now (scripts/ynl-gen.sh --check, also run
+//! by make lint); and every constant it defines equals the header's as
+//! bindgen read them for iprpctl.
 //!
 //! Needs the kernel source that scripts/build-kernel.sh unpacks
 //! ($IPRP_CACHE, default /var/cache/iprp, linux-source-*) and a python3
@@ -37,7 +39,8 @@ fn linux_source() -> Option<PathBuf> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with("linux-source-"))
                 && p.join("tools/net/ynl/pyynl/lib/nlspec.py").is_file()
-                && p.join("Documentation/netlink/genetlink-c.yaml").is_file()
+                && p.join("Documentation/netlink/genetlink-legacy.yaml")
+                    .is_file()
         })
         .collect();
     found.sort();
@@ -151,4 +154,25 @@ fn ynl_spec_is_valid_and_matches_the_header() {
     for (g, want) in &header {
         assert_eq!(&spec[*g], want, "enum {g}: spec vs header");
     }
+}
+
+#[test]
+fn generated_files_match_the_spec() {
+    let Some(linux) = linux_source() else {
+        return skip("no unpacked kernel source with tools/net/ynl (scripts/build-kernel.sh)");
+    };
+    if python().is_none() {
+        return skip("no python3 with PyYAML and jsonschema (python3-yaml, python3-jsonschema)");
+    }
+    let out = Command::new(manifest().join("../scripts/ynl-gen.sh"))
+        .arg("--check")
+        .arg(&linux)
+        .output()
+        .expect("run scripts/ynl-gen.sh");
+    assert!(
+        out.status.success(),
+        "the generated netlink files differ from the spec; run make ynl-gen:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

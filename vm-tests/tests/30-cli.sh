@@ -575,7 +575,7 @@ t_ynl() {
 	local cli=$LINUX_SRC/tools/net/ynl/pyynl/cli.py
 	[ -f "$cli" ] || { echo "no kernel source with ynl under $IPRP_CACHE (run.sh --rodir)"; return 1; }
 	echo "ynl from $LINUX_SRC" 
-	local -a ynl=($PY "$cli" --spec "$SPEC" --schema "$LINUX_SRC/Documentation/netlink/genetlink-c.yaml" --output-json)
+	local -a ynl=($PY "$cli" --spec "$SPEC" --schema "$LINUX_SRC/Documentation/netlink/genetlink-legacy.yaml" --output-json)
 	n R "${ynl[@]}" --dump get-service | tee /tmp/ynl-services.json
 	n R "$IPRPCTL" list -j >/tmp/cli-services.json
 	python3 - /tmp/ynl-services.json /tmp/cli-services.json <<'PY'

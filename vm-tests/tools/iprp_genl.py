@@ -10,7 +10,8 @@ the CLI's checks, test-only commands, fuzzing. As a program:
 sends one request with NLM_F_ACK and prints
 "errno N miss M offs O msg TEXT" on stderr. CMD and TYPE are numbers or
 names from include/uapi/linux/iprp.h (IPRP_CMD_*, IPRP_A_*), read from the
-header so scripts never hard-code them.
+header (generated from the YNL spec include/uapi/linux/iprp.yaml by make
+ynl-gen) so scripts never hard-code them.
 """
 import os
 import re
@@ -23,7 +24,8 @@ HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 
 def uapi(path=HEADER):
-    """Values of the enumerators of every enum in the UAPI header."""
+    """Values of the enumerators of every enum in the UAPI header, and of
+    its integer #defines (IPRP_A_MAX, IPRP_CMD_MAX, ...)."""
     text = re.sub(r"/\*.*?\*/", "", open(path).read(), flags=re.S)
     out = {}
     for body in re.findall(r"enum\s+\w+\s*{(.*?)}", text, flags=re.S):
@@ -42,6 +44,13 @@ def uapi(path=HEADER):
             else:
                 value += 1
             out[name.strip()] = value
+    # "#define IPRP_A_MAX (__IPRP_A_MAX - 1)" and plain numbers.
+    for name, expr in re.findall(r"#define\s+(\w+)\s+(.+)", text):
+        m = re.fullmatch(r"\(?\s*(\w+)\s*-\s*1\s*\)?", expr.strip())
+        if expr.strip().isdigit():
+            out[name] = int(expr)
+        elif m and m.group(1) in out:
+            out[name] = out[m.group(1)] - 1
     return out
 
 

@@ -4,7 +4,7 @@
 
     iprp_nlfuzz.py COUNT SEED
 
-Each request draws: a command (the family's 13, unknown ones, 0 and 255), a
+Each request draws: a command (the family's, unknown ones, 0 and 255), a
 genl version, netlink flags (ACK, DUMP, REPLACE/EXCL/CREATE/APPEND bits), and
 a body of random attributes: known and unknown types, NLA_F_NESTED and
 NLA_F_NET_BYTEORDER flags, well-typed values near the policy's bounds,
@@ -24,17 +24,22 @@ import struct
 import sys
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
-from iprp_genl import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, Genl, nla  # noqa: E402
+from iprp_genl import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, Genl, nla, uapi  # noqa: E402
 
-A_MAX = 29  # IPRP_A_MAX_HELD
-CMD_MAX = 12  # IPRP_CMD_ZERO_COUNTERS
+# Numbers from the UAPI header generated from the YNL spec.
+UAPI = uapi()
+A_MAX = UAPI["IPRP_A_MAX"]
+CMD_MAX = UAPI["IPRP_CMD_MAX"]
 U32S = (0, 1, 9, 10, 15, 16, 17, 49, 50, 99, 100, 1000, 10000, 10001, 60000, 60001,
         65535, 65536, 1 << 20, (1 << 20) + 1, (1 << 22) + 1, 3600000, 3600001,
         86400000, 86400001, 0x7FFFFFFF, 0xFFFFFFFF)
 ADDRS = ("10.0.0.100", "10.0.0.11", "0.0.0.0", "127.0.0.1", "224.0.0.1",
          "255.255.255.255", "240.0.0.1", "10.0.0.12")
-CAPACITY = 14
-DUMPS = (5, 8, 9)  # GET_SERVICE, GET_BINDING, GET_FLOW
+# Table sizes: well-typed values stay <= 65536 (see the docstring).
+CAPACITIES = tuple(UAPI[n] for n in ("IPRP_A_CAPACITY", "IPRP_A_CLIENT_CAPACITY",
+                                     "IPRP_A_REDIR_CAPACITY", "IPRP_A_COUNT"))
+DUMPS = tuple(UAPI[n] for n in ("IPRP_CMD_GET_SERVICE", "IPRP_CMD_GET_BINDING",
+                                "IPRP_CMD_GET_FLOW"))
 
 
 def value(rnd, t):
@@ -57,7 +62,7 @@ def value(rnd, t):
     if k == 7:
         return struct.pack("Q", rnd.getrandbits(64))
     v = rnd.choice(U32S)
-    if t == CAPACITY and 65536 < v <= 1 << 22:
+    if t in CAPACITIES and 65536 < v <= 1 << 22:
         v = 65536
     return struct.pack("I", v)
 
