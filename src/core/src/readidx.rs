@@ -281,28 +281,12 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
         if s0 & 1 != 0 {
             return Read::Busy;
         }
-        let (want_key, want_tag) = (k.word(), k.tag());
-        let mut i = self.home(hp, k.dir, k.addr);
-        let mut found = None;
-        for _ in 0..self.cap {
-            let Some(slot) = self.slots.get(i as usize) else {
-                break;
-            };
-            let v = slot.val.load(Ordering::Relaxed);
-            if v == 0 {
-                break;
-            }
-            if val_tag(v) == want_tag && slot.key.load(Ordering::Relaxed) == want_key {
-                found = Some((slot, v));
-                break;
-            }
-            i = self.next(i);
-        }
+        let found = self.probe(hp, k);
         fence(Ordering::Acquire);
         if self.seq.load(Ordering::Relaxed) != s0 {
             return Read::Busy;
         }
-        let Some((slot, v)) = found else {
+        let Some((_, slot, v)) = found else {
             return Read::Absent;
         };
         if v & CONFIRMED == 0 {
@@ -339,6 +323,14 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
             return None;
         }
         let hp = ports_hash(&self.key, k.proto, k.cport, k.sport);
+        self.probe(hp, k).map(|(i, _, _)| i)
+    }
+
+    /// Linear probe for key `k` (whose [`ports_hash`] is `hp`) from its
+    /// home slot to the first empty one: its position, slot and `val` word.
+    /// Readers must check the sequence count before trusting the result.
+    #[inline]
+    fn probe(&self, hp: u64, k: &Key) -> Option<(u32, &ReadSlot, u64)> {
         let (want_key, want_tag) = (k.word(), k.tag());
         let mut i = self.home(hp, k.dir, k.addr);
         for _ in 0..self.cap {
@@ -348,7 +340,7 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
                 return None;
             }
             if val_tag(v) == want_tag && slot.key.load(Ordering::Relaxed) == want_key {
-                return Some(i);
+                return Some((i, slot, v));
             }
             i = self.next(i);
         }
