@@ -96,21 +96,31 @@ check: deps
 # built in target/debug-tree (see debug-module). SUITE=NAME runs one suite.
 # That kernel runs the suites ~7x slower under TCG, so it repeats less: every
 # path still runs, but not every count of the base run (VM_ENV overrides).
-DEBUG_VM_ENV ?= IPRP_RELOADS=5 IPRP_PARALLEL=10 IPRP_LOSS_FLOWS=50 IPRP_FLOOD_COUNT=100000 IPRP_ATTACK_GUESSES=20000 \
+DEBUG_VM_ENV ?= IPRP_RELOADS=5 IPRP_PARALLEL=10 IPRP_LOSS_FLOWS=50 IPRP_FLOOD_COUNT=100000 IPRP_ATTACK_GUESSES=10000 \
 	IPRP_FLOOD_TUPLES=20000 IPRP_NLFUZZ_COUNT=1000 IPRP_IDLE_MS=15000
+SUITE ?= all
+# SUITE=all runs in two VMs at once (DEBUG_LANES, balanced by the suites'
+# debug-kernel times); SUITE=a,b runs those suites in one VM.
+DEBUG_LANES ?= 40-attacks,30-cli,35-dump,25-icmp,80-nlfuzz \
+	10-module,20-redirect,22-sched,70-lifecycle,50-floods,60-loss
 debug-test: VARIANT := debug
 debug-test: deps
 	$(MAKE) debug-module cli tools
+ifeq ($(SUITE),all)
+	IPRP_VM_TIMEOUT=$${IPRP_VM_TIMEOUT:-10800} vm-tests/run-lanes.sh --kernel $(KDIR) \
+		--module $(DEBUG_TREE)/iprp.ko --lanes '$(DEBUG_LANES)' \
+		$(foreach e,$(DEBUG_VM_ENV) $(VM_ENV),--env $(e))
+else
 	IPRP_VM_TIMEOUT=$${IPRP_VM_TIMEOUT:-14400} vm-tests/run.sh --kernel $(KDIR) \
 		--module $(DEBUG_TREE)/iprp.ko --suite '$(SUITE)' \
 		$(foreach e,$(DEBUG_VM_ENV) $(VM_ENV),--env $(e))
+endif
 
 # iprp.ko for the debug kernel, built in a copy of the module's sources under
 # target/ so it does not clobber the base kernel's ./iprp.ko (Kbuild builds
 # in the source tree; tar keeps the mtimes, so the copy rebuilds
 # incrementally).
 DEBUG_TREE = $(CURDIR)/target/debug-tree
-SUITE ?= all
 debug-module: src/crates.mk
 	mkdir -p $(DEBUG_TREE)
 	tar -c --exclude='*.o' --exclude='*.ko' --exclude='*.mod' --exclude='*.mod.c' \
