@@ -3,7 +3,7 @@
 //! Netlink dumps of services, bindings and flows (the dumpits of the
 //! generated ops table), and the named core statistics.
 
-use crate::nl::{self, Dump, Msg};
+use crate::nl::{self, Dump, HookPkts, Msg};
 use crate::pernet::{NetState, NSHARDS};
 use crate::shim;
 use crate::uapi::iprp_attr as a;
@@ -12,7 +12,7 @@ use crate::uapi::iprp_state as st;
 use iprp_core::client::CState;
 use iprp_core::redirector::RState;
 use iprp_core::sched::Service;
-use iprp_core::{ClientCounters, RedirCounters, ServiceCounters};
+use iprp_core::{ClientCounters, DumpPos, RedirCounters, ServiceCounters};
 use kernel::prelude::*;
 
 /// One row of the binding and flow dumps (addresses in host order).
@@ -43,9 +43,9 @@ impl Row {
     }
 }
 
-/// Writes rows into a dump. A dump position is (shard << 32) | slot: each
-/// call resumes at the slot where the previous one stopped, so a dump of n
-/// entries costs O(n + capacity), not O(n^2).
+/// Writes rows into a dump. Each call resumes at the entry where the
+/// previous one stopped (see [`encode_pos`]), so a dump of n entries costs
+/// O(n), whatever the tables' capacity.
 struct Cursor<'d, 'a> {
     /// Only this service: (protocol, address, port).
     filter: Option<(u8, u32, u16)>,
@@ -71,24 +71,53 @@ impl Cursor<'_, '_> {
     }
 }
 
+/// Most entries a dump visits under one hold of a shard's lock; it then
+/// drops the lock and takes it again, so a dump filtered down to few rows
+/// does not hold a shard for a whole shard's walk.
+const VISITS_PER_HOLD: u32 = 1024;
+
+/// A dump position: shard in bits 59 to 63, then the [`DumpPos`] of the
+/// entry to resume at: its slot in bits 32 to 58 (a shard has at most
+/// 2^22 / 16 slots), its serial in bits 0 to 31 (0: the shard's newest
+/// entry).
+fn encode_pos(shard: usize, p: DumpPos) -> u64 {
+    ((shard as u64) << 59) | (u64::from(p.slot & SLOT_MASK) << 32) | u64::from(p.serial)
+}
+
+fn decode_pos(pos: u64) -> (usize, DumpPos) {
+    let p = DumpPos {
+        slot: (pos >> 32) as u32 & SLOT_MASK,
+        serial: pos as u32,
+    };
+    ((pos >> 59) as usize, p)
+}
+
+const SLOT_MASK: u32 = (1 << 27) - 1;
+
 /// Walks `nshards` shards from position `pos`; `scan(shard, from, cursor)`
-/// scans one shard from slot `from` and returns where it stopped. Returns
-/// the position to resume at.
+/// visits at most [`VISITS_PER_HOLD`] entries of one shard under its lock
+/// from `from` and returns where to resume (`None`: the shard is done).
+/// Returns the position to resume at. A fresh dump starts at position 0:
+/// shard 0's newest entry.
 fn walk_shards(
     pos: u64,
     nshards: usize,
     cur: &mut Cursor<'_, '_>,
-    mut scan: impl FnMut(usize, u32, &mut Cursor<'_, '_>) -> u32,
+    mut scan: impl FnMut(usize, DumpPos, &mut Cursor<'_, '_>) -> Option<DumpPos>,
 ) -> u64 {
-    let first = (pos >> 32) as usize;
+    let (first, mut from) = decode_pos(pos);
     for shard in first..nshards {
-        let from = if shard == first { pos as u32 } else { 0 };
-        let stop = scan(shard, from, cur);
-        if cur.full {
-            return ((shard as u64) << 32) | u64::from(stop);
+        if shard != first {
+            from = DumpPos::START;
+        }
+        while let Some(next) = scan(shard, from, cur) {
+            if cur.full {
+                return encode_pos(shard, next);
+            }
+            from = next;
         }
     }
-    (nshards as u64) << 32
+    encode_pos(nshards, DumpPos::START)
 }
 
 fn age(now: u64, last: u64) -> u32 {
@@ -128,21 +157,23 @@ fn walk_bindings(state: &NetState, pos: u64, cur: &mut Cursor<'_, '_>) -> u64 {
     };
     let now = shim::now_ms();
     walk_shards(pos, client.shards.len(), cur, |i, from, cur| {
-        client.shards[i].lock().scan_from(from, |b| {
-            cur.row(Row {
-                peer: b.redirector,
-                vip: b.redirector,
-                replica: b.replica,
-                cport: b.cport,
-                port: b.sport,
-                proto: b.proto.number(),
-                state: match b.state {
-                    CState::Checking => st::IPRP_STATE_CHECKING,
-                    CState::Confirmed => st::IPRP_STATE_CONFIRMED,
-                },
-                age_ms: age(now, b.last_activity),
+        client.shards[i]
+            .lock()
+            .dump_from(from, VISITS_PER_HOLD, |b| {
+                cur.row(Row {
+                    peer: b.redirector,
+                    vip: b.redirector,
+                    replica: b.replica,
+                    cport: b.cport,
+                    port: b.sport,
+                    proto: b.proto.number(),
+                    state: match b.state {
+                        CState::Checking => st::IPRP_STATE_CHECKING,
+                        CState::Confirmed => st::IPRP_STATE_CONFIRMED,
+                    },
+                    age_ms: age(now, b.last_activity),
+                })
             })
-        })
     })
 }
 
@@ -153,22 +184,26 @@ fn walk_flows(state: &NetState, pos: u64, cur: &mut Cursor<'_, '_>) -> u64 {
     let now = shim::now_ms();
     // Each shard under its own lock, like the packets of its flows.
     walk_shards(pos, NSHARDS, cur, |i, from, cur| {
-        redir.tables.shard(i).shard.scan_from(from, |e| {
-            cur.row(Row {
-                peer: e.flow.client,
-                vip: e.flow.vip,
-                replica: e.replica,
-                cport: e.flow.cport,
-                port: e.flow.sport,
-                proto: e.flow.proto.number(),
-                state: match e.state {
-                    RState::Sent => st::IPRP_STATE_SENT,
-                    RState::Confirmed => st::IPRP_STATE_CONFIRMED,
-                    RState::Accept => st::IPRP_STATE_ACCEPT,
-                },
-                age_ms: age(now, e.last_activity),
+        redir
+            .tables
+            .shard(i)
+            .shard
+            .dump_from(from, VISITS_PER_HOLD, |e| {
+                cur.row(Row {
+                    peer: e.flow.client,
+                    vip: e.flow.vip,
+                    replica: e.replica,
+                    cport: e.flow.cport,
+                    port: e.flow.sport,
+                    proto: e.flow.proto.number(),
+                    state: match e.state {
+                        RState::Sent => st::IPRP_STATE_SENT,
+                        RState::Confirmed => st::IPRP_STATE_CONFIRMED,
+                        RState::Accept => st::IPRP_STATE_ACCEPT,
+                    },
+                    age_ms: age(now, e.last_activity),
+                })
             })
-        })
     })
 }
 
@@ -256,8 +291,9 @@ fn put_stat(msg: &mut Msg<'_>, group: &str, name: &str, value: u64) -> Result {
 }
 
 /// Writes the core's counters and table gauges, summed over shards, as
-/// `IPRP_A_STAT` nests.
-pub(crate) fn put_stats(state: &NetState, msg: &mut Msg<'_>) -> Result {
+/// `IPRP_A_STAT` nests; `hook` adds the packets the hooks translated
+/// lock-free (counted per CPU) to the shards' `client.translated_*`.
+pub(crate) fn put_stats(state: &NetState, hook: &HookPkts, msg: &mut Msg<'_>) -> Result {
     let mut gauges: [(&str, &str, u64); 6] = [
         ("client", "bindings", 0),
         ("client", "checking", 0),
@@ -276,12 +312,8 @@ pub(crate) fn put_stats(state: &NetState, msg: &mut Msg<'_>) -> Result {
             gauges[1].2 += u64::from(s.checking());
             gauges[2].2 += u64::from(s.held_total());
         }
-        // Packets the hooks translated through the read indexes, no lock.
-        for index in c.index.iter() {
-            let (out, inn) = index.translated();
-            cc.translated_out += out;
-            cc.translated_in += inn;
-        }
+        cc.translated_out += hook.translated_out;
+        cc.translated_in += hook.translated_in;
     }
     if let Some(r) = state.redirector_tables() {
         for i in 0..NSHARDS {

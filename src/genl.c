@@ -185,19 +185,19 @@ void iprp_nl_nest_end(struct sk_buff *skb, struct nlattr *nest)
 /* What the family reports of the C side of a namespace */
 
 /* IPv4 packets the hooks saw (per CPU, summed). */
-void iprp_nl_hook_pkts(const struct genl_info *info, u64 *pre_routing,
-		       u64 *local_out)
+void iprp_nl_hook_pkts(const struct genl_info *info, struct iprp_hook_pkts *sum)
 {
 	struct iprp_net *in = iprp_pernet(genl_info_net(info));
 	int cpu;
 
-	*pre_routing = 0;
-	*local_out = 0;
+	memset(sum, 0, sizeof(*sum));
 	for_each_possible_cpu(cpu) {
 		const struct iprp_hook_pkts *p = per_cpu_ptr(in->pkts, cpu);
 
-		*pre_routing += p->pre_routing;
-		*local_out += p->local_out;
+		sum->pre_routing += p->pre_routing;
+		sum->local_out += p->local_out;
+		sum->translated_in += p->translated_in;
+		sum->translated_out += p->translated_out;
 	}
 }
 

@@ -46,12 +46,6 @@ struct iprp_bench {
 	u64 pkts[IPRP_BENCH_SLOTS];
 };
 
-/* Packets seen by the hooks: per CPU, not a shared atomic, on the hot path. */
-struct iprp_hook_pkts {
-	u64 pre_routing;
-	u64 local_out;
-};
-
 struct iprp_net {
 	void *state;		/* Rust NetState; NULL while the netns dies */
 	struct net *net;

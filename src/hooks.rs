@@ -33,6 +33,12 @@ pub(crate) enum Verdict {
     Stolen = 2,
     /// Its destination changed: re-route, then accept (LOCAL_OUT only).
     Reroute = 3,
+    /// [`Verdict::Accept`] for a packet translated by a lock-free lookup
+    /// (PRE_ROUTING): the shim counts it per CPU as `client.translated_in`.
+    AcceptTranslated = 4,
+    /// [`Verdict::Reroute`] for a packet translated by a lock-free lookup
+    /// (LOCAL_OUT): the shim counts it per CPU as `client.translated_out`.
+    RerouteTranslated = 5,
 }
 
 /// IP protocol numbers.
@@ -259,23 +265,32 @@ fn client_in(
     match index.read(hp, &Key::from_replica(f.saddr, f.proto, f.dport, f.sport)) {
         Read::Absent => return None,
         Read::Confirmed(redirector) => {
-            return Some(rewrite(state, skb, false, redirector, Verdict::Accept))
+            return Some(rewrite(
+                state,
+                skb,
+                false,
+                redirector,
+                Verdict::AcceptTranslated,
+            ));
         }
         // CHECKING (the packet may be held) or a writer was busy: ask the
         // shard under its lock.
         Read::Checking | Read::Busy => {}
     }
-    let handle = skb.as_ptr() as usize as u64;
     let now = shim::now_ms();
     let v = client.update(shard, |s| {
-        s.lookup_in(f.saddr, f.proto, f.sport, f.dport, now, handle)
+        // SAFETY: the core takes the packet only when it answers `Hold`,
+        // and then the skb is not touched again and the hook returns
+        // NF_STOLEN.
+        let hold = || unsafe { skb.steal() };
+        s.lookup_in(f.saddr, f.proto, f.sport, f.dport, now, hold)
     });
     match v {
         InVerdict::None => None,
         InVerdict::Translate { redirector } => {
             Some(rewrite(state, skb, false, redirector, Verdict::Accept))
         }
-        // The core now owns the handle; the skb must not be touched.
+        // The shard owns the packet now.
         InVerdict::Hold => Some(Verdict::Stolen),
         InVerdict::Drop(_) => Some(Verdict::Drop),
     }
@@ -306,19 +321,18 @@ fn client_orphan(
         return None;
     }
     let shard = client.shard(&state.key, f.proto, f.dport, f.sport);
-    let handle = skb.as_ptr() as usize as u64;
     let now = shim::now_ms();
+    // SAFETY: the skb is not touched again and the hook returns NF_STOLEN.
+    let orphan = unsafe { skb.steal() };
     let evicted = client.update(shard, |s| {
-        s.hold_orphan(f.saddr, f.proto, f.sport, f.dport, now, handle)
+        s.hold_orphan(f.saddr, f.proto, f.sport, f.dport, now, orphan)
     });
-    if let Some(h) = evicted {
-        // SAFETY: the core gives an orphan's handle back exactly once.
-        drop(unsafe { shim::OwnedSkb::from_handle(h) });
+    if let Some(skb) = evicted {
+        drop(skb);
         state.counters.inc(ctr::IPRP_CTR_HELD_FREED);
     }
     // The timer frees it if no REQ comes.
     state.kick_timer();
-    // The core now owns the handle; the skb must not be touched.
     Some(Verdict::Stolen)
 }
 
@@ -480,7 +494,7 @@ fn local_out(state: &NetState, client: &ClientRole, mut skb: SkbRef<'_>, ip: &Ip
     match index.read(hp, &Key::out(f.daddr, f.proto, f.sport, f.dport)) {
         Read::Absent => return Verdict::Accept,
         Read::Confirmed(replica) => {
-            return rewrite(state, &mut skb, true, replica, Verdict::Reroute)
+            return rewrite(state, &mut skb, true, replica, Verdict::RerouteTranslated);
         }
         // CHECKING (its activity keeps it alive) or a writer was busy.
         Read::Checking | Read::Busy => {}

@@ -14,15 +14,24 @@
 unsigned int iprp_nf_verdict(enum iprp_verdict v, struct sk_buff *skb,
 			     const struct nf_hook_state *state)
 {
+	struct iprp_net *in;
 	int err;
 
 	switch (v) {
 	case IPRP_VERDICT_ACCEPT:
 		return NF_ACCEPT;
+	case IPRP_VERDICT_ACCEPT_TRANSLATED:
+		in = iprp_pernet(state->net);
+		this_cpu_inc(in->pkts->translated_in);
+		return NF_ACCEPT;
 	case IPRP_VERDICT_DROP:
 		return NF_DROP;
 	case IPRP_VERDICT_STOLEN:
 		return NF_STOLEN;
+	case IPRP_VERDICT_REROUTE_TRANSLATED:
+		in = iprp_pernet(state->net);
+		this_cpu_inc(in->pkts->translated_out);
+		fallthrough;
 	case IPRP_VERDICT_REROUTE:
 		/* The destination changed: route again, as nf_nat does. */
 		err = ip_route_me_harder(state->net, state->sk, skb, RTN_UNSPEC);

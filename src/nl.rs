@@ -43,6 +43,20 @@ const NLA_HDRLEN: usize = 4;
 pub(crate) type StatFn =
     unsafe extern "C" fn(ctx: *mut c_void, name: *const c_char, value: u64) -> c_int;
 
+/// `struct iprp_hook_pkts` (shim.h): what the hooks count per CPU.
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct HookPkts {
+    /// IPv4 packets PRE_ROUTING saw.
+    pub(crate) pre_routing: u64,
+    /// IPv4 packets LOCAL_OUT saw.
+    pub(crate) local_out: u64,
+    /// Packets translated in by a lock-free lookup.
+    pub(crate) translated_in: u64,
+    /// Packets translated out by a lock-free lookup.
+    pub(crate) translated_out: u64,
+}
+
 extern "C" {
     fn iprp_nl_do_attrs(info: *const GenlInfo, maxattr: *mut u32) -> *const *const NlAttr;
     fn iprp_nl_dump_info(
@@ -73,7 +87,7 @@ extern "C" {
     fn iprp_nl_put_u64(skb: *mut sk_buff, ty: c_int, value: u64, padattr: c_int) -> c_int;
     fn iprp_nl_nest_start(skb: *mut sk_buff, ty: c_int) -> *mut NlAttr;
     fn iprp_nl_nest_end(skb: *mut sk_buff, nest: *mut NlAttr);
-    fn iprp_nl_hook_pkts(info: *const GenlInfo, pre_routing: *mut u64, local_out: *mut u64);
+    fn iprp_nl_hook_pkts(info: *const GenlInfo, sum: *mut HookPkts);
     fn iprp_nl_zero_c_counters(info: *const GenlInfo);
     fn iprp_nl_bench_stats(info: *const GenlInfo, put: StatFn, ctx: *mut c_void) -> c_int;
     fn iprp_nl_bench_mode() -> bool;
@@ -281,12 +295,13 @@ impl<'a> Request<'a> {
         Err(EMSGSIZE.into())
     }
 
-    /// IPv4 packets the namespace's hooks saw: (PRE_ROUTING, LOCAL_OUT).
-    pub(crate) fn hook_pkts(&self) -> (u64, u64) {
-        let (mut pre, mut out) = (0, 0);
-        // SAFETY: `info` is valid (type invariant); both are writable.
-        unsafe { iprp_nl_hook_pkts(self.info, &mut pre, &mut out) };
-        (pre, out)
+    /// The namespace's per-CPU hook counts, summed over CPUs.
+    pub(crate) fn hook_pkts(&self) -> HookPkts {
+        let mut sum = HookPkts::default();
+        // SAFETY: `info` is valid (type invariant); `sum` is writable and
+        // has the layout of `struct iprp_hook_pkts`.
+        unsafe { iprp_nl_hook_pkts(self.info, &mut sum) };
+        sum
     }
 
     /// Zeroes the counters the C side keeps (hook packets, bench timings).

@@ -69,7 +69,8 @@ impl Counters {
 
 /// A client shard's lock-free read index (see `iprp_core::readidx`).
 pub(crate) type ClientIndex = ReadIndex<KVVec<ReadSlot>>;
-pub(crate) type ClientTable = ClientShard<KVVec<ClientSlot>, Arc<AddrFilter>, Arc<ClientIndex>>;
+pub(crate) type ClientTable =
+    ClientShard<KVVec<ClientSlot<OwnedSkb>>, Arc<AddrFilter>, Arc<ClientIndex>, OwnedSkb>;
 pub(crate) type RedirTable = RedirShard<KVVec<RedirSlot>>;
 pub(crate) type Services = ServiceTable<KVVec<Service>>;
 
@@ -250,8 +251,8 @@ impl RedirRole {
     fn new(capacity: u32, key: HashKey) -> Result<KBox<Self>> {
         let n = per_shard(capacity);
         let services = ServiceTable::new_in(slots(MAX_SERVICES, Service::empty)?, key);
-        let tables = Sharded::new(services, |_| {
-            Ok(RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key))
+        let tables = Sharded::new(services, |i| {
+            Ok(RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key).with_stripe(i))
         })?;
         let legacy = new_bh_lock!(LegacyClients::new(key), c"iprp_legacy_clients")?;
         let vips = KBox::new(AddrSet::new(), GFP_KERNEL)?;
@@ -448,9 +449,6 @@ impl NetState {
             for shard in c.shards.iter() {
                 shard.lock().counters = ClientCounters::ZERO;
             }
-            for index in c.index.iter() {
-                index.zero_counters();
-            }
         }
         if let Some(r) = self.redirector_tables() {
             let mut g = r.tables.lock_all();
@@ -471,9 +469,8 @@ impl NetState {
         for shard in c.shards.iter() {
             let mut freed = 0u64;
             c.update(shard, |s| {
-                s.clear(|h| {
-                    // SAFETY: the core returns each held handle exactly once.
-                    drop(unsafe { OwnedSkb::from_handle(h) });
+                s.clear(|skb| {
+                    drop(skb);
                     freed += 1;
                 })
             });
@@ -517,10 +514,8 @@ impl NetState {
             for shard in c.shards.iter() {
                 let mut freed = 0u64;
                 let (resend, more) = c.update(shard, |s| {
-                    let resend = s.on_tick(now, |h| {
-                        // SAFETY: the core returns each handle of a held skb
-                        // exactly once; nothing else references it.
-                        drop(unsafe { OwnedSkb::from_handle(h) });
+                    let resend = s.on_tick(now, |skb| {
+                        drop(skb);
                         freed += 1;
                     });
                     (resend, !s.is_empty() || s.orphans() > 0)
@@ -568,10 +563,7 @@ impl Drop for NetState {
             // for every taker in process context: lockdep checks the lock
             // class, which softirqs take (it reported this path once).
             for shard in c.shards.iter() {
-                shard.lock().clear(|h| {
-                    // SAFETY: as in `tick`.
-                    drop(unsafe { OwnedSkb::from_handle(h) })
-                });
+                shard.lock().clear(drop);
             }
         }
         let r = self.redir.swap(core::ptr::null_mut(), Ordering::Acquire);

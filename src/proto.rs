@@ -86,16 +86,14 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: u32, dst: u32) 
             state.kick_timer();
         }
         ClientOutcome::Confirmed { released, .. } => {
-            for h in released {
-                // SAFETY: the core gives each held handle back exactly once.
-                unsafe { OwnedSkb::from_handle(h) }.reinject();
+            for skb in released {
+                skb.reinject();
                 state.counters.inc(ctr::IPRP_CTR_HELD_REINJECTED);
             }
         }
         ClientOutcome::Alarmed { dropped } => {
-            for h in dropped {
-                // SAFETY: as above.
-                drop(unsafe { OwnedSkb::from_handle(h) });
+            for skb in dropped {
+                drop(skb);
                 state.counters.inc(ctr::IPRP_CTR_HELD_FREED);
             }
         }

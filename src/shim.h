@@ -21,6 +21,23 @@ enum iprp_verdict {
 	IPRP_VERDICT_DROP = 1,
 	IPRP_VERDICT_STOLEN = 2,	/* Rust kept the skb (held queue) */
 	IPRP_VERDICT_REROUTE = 3,	/* accept after re-routing (LOCAL_OUT) */
+	/* As ACCEPT and REROUTE, for a packet a lock-free lookup translated:
+	 * counted per CPU (client.translated_in, client.translated_out).
+	 */
+	IPRP_VERDICT_ACCEPT_TRANSLATED = 4,
+	IPRP_VERDICT_REROUTE_TRANSLATED = 5,
+};
+
+/*
+ * Packets seen by the hooks, and packets of confirmed bindings translated
+ * by lock-free lookups: per CPU, not shared atomics, on the hot path.
+ * Rust reads the sums as `nl::HookPkts`, the same layout.
+ */
+struct iprp_hook_pkts {
+	u64 pre_routing;
+	u64 local_out;
+	u64 translated_in;
+	u64 translated_out;
 };
 
 /* Addresses and ports of an IPv4 TCP/UDP packet, network byte order. */
@@ -112,8 +129,7 @@ int iprp_nl_put(struct sk_buff *skb, int type, int len, const void *data);
 int iprp_nl_put_u64(struct sk_buff *skb, int type, u64 value, int padattr);
 struct nlattr *iprp_nl_nest_start(struct sk_buff *skb, int type);
 void iprp_nl_nest_end(struct sk_buff *skb, struct nlattr *nest);
-void iprp_nl_hook_pkts(const struct genl_info *info, u64 *pre_routing,
-		       u64 *local_out);
+void iprp_nl_hook_pkts(const struct genl_info *info, struct iprp_hook_pkts *sum);
 void iprp_nl_zero_c_counters(const struct genl_info *info);
 int iprp_nl_bench_stats(const struct genl_info *info, iprp_stat_fn put,
 			void *ctx);

@@ -225,9 +225,16 @@ impl<'a> SkbRef<'a> {
         (unsafe { iprp_shim_parse(self.ptr, &mut pkt) } == 0).then_some(pkt)
     }
 
-    /// The raw pointer (used as the opaque handle of a held packet).
-    pub(crate) fn as_ptr(&self) -> *mut sk_buff {
-        self.ptr
+    /// Takes the packet over from the stack, to hold it.
+    ///
+    /// # Safety
+    ///
+    /// The skb was lent to a hook, which returns NF_STOLEN and does not use
+    /// `self` again.
+    pub(crate) unsafe fn steal(&self) -> OwnedSkb {
+        // SAFETY: by the function's contract the stack gives the skb up to
+        // us when the hook returns NF_STOLEN.
+        unsafe { OwnedSkb::from_raw(self.ptr) }
     }
 
     /// Rewrites the source (`dst == false`) or destination address with
@@ -348,17 +355,6 @@ impl OwnedSkb {
         Self { ptr }
     }
 
-    /// Takes back a held packet from its handle.
-    ///
-    /// # Safety
-    ///
-    /// `handle` came from [`SkbRef::as_ptr`] of a packet the hook stole and
-    /// the core has just given back; it is owned by nobody else.
-    pub(crate) unsafe fn from_handle(handle: u64) -> Self {
-        // SAFETY: by the function's contract.
-        unsafe { Self::from_raw(handle as usize as *mut sk_buff) }
-    }
-
     /// Borrows it for the helpers of [`SkbRef`].
     pub(crate) fn as_ref(&self) -> SkbRef<'_> {
         // INVARIANT: we own a valid skb, for as long as `self` is borrowed;
@@ -389,6 +385,11 @@ impl OwnedSkb {
         unsafe { iprp_shim_reinject(self.into_raw()) }
     }
 }
+
+// SAFETY: an skb we own is referenced by nobody else; it may be freed or
+// reinjected on any CPU (the shards that hold packets move between CPUs
+// under their locks).
+unsafe impl Send for OwnedSkb {}
 
 impl Drop for OwnedSkb {
     /// Dropping an owned skb is a packet drop.

@@ -14,9 +14,9 @@ use kernel::prelude::*;
 fn put_counters(req: &Request<'_>, m: &mut Msg<'_>) -> Result {
     let mut values = [0u64; ctr::__IPRP_CTR_MAX as usize];
     req.state().counters.snapshot(&mut values);
-    let (pre, out) = req.hook_pkts();
-    values[ctr::IPRP_CTR_PRE_ROUTING_PKTS as usize] += pre;
-    values[ctr::IPRP_CTR_LOCAL_OUT_PKTS as usize] += out;
+    let hook = req.hook_pkts();
+    values[ctr::IPRP_CTR_PRE_ROUTING_PKTS as usize] += hook.pre_routing;
+    values[ctr::IPRP_CTR_LOCAL_OUT_PKTS as usize] += hook.local_out;
     m.nest(a::IPRP_A_COUNTERS, |m| {
         for (id, &v) in values.iter().enumerate().skip(1) {
             m.put_u64(id as u32, v, ctr::IPRP_CTR_UNSPEC)?;
@@ -46,7 +46,7 @@ fn get_status(req: &Request<'_>) -> NlResult {
         }
         put_counters(req, m)?;
         m.nest(a::IPRP_A_STATS, |m| {
-            crate::dump::put_stats(state, m)?;
+            crate::dump::put_stats(state, &req.hook_pkts(), m)?;
             req.put_bench_stats(m)
         })
     })

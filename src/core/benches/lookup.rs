@@ -96,7 +96,7 @@ fn pkt(i: u64, initial: bool) -> PacketInfo {
 fn setup(n: u64, ops: usize, rng: &mut Rng32) -> Setup {
     let mut cfg = ClientConfig::for_capacity(CAP);
     cfg.max_checking = u32::MAX;
-    let mut c = ClientShard::new_in(vec![ClientSlot::EMPTY; CAP], HashKey::new(1, 2), cfg);
+    let mut c = ClientShard::new_in(vec![ClientSlot::<u64>::EMPTY; CAP], HashKey::new(1, 2), cfg);
     for i in 0..n {
         // Binding i: redirector R_i redirects (cport_i, 80) to replica S_i.
         let (r, cp) = flow(i);
@@ -186,7 +186,7 @@ fn setup(n: u64, ops: usize, rng: &mut Rng32) -> Setup {
         let (rr, cp) = flow(i);
         assert_eq!(s.c.lookup_out(rr, Proto::Tcp, cp, 80, 1), Some(replica(i)));
         assert_eq!(
-            s.c.lookup_in(replica(i), Proto::Tcp, 80, cp, 1, 0),
+            s.c.lookup_in(replica(i), Proto::Tcp, 80, cp, 1, || 0),
             InVerdict::Translate { redirector: rr }
         );
         assert_eq!(
@@ -216,7 +216,7 @@ fn lookups<const OP: u8, const COLD: bool, const SI: usize>(s: &mut Setup, from:
             }
             1 => {
                 let (_, cp) = flow(i);
-                black_box(s.c.lookup_in(black_box(replica(i)), Proto::Tcp, 80, cp, 1, k as u64));
+                black_box(s.c.lookup_in(black_box(replica(i)), Proto::Tcp, 80, cp, 1, || k as u64));
             }
             _ => {
                 black_box(s.r.on_packet(&s.svcs, black_box(&pkt(i, false)), 20));

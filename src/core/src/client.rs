@@ -8,10 +8,12 @@
 //! * output: (R, proto, c, s) — destination R becomes S;
 //! * input: (S, proto, s, c) — source S becomes R.
 //!
-//! While a binding is CHECKING, packets from S are held (opaque `u64`
-//! handles; the caller owns the packets) in a per-binding queue of
-//! [`HOLD_PER_BINDING`] and under a per-shard total; they are handed back in
-//! arrival order on CFM (to deliver) or on ALM/expiry (to free).
+//! While a binding is CHECKING, packets from S are held in a per-binding
+//! queue of [`HOLD_PER_BINDING`] and under a per-shard total; they are
+//! handed back in arrival order on CFM (to deliver) or on ALM/expiry (to
+//! free). A held packet is a value of the shard's type parameter `P`,
+//! which the shard owns while it holds it: the kernel's owned skb (freed
+//! when dropped), `u64` tags in tests.
 //!
 //! See `docs/protocol.md` for the transition table.
 
@@ -19,7 +21,7 @@ use crate::counters::ClientCounters;
 use crate::filter::{AddrFilter, OwnedFilter};
 use crate::hash::HashKey;
 use crate::readidx::{Key, ReadIndex, ReadSlot};
-use crate::table::{Entry, Slot, Table};
+use crate::table::{DumpPos, Entry, Slot, Table};
 use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
 use crate::Rng;
 use core::ops::{Deref, DerefMut};
@@ -27,8 +29,8 @@ use core::ops::{Deref, DerefMut};
 /// Packets held per CHECKING binding.
 pub const HOLD_PER_BINDING: usize = 8;
 
-/// A queue of held packet handles, oldest first.
-pub type Held = heapless::Deque<u64, HOLD_PER_BINDING>;
+/// A queue of held packets, oldest first.
+pub type Held<P = u64> = heapless::Deque<P, HOLD_PER_BINDING>;
 
 /// Orphans (see [`ClientShard::hold_orphan`]) kept per shard.
 pub const ORPHANS_PER_SHARD: usize = 8;
@@ -41,14 +43,14 @@ pub const ORPHAN_HOLD_MS: u64 = 1000;
 /// would accept: possibly a replica's answer that overtook the REQ naming
 /// it (lost or slower REQ). Waits for that REQ instead of drawing an RST,
 /// which would abort the replica's half of the connection.
-#[derive(Clone, Copy, Debug)]
-struct Orphan {
+#[derive(Clone, Debug)]
+struct Orphan<P> {
     replica: Ipv4,
     proto: Proto,
     sport: u16,
     cport: u16,
     at: u64,
-    handle: u64,
+    pkt: P,
 }
 
 /// State of a client binding.
@@ -67,7 +69,7 @@ pub enum CState {
 /// links; the held queue comes last.
 #[derive(Clone, Debug)]
 #[repr(C)]
-pub struct Binding {
+pub struct Binding<P = u64> {
     /// Redirector (service) address the flow was opened to.
     pub redirector: Ipv4,
     /// Replica the flow is redirected to.
@@ -91,10 +93,10 @@ pub struct Binding {
     pub created: u64,
     /// Last CHK sent for this binding (ms).
     pub last_chk: u64,
-    held: Held,
+    held: Held<P>,
 }
 
-impl Binding {
+impl<P> Binding<P> {
     /// Its outgoing key in the read index.
     pub fn out_key(&self) -> Key {
         Key::out(self.redirector, self.proto, self.cport, self.sport)
@@ -118,7 +120,7 @@ fn w1(cport: u16, sport: u16) -> u64 {
     (u64::from(cport) << 16) | u64::from(sport)
 }
 
-impl Entry for Binding {
+impl<P> Entry for Binding<P> {
     const EMPTY: Self = Binding {
         redirector: 0,
         replica: 0,
@@ -145,7 +147,7 @@ impl Entry for Binding {
 }
 
 /// Storage slot of a client shard.
-pub type ClientSlot = Slot<Binding>;
+pub type ClientSlot<P = u64> = Slot<Binding<P>>;
 
 /// Tunables of a client shard.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -233,7 +235,7 @@ pub enum LocalFlow {
 
 /// Result of [`ClientShard::on_msg`].
 #[derive(Clone, Debug)]
-pub enum ClientOutcome {
+pub enum ClientOutcome<P = u64> {
     /// Send this message (a CHK).
     Send(Outgoing),
     /// The binding is CONFIRMED: deliver `released` in order, after
@@ -244,12 +246,12 @@ pub enum ClientOutcome {
         /// Replica address.
         replica: Ipv4,
         /// Held packets, oldest first.
-        released: Held,
+        released: Held<P>,
     },
     /// The binding was deleted by an ALM: free `dropped`.
     Alarmed {
         /// Held packets to free.
-        dropped: Held,
+        dropped: Held<P>,
     },
     /// Valid but nothing to do (duplicate REQ/CFM).
     Ignored,
@@ -267,8 +269,8 @@ pub enum InVerdict {
         /// Redirector address.
         redirector: Ipv4,
     },
-    /// CHECKING: the handle is now queued; the caller must keep the packet
-    /// until it is returned by `on_msg` or `on_tick`.
+    /// CHECKING: the shard took the packet (it called `hold`) and queued
+    /// it until `on_msg` or `on_tick` hands it back.
     Hold,
     /// CHECKING but no room: free the packet.
     Drop(ClientDrop),
@@ -278,16 +280,16 @@ pub enum InVerdict {
 /// [`ReadIndex`] shared with the packet hooks, or [`NoIndex`].
 pub trait Publish {
     /// Binding `b` was created in table slot `entry`.
-    fn insert(&self, b: &Binding, entry: u32);
+    fn insert<P>(&self, b: &Binding<P>, entry: u32);
     /// The binding was confirmed.
-    fn confirm(&self, b: &Binding);
+    fn confirm<P>(&self, b: &Binding<P>);
     /// The binding was removed.
-    fn remove(&self, b: &Binding);
+    fn remove<P>(&self, b: &Binding<P>);
     /// Whether lock-free readers translated a packet of the binding in
     /// table slot `entry` since the last call; takes the mark down.
     fn take_mark(&self, entry: u32) -> bool;
     /// Whether the index holds `b`'s two keys with its state (checks).
-    fn agrees(&self, b: &Binding) -> bool;
+    fn agrees<P>(&self, b: &Binding<P>) -> bool;
     /// Keys in the index, if it has any (checks).
     fn keys(&self) -> Option<usize>;
 }
@@ -297,13 +299,13 @@ pub trait Publish {
 pub struct NoIndex;
 
 impl Publish for NoIndex {
-    fn insert(&self, _: &Binding, _: u32) {}
-    fn confirm(&self, _: &Binding) {}
-    fn remove(&self, _: &Binding) {}
+    fn insert<P>(&self, _: &Binding<P>, _: u32) {}
+    fn confirm<P>(&self, _: &Binding<P>) {}
+    fn remove<P>(&self, _: &Binding<P>) {}
     fn take_mark(&self, _: u32) -> bool {
         false
     }
-    fn agrees(&self, _: &Binding) -> bool {
+    fn agrees<P>(&self, _: &Binding<P>) -> bool {
         true
     }
     fn keys(&self) -> Option<usize> {
@@ -316,23 +318,23 @@ where
     T: Deref<Target = ReadIndex<X>>,
     X: Deref<Target = [ReadSlot]>,
 {
-    fn insert(&self, b: &Binding, entry: u32) {
+    fn insert<P>(&self, b: &Binding<P>, entry: u32) {
         let ok = b.state == CState::Confirmed;
         self.deref().insert(&b.out_key(), b.replica, ok, entry);
         self.deref().insert(&b.in_key(), b.redirector, ok, entry);
     }
-    fn confirm(&self, b: &Binding) {
+    fn confirm<P>(&self, b: &Binding<P>) {
         self.deref().confirm(&b.out_key());
         self.deref().confirm(&b.in_key());
     }
-    fn remove(&self, b: &Binding) {
+    fn remove<P>(&self, b: &Binding<P>) {
         self.deref().remove(&b.out_key());
         self.deref().remove(&b.in_key());
     }
     fn take_mark(&self, entry: u32) -> bool {
         self.deref().take_mark(entry)
     }
-    fn agrees(&self, b: &Binding) -> bool {
+    fn agrees<P>(&self, b: &Binding<P>) -> bool {
         let ok = b.state == CState::Confirmed;
         self.deref().peek(&b.out_key()) == Some((b.replica, ok))
             && self.deref().peek(&b.in_key()) == Some((b.redirector, ok))
@@ -342,14 +344,16 @@ where
     }
 }
 
-/// One shard of a client's binding table.
-pub struct ClientShard<S: DerefMut<Target = [ClientSlot]>, F = OwnedFilter, I = NoIndex> {
-    table: Table<Binding, S>,
+/// One shard of a client's binding table; `P` is the type of the packets
+/// it holds.
+pub struct ClientShard<S: DerefMut<Target = [ClientSlot<P>]>, F = OwnedFilter, I = NoIndex, P = u64>
+{
+    table: Table<Binding<P>, S>,
     cfg: ClientConfig,
     checking: u32,
     held_total: u32,
     /// Oldest first.
-    orphans: heapless::Vec<Orphan, ORPHANS_PER_SHARD>,
+    orphans: heapless::Vec<Orphan<P>, ORPHANS_PER_SHARD>,
     /// Addresses of this shard's bindings, for lock-free pre-checks.
     filter: F,
     /// This shard's bindings, for lock-free lookups.
@@ -358,14 +362,16 @@ pub struct ClientShard<S: DerefMut<Target = [ClientSlot]>, F = OwnedFilter, I = 
     pub counters: ClientCounters,
 }
 
-impl<S: DerefMut<Target = [ClientSlot]>> ClientShard<S> {
+impl<S: DerefMut<Target = [ClientSlot<P>]>, P> ClientShard<S, OwnedFilter, NoIndex, P> {
     /// Takes over `storage` (capacity = its length).
     pub fn new_in(storage: S, key: HashKey, cfg: ClientConfig) -> Self {
         Self::with_filter(storage, key, cfg, OwnedFilter::default())
     }
 }
 
-impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientShard<S, F> {
+impl<S: DerefMut<Target = [ClientSlot<P>]>, F: Deref<Target = AddrFilter>, P>
+    ClientShard<S, F, NoIndex, P>
+{
     /// Takes over `storage` and keeps `filter` current; the caller may
     /// share one filter among shards and with lock-free readers (see
     /// [`crate::filter`]).
@@ -374,9 +380,9 @@ impl<S: DerefMut<Target = [ClientSlot]>, F: Deref<Target = AddrFilter>> ClientSh
     }
 }
 
-impl<S, F, I> ClientShard<S, F, I>
+impl<S, F, I, P> ClientShard<S, F, I, P>
 where
-    S: DerefMut<Target = [ClientSlot]>,
+    S: DerefMut<Target = [ClientSlot<P>]>,
     F: Deref<Target = AddrFilter>,
     I: Publish,
 {
@@ -445,13 +451,12 @@ where
         self.orphans.len()
     }
 
-    /// Keeps `handle`, a TCP SYN-ACK from `src` (port `sport`) to local
+    /// Keeps `pkt`, a TCP SYN-ACK from `src` (port `sport`) to local
     /// port `dport` that matched no binding and that no local socket would
     /// accept, until a REQ naming `src` for these ports arrives (it joins
     /// that binding's held packets) or [`ORPHAN_HOLD_MS`] pass (freed by
     /// `on_tick`). When all [`ORPHANS_PER_SHARD`] places are taken the
-    /// oldest orphan is evicted: its handle is returned for the caller to
-    /// free. The caller must keep the packet until the core returns it.
+    /// oldest orphan is evicted and returned, for the caller to free.
     pub fn hold_orphan(
         &mut self,
         src: Ipv4,
@@ -459,11 +464,11 @@ where
         sport: u16,
         dport: u16,
         now: u64,
-        handle: u64,
-    ) -> Option<u64> {
+        pkt: P,
+    ) -> Option<P> {
         let evicted = if self.orphans.is_full() {
             self.counters.orphan_evicted += 1;
-            Some(self.orphans.remove(0).handle)
+            Some(self.orphans.remove(0).pkt)
         } else {
             None
         };
@@ -475,7 +480,7 @@ where
             sport,
             cport: dport,
             at: now,
-            handle,
+            pkt,
         });
         evicted
     }
@@ -488,15 +493,17 @@ where
             return;
         };
         let mut k = 0;
-        while let Some(o) = self.orphans.get(k).copied() {
+        while let Some(o) = self.orphans.get(k) {
             if (o.replica, o.proto, o.sport, o.cport) != (b.replica, b.proto, b.sport, b.cport) {
                 k += 1;
                 continue;
             }
-            if self.held_total >= self.cfg.max_held || b.held.push_back(o.handle).is_err() {
+            if self.held_total >= self.cfg.max_held || b.held.is_full() {
                 return;
             }
-            self.orphans.remove(k);
+            let o = self.orphans.remove(k);
+            // Cannot fail: checked not full above.
+            let _ = b.held.push_back(o.pkt);
             self.held_total += 1;
             self.counters.held += 1;
             self.counters.orphan_adopted += 1;
@@ -560,20 +567,32 @@ where
     }
 
     /// The binding for (redirector, proto, cport, sport), any state.
-    pub fn get(&self, redirector: Ipv4, proto: Proto, cport: u16, sport: u16) -> Option<&Binding> {
+    pub fn get(
+        &self,
+        redirector: Ipv4,
+        proto: Proto,
+        cport: u16,
+        sport: u16,
+    ) -> Option<&Binding<P>> {
         self.find_out(redirector, proto, cport, sport)
             .and_then(|i| self.table.get(i))
     }
 
     /// Calls `f` on every binding (for dumps).
-    pub fn for_each(&self, mut f: impl FnMut(&Binding)) {
+    pub fn for_each(&self, mut f: impl FnMut(&Binding<P>)) {
         self.table.for_each_index(|_, b| f(b));
     }
 
-    /// Bindings in slot order from slot `from` until `f` returns false;
-    /// returns where to resume (see [`Table::scan_from`]).
-    pub fn scan_from(&self, from: u32, f: impl FnMut(&Binding) -> bool) -> u32 {
-        self.table.scan_from(from, f)
+    /// Bindings for a dump, newest first, from `from` until `f` returns
+    /// false or `budget` were visited; returns where to resume (see
+    /// [`Table::dump_from`]).
+    pub fn dump_from(
+        &self,
+        from: DumpPos,
+        budget: u32,
+        f: impl FnMut(&Binding<P>) -> bool,
+    ) -> Option<DumpPos> {
+        self.table.dump_from(from, budget, f)
     }
 
     /// An ICMP error arrived that quotes a packet this host sent from local
@@ -652,7 +671,9 @@ where
     }
 
     /// Input path: a packet from `replica`, source port `sport`, to local
-    /// port `cport`. `handle` identifies the packet in case it is held.
+    /// port `cport`. If the binding is CHECKING and has room, the shard
+    /// takes the packet from `hold` (called at most once, and then the
+    /// verdict is [`InVerdict::Hold`]).
     #[allow(clippy::too_many_arguments)]
     pub fn lookup_in(
         &mut self,
@@ -661,7 +682,7 @@ where
         sport: u16,
         cport: u16,
         now: u64,
-        handle: u64,
+        hold: impl FnOnce() -> P,
     ) -> InVerdict {
         if !self.filter.replicas.may_contain(replica) {
             return InVerdict::None;
@@ -688,10 +709,9 @@ where
                 } else if total_full {
                     self.counters.hold_full_total += 1;
                     InVerdict::Drop(ClientDrop::HoldFullTotal)
-                } else if b.held.push_back(handle).is_err() {
-                    self.counters.hold_full_binding += 1;
-                    InVerdict::Drop(ClientDrop::HoldFullBinding)
                 } else {
+                    // Cannot fail: checked not full above.
+                    let _ = b.held.push_back(hold());
                     self.held_total += 1;
                     self.counters.held += 1;
                     InVerdict::Hold
@@ -713,7 +733,7 @@ where
         dst: Ipv4,
         now: u64,
         rng: &mut impl Rng,
-    ) -> ClientOutcome {
+    ) -> ClientOutcome<P> {
         self.on_msg_with(m, src, dst, now, rng, || LocalFlow::Opening)
     }
 
@@ -733,7 +753,7 @@ where
         now: u64,
         rng: &mut impl Rng,
         local_flow: impl FnOnce() -> LocalFlow,
-    ) -> ClientOutcome {
+    ) -> ClientOutcome<P> {
         match m.ty {
             MsgType::Req => self.on_req(m, src, dst, now, rng, local_flow),
             MsgType::Cfm => self.on_cfm(m, src, now),
@@ -753,7 +773,7 @@ where
         now: u64,
         rng: &mut impl Rng,
         local_flow: impl FnOnce() -> LocalFlow,
-    ) -> ClientOutcome {
+    ) -> ClientOutcome<P> {
         self.counters.req_rx += 1;
         if m.replica == 0 {
             self.counters.req_bad_replica += 1;
@@ -841,7 +861,7 @@ where
         })
     }
 
-    fn on_cfm(&mut self, m: &Repr, src: Ipv4, now: u64) -> ClientOutcome {
+    fn on_cfm(&mut self, m: &Repr, src: Ipv4, now: u64) -> ClientOutcome<P> {
         let Some(i) = self.find_out(src, m.proto, m.cport, m.sport) else {
             self.counters.cfm_no_binding += 1;
             return ClientOutcome::Drop(ClientDrop::NoBinding);
@@ -874,7 +894,7 @@ where
         }
     }
 
-    fn on_alm(&mut self, m: &Repr, src: Ipv4) -> ClientOutcome {
+    fn on_alm(&mut self, m: &Repr, src: Ipv4) -> ClientOutcome<P> {
         let Some(i) = self.find_out(src, m.proto, m.cport, m.sport) else {
             self.counters.alm_no_binding += 1;
             return ClientOutcome::Drop(ClientDrop::NoBinding);
@@ -905,7 +925,7 @@ where
     }
 
     /// Accounts for a binding just removed from the table.
-    fn forget(&mut self, b: &Binding) {
+    fn forget(&mut self, b: &Binding<P>) {
         self.index.remove(b);
         self.filter.redirectors.remove(b.redirector);
         self.filter.replicas.remove(b.replica);
@@ -919,15 +939,13 @@ where
 
     /// Removes every binding (operator flush, namespace exit); held
     /// packets go to `free`. Not counted as expiry.
-    pub fn clear(&mut self, mut free: impl FnMut(u64)) {
+    pub fn clear(&mut self, mut free: impl FnMut(P)) {
         for o in self.orphans.drain(..) {
-            free(o.handle);
+            free(o.pkt);
         }
         while let Some(b) = self.table.remove(self.table.first_live()) {
             self.forget(&b);
-            for &h in b.held.iter() {
-                free(h);
-            }
+            b.held.into_iter().for_each(&mut free);
         }
     }
 
@@ -948,16 +966,16 @@ where
     /// binding is checked once per `ceil(bindings / SWEEP_SLOTS)` calls
     /// (every call up to that many); its cost follows the bindings, not
     /// the capacity.
-    pub fn on_tick(&mut self, now: u64, mut free: impl FnMut(u64)) -> Resends {
+    pub fn on_tick(&mut self, now: u64, mut free: impl FnMut(P)) -> Resends {
         let mut resend = Resends::new();
         // Orphans are in arrival order: the expired ones are in front.
-        while let Some(o) = self.orphans.first().copied() {
+        while let Some(o) = self.orphans.first() {
             if now.saturating_sub(o.at) < ORPHAN_HOLD_MS {
                 break;
             }
-            self.orphans.remove(0);
+            let o = self.orphans.remove(0);
             self.counters.orphan_expired += 1;
-            free(o.handle);
+            free(o.pkt);
         }
         for _ in 0..self.table.sweep_budget() {
             let Some(i) = self.table.sweep_next() else {
@@ -1013,9 +1031,7 @@ where
                 CState::Checking => self.counters.expired_checking += 1,
                 CState::Confirmed => self.counters.expired_idle += 1,
             }
-            for &h in b.held.iter() {
-                free(h);
-            }
+            b.held.into_iter().for_each(&mut free);
         }
         resend
     }

@@ -37,32 +37,69 @@ macro_rules! counters {
     };
 }
 
-/// Plain counters (as [`counters!`]) plus a twin of relaxed atomics for
-/// state that many shards update through a shared reference (services).
+/// Writers of shared counters spread over this many stripes, one cache
+/// line each: a redirector shard writes the stripe of its index (see
+/// [`crate::redirector::RedirShard::with_stripe`]), so shards under their
+/// own locks never write the same line. Reads sum the stripes.
+pub const COUNTER_STRIPES: usize = 16;
+
+/// Plain counters (as [`counters!`]) plus a striped twin of relaxed
+/// atomics for state that many shards update through a shared reference
+/// (services).
 macro_rules! shared_counters {
-    ($(#[$m:meta])* $name:ident / $shared:ident { $($(#[$fm:meta])* $f:ident,)* }) => {
+    ($(#[$m:meta])* $name:ident / $shared:ident / $stripe:ident { $($(#[$fm:meta])* $f:ident,)* }) => {
         counters! { $(#[$m])* $name { $($(#[$fm])* $f,)* } }
 
-        #[doc = concat!("Live [`", stringify!($name), "`], updated with relaxed atomics.")]
+        #[doc = concat!("One stripe of [`", stringify!($shared), "`]: a cache line of its own.")]
         #[derive(Debug, Default)]
-        pub struct $shared {
+        #[repr(align(64))]
+        pub struct $stripe {
             $(pub(crate) $f: AtomicU64,)*
+        }
+
+        impl $stripe {
+            const fn new() -> Self {
+                Self { $($f: AtomicU64::new(0),)* }
+            }
+        }
+
+        #[doc = concat!("Live [`", stringify!($name), "`], updated with relaxed atomics in [`COUNTER_STRIPES`] stripes.")]
+        #[derive(Debug)]
+        pub struct $shared {
+            stripes: [$stripe; COUNTER_STRIPES],
+        }
+
+        impl Default for $shared {
+            fn default() -> Self {
+                Self::new()
+            }
         }
 
         impl $shared {
             /// All zero.
             pub const fn new() -> Self {
-                Self { $($f: AtomicU64::new(0),)* }
+                Self { stripes: [const { $stripe::new() }; COUNTER_STRIPES] }
             }
 
-            /// The current values as plain counters.
+            /// The stripe writer `i` updates (`i` modulo the stripe count).
+            pub(crate) fn stripe(&self, i: usize) -> &$stripe {
+                &self.stripes[i % COUNTER_STRIPES]
+            }
+
+            /// The current values, summed over the stripes.
             pub fn snapshot(&self) -> $name {
-                $name { $($f: self.$f.load(Ordering::Relaxed),)* }
+                let mut sum = $name::ZERO;
+                for s in self.stripes.iter() {
+                    $(sum.$f = sum.$f.wrapping_add(s.$f.load(Ordering::Relaxed));)*
+                }
+                sum
             }
 
             /// Every counter back to 0.
             pub fn zero(&self) {
-                $(self.$f.store(0, Ordering::Relaxed);)*
+                for s in self.stripes.iter() {
+                    $(s.$f.store(0, Ordering::Relaxed);)*
+                }
             }
         }
     };
@@ -77,7 +114,7 @@ shared_counters! {
     /// One service of a redirector, summed over every shard. Packet
     /// counters count packets of the service arriving at the redirector;
     /// flow counters count flows.
-    ServiceCounters / SharedServiceCounters {
+    ServiceCounters / SharedServiceCounters / ServiceCounterStripe {
         /// Packets of the service seen.
         packets,
         /// Packets forwarded to a replica.
@@ -300,15 +337,22 @@ mod tests {
     #[test]
     fn shared_counters_snapshot_and_zero() {
         let s = SharedServiceCounters::new();
-        bump(&s.flows_new);
-        bump(&s.flows_new);
-        bump(&s.local_table_full);
+        bump(&s.stripe(0).flows_new);
+        bump(&s.stripe(5).flows_new);
+        bump(&s.stripe(5 + COUNTER_STRIPES).local_table_full);
+        assert_eq!(s.stripe(5).local_table_full.load(Ordering::Relaxed), 1);
         let c = s.snapshot();
         assert_eq!((c.flows_new, c.local_table_full, c.packets), (2, 1, 0));
         assert_eq!(c.fields()[3], ("flows_new", 2));
         assert_eq!(ServiceCounters::C_NAMES[3], "flows_new\0");
         s.zero();
         assert_eq!(s.snapshot(), ServiceCounters::ZERO);
+    }
+
+    #[test]
+    fn counter_stripes_are_cache_lines_of_their_own() {
+        assert_eq!(core::mem::align_of::<ServiceCounterStripe>(), 64);
+        assert_eq!(core::mem::size_of::<ServiceCounterStripe>(), 64);
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub use redirector::{
 pub use sched::{
     ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, ServiceTable, LUT_SIZE, MAX_REPLICAS,
 };
-pub use table::shard_index;
+pub use table::{shard_index, DumpPos};
 pub use wire::{
     Ipv4, MsgType, Outgoing, ParseError, Proto, Repr, Resends, IPPROTO_REDR, MSG_LEN,
     RESEND_AFTER_MS, RESEND_PER_TICK,

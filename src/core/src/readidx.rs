@@ -197,8 +197,6 @@ pub struct ReadIndex<S: Deref<Target = [ReadSlot]>> {
     cap: u32,
     seq: AtomicU32,
     key: HashKey,
-    translated_out: AtomicU64,
-    translated_in: AtomicU64,
 }
 
 impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
@@ -218,28 +216,12 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
             cap,
             seq: AtomicU32::new(0),
             key,
-            translated_out: AtomicU64::new(0),
-            translated_in: AtomicU64::new(0),
         }
     }
 
     /// Number of slots.
     pub fn capacity(&self) -> usize {
         self.cap as usize
-    }
-
-    /// Packets translated by lock-free lookups (out, in).
-    pub fn translated(&self) -> (u64, u64) {
-        (
-            self.translated_out.load(Ordering::Relaxed),
-            self.translated_in.load(Ordering::Relaxed),
-        )
-    }
-
-    /// Sets the translated counts back to 0.
-    pub fn zero_counters(&self) {
-        self.translated_out.store(0, Ordering::Relaxed);
-        self.translated_in.store(0, Ordering::Relaxed);
     }
 
     #[inline]
@@ -270,8 +252,9 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
     }
 
     /// Lock-free lookup of key `k`, whose [`ports_hash`] is `hp`. On a
-    /// CONFIRMED hit, raises the binding's activity mark and counts a
-    /// translated packet.
+    /// CONFIRMED hit, raises the binding's activity mark. It writes nothing
+    /// else: the caller counts translated packets (the kernel per CPU), so
+    /// no hit writes the cache line of `seq` that every reader loads.
     #[inline]
     pub fn read(&self, hp: u64, k: &Key) -> Read {
         if self.cap == 0 {
@@ -298,11 +281,6 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
                 m.store(1, Ordering::Relaxed);
             }
         }
-        match k.dir {
-            Dir::Out => &self.translated_out,
-            Dir::In => &self.translated_in,
-        }
-        .fetch_add(1, Ordering::Relaxed);
         Read::Confirmed(v as u32)
     }
 
@@ -512,7 +490,6 @@ mod tests {
         x.confirm(&k(Dir::In, 2, 1000, 80));
         assert_eq!(rd(&x, Dir::Out, 1, 1000, 80), Read::Confirmed(2));
         assert_eq!(rd(&x, Dir::In, 2, 1000, 80), Read::Confirmed(1));
-        assert_eq!(x.translated(), (1, 1));
         assert!(x.take_mark(3));
         assert!(!x.take_mark(3));
         x.remove(&k(Dir::Out, 1, 1000, 80));

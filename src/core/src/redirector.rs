@@ -14,7 +14,7 @@
 use crate::counters::{bump, RedirCounters};
 use crate::hash::HashKey;
 use crate::sched::{Service, ServiceTable};
-use crate::table::{Entry, Slot, Table, NIL};
+use crate::table::{DumpPos, Entry, Slot, Table, NIL};
 use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
 use core::ops::DerefMut;
 
@@ -195,6 +195,8 @@ impl PacketOutcome {
 /// One shard of a redirector's redirection and accept tables.
 pub struct RedirShard<S: DerefMut<Target = [RedirSlot]>> {
     table: Table<REntry, S>,
+    /// The stripe of the services' shared counters this shard writes.
+    stripe: usize,
     /// Counters of this shard.
     pub counters: RedirCounters,
 }
@@ -237,8 +239,18 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
     pub fn new_in(storage: S, key: HashKey) -> Self {
         Self {
             table: Table::new_in(storage, key),
+            stripe: 0,
             counters: RedirCounters::ZERO,
         }
+    }
+
+    /// Makes this shard write stripe `i` of the services' counters (see
+    /// [`crate::counters::COUNTER_STRIPES`]): give each shard its index, so
+    /// shards that run at once on different CPUs write different cache
+    /// lines.
+    pub fn with_stripe(mut self, i: usize) -> Self {
+        self.stripe = i % crate::counters::COUNTER_STRIPES;
+        self
     }
 
     /// Number of entries (both tables).
@@ -278,10 +290,16 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         self.table.for_each_index(|_, e| f(e));
     }
 
-    /// Entries in slot order from slot `from` until `f` returns false;
-    /// returns where to resume (see [`crate::table::Table::scan_from`]).
-    pub fn scan_from(&self, from: u32, f: impl FnMut(&REntry) -> bool) -> u32 {
-        self.table.scan_from(from, f)
+    /// Entries for a dump, newest first, from `from` until `f` returns
+    /// false or `budget` were visited; returns where to resume (see
+    /// [`crate::table::Table::dump_from`]).
+    pub fn dump_from(
+        &self,
+        from: DumpPos,
+        budget: u32,
+        f: impl FnMut(&REntry) -> bool,
+    ) -> Option<DumpPos> {
+        self.table.dump_from(from, budget, f)
     }
 
     /// A packet of a client flow arrived at the redirector host.
@@ -314,7 +332,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             return PacketOutcome::PASS;
         };
         self.counters.packets += 1;
-        let sc = svc.live();
+        let sc = svc.live().stripe(self.stripe);
         bump(&sc.packets);
         let k = FlowKey {
             client: pkt.src,
@@ -481,7 +499,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 e.state = RState::Confirmed;
                 e.key = m.key;
                 self.counters.cfm_sent += 1;
-                bump(&svc.live().flows_redirected);
+                bump(&svc.live().stripe(self.stripe).flows_redirected);
                 Ok(Outgoing {
                     from: dst,
                     to: src,
@@ -520,7 +538,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 e.replica_gen = svc.conn_inc(e.replica);
                 self.counters.chk_late_confirmed += 1;
                 self.counters.cfm_sent += 1;
-                bump(&svc.live().flows_redirected);
+                bump(&svc.live().stripe(self.stripe).flows_redirected);
                 Ok(Outgoing {
                     from: dst,
                     to: src,
@@ -608,7 +626,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 self.move_to_accept(svcs, i);
                 self.counters.to_accept += 1;
                 if let Some(s) = svc_of(svcs, &e) {
-                    bump(&s.live().flows_local);
+                    bump(&s.live().stripe(self.stripe).flows_local);
                 }
             } else if e.state == RState::Sent
                 && now.saturating_sub(e.last_req) >= RESEND_AFTER_MS
@@ -654,7 +672,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         }
         self.counters.unreach_to_accept += 1;
         if let Some(s) = svc_of(svcs, &e) {
-            bump(&s.live().flows_local);
+            bump(&s.live().stripe(self.stripe).flows_local);
         }
         true
     }

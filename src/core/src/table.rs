@@ -76,10 +76,19 @@ pub trait Entry {
 pub struct Slot<E> {
     next: [u32; 2],
     tag: [u16; 2],
-    used: bool,
+    /// 0 while the slot is free; else the table's insertion serial of the
+    /// entry (see [`DumpPos`]).
+    serial: u32,
     entry: E,
     head: [u32; HEADS],
     live: [u32; 2],
+}
+
+impl<E> Slot<E> {
+    #[inline(always)]
+    fn used(&self) -> bool {
+        self.serial != 0
+    }
 }
 
 impl<E: Entry> Slot<E> {
@@ -87,7 +96,7 @@ impl<E: Entry> Slot<E> {
     pub const EMPTY: Self = Self {
         next: [NIL; 2],
         tag: [0; 2],
-        used: false,
+        serial: 0,
         entry: E::EMPTY,
         head: [NIL; HEADS],
         live: [NIL; 2],
@@ -121,7 +130,29 @@ pub struct Table<E: Entry, S: DerefMut<Target = [Slot<E>]>> {
     live_head: u32,
     /// Where the periodic sweep continues (`NIL`: at `live_head`).
     cursor: u32,
+    /// The serial the next inserted entry gets (never 0).
+    serial: u32,
     key: HashKey,
+}
+
+/// Where a dump resumes in a table (see [`Table::dump_from`]): the slot of
+/// the next entry to visit and that entry's insertion serial, which tells
+/// whether the slot still holds it. Serial 0 ([`DumpPos::START`]) is the
+/// beginning, whatever the slot.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct DumpPos {
+    /// Slot of the next entry.
+    pub slot: u32,
+    /// Its insertion serial (0: the newest entry, whatever `slot`).
+    pub serial: u32,
+}
+
+impl DumpPos {
+    /// The beginning of a dump.
+    pub const START: Self = Self {
+        slot: NIL,
+        serial: 0,
+    };
 }
 
 impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
@@ -146,6 +177,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
             free: if cap > 0 { 0 } else { NIL },
             live_head: NIL,
             cursor: NIL,
+            serial: 1,
             key,
         }
     }
@@ -213,7 +245,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         let mut steps = 0u32;
         while i != NIL && steps < self.cap {
             let s = self.slots.get(i as usize)?;
-            if s.tag[which & 1] == tag && s.used && pred(&s.entry) {
+            if s.tag[which & 1] == tag && s.used() && pred(&s.entry) {
                 return Some(i);
             }
             i = s.next[which & 1];
@@ -245,7 +277,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         let mut steps = 0u32;
         while i != NIL && steps < self.cap {
             let s = self.slots.get(i as usize)?;
-            if s.tag[w] == tag && s.used && pred(&s.entry) {
+            if s.tag[w] == tag && s.used() && pred(&s.entry) {
                 if prev != NIL {
                     let after = s.next[w];
                     if let Some(p) = self.slots.get_mut(prev as usize) {
@@ -287,8 +319,11 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
             }
         }
         let old_head = self.live_head;
+        let serial = self.serial;
+        // Serials wrap, skipping 0 (a free slot).
+        self.serial = self.serial.checked_add(1).unwrap_or(1);
         let s = self.slots.get_mut(idx as usize)?;
-        s.used = true;
+        s.serial = serial;
         s.entry = entry;
         s.live = [NIL, old_head];
         if let Some(h) = self.slots.get_mut(old_head as usize) {
@@ -302,7 +337,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
     /// Unlinks and frees slot `idx`, returning its entry.
     pub fn remove(&mut self, idx: u32) -> Option<E> {
         let s = self.slots.get(idx as usize)?;
-        if !s.used {
+        if !s.used() {
             return None;
         }
         let mut hashes = [0u64; 2];
@@ -348,7 +383,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         let free = self.free;
         let s = self.slots.get_mut(idx as usize)?;
         let entry = core::mem::replace(&mut s.entry, E::EMPTY);
-        s.used = false;
+        s.serial = 0;
         s.next = [free, NIL];
         s.tag = [0; 2];
         s.live = [NIL; 2];
@@ -362,7 +397,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
     pub fn get(&self, idx: u32) -> Option<&E> {
         self.slots
             .get(idx as usize)
-            .filter(|s| s.used)
+            .filter(|s| s.used())
             .map(|s| &s.entry)
     }
 
@@ -372,21 +407,74 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
     pub(crate) fn get_mut(&mut self, idx: u32) -> Option<&mut E> {
         self.slots
             .get_mut(idx as usize)
-            .filter(|s| s.used)
+            .filter(|s| s.used())
             .map(|s| &mut s.entry)
     }
 
-    /// Visits the used slots with index `from` or more, in index order,
-    /// until `f` returns false. Returns the index of the slot `f` refused,
-    /// or the capacity once every slot was visited: a dump resumes there.
-    pub fn scan_from(&self, from: u32, mut f: impl FnMut(&E) -> bool) -> u32 {
-        let cap = self.cap as usize;
-        for (i, s) in self.slots.iter().enumerate().take(cap).skip(from as usize) {
-            if s.used && !f(&s.entry) {
-                return i as u32;
+    /// How many insertions ago serial `serial` was given.
+    #[inline]
+    fn age(&self, serial: u32) -> u32 {
+        self.serial.wrapping_sub(serial)
+    }
+
+    /// Whether the entry of serial `serial` was inserted before the one in
+    /// slot `than` (true when `than` is [`NIL`]): the list of used slots
+    /// runs from the newest entry to the oldest.
+    fn older(&self, serial: u32, than: u32) -> bool {
+        self.slots
+            .get(than as usize)
+            .is_none_or(|t| self.age(serial) > self.age(t.serial))
+    }
+
+    /// Visits entries for a dump, newest first, from `from` until `f`
+    /// returns false or `budget` entries were visited; returns where to
+    /// resume (the entry `f` refused, or the next one), or `None` once the
+    /// last entry was visited. Cost: the entries visited, plus, when the
+    /// entry to resume at was removed since, a walk past the entries newer
+    /// than it (each has a serial). Entries inserted after the dump started
+    /// are not visited (they are newer than its first entry); entries
+    /// removed meanwhile are not visited again; every other entry is
+    /// visited exactly once. Serials wrap after 2^32 - 1 insertions, so an
+    /// entry that lives through that many insertions may be visited out of
+    /// order by a dump whose resume entry was removed.
+    pub fn dump_from(
+        &self,
+        from: DumpPos,
+        budget: u32,
+        mut f: impl FnMut(&E) -> bool,
+    ) -> Option<DumpPos> {
+        let mut i = match self.slots.get(from.slot as usize) {
+            _ if from.serial == 0 => self.live_head,
+            None => self.live_head,
+            Some(s) if s.serial == from.serial => from.slot,
+            Some(_) => {
+                // The entry to resume at is gone: resume at the newest
+                // entry older than it.
+                let age = self.age(from.serial);
+                let mut i = self.live_head;
+                let mut steps = 0u32;
+                while let Some(s) = self.slots.get(i as usize) {
+                    if self.age(s.serial) > age || steps >= self.len {
+                        break;
+                    }
+                    i = s.live[1];
+                    steps += 1;
+                }
+                i
             }
+        };
+        let mut visited = 0u32;
+        while let Some(s) = self.slots.get(i as usize) {
+            if visited >= budget || !f(&s.entry) {
+                return Some(DumpPos {
+                    slot: i,
+                    serial: s.serial,
+                });
+            }
+            visited += 1;
+            i = s.live[1];
         }
-        self.cap
+        None
     }
 
     /// Calls `f` on every used slot index and its entry, newest first;
@@ -416,13 +504,13 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
     pub fn next_live(&self, idx: u32) -> u32 {
         self.slots
             .get(idx as usize)
-            .filter(|s| s.used)
+            .filter(|s| s.used())
             .map_or(NIL, |s| s.live[1])
     }
 
     /// True if slot `idx` holds an entry (used by sweeps).
     pub fn is_used(&self, idx: u32) -> bool {
-        self.slots.get(idx as usize).is_some_and(|s| s.used)
+        self.slots.get(idx as usize).is_some_and(|s| s.used())
     }
 
     /// How many entries one call of a periodic sweep visits:
@@ -452,7 +540,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
     pub fn check_invariants(&self) -> bool {
         let mut used = 0u32;
         for (i, s) in self.slots.iter().enumerate().take(self.cap as usize) {
-            if !s.used {
+            if !s.used() {
                 continue;
             }
             used += 1;
@@ -481,7 +569,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         let mut p = self.free;
         while p != NIL && free <= self.cap {
             match self.slots.get(p as usize) {
-                Some(s) if !s.used => {
+                Some(s) if !s.used() => {
                     free += 1;
                     p = s.next[0];
                 }
@@ -494,7 +582,7 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
         let (mut n, mut prev, mut p) = (0u32, NIL, self.live_head);
         while p != NIL && n <= self.cap {
             match self.slots.get(p as usize) {
-                Some(s) if s.used && s.live[0] == prev => {
+                Some(s) if s.used() && s.live[0] == prev && self.older(s.serial, prev) => {
                     n += 1;
                     prev = p;
                     p = s.live[1];
@@ -599,10 +687,35 @@ mod tests {
         t.find(1, E2 { a: 0, b }.hash(1, t.hash_key()), |e| e.b == b)
     }
 
+    /// Runs a dump in chunks of `chunk` rows (and `budget` visits per
+    /// call), calling `between` after each call; returns the rows.
+    fn dump_chunks(
+        t: &mut Table<E2, Vec<Slot<E2>>>,
+        chunk: usize,
+        budget: u32,
+        mut between: impl FnMut(&mut Table<E2, Vec<Slot<E2>>>),
+    ) -> Vec<u32> {
+        let (mut pos, mut got) = (Some(DumpPos::START), Vec::new());
+        while let Some(p) = pos {
+            let mut room = chunk;
+            pos = t.dump_from(p, budget, |e| {
+                if room == 0 {
+                    return false;
+                }
+                room -= 1;
+                got.push(e.a);
+                true
+            });
+            between(t);
+        }
+        got
+    }
+
     /// A dump in chunks that resumes where the previous chunk stopped sees
-    /// every entry exactly once, whatever the chunk size.
+    /// every entry exactly once, newest first, whatever the chunk size and
+    /// the budget per call.
     #[test]
-    fn scan_from_resumes_exactly() {
+    fn dump_from_resumes_exactly() {
         let mut t = t(300);
         for i in 0..200u32 {
             t.insert(E2 { a: i, b: i + 1000 }).unwrap();
@@ -611,25 +724,92 @@ mod tests {
             let idx = find_a(&t, i).unwrap();
             t.remove(idx);
         }
-        let mut want = Vec::new();
-        t.for_each_index(|_, e| want.push(e.a));
-        want.sort_unstable();
+        let want: Vec<u32> = (0..200u32).rev().filter(|i| i % 3 != 0).collect();
         for chunk in [1usize, 7, 64, 1000] {
-            let (mut pos, mut got) = (0u32, Vec::new());
-            while pos < t.capacity() as u32 {
-                let mut room = chunk;
-                pos = t.scan_from(pos, |e| {
-                    if room == 0 {
-                        return false;
-                    }
-                    room -= 1;
-                    got.push(e.a);
-                    true
-                });
+            for budget in [1u32, 5, u32::MAX] {
+                let got = dump_chunks(&mut t, chunk, budget, |_| {});
+                assert_eq!(got, want, "chunk {chunk} budget {budget}");
             }
-            got.sort_unstable();
-            assert_eq!(got, want, "chunk {chunk}");
         }
+        assert!(t.check_invariants());
+    }
+
+    /// Between the calls of a dump, the entry it resumes at is removed and
+    /// new entries are inserted (into the freed slots too): every entry
+    /// that lived through the dump is visited once, in order, and none
+    /// inserted after the dump began.
+    #[test]
+    fn dump_from_survives_removal_of_its_resume_entry() {
+        let mut t = t(64);
+        for i in 0..60u32 {
+            t.insert(E2 { a: i, b: i + 1000 }).unwrap();
+        }
+        let mut next = 1000u32;
+        let mut removed = Vec::new();
+        let mut pos = Some(DumpPos::START);
+        let mut got = Vec::new();
+        while let Some(p) = pos {
+            let mut room = 4;
+            pos = t.dump_from(p, u32::MAX, |e| {
+                if room == 0 {
+                    return false;
+                }
+                room -= 1;
+                got.push(e.a);
+                true
+            });
+            if let Some(p) = pos {
+                // Remove the entry the dump resumes at, and one more, and
+                // reuse their slots at once.
+                let a = t.get(p.slot).unwrap().a;
+                t.remove(p.slot);
+                removed.push(a);
+                if let Some(idx) = find_a(&t, a.wrapping_sub(7)) {
+                    removed.push(a - 7);
+                    t.remove(idx);
+                }
+                for _ in 0..2 {
+                    t.insert(E2 {
+                        a: next,
+                        b: next + 5000,
+                    })
+                    .unwrap();
+                    next += 1;
+                }
+            }
+        }
+        let want: Vec<u32> = (0..60u32).rev().filter(|i| !removed.contains(i)).collect();
+        let got_old: Vec<u32> = got.iter().copied().filter(|&a| a < 1000).collect();
+        assert_eq!(
+            got_old.len(),
+            got.len(),
+            "no entry inserted after the start: {got:?}"
+        );
+        // Removed entries may have been visited before their removal.
+        let lived: Vec<u32> = got_old
+            .iter()
+            .copied()
+            .filter(|a| !removed.contains(a))
+            .collect();
+        assert_eq!(lived, want);
+        assert!(t.check_invariants());
+    }
+
+    /// Serials wrap past u32::MAX without reusing 0 (the free mark), and a
+    /// dump across the wrap still visits each entry once, in order.
+    #[test]
+    fn dump_from_across_serial_wrap() {
+        let mut t = t(16);
+        t.serial = u32::MAX - 3;
+        for i in 0..8u32 {
+            t.insert(E2 { a: i, b: i + 100 }).unwrap();
+        }
+        assert!(t.slots.iter().filter(|s| s.used()).all(|s| s.serial != 0));
+        let got = dump_chunks(&mut t, 3, u32::MAX, |t| {
+            t.insert(E2 { a: 50, b: 150 });
+        });
+        assert_eq!(got, (0..8u32).rev().collect::<Vec<_>>());
+        assert!(t.check_invariants());
     }
 
     #[test]

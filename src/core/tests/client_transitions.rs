@@ -93,7 +93,7 @@ fn c05_checking_cfm_right_key_confirms_and_releases_in_order() {
     checking(&mut c, 1000, 42);
     for h in [10u64, 11, 12] {
         assert_eq!(
-            c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, h),
+            c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, || h),
             InVerdict::Hold
         );
     }
@@ -122,7 +122,7 @@ fn c05_checking_cfm_right_key_confirms_and_releases_in_order() {
 fn c06_checking_cfm_wrong_key_changes_nothing() {
     let mut c = client(16);
     checking(&mut c, 1000, 42);
-    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 7);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, || 7);
     let o = c.on_msg(&msg(MsgType::Cfm, 1000, S1, 43), R, ME, 20, &mut TestRng(0));
     assert!(matches!(o, ClientOutcome::Drop(ClientDrop::BadKey)));
     assert_eq!(state(&c, 1000), Some(CState::Checking));
@@ -176,8 +176,8 @@ fn c10_confirmed_cfm_wrong_key_dropped() {
 fn c11_checking_alm_right_key_deletes_and_returns_held() {
     let mut c = client(16);
     checking(&mut c, 1000, 42);
-    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 70);
-    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 71);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, || 70);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, || 71);
     let o = c.on_msg(&msg(MsgType::Alm, 1000, S1, 42), R, ME, 20, &mut TestRng(0));
     match o {
         ClientOutcome::Alarmed { dropped } => {
@@ -264,16 +264,16 @@ fn c18_input_lookup_translates_when_confirmed() {
     let mut c = client(16);
     confirmed(&mut c, 1000, 42);
     assert_eq!(
-        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 3, 0),
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 3, || 0),
         InVerdict::Translate { redirector: R }
     );
     // Ports are (source = server port, destination = client port).
     assert_eq!(
-        c.lookup_in(S1, Proto::Tcp, 1000, PORT, 3, 0),
+        c.lookup_in(S1, Proto::Tcp, 1000, PORT, 3, || 0),
         InVerdict::None
     );
     assert_eq!(
-        c.lookup_in(R, Proto::Tcp, PORT, 1000, 3, 0),
+        c.lookup_in(R, Proto::Tcp, PORT, 1000, 3, || 0),
         InVerdict::None
     );
     assert_eq!(c.counters.translated_in, 1);
@@ -285,12 +285,12 @@ fn c19_hold_queue_bounded_per_binding() {
     checking(&mut c, 1000, 42);
     for h in 0..HOLD_PER_BINDING as u64 {
         assert_eq!(
-            c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, h),
+            c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, || h),
             InVerdict::Hold
         );
     }
     assert_eq!(
-        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 99),
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, || 99),
         InVerdict::Drop(ClientDrop::HoldFullBinding)
     );
     assert_eq!(c.held_total(), HOLD_PER_BINDING as u32);
@@ -306,19 +306,19 @@ fn c20_hold_queue_bounded_in_total() {
     checking(&mut c, 1000, 42);
     checking(&mut c, 1001, 43);
     assert_eq!(
-        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 1),
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, || 1),
         InVerdict::Hold
     );
     assert_eq!(
-        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 2),
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, || 2),
         InVerdict::Hold
     );
     assert_eq!(
-        c.lookup_in(S1, Proto::Tcp, PORT, 1001, 1, 3),
+        c.lookup_in(S1, Proto::Tcp, PORT, 1001, 1, || 3),
         InVerdict::Hold
     );
     assert_eq!(
-        c.lookup_in(S1, Proto::Tcp, PORT, 1001, 1, 4),
+        c.lookup_in(S1, Proto::Tcp, PORT, 1001, 1, || 4),
         InVerdict::Drop(ClientDrop::HoldFullTotal)
     );
     assert_eq!(c.counters.hold_full_total, 1);
@@ -328,7 +328,7 @@ fn c20_hold_queue_bounded_in_total() {
 fn c21_checking_timeout_deletes_and_frees_held() {
     let mut c = client(16);
     checking(&mut c, 1000, 42);
-    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, 5);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, || 5);
     let mut freed = vec![];
     c.on_tick(2999, |h| freed.push(h));
     assert_eq!(state(&c, 1000), Some(CState::Checking));
@@ -374,7 +374,7 @@ fn c23_translation_keeps_binding_alive() {
     c.lookup_out(R, Proto::Tcp, 1000, PORT, tcp);
     c.on_tick(tcp + 10, |_| {});
     assert_eq!(c.len(), 1);
-    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 2 * tcp, 0);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1000, 2 * tcp, || 0);
     c.on_tick(2 * tcp + 10, |_| {});
     assert_eq!(c.len(), 1);
     c.on_tick(3 * tcp, |_| {});
@@ -460,7 +460,7 @@ fn c29_after_alarm_a_new_req_starts_over_with_new_key() {
 fn c30_lookup_in_unknown_never_holds() {
     let mut c = client(16);
     assert_eq!(
-        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 0, 1),
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 0, || 1),
         InVerdict::None
     );
     assert_eq!(c.held_total(), 0);
@@ -491,7 +491,7 @@ fn c_clear_removes_every_binding_and_frees_held_packets() {
     let mut c = client(16);
     confirmed(&mut c, 1000, 1);
     checking(&mut c, 1001, 2);
-    c.lookup_in(S1, Proto::Tcp, PORT, 1001, 1, 77);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1001, 1, || 77);
     let mut freed = vec![];
     c.clear(|h| freed.push(h));
     assert_eq!(freed, vec![77]);
@@ -508,7 +508,7 @@ fn c_tick_is_bounded_and_sweeps_every_slot_within_a_round() {
     use iprp_core::table::SWEEP_SLOTS;
     let cap = SWEEP_SLOTS + 10;
     let mut c = ClientShard::new_in(
-        vec![ClientSlot::EMPTY; cap],
+        vec![ClientSlot::<u64>::EMPTY; cap],
         HashKey::new(5, 6),
         ClientConfig {
             max_checking: u32::MAX,
@@ -605,7 +605,7 @@ fn c36_orphan_synack_joins_the_binding_its_req_creates() {
     let mut c = client(16);
     // The replica's SYN-ACK overtakes the REQ: no binding yet.
     assert_eq!(
-        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 0, 7),
+        c.lookup_in(S1, Proto::Tcp, PORT, 1000, 0, || 7),
         InVerdict::None
     );
     assert_eq!(c.hold_orphan(S1, Proto::Tcp, PORT, 1000, 0, 7), None);
@@ -732,7 +732,6 @@ fn c41_lock_free_reads_answer_as_the_shard_and_keep_bindings_alive() {
     confirmed(&mut c, 1000, 42);
     assert_eq!(out(&c), Read::Confirmed(S1));
     assert_eq!(inn(&c), Read::Confirmed(R));
-    assert_eq!(c.index().translated(), (1, 1));
     // Idle TCP timeout 15 min: a packet at 14 min, read lock-free only, is
     // counted at the next visit of the timer (at 14.5 min) and carries the
     // binding past 15 min.
@@ -748,5 +747,89 @@ fn c41_lock_free_reads_answer_as_the_shard_and_keep_bindings_alive() {
     c.on_tick(2 * idle - 30_000, |_| {});
     assert_eq!(state(&c, 1000), None);
     assert_eq!(out(&c), Read::Absent);
+    assert!(c.check_invariants());
+}
+
+/// A held packet the test can count: alive while a clone of the root is.
+#[derive(Clone, Debug)]
+struct Tracked {
+    _alive: std::rc::Rc<()>,
+}
+
+#[test]
+fn c42_the_shard_owns_held_packets_and_hands_each_back_once() {
+    let root = std::rc::Rc::new(());
+    let pkt = || Tracked {
+        _alive: root.clone(),
+    };
+    // Packets alive outside `root`: held by the shard or in our hands.
+    let alive = || std::rc::Rc::strong_count(&root) - 1;
+    let mut c: ClientShard<Vec<ClientSlot<Tracked>>, filter::OwnedFilter, NoIndex, Tracked> =
+        ClientShard::new_in(
+            vec![ClientSlot::<Tracked>::EMPTY; 16],
+            HashKey::new(5, 6),
+            ClientConfig::for_capacity(16),
+        );
+    let on =
+        |c: &mut ClientShard<_, filter::OwnedFilter, NoIndex, Tracked>, ty, cport, key, now| {
+            c.on_msg(
+                &msg(ty, cport, S1, key),
+                R,
+                ME,
+                now,
+                &mut SeqRng(vec![key], 0),
+            )
+        };
+    // CHECKING: three packets held, given back in order on CFM.
+    assert!(matches!(
+        on(&mut c, MsgType::Req, 1000, 42, 0),
+        ClientOutcome::Send(_)
+    ));
+    for _ in 0..3 {
+        let v = c.lookup_in(S1, Proto::Tcp, PORT, 1000, 1, pkt);
+        assert_eq!(v, InVerdict::Hold);
+    }
+    assert_eq!((alive(), c.held_total()), (3, 3));
+    match on(&mut c, MsgType::Cfm, 1000, 42, 2) {
+        ClientOutcome::Confirmed { released, .. } => assert_eq!(released.len(), 3),
+        o => panic!("{o:?}"),
+    }
+    assert_eq!((alive(), c.held_total()), (0, 0));
+    // A translated packet is never taken.
+    let v = c.lookup_in(S1, Proto::Tcp, PORT, 1000, 3, || -> Tracked {
+        panic!("taken")
+    });
+    assert!(matches!(v, InVerdict::Translate { .. }));
+    // ALM: the held packets come back to be freed.
+    on(&mut c, MsgType::Req, 1001, 7, 4);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1001, 5, pkt);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1001, 5, pkt);
+    assert_eq!(alive(), 2);
+    match on(&mut c, MsgType::Alm, 1001, 7, 6) {
+        ClientOutcome::Alarmed { dropped } => assert_eq!(dropped.len(), 2),
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(alive(), 0);
+    // Expiry: `free` gets each held packet once.
+    on(&mut c, MsgType::Req, 1002, 8, 10);
+    c.lookup_in(S1, Proto::Tcp, PORT, 1002, 11, pkt);
+    let mut freed = 0;
+    c.on_tick(10 + u64::from(c.config().checking_timeout_ms), |_| {
+        freed += 1
+    });
+    assert_eq!((freed, alive(), c.len()), (1, 0, 1));
+    // Orphans: the ninth evicts the oldest; a REQ adopts its own; the
+    // rest expire or go with a flush.
+    let mut evicted = Vec::new();
+    for i in 0..(ORPHANS_PER_SHARD as u16 + 1) {
+        evicted.extend(c.hold_orphan(S1, Proto::Tcp, PORT, 2000 + i, 20, pkt()));
+    }
+    assert_eq!((evicted.len(), alive()), (1, ORPHANS_PER_SHARD + 1));
+    drop(evicted);
+    on(&mut c, MsgType::Req, 2003, 9, 21);
+    assert_eq!((c.held_total(), c.orphans()), (1, ORPHANS_PER_SHARD - 1));
+    let mut freed = 0;
+    c.clear(|_| freed += 1);
+    assert_eq!((freed, alive(), c.len()), (ORPHANS_PER_SHARD, 0, 0));
     assert!(c.check_invariants());
 }

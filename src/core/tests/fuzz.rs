@@ -167,7 +167,7 @@ fn fuzz(iters: u64, seed: u64) {
                 handle += 1;
                 let a = ADDRS[rng.below(6) as usize];
                 let (sp, cp) = (rng.below(4) as u16, rng.below(4) as u16);
-                if c.lookup_in(a, Proto::Tcp, sp, cp, now, handle) == InVerdict::None {
+                if c.lookup_in(a, Proto::Tcp, sp, cp, now, || handle) == InVerdict::None {
                     handle += 1;
                     let _ = c.hold_orphan(a, Proto::Tcp, sp, cp, now, handle);
                 }

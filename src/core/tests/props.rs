@@ -163,7 +163,7 @@ proptest! {
                 }
                 COp::In(cp, r) => {
                     handle += 1;
-                    let _ = c.lookup_in([S1, S2, S3][r as usize], Proto::Tcp, PORT, 1000 + cp, now, handle);
+                    let _ = c.lookup_in([S1, S2, S3][r as usize], Proto::Tcp, PORT, 1000 + cp, now, || handle);
                 }
                 COp::Out(cp) => {
                     if let Some(s) = c.lookup_out(VIP, Proto::Tcp, 1000 + cp, PORT, now) {

@@ -354,7 +354,7 @@ fn slot_sizes_stay_small() {
         std::mem::size_of::<ClientSlot>()
     );
     assert!(
-        std::mem::size_of::<Service>() <= 1536,
+        std::mem::size_of::<Service>() <= 2560,
         "{}",
         std::mem::size_of::<Service>()
     );

@@ -299,7 +299,8 @@ impl Sim {
                 let sh = self.shard(dport);
                 let handle = self.next_handle;
                 self.next_handle += 1;
-                match self.hosts[h].shards[sh].lookup_in(src, Proto::Tcp, sport, dport, now, handle)
+                match self.hosts[h].shards[sh]
+                    .lookup_in(src, Proto::Tcp, sport, dport, now, || handle)
                 {
                     InVerdict::Translate { .. } => {
                         self.establish(addr, dport, How::Redirected(src))
