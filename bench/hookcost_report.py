@@ -29,6 +29,7 @@ CLASS = {
     "lookup": "no binding, table searched",
     "xlat": "redirected, translated",
     "redirector-other": "at R: to no service address",
+    "redirector-new": "at R: a new flow (entry, REQ, forwarded)",
     "redirector-legacy": "at R: legacy flow, served by R",
 }
 

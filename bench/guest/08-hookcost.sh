@@ -15,8 +15,9 @@
 # table is searched). Figure 10: one redirected UDP flow, translated at
 # output and input. The redirector's PRE_ROUTING (rows "redirector-*" of
 # figure 8, timed at R): datagrams to R's own address (no service there),
-# and datagrams of a legacy client's flow to a service, which R serves
-# itself. At each table size, the slow timer's cost per tick. Last, busy
+# datagrams that each start a new flow to a service (R creates an entry,
+# picks a replica, forwards the datagram and sends a REQ), and datagrams
+# of a legacy client's flow to a service, which R serves itself. At each table size, the slow timer's cost per tick. Last, busy
 # CPU-us per datagram, module loaded vs not.
 #
 # Environment (bench/guest.sh): MODE quick|full, OUT results dir, REPO.
@@ -45,6 +46,8 @@ else
 	CPU_PKTS=100000
 fi
 CAPACITY=1048576
+# New flows per round at R: one per source port of C (udp-blast flows).
+NEWFLOWS=$((PKTS < 60000 ? PKTS : 60000))
 FILL_REDIRECTOR=198.18.0.1	# first synthetic redirector of BENCH_FILL
 CSV=$OUT/fig08-hookcost-raw.csv
 CPUCSV=$OUT/fig08-cpu-raw.csv
@@ -156,7 +159,7 @@ hook_rounds() {
 	n R "$BLAST" sink 7777 &
 	n C "$IPRPCTL" role client capacity "$CAPACITY" idle-timeout 86400000
 	n R sysctl -qw net.ipv4.ip_forward=1
-	n R "$IPRPCTL" role redirector
+	n R "$IPRPCTL" role redirector capacity "$CAPACITY"
 	for port in 7777 7778; do
 		n R "$IPRPCTL" service add udp "$VIP:$port" sched rr response-timeout 1000 idle-timeout 600000
 		n R "$IPRPCTL" replica add udp "$VIP:$port" "${ADDR[S1]}"
@@ -195,6 +198,15 @@ hook_rounds() {
 		# after the response timeout (1 s) the flow is R's own.
 		AT=R measure 8 pre_routing pass redirector-other 0 "$round" -- \
 			n C "$BLAST" send "${ADDR[R]}" 9000 "$PKTS"
+		# New flows: each datagram from C comes from the next source port
+		# (a raw socket), so none has an entry at R; C drops R's REQs (no
+		# local socket opens those flows). R's table starts empty.
+		n R "$IPRPCTL" flush redirector
+		PKTS=$NEWFLOWS AT=R measure 8 pre_routing xlat redirector-new 0 "$round" -- \
+			n C "$BLAST" flows "$VIP" 7777 "$NEWFLOWS"
+		got=$(stats R | awk '$1 == "redirector.flow_new" { print $2 }')
+		[ "${got:-0}" -ge $((NEWFLOWS / 2)) ] || fail "new flows at R: only '$got' flows started"
+		n R "$IPRPCTL" flush redirector
 		n L "$BLAST" send "$VIP" 7777 1 18 40003 >/dev/null
 		sleep 2
 		n R "$IPRPCTL" flows -j | grep -q '"state": *"accept"' ||
