@@ -13,7 +13,7 @@ use crate::pernet::{ClientRole, KernelRng, NetState};
 use crate::shim;
 use crate::uapi::iprp_attr as a;
 use iprp_core::client::ClientOutcome;
-use iprp_core::wire::{MsgType, Repr};
+use iprp_core::wire::{ipv4, Ipv4, MsgType, Repr};
 use iprp_core::Proto;
 use kernel::bindings::sk_buff;
 use kernel::prelude::*;
@@ -23,9 +23,9 @@ use kernel::prelude::*;
 /// 198.19.255.254. Flow `i` uses client port 10000 + i % 50000 and the
 /// (i / 50000)-th redirector and replica, so both its outgoing key and its
 /// incoming key (replica, port, client port) are unique.
-const FILL_REDIRECTOR_BASE: u32 = 0xc612_0001; // 198.18.0.1
-const FILL_REPLICA_BASE: u32 = 0xc613_0001; // 198.19.0.1
-const FILL_LOCAL: u32 = 0xc613_fffe; // 198.19.255.254
+const FILL_REDIRECTOR_BASE: Ipv4 = ipv4(198, 18, 0, 1);
+const FILL_REPLICA_BASE: Ipv4 = ipv4(198, 19, 0, 1);
+const FILL_LOCAL: Ipv4 = ipv4(198, 19, 255, 254);
 /// Client ports per synthetic redirector and replica (10000..60000).
 const FILL_PORTS: u32 = 50_000;
 const FILL_SERVICE_PORT: u16 = 80;
@@ -45,7 +45,7 @@ type FillResult = Result<(), (Error, &'static CStr)>;
 
 /// One confirmed binding for flow number `i`: REQ in, CHK out, CFM in.
 fn fill_one(state: &NetState, client: &ClientRole, i: u32, now: u64) -> FillResult {
-    let redirector = FILL_REDIRECTOR_BASE + i / FILL_PORTS;
+    let redirector = Ipv4::from_bits(FILL_REDIRECTOR_BASE.to_bits() + i / FILL_PORTS);
     // i % FILL_PORTS < 50,000, so the port stays below 60,000.
     let cport = (10_000 + i % FILL_PORTS) as u16;
     let req = Repr {
@@ -53,7 +53,7 @@ fn fill_one(state: &NetState, client: &ClientRole, i: u32, now: u64) -> FillResu
         proto: Proto::Tcp,
         cport,
         sport: FILL_SERVICE_PORT,
-        replica: FILL_REPLICA_BASE + i / FILL_PORTS,
+        replica: Ipv4::from_bits(FILL_REPLICA_BASE.to_bits() + i / FILL_PORTS),
         key: 0,
     };
     let shard = client.shard(&state.key, Proto::Tcp, cport, FILL_SERVICE_PORT);

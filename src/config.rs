@@ -16,7 +16,7 @@ use iprp_core::sched::{
     ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, DEFAULT_IDLE_TIMEOUT_MS,
     DEFAULT_RESPONSE_TIMEOUT_MS, MAX_REPLICAS,
 };
-use iprp_core::Proto;
+use iprp_core::{Ipv4, Proto};
 use kernel::prelude::*;
 
 type CfgResult = Result<(), (Error, &'static CStr)>;
@@ -35,17 +35,17 @@ fn config_error(e: ConfigError) -> (Error, &'static CStr) {
     }
 }
 
-/// A service's key: protocol, address (host order) and port.
+/// A service's key: protocol, address and port.
 struct SvcKey {
     proto: Proto,
-    vip: u32,
+    vip: Ipv4,
     port: u16,
 }
 
 /// The service key every service command has (checked by [`SVC_ATTRS`]).
 fn svc_key(attrs: &Attrs<'_>) -> Result<SvcKey, (Error, &'static CStr)> {
     let proto = attrs.u8(a::IPRP_A_PROTO).and_then(Proto::from_u8);
-    match (proto, attrs.be32(a::IPRP_A_VIP), attrs.u16(a::IPRP_A_PORT)) {
+    match (proto, attrs.ipv4(a::IPRP_A_VIP), attrs.u16(a::IPRP_A_PORT)) {
         (Some(proto), Some(vip), Some(port)) => Ok(SvcKey { proto, vip, port }),
         _ => Err((EINVAL, c"protocol must be TCP (6) or UDP (17)")),
     }
@@ -192,7 +192,7 @@ fn del_service(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
 fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bool) -> CfgResult {
     let SvcKey { proto, vip, port } = svc_key(attrs)?;
     let addr = attrs
-        .be32(a::IPRP_A_REPLICA_ADDR)
+        .ipv4(a::IPRP_A_REPLICA_ADDR)
         .ok_or((EINVAL, c"invalid replica address"))?;
     // The policy keeps the weight within 0..=65535.
     let weight = attrs.u32(a::IPRP_A_WEIGHT).map(|w| w as u16);

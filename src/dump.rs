@@ -12,15 +12,15 @@ use crate::uapi::iprp_state as st;
 use iprp_core::client::CState;
 use iprp_core::redirector::RState;
 use iprp_core::sched::Service;
-use iprp_core::{ClientCounters, DumpPos, RedirCounters, ServiceCounters};
+use iprp_core::{ClientCounters, DumpPos, Ipv4, RedirCounters, ServiceCounters};
 use kernel::prelude::*;
 
-/// One row of the binding and flow dumps (addresses in host order).
+/// One row of the binding and flow dumps.
 struct Row {
-    peer: u32,
-    /// The service address; 0 (left out) if unknown.
-    vip: u32,
-    replica: u32,
+    peer: Ipv4,
+    /// The service address; 0.0.0.0 (left out) if unknown.
+    vip: Ipv4,
+    replica: Ipv4,
     cport: u16,
     port: u16,
     proto: u8,
@@ -30,11 +30,11 @@ struct Row {
 
 impl Row {
     fn put(&self, m: &mut Msg<'_>) -> Result {
-        m.put_be32(a::IPRP_A_PEER, self.peer)?;
-        if self.vip != 0 {
-            m.put_be32(a::IPRP_A_VIP, self.vip)?;
+        m.put_ipv4(a::IPRP_A_PEER, self.peer)?;
+        if !self.vip.is_unspecified() {
+            m.put_ipv4(a::IPRP_A_VIP, self.vip)?;
         }
-        m.put_be32(a::IPRP_A_REPLICA_ADDR, self.replica)?;
+        m.put_ipv4(a::IPRP_A_REPLICA_ADDR, self.replica)?;
         m.put_u8(a::IPRP_A_PROTO, self.proto)?;
         m.put_u16(a::IPRP_A_CPORT, self.cport)?;
         m.put_u16(a::IPRP_A_PORT, self.port)?;
@@ -48,9 +48,9 @@ impl Row {
 /// O(n), whatever the tables' capacity.
 struct Cursor<'d, 'a> {
     /// Only this service: (protocol, address, port).
-    filter: Option<(u8, u32, u16)>,
+    filter: Option<(u8, Ipv4, u16)>,
     /// Only this peer.
-    peer: Option<u32>,
+    peer: Option<Ipv4>,
     dump: &'d mut Dump<'a>,
     /// Set once a row did not fit: the call ends there.
     full: bool,
@@ -131,13 +131,13 @@ fn dump_rows(dump: &mut Dump<'_>, walk: fn(&NetState, u64, &mut Cursor<'_, '_>) 
     let attrs = dump.attrs();
     let filter = match (
         attrs.u8(a::IPRP_A_PROTO),
-        attrs.be32(a::IPRP_A_VIP),
+        attrs.ipv4(a::IPRP_A_VIP),
         attrs.u16(a::IPRP_A_PORT),
     ) {
         (Some(p), Some(v), Some(port)) => Some((p, v, port)),
         _ => None,
     };
-    let peer = attrs.be32(a::IPRP_A_PEER);
+    let peer = attrs.ipv4(a::IPRP_A_PEER);
     let start = dump.pos();
     let state = dump.state();
     let mut cur = Cursor {
@@ -211,7 +211,7 @@ fn walk_flows(state: &NetState, pos: u64, cur: &mut Cursor<'_, '_>) -> u64 {
 /// its replicas and its counters.
 fn put_service(m: &mut Msg<'_>, svc: &Service) -> Result {
     m.put_u8(a::IPRP_A_PROTO, svc.proto().number())?;
-    m.put_be32(a::IPRP_A_VIP, svc.vip())?;
+    m.put_ipv4(a::IPRP_A_VIP, svc.vip())?;
     m.put_u16(a::IPRP_A_PORT, svc.port())?;
     m.put_u8(a::IPRP_A_SCHED, svc.sched() as u8)?;
     m.put_u32(a::IPRP_A_RESPONSE_TIMEOUT, svc.response_timeout_ms())?;
@@ -219,7 +219,7 @@ fn put_service(m: &mut Msg<'_>, svc: &Service) -> Result {
     m.nest(a::IPRP_A_REPLICAS, |m| {
         for r in svc.replicas() {
             m.nest(a::IPRP_A_REPLICA, |m| {
-                m.put_be32(a::IPRP_A_REPLICA_ADDR, r.addr())?;
+                m.put_ipv4(a::IPRP_A_REPLICA_ADDR, r.addr())?;
                 m.put_u32(a::IPRP_A_WEIGHT, u32::from(r.weight()))?;
                 m.put_u8(a::IPRP_A_UP, u8::from(r.up()))?;
                 m.put_u32(a::IPRP_A_CONNS, r.conns())?;

@@ -17,7 +17,7 @@ use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::InVerdict;
 use iprp_core::readidx::{ports_hash, Key, Read};
 use iprp_core::redirector::{PacketInfo, Verdict as RVerdict};
-use iprp_core::Proto;
+use iprp_core::{Ipv4, Proto};
 use kernel::bindings::sk_buff;
 use kernel::prelude::*;
 
@@ -48,8 +48,8 @@ const IPPROTO_UDP: u8 = 17;
 
 /// The IPv4 header fields the prefilters need, read from the linear data.
 struct Ip {
-    saddr: u32,
-    daddr: u32,
+    saddr: Ipv4,
+    daddr: Ipv4,
     proto: u8,
     /// Header length in bytes.
     ihl: usize,
@@ -63,7 +63,7 @@ impl Ip {
         let word = |at: usize| {
             head.get(at..at + 4)
                 .and_then(|b| b.try_into().ok())
-                .map(u32::from_be_bytes)
+                .map(Ipv4::from_octets)
         };
         Some(Self {
             saddr: word(12)?,
@@ -85,8 +85,8 @@ impl Ip {
 /// A TCP/UDP packet in host byte order.
 struct Flow {
     proto: Proto,
-    saddr: u32,
-    daddr: u32,
+    saddr: Ipv4,
+    daddr: Ipv4,
     sport: u16,
     dport: u16,
     initial: bool,
@@ -138,8 +138,8 @@ impl Flow {
         }
         Self::new(
             pkt.proto,
-            u32::from_be(pkt.saddr),
-            u32::from_be(pkt.daddr),
+            Ipv4::from_be(pkt.saddr),
+            Ipv4::from_be(pkt.daddr),
             u16::from_be(pkt.sport),
             u16::from_be(pkt.dport),
             pkt.syn != 0,
@@ -149,8 +149,8 @@ impl Flow {
 
     fn new(
         proto: u8,
-        saddr: u32,
-        daddr: u32,
+        saddr: Ipv4,
+        daddr: Ipv4,
         sport: u16,
         dport: u16,
         syn: bool,
@@ -171,7 +171,7 @@ impl Flow {
 }
 
 /// Rewrites an address, counting and dropping the packet if that fails.
-fn rewrite(state: &NetState, skb: &mut SkbRef<'_>, dst: bool, addr: u32, ok: Verdict) -> Verdict {
+fn rewrite(state: &NetState, skb: &mut SkbRef<'_>, dst: bool, addr: Ipv4, ok: Verdict) -> Verdict {
     if skb.set_addr(dst, addr) {
         ok
     } else {
@@ -187,7 +187,7 @@ fn rewrite_icmp_error(
     state: &NetState,
     skb: &mut SkbRef<'_>,
     quoted_dst: bool,
-    addr: u32,
+    addr: Ipv4,
     ok: Verdict,
 ) -> Verdict {
     match skb.icmp_error_set_addr(quoted_dst, addr) {

@@ -14,6 +14,7 @@
 
 use crate::pernet::{self, NetState};
 use core::marker::PhantomData;
+use iprp_core::Ipv4;
 use kernel::bindings::sk_buff;
 use kernel::prelude::*;
 
@@ -173,9 +174,9 @@ impl<'a> Attrs<'a> {
         self.fixed(ty).map(u32::from_ne_bytes)
     }
 
-    /// A big-endian `u32` attribute (an IPv4 address), in host order.
-    pub(crate) fn be32(&self, ty: u32) -> Option<u32> {
-        self.fixed(ty).map(u32::from_be_bytes)
+    /// An IPv4 address attribute (four bytes in network order).
+    pub(crate) fn ipv4(&self, ty: u32) -> Option<Ipv4> {
+        self.fixed(ty).map(Ipv4::from_octets)
     }
 }
 
@@ -401,9 +402,9 @@ impl Msg<'_> {
         self.put(ty, &v.to_ne_bytes())
     }
 
-    /// A big-endian `u32` attribute (an IPv4 address) from host order.
-    pub(crate) fn put_be32(&mut self, ty: u32, v: u32) -> Result {
-        self.put(ty, &v.to_be_bytes())
+    /// An IPv4 address attribute (four bytes in network order).
+    pub(crate) fn put_ipv4(&mut self, ty: u32, addr: Ipv4) -> Result {
+        self.put(ty, &addr.octets())
     }
 
     /// A `u64` attribute, 64-bit aligned with a `pad` attribute if needed.

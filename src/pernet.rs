@@ -19,7 +19,7 @@ use iprp_core::hash::reduce;
 use iprp_core::readidx::{ReadIndex, ReadSlot, SLOTS_PER_BINDING};
 use iprp_core::redirector::{LegacyClients, RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
-use iprp_core::{shard_index, ClientCounters, HashKey, Proto, RedirCounters, Rng};
+use iprp_core::{shard_index, ClientCounters, HashKey, Ipv4, Proto, RedirCounters, Rng};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -280,7 +280,7 @@ impl RedirRole {
     }
 
     /// Whether `client` is a known legacy client (takes the legacy lock).
-    pub(crate) fn is_legacy(&self, client: u32, now: u64) -> bool {
+    pub(crate) fn is_legacy(&self, client: Ipv4, now: u64) -> bool {
         self.legacy.lock().is_legacy(client, now)
     }
 }

@@ -7,7 +7,7 @@ use crate::shim::{self, OwnedSkb};
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::{ClientOutcome, LocalFlow};
 use iprp_core::redirector::FlowKey;
-use iprp_core::wire::{self, MsgType, Outgoing, ParseError, Quoted, Repr};
+use iprp_core::wire::{self, Ipv4, MsgType, Outgoing, ParseError, Quoted, Repr};
 use kernel::bindings::sk_buff;
 use kernel::prelude::*;
 
@@ -34,7 +34,7 @@ fn parse(skb: &OwnedSkb) -> Result<Repr, ParseError> {
 }
 
 /// A CHK for the redirector role: answer with CFM or ALM.
-fn redirector_msg(state: &NetState, msg: &Repr, src: u32, dst: u32) {
+fn redirector_msg(state: &NetState, msg: &Repr, src: Ipv4, dst: Ipv4) {
     let Some(redir) = state.redirector() else {
         return;
     };
@@ -49,7 +49,7 @@ fn redirector_msg(state: &NetState, msg: &Repr, src: u32, dst: u32) {
 }
 
 /// REQ, CFM or ALM for the client role.
-fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: u32, dst: u32) {
+fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: Ipv4, dst: Ipv4) {
     let Some(client) = state.client() else {
         return;
     };
@@ -136,8 +136,8 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_unreach(
         return;
     }
     let k = FlowKey {
-        client: u32::from_be(daddr),
-        vip: u32::from_be(saddr),
+        client: Ipv4::from_be(daddr),
+        vip: Ipv4::from_be(saddr),
         proto: q.proto,
         cport: q.cport,
         sport: q.sport,

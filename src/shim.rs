@@ -307,13 +307,13 @@ impl<'a> SkbRef<'a> {
         unsafe { iprp_shim_untrack(self.ptr) }
     }
 
-    /// IPv4 source and destination, host order.
+    /// IPv4 source and destination.
     pub(crate) fn addrs(&self) -> (Ipv4, Ipv4) {
         // SAFETY: `self.ptr` is valid (type invariant) and has an IP header.
         unsafe {
             (
-                u32::from_be(iprp_shim_saddr(self.ptr)),
-                u32::from_be(iprp_shim_daddr(self.ptr)),
+                Ipv4::from_be(iprp_shim_saddr(self.ptr)),
+                Ipv4::from_be(iprp_shim_daddr(self.ptr)),
             )
         }
     }

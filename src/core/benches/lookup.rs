@@ -59,13 +59,13 @@ impl Rng for Rng32 {
 /// Flow `i`: client/redirector address and client port.
 fn flow(i: u64) -> (Ipv4, u16) {
     (
-        ipv4(10, 0, 0, 1) + (i / 60_000) as u32,
+        Ipv4::from_bits(ipv4(10, 0, 0, 1).to_bits() + (i / 60_000) as u32),
         (1024 + i % 60_000) as u16,
     )
 }
 
 fn replica(i: u64) -> Ipv4 {
-    S + (i / 60_000) as u32
+    Ipv4::from_bits(S.to_bits() + (i / 60_000) as u32)
 }
 
 const S: Ipv4 = ipv4(203, 0, 113, 5);

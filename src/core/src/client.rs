@@ -114,7 +114,7 @@ impl<P> Binding<P> {
 }
 
 fn w0(ip: Ipv4, proto: Proto, which: u64) -> u64 {
-    (u64::from(ip) << 32) | ((proto as u64) << 8) | which
+    (u64::from(ip.to_bits()) << 32) | ((proto as u64) << 8) | which
 }
 fn w1(cport: u16, sport: u16) -> u64 {
     (u64::from(cport) << 16) | u64::from(sport)
@@ -122,9 +122,9 @@ fn w1(cport: u16, sport: u16) -> u64 {
 
 impl<P> Entry for Binding<P> {
     const EMPTY: Self = Binding {
-        redirector: 0,
-        replica: 0,
-        local: 0,
+        redirector: Ipv4::UNSPECIFIED,
+        replica: Ipv4::UNSPECIFIED,
+        local: Ipv4::UNSPECIFIED,
         proto: Proto::Tcp,
         cport: 0,
         sport: 0,
@@ -775,7 +775,7 @@ where
         local_flow: impl FnOnce() -> LocalFlow,
     ) -> ClientOutcome<P> {
         self.counters.req_rx += 1;
-        if m.replica == 0 {
+        if m.replica.is_unspecified() {
             self.counters.req_bad_replica += 1;
             return ClientOutcome::Drop(ClientDrop::BadReplica);
         }

@@ -38,7 +38,7 @@ impl Default for AddrSet {
 fn bucket(a: Ipv4) -> usize {
     // Fibonacci hashing: the top bits of a multiplicative hash spread
     // neighbouring addresses over the table.
-    (a.wrapping_mul(0x9e37_79b1) >> (32 - ADDR_BUCKETS.trailing_zeros())) as usize
+    (a.to_bits().wrapping_mul(0x9e37_79b1) >> (32 - ADDR_BUCKETS.trailing_zeros())) as usize
 }
 
 impl AddrSet {
@@ -108,26 +108,28 @@ impl core::ops::Deref for OwnedFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::ipv4;
     use std::collections::HashMap;
     use std::vec::Vec;
 
     #[test]
     fn empty_contains_nothing() {
         let s = AddrSet::new();
-        assert!(!s.may_contain(0x0a00_0001));
-        assert!(!s.may_contain(0));
+        assert!(!s.may_contain(ipv4(10, 0, 0, 1)));
+        assert!(!s.may_contain(Ipv4::UNSPECIFIED));
     }
 
     #[test]
     fn counts_bindings_per_address() {
         let s = AddrSet::new();
-        s.add(7);
-        s.add(7);
-        s.remove(7);
-        assert!(s.may_contain(7));
-        s.remove(7);
-        assert!(!s.may_contain(7));
-        s.remove(7);
+        let a7 = Ipv4::from_bits(7);
+        s.add(a7);
+        s.add(a7);
+        s.remove(a7);
+        assert!(s.may_contain(a7));
+        s.remove(a7);
+        assert!(!s.may_contain(a7));
+        s.remove(a7);
         assert_eq!(s.total(), 0, "never below zero");
     }
 
@@ -136,7 +138,7 @@ mod tests {
         // A /24 of replicas lands in (almost) distinct buckets.
         let mut seen = std::collections::HashSet::new();
         for a in 0x0a00_0000u32..0x0a00_0100 {
-            seen.insert(bucket(a));
+            seen.insert(bucket(Ipv4::from_bits(a)));
         }
         assert!(
             seen.len() >= 250,
@@ -160,8 +162,8 @@ mod tests {
         let mut absent = 0u32;
         for _ in 0..50 {
             let s = AddrSet::new();
-            let mut model: HashMap<u32, u32> = HashMap::new();
-            let universe: Vec<u32> = (0..60).map(|_| next() as u32).collect();
+            let mut model: HashMap<Ipv4, u32> = HashMap::new();
+            let universe: Vec<Ipv4> = (0..60).map(|_| Ipv4::from_bits(next() as u32)).collect();
             for _ in 0..2_000 {
                 let a = universe[(next() % 60) as usize];
                 let live = model.get(&a).copied().unwrap_or(0);
@@ -175,11 +177,11 @@ mod tests {
             }
             for &x in &universe {
                 if model.get(&x).copied().unwrap_or(0) != 0 {
-                    assert!(s.may_contain(x), "lost address {x:#x}");
+                    assert!(s.may_contain(x), "lost address {x}");
                 }
             }
             for _ in 0..1_000 {
-                let x = next() as u32;
+                let x = Ipv4::from_bits(next() as u32);
                 if !model.contains_key(&x) {
                     absent += 1;
                     false_pos += u32::from(s.may_contain(x));

@@ -144,7 +144,7 @@ impl Key {
 
     #[inline]
     fn tag(&self) -> u64 {
-        val_tag(val_word(self.dir, self.proto, 0, false))
+        val_tag(val_word(self.dir, self.proto, Ipv4::UNSPECIFIED, false))
     }
 }
 
@@ -154,12 +154,12 @@ const DIR_IN: u64 = 1 << 61;
 
 #[inline]
 fn key_word(addr: Ipv4, cport: u16, sport: u16) -> u64 {
-    (u64::from(addr) << 32) | (u64::from(cport) << 16) | u64::from(sport)
+    (u64::from(addr.to_bits()) << 32) | (u64::from(cport) << 16) | u64::from(sport)
 }
 
 #[inline]
 fn val_word(dir: Dir, proto: Proto, answer: Ipv4, confirmed: bool) -> u64 {
-    let mut v = USED | ((proto as u64) << 32) | u64::from(answer);
+    let mut v = USED | ((proto as u64) << 32) | u64::from(answer.to_bits());
     if dir == Dir::In {
         v |= DIR_IN;
     }
@@ -226,7 +226,7 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
 
     #[inline]
     fn home(&self, hp: u64, dir: Dir, addr: Ipv4) -> u32 {
-        let h = hp ^ mix((u64::from(addr) | ((dir as u64) << 32)) ^ self.key.k0);
+        let h = hp ^ mix((u64::from(addr.to_bits()) | ((dir as u64) << 32)) ^ self.key.k0);
         ((u128::from(h) * u128::from(self.cap)) >> 64) as u32
     }
 
@@ -239,7 +239,7 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
         };
         let dir = if val & DIR_IN != 0 { Dir::In } else { Dir::Out };
         let hp = ports_hash(&self.key, proto, (key >> 16) as u16, key as u16);
-        self.home(hp, dir, (key >> 32) as u32)
+        self.home(hp, dir, Ipv4::from_bits((key >> 32) as u32))
     }
 
     #[inline]
@@ -281,7 +281,7 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
                 m.store(1, Ordering::Relaxed);
             }
         }
-        Read::Confirmed(v as u32)
+        Read::Confirmed(Ipv4::from_bits(v as u32))
     }
 
     fn write_begin(&self) -> u32 {
@@ -430,7 +430,7 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
     pub fn peek(&self, k: &Key) -> Option<(Ipv4, bool)> {
         let slot = self.slots.get(self.find(k)? as usize)?;
         let v = slot.val.load(Ordering::Relaxed);
-        Some((v as u32, v & CONFIRMED != 0))
+        Some((Ipv4::from_bits(v as u32), v & CONFIRMED != 0))
     }
 
     /// Number of keys (tests; walks every slot).
@@ -458,43 +458,48 @@ mod tests {
         ReadIndex::new_in(v, HashKey::new(7, 9))
     }
 
-    fn k(dir: Dir, addr: Ipv4, cport: u16, sport: u16) -> Key {
+    /// A TCP key; `addr` is the address's host-order bits.
+    fn k(dir: Dir, addr: u32, cport: u16, sport: u16) -> Key {
         Key {
             dir,
-            addr,
+            addr: Ipv4::from_bits(addr),
             proto: Proto::Tcp,
             cport,
             sport,
         }
     }
 
-    fn rd(x: &ReadIndex<Vec<ReadSlot>>, dir: Dir, addr: Ipv4, cport: u16, sport: u16) -> Read {
+    fn rd(x: &ReadIndex<Vec<ReadSlot>>, dir: Dir, addr: u32, cport: u16, sport: u16) -> Read {
         let hp = ports_hash(&x.key, Proto::Tcp, cport, sport);
         x.read(hp, &k(dir, addr, cport, sport))
+    }
+
+    fn a(bits: u32) -> Ipv4 {
+        Ipv4::from_bits(bits)
     }
 
     #[test]
     fn insert_confirm_read_remove() {
         let x = idx(64);
         assert_eq!(rd(&x, Dir::Out, 1, 1000, 80), Read::Absent);
-        assert!(x.insert(&k(Dir::Out, 1, 1000, 80), 2, false, 3));
-        assert!(x.insert(&k(Dir::In, 2, 1000, 80), 1, false, 3));
+        assert!(x.insert(&k(Dir::Out, 1, 1000, 80), a(2), false, 3));
+        assert!(x.insert(&k(Dir::In, 2, 1000, 80), a(1), false, 3));
         assert_eq!(rd(&x, Dir::Out, 1, 1000, 80), Read::Checking);
         assert!(!x.take_mark(3), "only CONFIRMED hits mark");
         // Same address and ports, other direction or protocol: absent.
         assert_eq!(rd(&x, Dir::In, 1, 1000, 80), Read::Absent);
         let hp = ports_hash(&x.key, Proto::Udp, 1000, 80);
-        let udp = Key::out(1, Proto::Udp, 1000, 80);
+        let udp = Key::out(a(1), Proto::Udp, 1000, 80);
         assert_eq!(x.read(hp, &udp), Read::Absent);
         x.confirm(&k(Dir::Out, 1, 1000, 80));
         x.confirm(&k(Dir::In, 2, 1000, 80));
-        assert_eq!(rd(&x, Dir::Out, 1, 1000, 80), Read::Confirmed(2));
-        assert_eq!(rd(&x, Dir::In, 2, 1000, 80), Read::Confirmed(1));
+        assert_eq!(rd(&x, Dir::Out, 1, 1000, 80), Read::Confirmed(a(2)));
+        assert_eq!(rd(&x, Dir::In, 2, 1000, 80), Read::Confirmed(a(1)));
         assert!(x.take_mark(3));
         assert!(!x.take_mark(3));
         x.remove(&k(Dir::Out, 1, 1000, 80));
         assert_eq!(rd(&x, Dir::Out, 1, 1000, 80), Read::Absent);
-        assert_eq!(rd(&x, Dir::In, 2, 1000, 80), Read::Confirmed(1));
+        assert_eq!(rd(&x, Dir::In, 2, 1000, 80), Read::Confirmed(a(1)));
         x.remove(&k(Dir::In, 2, 1000, 80));
         assert!(x.is_empty());
     }
@@ -517,7 +522,7 @@ mod tests {
         use std::sync::Arc;
         let x = Arc::new(idx(64));
         let stop = Arc::new(AtomicBool::new(false));
-        let answer = |a: u32, p: u16| a.wrapping_mul(2654435761) ^ u32::from(p);
+        let answer = |a: u32, p: u16| Ipv4::from_bits(a.wrapping_mul(2654435761) ^ u32::from(p));
         let readers: Vec<_> = (0..2)
             .map(|_| {
                 let (x, stop) = (x.clone(), stop.clone());
@@ -558,7 +563,7 @@ mod tests {
     #[test]
     fn churn_finds_exactly_the_live_keys() {
         let x = idx(37);
-        let mut live: Vec<(Ipv4, u16)> = Vec::new();
+        let mut live: Vec<(u32, u16)> = Vec::new();
         let mut r: u64 = 0x1234_5678;
         let mut step = || {
             r ^= r << 13;
@@ -571,7 +576,7 @@ mod tests {
             if live.len() < 30 && (v % 3 != 0 || live.is_empty()) {
                 let key = ((v >> 8) as u32 % 50 + 1, (v >> 40) as u16 % 4);
                 if !live.contains(&key) {
-                    assert!(x.insert(&k(Dir::Out, key.0, key.1, 80), round, true, 0));
+                    assert!(x.insert(&k(Dir::Out, key.0, key.1, 80), a(round), true, 0));
                     live.push(key);
                 }
             } else {

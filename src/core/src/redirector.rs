@@ -47,7 +47,7 @@ pub struct FlowKey {
 impl FlowKey {
     fn hash(&self, key: &HashKey) -> u64 {
         key.hash2(
-            (u64::from(self.client) << 32) | u64::from(self.vip),
+            (u64::from(self.client.to_bits()) << 32) | u64::from(self.vip.to_bits()),
             ((self.proto as u64) << 32) | (u64::from(self.cport) << 16) | u64::from(self.sport),
         )
     }
@@ -94,15 +94,15 @@ pub struct REntry {
 impl Entry for REntry {
     const EMPTY: Self = REntry {
         flow: FlowKey {
-            client: 0,
-            vip: 0,
+            client: Ipv4::UNSPECIFIED,
+            vip: Ipv4::UNSPECIFIED,
             proto: Proto::Tcp,
             cport: 0,
             sport: 0,
         },
         state: RState::Sent,
         key: 0,
-        replica: 0,
+        replica: Ipv4::UNSPECIFIED,
         last_activity: 0,
         last_response: 0,
         last_req: 0,
@@ -726,12 +726,12 @@ impl LegacyClients {
     pub const fn new(key: HashKey) -> Self {
         Self {
             key,
-            slots: [(0, 0); LEGACY_SLOTS],
+            slots: [(Ipv4::UNSPECIFIED, 0); LEGACY_SLOTS],
         }
     }
 
     fn slot(&self, client: Ipv4) -> usize {
-        crate::hash::reduce(self.key.hash1(u64::from(client)), LEGACY_SLOTS)
+        crate::hash::reduce(self.key.hash1(u64::from(client.to_bits())), LEGACY_SLOTS)
     }
 
     /// Remembers `client` as legacy until `now + LEGACY_TTL_MS`.
@@ -751,7 +751,7 @@ impl LegacyClients {
 
     /// Forgets every client (flush, role change).
     pub fn clear(&mut self) {
-        self.slots = [(0, 0); LEGACY_SLOTS];
+        self.slots = [(Ipv4::UNSPECIFIED, 0); LEGACY_SLOTS];
     }
 
     /// Clients remembered at `now` (stats).

@@ -196,7 +196,7 @@ impl Service {
             used: false,
             gen: 0,
             proto: Proto::Tcp,
-            vip: 0,
+            vip: Ipv4::UNSPECIFIED,
             port: 0,
             sched: SchedKind::RoundRobin,
             response_timeout_ms: 0,
@@ -315,7 +315,7 @@ impl Service {
                 if len == 0 {
                     return None;
                 }
-                let h = self.key.hash1(u64::from(client));
+                let h = self.key.hash1(u64::from(client.to_bits()));
                 *self.lut.get(reduce(h, len))? as usize
             }
         };
@@ -435,8 +435,8 @@ impl Service {
             }
             if let (Some(o), Some(s), Some(wi)) = (offset.get_mut(i), skip.get_mut(i), w.get_mut(i))
             {
-                *o = pk.hash2(u64::from(r.addr), 0) % M;
-                *s = pk.hash2(u64::from(r.addr), 1) % (M - 1) + 1;
+                *o = pk.hash2(u64::from(r.addr.to_bits()), 0) % M;
+                *s = pk.hash2(u64::from(r.addr.to_bits()), 1) % (M - 1) + 1;
                 *wi = u64::from(r.weight);
                 wmax = wmax.max(*wi);
             }
@@ -505,7 +505,7 @@ pub struct ServiceTable<S: DerefMut<Target = [Service]>> {
 /// ("this network"), 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) or
 /// 240.0.0.0/4 (reserved, including the limited broadcast).
 pub fn is_unicast(a: Ipv4) -> bool {
-    let top = a >> 24;
+    let top = a.to_bits() >> 24;
     top != 0 && top != 127 && top < 224
 }
 

@@ -17,8 +17,8 @@
 //! All fields are in network byte order on the wire. [`Header`] is the
 //! zerocopy view of those bytes; [`Repr`] is the validated, host-order
 //! representation that the state machines consume and produce. IPv4
-//! addresses are `u32` in host order everywhere in this crate
-//! (`10.0.0.1` is `0x0a00_0001`), see [`Ipv4`].
+//! addresses are [`Ipv4`] values everywhere in this crate: a newtype over
+//! the host-order `u32` (`10.0.0.1` is `Ipv4::from_bits(0x0a00_0001)`).
 
 use zerocopy::network_endian::{U16, U32};
 use zerocopy::{FromBytes, IntoBytes};
@@ -32,12 +32,90 @@ pub const IPPROTO_REDR: u8 = 99;
 /// Length of an IPRP message on the wire. Bytes after these are ignored.
 pub const MSG_LEN: usize = 16;
 
-/// An IPv4 address in host byte order (`10.0.0.1` is `0x0a00_0001`).
-pub type Ipv4 = u32;
+/// An IPv4 address in host byte order (`10.0.0.1` is `Ipv4(0x0a00_0001)`).
+///
+/// `Debug` and `Display` print the dotted quad. Hashes and orderings use
+/// the host-order bits, so a table keyed by `Ipv4` behaves exactly as one
+/// keyed by the bare `u32` did.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[repr(transparent)]
+pub struct Ipv4(u32);
 
-/// Builds an [`Ipv4`] from its four dotted-quad octets.
+impl Ipv4 {
+    /// `0.0.0.0`: no address.
+    pub const UNSPECIFIED: Self = Self(0);
+
+    /// Builds an address from its four dotted-quad octets.
+    pub const fn new(a: u8, b: u8, c: u8, d: u8) -> Self {
+        Self(u32::from_be_bytes([a, b, c, d]))
+    }
+
+    /// The address whose host-order value is `bits`.
+    pub const fn from_bits(bits: u32) -> Self {
+        Self(bits)
+    }
+
+    /// The host-order value (`10.0.0.1` is `0x0a00_0001`).
+    pub const fn to_bits(self) -> u32 {
+        self.0
+    }
+
+    /// The address whose network-order (big-endian) value is `be`, as a
+    /// `__be32` field holds it read as a native `u32`.
+    pub const fn from_be(be: u32) -> Self {
+        Self(u32::from_be(be))
+    }
+
+    /// The network-order value, for a `__be32` field.
+    pub const fn to_be(self) -> u32 {
+        self.0.to_be()
+    }
+
+    /// The address from its four octets in wire order.
+    pub const fn from_octets(octets: [u8; 4]) -> Self {
+        Self(u32::from_be_bytes(octets))
+    }
+
+    /// The four octets in wire order (`10.0.0.1` is `[10, 0, 0, 1]`).
+    pub const fn octets(self) -> [u8; 4] {
+        self.0.to_be_bytes()
+    }
+
+    /// True for `0.0.0.0`.
+    pub const fn is_unspecified(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl From<[u8; 4]> for Ipv4 {
+    fn from(octets: [u8; 4]) -> Self {
+        Self::from_octets(octets)
+    }
+}
+
+impl From<Ipv4> for [u8; 4] {
+    fn from(addr: Ipv4) -> Self {
+        addr.octets()
+    }
+}
+
+impl core::fmt::Display for Ipv4 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let [a, b, c, d] = self.octets();
+        write!(f, "{a}.{b}.{c}.{d}")
+    }
+}
+
+impl core::fmt::Debug for Ipv4 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
+
+/// Builds an [`Ipv4`] from its four dotted-quad octets (short for
+/// [`Ipv4::new`]).
 pub const fn ipv4(a: u8, b: u8, c: u8, d: u8) -> Ipv4 {
-    u32::from_be_bytes([a, b, c, d])
+    Ipv4::new(a, b, c, d)
 }
 
 /// Message type (first 16-bit field).
@@ -205,7 +283,7 @@ impl Repr {
             proto: q.proto,
             cport: q.cport,
             sport: q.sport,
-            replica: hdr.replica.get(),
+            replica: Ipv4::from_bits(hdr.replica.get()),
             key: hdr.key.get(),
         })
     }
@@ -217,7 +295,7 @@ impl Repr {
             proto: U16::new(self.proto as u16),
             cport: U16::new(self.cport),
             sport: U16::new(self.sport),
-            replica: U32::new(self.replica),
+            replica: U32::new(self.replica.to_bits()),
             key: U32::new(self.key),
         }
     }
@@ -440,10 +518,35 @@ mod tests {
 
     #[test]
     fn ipv4_helper_host_order() {
-        assert_eq!(ipv4(10, 0, 0, 1), 0x0a00_0001);
+        assert_eq!(ipv4(10, 0, 0, 1).to_bits(), 0x0a00_0001);
+        assert_eq!(ipv4(10, 0, 0, 1), Ipv4::from_bits(0x0a00_0001));
         assert_eq!(Proto::from_u8(6), Some(Proto::Tcp));
         assert_eq!(Proto::from_u8(17), Some(Proto::Udp));
         assert_eq!(Proto::from_u8(1), None);
         assert_eq!(Proto::Udp.number(), 17);
+    }
+
+    #[test]
+    fn ipv4_conversions() {
+        let a = Ipv4::new(192, 168, 1, 2);
+        assert_eq!(a.octets(), [192, 168, 1, 2]);
+        assert_eq!(Ipv4::from([192, 168, 1, 2]), a);
+        assert_eq!(<[u8; 4]>::from(a), [192, 168, 1, 2]);
+        assert_eq!(Ipv4::from_be(u32::from_ne_bytes([192, 168, 1, 2])), a);
+        assert_eq!(a.to_be(), u32::from_ne_bytes([192, 168, 1, 2]));
+        assert!(Ipv4::UNSPECIFIED.is_unspecified());
+        assert!(!a.is_unspecified());
+        assert_eq!(Ipv4::default(), Ipv4::UNSPECIFIED);
+        assert!(ipv4(10, 0, 0, 1) < ipv4(10, 0, 0, 2));
+    }
+
+    #[test]
+    fn ipv4_prints_dotted_quad() {
+        use std::format;
+        let a = ipv4(10, 0, 2, 7);
+        assert_eq!(format!("{a}"), "10.0.2.7");
+        assert_eq!(format!("{a:?}"), "10.0.2.7");
+        assert_eq!(format!("{}", Ipv4::UNSPECIFIED), "0.0.0.0");
+        assert_eq!(format!("{}", ipv4(255, 255, 255, 255)), "255.255.255.255");
     }
 }

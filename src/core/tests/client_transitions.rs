@@ -427,7 +427,7 @@ fn c26_req_aliasing_another_bindings_input_key_refused() {
 #[test]
 fn c27_req_with_zero_replica_refused() {
     let mut c = client(16);
-    let o = c.on_msg(&req(1000, 0), R, ME, 0, &mut TestRng(0));
+    let o = c.on_msg(&req(1000, Ipv4::UNSPECIFIED), R, ME, 0, &mut TestRng(0));
     assert!(matches!(o, ClientOutcome::Drop(ClientDrop::BadReplica)));
     assert!(c.is_empty());
 }
@@ -517,7 +517,12 @@ fn c_tick_is_bounded_and_sweeps_every_slot_within_a_round() {
     );
     let mut rng = TestRng(1);
     for i in 0..cap as u32 {
-        let m = msg(MsgType::Req, (1024 + i % 60_000) as u16, S1 + i / 60_000, 0);
+        let m = msg(
+            MsgType::Req,
+            (1024 + i % 60_000) as u16,
+            Ipv4::from_bits(S1.to_bits() + i / 60_000),
+            0,
+        );
         assert!(matches!(
             c.on_msg(&m, R, ME, 0, &mut rng),
             ClientOutcome::Send(_)

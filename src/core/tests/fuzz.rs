@@ -50,7 +50,7 @@ fn bytes(rng: &mut TestRng, corpus: &[Vec<u8>]) -> Vec<u8> {
                         b[0] = 0;
                         b[1] = 1 + rng.below(4) as u8;
                         b[5] = rng.below(4) as u8;
-                        b[8..12].copy_from_slice(&ADDRS[rng.below(6) as usize].to_be_bytes());
+                        b[8..12].copy_from_slice(&ADDRS[rng.below(6) as usize].octets());
                         b[12..16].copy_from_slice(&(rng.below(3) as u32).to_be_bytes());
                     }
                     _ => {}
@@ -140,7 +140,7 @@ fn fuzz(iters: u64, seed: u64) {
                             rng.next_u64() as u16
                         },
                         sport: p.dport,
-                        replica: 0,
+                        replica: Ipv4::UNSPECIFIED,
                         key: 0,
                     };
                     let mut quote = req.to_bytes();

@@ -238,7 +238,7 @@ proptest! {
     /// for every 16+ byte buffer that parses.
     #[test]
     fn wire_roundtrip(t in 1u16..=4, udp in prop::bool::ANY, cport in any::<u16>(), sport in any::<u16>(), replica in any::<u32>(), key in any::<u32>()) {
-        let r = Repr { ty: MsgType::from_u16(t).unwrap(), proto: if udp { Proto::Udp } else { Proto::Tcp }, cport, sport, replica, key };
+        let r = Repr { ty: MsgType::from_u16(t).unwrap(), proto: if udp { Proto::Udp } else { Proto::Tcp }, cport, sport, replica: Ipv4::from_bits(replica), key };
         prop_assert_eq!(Repr::parse(&r.to_bytes()), Ok(r));
     }
 

@@ -629,7 +629,10 @@ fn r_tick_is_bounded_and_sweeps_every_slot_within_a_round() {
     let s = one_replica();
     let mut r = redir(cap);
     for i in 0..cap as u32 {
-        let p = syn(CLIENT + i / 60_000, (1024 + i % 60_000) as u16);
+        let p = syn(
+            Ipv4::from_bits(CLIENT.to_bits() + i / 60_000),
+            (1024 + i % 60_000) as u16,
+        );
         assert!(matches!(
             r.on_packet(&s, &p, 0).verdict,
             Verdict::Forward { .. }
@@ -774,7 +777,7 @@ fn r33_known_legacy_client_is_served_at_once_without_req() {
     assert!(r.is_empty(), "no entry for a legacy client's flow");
     assert_eq!(r.counters.local_legacy, 1);
     // Another client is redirected as usual.
-    let other = CLIENT + 1;
+    let other = Ipv4::from_bits(CLIENT.to_bits() + 1);
     let o = r.on_packet_with(&s, &syn(other, 5), 2000, |c| legacy.is_legacy(c, 2000));
     assert!(matches!(o.verdict, Verdict::Forward { .. }));
     assert!(o.send.is_some());
@@ -789,19 +792,22 @@ fn r33_known_legacy_client_is_served_at_once_without_req() {
 fn r34_legacy_cache_is_bounded_and_overwrites_on_collision() {
     let mut legacy = LegacyClients::new(HashKey::new(3, 4));
     for c in 0..10_000u32 {
-        legacy.remember(0x0a00_0000 + c, 5);
+        legacy.remember(Ipv4::from_bits(0x0a00_0000 + c), 5);
     }
     let n = legacy.count(5);
     assert!(n <= LEGACY_SLOTS && n > LEGACY_SLOTS / 2, "{n}");
     // The last one is always there; most early ones were overwritten.
-    assert!(legacy.is_legacy(0x0a00_0000 + 9_999, 5));
+    assert!(legacy.is_legacy(Ipv4::from_bits(0x0a00_0000 + 9_999), 5));
     let kept = (0..10_000u32)
-        .filter(|c| legacy.is_legacy(0x0a00_0000 + c, 5))
+        .filter(|c| legacy.is_legacy(Ipv4::from_bits(0x0a00_0000 + c), 5))
         .count();
     assert_eq!(kept, n);
     legacy.clear();
     assert_eq!(legacy.count(5), 0);
-    assert!(!legacy.is_legacy(0, 5), "an empty slot matches no address");
+    assert!(
+        !legacy.is_legacy(Ipv4::UNSPECIFIED, 5),
+        "an empty slot matches no address"
+    );
 }
 
 #[test]

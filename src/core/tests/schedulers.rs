@@ -13,7 +13,7 @@ fn svc(s: &Svcs) -> &Service {
 fn counts(s: &Svcs, clients: u32) -> HashMap<Ipv4, u32> {
     let mut m = HashMap::new();
     for c in 0..clients {
-        if let Some((_, a)) = svc(s).pick(0x0a00_0000 + c * 7919) {
+        if let Some((_, a)) = svc(s).pick(Ipv4::from_bits(0x0a00_0000 + c * 7919)) {
             *m.entry(a).or_insert(0) += 1;
         }
     }
@@ -23,7 +23,9 @@ fn counts(s: &Svcs, clients: u32) -> HashMap<Ipv4, u32> {
 #[test]
 fn rr_cycles_over_eligible_replicas() {
     let s = services(SchedKind::RoundRobin, &[rep(S1, 1), rep(S2, 0), rep(S3, 5)]);
-    let picks: Vec<_> = (0..6).map(|_| svc(&s).pick(1).unwrap().1).collect();
+    let picks: Vec<_> = (0..6)
+        .map(|_| svc(&s).pick(Ipv4::from_bits(1)).unwrap().1)
+        .collect();
     assert_eq!(picks, vec![S1, S3, S1, S3, S1, S3]);
     assert!(!picks.contains(&S2), "weight 0 drains");
     let n1 = picks.iter().filter(|&&a| a == S1).count();
@@ -35,7 +37,7 @@ fn rr_skips_down_replicas() {
     let mut s = services(SchedKind::RoundRobin, &[rep(S1, 1), rep(S2, 1)]);
     s.set_replica(Proto::Tcp, VIP, PORT, S1, 1, false).unwrap();
     for _ in 0..10 {
-        assert_eq!(svc(&s).pick(1).unwrap().1, S2);
+        assert_eq!(svc(&s).pick(Ipv4::from_bits(1)).unwrap().1, S2);
     }
 }
 
@@ -45,11 +47,14 @@ fn wrr_is_proportional_and_smooth() {
         SchedKind::WeightedRoundRobin,
         &[rep(S1, 5), rep(S2, 1), rep(S3, 1)],
     );
-    let seq: Vec<_> = (0..7).map(|_| svc(&s).pick(1).unwrap().1).collect();
+    let seq: Vec<_> = (0..7)
+        .map(|_| svc(&s).pick(Ipv4::from_bits(1)).unwrap().1)
+        .collect();
     // nginx's smooth WRR for 5,1,1: a a b a c a a
     assert_eq!(seq, vec![S1, S1, S2, S1, S3, S1, S1]);
     let m: HashMap<Ipv4, usize> = (0..700).fold(HashMap::new(), |mut m, _| {
-        *m.entry(svc(&s).pick(1).unwrap().1).or_default() += 1;
+        *m.entry(svc(&s).pick(Ipv4::from_bits(1)).unwrap().1)
+            .or_default() += 1;
         m
     });
     assert_eq!((m[&S1], m[&S2], m[&S3]), (500, 100, 100));
@@ -63,7 +68,8 @@ fn wrr_scales_huge_weights_into_the_table() {
     );
     assert!(svc(&s).lut().len() <= LUT_SIZE);
     let m: HashMap<Ipv4, usize> = (0..LUT_SIZE).fold(HashMap::new(), |mut m, _| {
-        *m.entry(svc(&s).pick(1).unwrap().1).or_default() += 1;
+        *m.entry(svc(&s).pick(Ipv4::from_bits(1)).unwrap().1)
+            .or_default() += 1;
         m
     });
     assert!(m[&S3] >= 1, "a tiny weight keeps a turn");
@@ -76,15 +82,15 @@ fn least_conn_prefers_fewest_per_weight() {
     let s = services(SchedKind::LeastConn, &[rep(S1, 1), rep(S2, 2)]);
     let v = svc(&s);
     // 0/1 vs 0/2: tie -> first.
-    assert_eq!(v.pick(1).unwrap().1, S1);
+    assert_eq!(v.pick(Ipv4::from_bits(1)).unwrap().1, S1);
     v.conn_inc(S1);
-    assert_eq!(v.pick(1).unwrap().1, S2);
+    assert_eq!(v.pick(Ipv4::from_bits(1)).unwrap().1, S2);
     v.conn_inc(S2);
     // 1/1 vs 1/2
-    assert_eq!(v.pick(1).unwrap().1, S2);
+    assert_eq!(v.pick(Ipv4::from_bits(1)).unwrap().1, S2);
     let g2 = v.conn_inc(S2);
     // 1/1 vs 2/2: tie -> first
-    assert_eq!(v.pick(1).unwrap().1, S1);
+    assert_eq!(v.pick(Ipv4::from_bits(1)).unwrap().1, S1);
     v.conn_dec(S2, g2.wrapping_add(1)); // another generation of S2: no-op
     assert_eq!(v.replicas()[1].conns(), 2);
     v.conn_dec(S2, g2);
@@ -97,9 +103,9 @@ fn least_conn_prefers_fewest_per_weight() {
 fn source_hash_is_sticky_and_spread() {
     let s = services(SchedKind::SourceHash, &[rep(S1, 1), rep(S2, 1), rep(S3, 2)]);
     for c in 0..100u32 {
-        let a = svc(&s).pick(c).unwrap();
+        let a = svc(&s).pick(Ipv4::from_bits(c)).unwrap();
         for _ in 0..3 {
-            assert_eq!(svc(&s).pick(c).unwrap(), a);
+            assert_eq!(svc(&s).pick(Ipv4::from_bits(c)).unwrap(), a);
         }
     }
     let m = counts(&s, 40_000);
@@ -132,12 +138,14 @@ fn maglev_table_full_and_balanced() {
 #[test]
 fn maglev_removing_one_replica_moves_few_clients() {
     let (mut s, mut reps) = maglev_with(10);
-    let before: Vec<_> = (0..20_000u32).map(|c| svc(&s).pick(c).unwrap().1).collect();
+    let before: Vec<_> = (0..20_000u32)
+        .map(|c| svc(&s).pick(Ipv4::from_bits(c)).unwrap().1)
+        .collect();
     let gone = reps.remove(3).addr;
     s.update(&spec(SchedKind::Maglev, &reps)).unwrap();
     let mut moved = 0;
     for (c, &b) in before.iter().enumerate() {
-        let a = svc(&s).pick(c as u32).unwrap().1;
+        let a = svc(&s).pick(Ipv4::from_bits(c as u32)).unwrap().1;
         assert_ne!(a, gone);
         if b != gone && a != b {
             moved += 1;
@@ -153,13 +161,17 @@ fn maglev_removing_one_replica_moves_few_clients() {
 #[test]
 fn maglev_draining_moves_only_that_replicas_clients_mostly() {
     let (mut s, reps) = maglev_with(5);
-    let before: Vec<_> = (0..10_000u32).map(|c| svc(&s).pick(c).unwrap().1).collect();
+    let before: Vec<_> = (0..10_000u32)
+        .map(|c| svc(&s).pick(Ipv4::from_bits(c)).unwrap().1)
+        .collect();
     s.set_replica(Proto::Tcp, VIP, PORT, reps[0].addr, 0, true)
         .unwrap();
     let stay = before
         .iter()
         .enumerate()
-        .filter(|(c, &b)| b != reps[0].addr && svc(&s).pick(*c as u32).unwrap().1 == b)
+        .filter(|(c, &b)| {
+            b != reps[0].addr && svc(&s).pick(Ipv4::from_bits(*c as u32)).unwrap().1 == b
+        })
         .count();
     let others = before.iter().filter(|&&b| b != reps[0].addr).count();
     assert!(stay as f64 > others as f64 * 0.9, "{stay} of {others}");
@@ -194,9 +206,9 @@ fn every_scheduler_returns_none_when_all_drained_or_down() {
                 },
             ],
         );
-        assert_eq!(svc(&s).pick(5), None, "{k:?}");
+        assert_eq!(svc(&s).pick(Ipv4::from_bits(5)), None, "{k:?}");
         let s = services(k, &[]);
-        assert_eq!(svc(&s).pick(5), None, "{k:?}");
+        assert_eq!(svc(&s).pick(Ipv4::from_bits(5)), None, "{k:?}");
     }
 }
 
@@ -222,7 +234,7 @@ fn every_scheduler_only_picks_eligible() {
             ],
         );
         for c in 0..200 {
-            assert_eq!(svc(&s).pick(c).unwrap().1, S2, "{k:?}");
+            assert_eq!(svc(&s).pick(Ipv4::from_bits(c)).unwrap().1, S2, "{k:?}");
         }
     }
 }
@@ -252,7 +264,7 @@ fn config_errors_leave_nothing_behind() {
         Err(ConfigError::DuplicateReplica)
     );
     assert_eq!(
-        t.add(&spec(SchedKind::RoundRobin, &[rep(0, 1)])),
+        t.add(&spec(SchedKind::RoundRobin, &[rep(Ipv4::UNSPECIFIED, 1)])),
         Err(ConfigError::BadReplica)
     );
     assert_eq!(
@@ -263,7 +275,7 @@ fn config_errors_leave_nothing_behind() {
     sp.port = 0;
     assert_eq!(t.add(&sp), Err(ConfigError::BadService));
     let mut sp = spec(SchedKind::RoundRobin, &[]);
-    sp.vip = 0;
+    sp.vip = Ipv4::UNSPECIFIED;
     assert_eq!(t.add(&sp), Err(ConfigError::BadService));
     let mut sp = spec(SchedKind::RoundRobin, &[]);
     sp.response_timeout_ms = 0;
@@ -318,7 +330,7 @@ fn update_keeps_connection_counts_of_staying_replicas() {
     // An edit keeps the service's identity, so entries made before it
     // are still uncounted from it; deleting and adding makes a new one.
     assert_eq!(v.generation(), g);
-    assert_eq!(v.pick(0).unwrap().1, S3);
+    assert_eq!(v.pick(Ipv4::from_bits(0)).unwrap().1, S3);
     t.del(Proto::Tcp, VIP, PORT).unwrap();
     t.add(&spec(SchedKind::LeastConn, &[rep(S2, 1)])).unwrap();
     assert_ne!(t.lookup(Proto::Tcp, VIP, PORT).unwrap().generation(), g);
@@ -385,13 +397,13 @@ fn services_and_replicas_must_be_unicast() {
         ipv4(240, 0, 0, 1),
         ipv4(255, 255, 255, 255),
     ] {
-        assert!(!is_unicast(bad), "{bad:#x}");
+        assert!(!is_unicast(bad), "{bad}");
     }
     for good in [
         ipv4(10, 0, 0, 1),
         ipv4(192, 0, 2, 1),
         ipv4(223, 255, 255, 254),
     ] {
-        assert!(is_unicast(good), "{good:#x}");
+        assert!(is_unicast(good), "{good}");
     }
 }
