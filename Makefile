@@ -99,8 +99,9 @@ check: deps
 DEBUG_VM_ENV ?= IPRP_RELOADS=5 IPRP_PARALLEL=10 IPRP_LOSS_FLOWS=50 IPRP_FLOOD_COUNT=100000 IPRP_ATTACK_GUESSES=10000 \
 	IPRP_FLOOD_TUPLES=20000 IPRP_NLFUZZ_COUNT=1000 IPRP_IDLE_MS=15000
 SUITE ?= all
-# SUITE=all runs in two VMs at once (DEBUG_LANES, balanced by the suites'
-# debug-kernel times); SUITE=a,b runs those suites in one VM.
+# SUITE=all runs in two VMs at once (DEBUG_LANES: 40-attacks, the longest
+# suite there, and 30-cli in one; the other long ones in the other);
+# SUITE=a,b runs those suites in one VM.
 DEBUG_LANES ?= 40-attacks,30-cli,35-dump,25-icmp,80-nlfuzz \
 	10-module,20-redirect,22-sched,70-lifecycle,50-floods,60-loss
 debug-test: VARIANT := debug
