@@ -83,8 +83,16 @@ pk = lambda k: int(s[f"bench.{hook}.{k}.pkts"])
 ns = lambda k: int(s[f"bench.{hook}.{k}.cycles"]) / pk(k) * 1e6 / khz
 # Packets alternate between "iprp's hook first" and "empty hook first";
 # every sent datagram must have been timed in one of the two positions.
+# The alternation is per CPU, not per namespace: when each datagram makes
+# another namespace's hook run on the same CPU (R's REQ reaching C, in the
+# new-flow row), the two positions get uneven shares, so each position
+# needs only a tenth of the datagrams.
+total = pk(f"{cls}.first") + pk(f"{cls}.second")
+empty = pk("empty.first") + pk("empty.second")
 for pos in ("first", "second"):
-    if pk(f"{cls}.{pos}") < 0.4 * int(sent) or pk(f"empty.{pos}") < pk(f"{cls}.{pos}") * 0.9:
+    if total < 0.8 * int(sent) or pk(f"{cls}.{pos}") < 0.1 * int(sent) or empty < 0.9 * total:
+        timed = {k: v for k, v in s.items() if k.startswith(f"bench.{hook}.") and k.endswith(".pkts")}
+        print(f"{sent} sent; timed: {timed}", file=sys.stderr)
         sys.exit(1)
 o1, o2 = ns(f"{cls}.first"), ns(f"{cls}.second")
 e1, e2 = ns("empty.first"), ns("empty.second")
@@ -159,7 +167,7 @@ hook_rounds() {
 	n R "$BLAST" sink 7777 &
 	n C "$IPRPCTL" role client capacity "$CAPACITY" idle-timeout 86400000
 	n R sysctl -qw net.ipv4.ip_forward=1
-	n R "$IPRPCTL" role redirector capacity "$CAPACITY"
+	n R "$IPRPCTL" role redirector capacity 131072
 	for port in 7777 7778; do
 		n R "$IPRPCTL" service add udp "$VIP:$port" sched rr response-timeout 1000 idle-timeout 600000
 		n R "$IPRPCTL" replica add udp "$VIP:$port" "${ADDR[S1]}"
