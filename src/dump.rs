@@ -294,13 +294,14 @@ fn put_stat(msg: &mut Msg<'_>, group: &str, name: &str, value: u64) -> Result {
 /// `IPRP_A_STAT` nests; `hook` adds the packets the hooks translated
 /// lock-free (counted per CPU) to the shards' `client.translated_*`.
 pub(crate) fn put_stats(state: &NetState, hook: &HookPkts, msg: &mut Msg<'_>) -> Result {
-    let mut gauges: [(&str, &str, u64); 6] = [
+    let mut gauges: [(&str, &str, u64); 7] = [
         ("client", "bindings", 0),
         ("client", "checking", 0),
         ("client", "held_now", 0),
         ("redirector", "entries", 0),
         ("redirector", "services", 0),
         ("redirector", "legacy_clients", 0),
+        ("redirector", "capable_clients", 0),
     ];
     let mut cc = ClientCounters::ZERO;
     let mut rc = RedirCounters::ZERO;
@@ -323,7 +324,9 @@ pub(crate) fn put_stats(state: &NetState, hook: &HookPkts, msg: &mut Msg<'_>) ->
             gauges[4].2 = g.shared.len() as u64;
         }
         let now = shim::now_ms();
-        gauges[5].2 = r.legacy.lock().count(now) as u64;
+        let legacy = r.legacy.lock();
+        gauges[5].2 = legacy.count(now) as u64;
+        gauges[6].2 = legacy.count_capable(now) as u64;
     }
     for (group, name, v) in gauges {
         put_stat(msg, group, name, v)?;

@@ -536,7 +536,13 @@ impl NetState {
                 let (resend, more) = {
                     let mut guard = r.tables.shard(i);
                     let g = &mut guard;
-                    (g.shard.on_tick(g.shared, now), !g.shard.is_empty())
+                    // A client silent for a response timeout is legacy,
+                    // unless it confirmed a flow lately (the legacy lock is
+                    // taken inside a shard's, as on the packet path).
+                    let resend = g.shard.on_tick_with(g.shared, now, |client| {
+                        r.legacy.lock().remember_silent(client, now);
+                    });
+                    (resend, !g.shard.is_empty())
                 };
                 busy |= more;
                 for out in &resend {

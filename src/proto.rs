@@ -44,6 +44,11 @@ fn redirector_msg(state: &NetState, msg: &Repr, src: Ipv4, dst: Ipv4) {
         g.shard.on_chk(g.shared, msg, src, dst, now).ok()
     };
     if let Some(out) = answer {
+        if out.msg.ty == MsgType::Cfm {
+            // It speaks IPRP: a REQ of it that goes unanswered later was
+            // lost, and does not make it legacy.
+            redir.legacy.lock().remember_capable(src, now);
+        }
         send(state, &out);
     }
 }

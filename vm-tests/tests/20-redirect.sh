@@ -159,12 +159,25 @@ PY
 }
 
 t_legacy_served_locally() {
-	local t who
+	local t t2 who who2 legacy0
 	t=$(n L curl -s -o /tmp/legacy.who -w '%{time_connect}' --max-time 15 "http://$VIP:$PORT/who")
 	who=$(cat /tmp/legacy.who)
 	echo "legacy client served by $who, connect ${t}s (response timeout 1 s)"
 	[ "$who" = R ]
 	check "$(stat R redirector.to_accept)" -ge 1 "the unanswered flow moved to the accept table"
+	# L left the REQ unanswered and never confirmed a flow: R remembers it
+	# as legacy, and its next connection is served at once, without a REQ.
+	legacy0=$(stat R redirector.local_legacy)
+	t2=$(n L curl -s -o /tmp/legacy.who -w '%{time_connect}' --max-time 15 "http://$VIP:$PORT/who")
+	who2=$(cat /tmp/legacy.who)
+	echo "second connect of the silent legacy client: ${t2}s (served by $who2)"
+	[ "$who2" = R ]
+	check "$(( $(stat R redirector.local_legacy) - legacy0 ))" -eq 1 "R served the next flow without a REQ"
+	python3 -c 'import sys; t = float(sys.argv[1]); assert t < 0.5, t' "$t2"
+	# C confirmed flows: R knows it speaks IPRP.
+	check "$(stat R redirector.capable_clients)" -ge 1 "R knows C speaks IPRP"
+	# The next test wants L unknown again (this also forgets C).
+	n R "$IPRPCTL" flush redirector
 }
 
 t_legacy_icmp() {
@@ -504,6 +517,11 @@ t_aliased_port_refused() {
 	# the flow itself, and the direct connection is untouched.
 	local aliased0
 	aliased0=$(stat C client.req_aliased)
+	# C's refusal leaves the REQ unanswered; R takes that for a legacy host
+	# only from a client not known to speak IPRP (protocol.md R18). C is
+	# known so once it has confirmed a flow: one redirected request first.
+	n C curl -sf --max-time 10 -o /dev/null "http://$VIP:$PORT/who"
+	check "$(stat R redirector.capable_clients)" -ge 1 "R knows C speaks IPRP"
 	n S1 busybox httpd -p 8083 -h /tmp/www-S1
 	n R busybox httpd -p "$VIP:8083" -h /tmp/www-R
 	n R "$IPRPCTL" service add tcp "$VIP:8083" sched rr response-timeout 1000
@@ -548,7 +566,7 @@ tap "getpeername at the client is the service address" t_peer_is_vip
 tap "1 MB download: bulk bypasses the redirector" t_bulk_bypasses_redirector
 tap "iperf3 TCP and UDP through redirected flows" t_iperf3_tcp_udp
 tap "UDP request/response through a redirected flow" t_udp_request_response
-tap "legacy client (no role) served by R after the response timeout" t_legacy_served_locally
+tap "legacy client (no role) served by R after the response timeout, its next flow at once" t_legacy_served_locally
 tap "a legacy client that answers with ICMP protocol unreachable is served at once, and its next flow without a REQ" t_legacy_icmp
 tap "a REQ whose translation would alias a direct connection is refused; R serves the flow" t_aliased_port_refused
 tap "first connect costs about one C-R round trip more" t_connect_time

@@ -33,7 +33,7 @@ pub use hash::HashKey;
 pub use readidx::{ports_hash, Dir, Key, Read, ReadIndex, ReadSlot, SLOTS_PER_BINDING};
 pub use redirector::{
     DropReason, FlowKey, LegacyClients, PacketInfo, PacketOutcome, REntry, RState, RedirShard,
-    RedirSlot, Verdict, LEGACY_SLOTS, LEGACY_TTL_MS,
+    RedirSlot, Verdict, CAPABLE_TTL_MS, LEGACY_SLOTS, LEGACY_TTL_MS,
 };
 pub use sched::{
     ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, ServiceTable, LUT_SIZE, MAX_REPLICAS,

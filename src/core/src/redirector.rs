@@ -608,6 +608,20 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         svcs: &ServiceTable<T>,
         now: u64,
     ) -> Resends {
+        self.on_tick_with(svcs, now, |_| {})
+    }
+
+    /// [`Self::on_tick`], calling `silent(client)` for each flow whose
+    /// client did not answer its REQ within the response timeout (R18): the
+    /// kernel remembers such a client as legacy unless it is known to speak
+    /// IPRP ([`LegacyClients::remember_silent`]). Called under the caller's
+    /// lock; it must not re-enter this shard.
+    pub fn on_tick_with<T: DerefMut<Target = [Service]>>(
+        &mut self,
+        svcs: &ServiceTable<T>,
+        now: u64,
+        mut silent: impl FnMut(Ipv4),
+    ) -> Resends {
         let mut resend = Resends::new();
         for _ in 0..self.table.sweep_budget() {
             let Some(i) = self.table.sweep_next() else {
@@ -628,6 +642,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 if let Some(s) = svc_of(svcs, &e) {
                     bump(&s.live().stripe(self.stripe).flows_local);
                 }
+                silent(e.flow.client);
             } else if e.state == RState::Sent
                 && now.saturating_sub(e.last_req) >= RESEND_AFTER_MS
                 && !resend.is_full()
@@ -705,20 +720,39 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
 /// Slots of [`LegacyClients`].
 pub const LEGACY_SLOTS: usize = 256;
 
-/// How long a client that answered a REQ with protocol unreachable is
-/// served locally without a new REQ (ms). Long enough to spare its next
-/// connections the response timeout; short enough that a client that
-/// loads IPRP is redirected again soon.
+/// How long a client known to have no IPRP is served locally without a
+/// new REQ (ms): one that answered a REQ with protocol unreachable, or
+/// that left one unanswered for the response timeout while not known to
+/// speak IPRP. Long enough to spare its next connections the response
+/// timeout; short enough that a client that loads IPRP is redirected
+/// again soon.
 pub const LEGACY_TTL_MS: u64 = 60_000;
 
-/// Clients known to have no IPRP: a small direct-mapped cache keyed by a
-/// keyed hash of the address. A collision overwrites (the forgotten
-/// client costs one response timeout again), so the memory is bounded and
-/// a flood of forged addresses cannot grow it.
+/// How long a client that confirmed a flow (sent a CHK that R answered
+/// with a CFM) is known to speak IPRP (ms): a REQ of it that goes
+/// unanswered meanwhile was lost, so it does not make the client legacy.
+pub const CAPABLE_TTL_MS: u64 = 600_000;
+
+/// What R knows of a client.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Known {
+    /// No IPRP: served locally.
+    Legacy,
+    /// Speaks IPRP: a silence is a loss, not a legacy host.
+    Capable,
+}
+
+/// What R knows of its clients, both ways: those that have no IPRP (they
+/// answered a REQ with protocol unreachable, or let one go unanswered
+/// for the response timeout) and those that speak it (they confirmed a
+/// flow). A small direct-mapped cache keyed by a keyed hash of the
+/// address; a collision overwrites (the forgotten client costs one
+/// response timeout again), so the memory is bounded and a flood of
+/// forged addresses cannot grow it.
 pub struct LegacyClients {
     key: HashKey,
-    /// (client, until): `until` 0 is an empty slot.
-    slots: [(Ipv4, u64); LEGACY_SLOTS],
+    /// (client, what, until): `until` 0 is an empty slot.
+    slots: [(Ipv4, Known, u64); LEGACY_SLOTS],
 }
 
 impl LegacyClients {
@@ -726,7 +760,7 @@ impl LegacyClients {
     pub const fn new(key: HashKey) -> Self {
         Self {
             key,
-            slots: [(Ipv4::UNSPECIFIED, 0); LEGACY_SLOTS],
+            slots: [(Ipv4::UNSPECIFIED, Known::Legacy, 0); LEGACY_SLOTS],
         }
     }
 
@@ -734,28 +768,68 @@ impl LegacyClients {
         crate::hash::reduce(self.key.hash1(u64::from(client.to_bits())), LEGACY_SLOTS)
     }
 
-    /// Remembers `client` as legacy until `now + LEGACY_TTL_MS`.
-    pub fn remember(&mut self, client: Ipv4, now: u64) {
+    fn known(&self, client: Ipv4, now: u64) -> Option<Known> {
+        self.slots
+            .get(self.slot(client))
+            .filter(|&&(c, _, until)| c == client && now < until)
+            .map(|&(_, k, _)| k)
+    }
+
+    fn set(&mut self, client: Ipv4, what: Known, until: u64) {
         let i = self.slot(client);
         if let Some(s) = self.slots.get_mut(i) {
-            *s = (client, now.saturating_add(LEGACY_TTL_MS).max(1));
+            *s = (client, what, until.max(1));
         }
+    }
+
+    /// Remembers `client` as legacy until `now + LEGACY_TTL_MS`: it
+    /// answered a REQ with protocol unreachable (R22), which outweighs any
+    /// earlier sign that it speaks IPRP (it may have unloaded it).
+    pub fn remember(&mut self, client: Ipv4, now: u64) {
+        self.set(client, Known::Legacy, now.saturating_add(LEGACY_TTL_MS));
+    }
+
+    /// `client` left a REQ unanswered for the response timeout (R18):
+    /// remembered as legacy, as by [`Self::remember`], unless it is known
+    /// to speak IPRP. True if it is now remembered as legacy.
+    pub fn remember_silent(&mut self, client: Ipv4, now: u64) -> bool {
+        if self.known(client, now) == Some(Known::Capable) {
+            return false;
+        }
+        self.remember(client, now);
+        true
+    }
+
+    /// `client` confirmed a flow: it speaks IPRP, until
+    /// `now + CAPABLE_TTL_MS` (and it is no longer legacy).
+    pub fn remember_capable(&mut self, client: Ipv4, now: u64) {
+        self.set(client, Known::Capable, now.saturating_add(CAPABLE_TTL_MS));
     }
 
     /// Whether `client` is a legacy client remembered at `now`.
     pub fn is_legacy(&self, client: Ipv4, now: u64) -> bool {
-        self.slots
-            .get(self.slot(client))
-            .is_some_and(|&(c, until)| c == client && now < until)
+        self.known(client, now) == Some(Known::Legacy)
     }
 
     /// Forgets every client (flush, role change).
     pub fn clear(&mut self) {
-        self.slots = [(Ipv4::UNSPECIFIED, 0); LEGACY_SLOTS];
+        self.slots = [(Ipv4::UNSPECIFIED, Known::Legacy, 0); LEGACY_SLOTS];
     }
 
-    /// Clients remembered at `now` (stats).
+    /// Legacy clients remembered at `now` (stats).
     pub fn count(&self, now: u64) -> usize {
-        self.slots.iter().filter(|&&(_, until)| now < until).count()
+        self.count_of(Known::Legacy, now)
+    }
+
+    /// Clients known at `now` to speak IPRP (stats).
+    pub fn count_capable(&self, now: u64) -> usize {
+        self.count_of(Known::Capable, now)
+    }
+
+    fn count_of(&self, what: Known, now: u64) -> usize {
+        self.slots
+            .iter()
+            .filter(|&&(_, k, until)| k == what && now < until)
+            .count()
     }
 }

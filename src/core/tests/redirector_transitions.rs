@@ -839,3 +839,46 @@ fn r_remove_service_removes_only_its_entries() {
     assert_eq!(o.send.unwrap().msg, msg(MsgType::Req, 2, S1, 0));
     assert!(r.check_invariants());
 }
+
+#[test]
+fn r35_a_client_silent_for_the_response_timeout_is_remembered_as_legacy() {
+    let s = one_replica();
+    let mut r = redir(16);
+    let mut legacy = LegacyClients::new(HashKey::new(1, 2));
+    sent(&mut r, &s, 1, 0);
+    // Before the response timeout (1000 ms): nobody is silent yet.
+    let mut silent = Vec::new();
+    r.on_tick_with(&s, 500, |c| silent.push(c));
+    assert!(silent.is_empty());
+    r.on_tick_with(&s, 1000, |c| silent.push(c));
+    assert_eq!(silent, [CLIENT]);
+    assert!(silent.iter().all(|&c| legacy.remember_silent(c, 1000)));
+    // Its next flow is served at once, without a REQ (R24).
+    let o = r.on_packet_with(&s, &syn(CLIENT, 2), 1500, |c| legacy.is_legacy(c, 1500));
+    assert_eq!((o.verdict, o.send), (Verdict::Local, None));
+    assert_eq!(legacy.count(1500), 1);
+    // The flow already in the accept table is not reported again.
+    r.on_tick_with(&s, 2500, |c| silent.push(c));
+    assert_eq!(silent.len(), 1);
+}
+
+#[test]
+fn r36_a_client_that_confirmed_a_flow_is_not_made_legacy_by_a_lost_req() {
+    let mut legacy = LegacyClients::new(HashKey::new(1, 2));
+    legacy.remember_capable(CLIENT, 0);
+    assert_eq!(legacy.count_capable(0), 1);
+    // A REQ of it went unanswered (lost): still redirected.
+    assert!(!legacy.remember_silent(CLIENT, 5000));
+    assert!(!legacy.is_legacy(CLIENT, 5000));
+    // An explicit protocol unreachable outweighs it (IPRP was unloaded).
+    legacy.remember(CLIENT, 6000);
+    assert!(legacy.is_legacy(CLIENT, 6000));
+    // Confirming a flow again makes it capable again.
+    legacy.remember_capable(CLIENT, 7000);
+    assert!(!legacy.is_legacy(CLIENT, 7000));
+    // The capable mark lasts CAPABLE_TTL_MS; after it, silence counts.
+    let later = 7000 + CAPABLE_TTL_MS;
+    assert!(legacy.remember_silent(CLIENT, later));
+    assert!(legacy.is_legacy(CLIENT, later));
+    assert_eq!(legacy.count_capable(later), 0);
+}
