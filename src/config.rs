@@ -28,6 +28,7 @@ fn config_error(e: ConfigError) -> (Error, &'static CStr) {
         ConfigError::BadReplica => (EINVAL, c"invalid replica address"),
         ConfigError::BadService => (EINVAL, c"invalid service address or port"),
         ConfigError::BadTimeout => (EINVAL, c"invalid timeout"),
+        ConfigError::BadGrant => (ERANGE, c"wildcard grant longer than a day"),
         ConfigError::Exists => (EEXIST, c"the service already exists"),
         ConfigError::NoService => (ENOENT, c"no such service"),
         ConfigError::NoReplica => (ENOENT, c"no such replica in the service"),
@@ -134,6 +135,7 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
             sched,
             response_timeout_ms: attrs.u32(a::IPRP_A_RESPONSE_TIMEOUT).unwrap_or(resp),
             idle_timeout_ms: attrs.u32(a::IPRP_A_IDLE_TIMEOUT).unwrap_or(idle),
+            grant_s: 0,
             replicas: &replicas,
         };
         if replace {
@@ -251,6 +253,7 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
             sched: svc.sched(),
             response_timeout_ms: svc.response_timeout_ms(),
             idle_timeout_ms: svc.idle_timeout_ms(),
+            grant_s: svc.grant_s(),
             replicas: &list,
         };
         g.shared.update(&spec).map(|_| ()).map_err(config_error)

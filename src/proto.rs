@@ -102,7 +102,7 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: Ipv4, dst: Ipv4
                 state.counters.inc(ctr::IPRP_CTR_HELD_FREED);
             }
         }
-        ClientOutcome::Ignored | ClientOutcome::Drop(_) => {}
+        ClientOutcome::Ignored | ClientOutcome::Granted(_) | ClientOutcome::Drop(_) => {}
     }
 }
 

@@ -131,6 +131,7 @@ fn setup(n: u64, ops: usize, rng: &mut Rng32) -> Setup {
         sched: SchedKind::RoundRobin,
         response_timeout_ms: 1,
         idle_timeout_ms: u32::MAX,
+        grant_s: 0,
         replicas: &[ReplicaSpec {
             addr: S,
             weight: 1,

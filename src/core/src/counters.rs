@@ -278,6 +278,10 @@ counters! {
         alm_no_binding,
         /// Dropped: message of another type handed to the client.
         msg_not_client,
+        /// CFMs accepted with a wildcard grant (new or renewed).
+        grant_rx,
+        /// Bindings created from a wildcard grant, without a handshake.
+        granted_bound,
         /// Outgoing packets translated (redirector -> replica).
         translated_out,
         /// Incoming packets translated (replica -> redirector).

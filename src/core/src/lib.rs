@@ -25,8 +25,9 @@ pub mod table;
 pub mod wire;
 
 pub use client::{
-    Binding, CState, ClientConfig, ClientDrop, ClientOutcome, ClientShard, ClientSlot, Held,
-    InVerdict, LocalFlow, NoIndex, Publish, HOLD_PER_BINDING, ORPHANS_PER_SHARD, ORPHAN_HOLD_MS,
+    Binding, CState, ClientConfig, ClientDrop, ClientOutcome, ClientShard, ClientSlot, Grant, Held,
+    InVerdict, LocalFlow, NoIndex, Publish, Wildcards, DEFAULT_MAX_GRANT_S, HOLD_PER_BINDING,
+    ORPHANS_PER_SHARD, ORPHAN_HOLD_MS, WILDCARD_SLOTS,
 };
 pub use counters::{ClientCounters, MsgCounters, RedirCounters, ServiceCounters};
 pub use hash::HashKey;
@@ -36,12 +37,13 @@ pub use redirector::{
     RedirSlot, Verdict, CAPABLE_TTL_MS, LEGACY_SLOTS, LEGACY_TTL_MS,
 };
 pub use sched::{
-    ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, ServiceTable, LUT_SIZE, MAX_REPLICAS,
+    ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, ServiceTable, LUT_SIZE, MAX_GRANT_S,
+    MAX_REPLICAS,
 };
 pub use table::{shard_index, DumpPos};
 pub use wire::{
-    Ipv4, MsgType, Outgoing, ParseError, Proto, Repr, Resends, IPPROTO_REDR, MSG_LEN,
-    RESEND_AFTER_MS, RESEND_PER_TICK,
+    Ext, Ipv4, MsgType, Outgoing, ParseError, Proto, Repr, Resends, EXT_MAX_LEN, IPPROTO_REDR,
+    MSG_LEN, RESEND_AFTER_MS, RESEND_PER_TICK,
 };
 
 /// Source of randomness injected by the caller (the kernel passes

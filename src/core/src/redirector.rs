@@ -15,7 +15,7 @@ use crate::counters::{bump, RedirCounters};
 use crate::hash::HashKey;
 use crate::sched::{Service, ServiceTable};
 use crate::table::{DumpPos, Entry, Slot, Table, NIL};
-use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
+use crate::wire::{Ext, Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
 use core::ops::DerefMut;
 
 /// State of a redirector entry.
@@ -213,6 +213,7 @@ fn msg(ty: MsgType, e: &REntry, key: u32) -> Outgoing {
             replica: e.replica,
             key,
         },
+        ext: Ext::NONE,
     }
 }
 
@@ -378,7 +379,12 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                             bump(&sc.forwarded);
                             PacketOutcome {
                                 verdict: Verdict::Forward { replica: e.replica },
-                                send: Some(msg(MsgType::Cfm, &e, e.key)),
+                                send: Some(Outgoing {
+                                    ext: Ext {
+                                        grant_s: svc.grant_s(),
+                                    },
+                                    ..msg(MsgType::Cfm, &e, e.key)
+                                }),
                             }
                         }
                     };
@@ -477,6 +483,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             from: dst,
             to: src,
             msg: m.answer(MsgType::Alm, m.key),
+            ext: Ext::NONE,
         };
         let k = FlowKey {
             client: src,
@@ -504,6 +511,9 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     from: dst,
                     to: src,
                     msg: m.answer(MsgType::Cfm, m.key),
+                    ext: Ext {
+                        grant_s: svc.grant_s(),
+                    },
                 })
             }
             RState::Confirmed if e.replica == m.replica && e.key == m.key => {
@@ -513,6 +523,9 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     from: dst,
                     to: src,
                     msg: m.answer(MsgType::Cfm, m.key),
+                    ext: Ext {
+                        grant_s: svc.grant_s(),
+                    },
                 })
             }
             RState::Sent | RState::Confirmed => {
@@ -543,6 +556,9 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     from: dst,
                     to: src,
                     msg: m.answer(MsgType::Cfm, m.key),
+                    ext: Ext {
+                        grant_s: svc.grant_s(),
+                    },
                 })
             }
             RState::Accept => {

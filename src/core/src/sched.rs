@@ -96,9 +96,17 @@ pub struct ServiceSpec<'a> {
     pub response_timeout_ms: u32,
     /// Idle time after which an entry is deleted.
     pub idle_timeout_ms: u32,
+    /// Wildcard grant sent with every CFM (seconds, at most
+    /// [`MAX_GRANT_S`]; 0: none): the client's new flows to this service
+    /// may go to the confirmed flow's replica without a handshake for that
+    /// long (docs/protocol.md, "Wildcard grants").
+    pub grant_s: u32,
     /// Replicas, at most [`MAX_REPLICAS`], distinct non-zero addresses.
     pub replicas: &'a [ReplicaSpec],
 }
+
+/// Longest wildcard grant a service may send (s): one day.
+pub const MAX_GRANT_S: u32 = 86_400;
 
 /// Default response timeout (ms).
 pub const DEFAULT_RESPONSE_TIMEOUT_MS: u32 = 1000;
@@ -118,6 +126,8 @@ pub enum ConfigError {
     BadService,
     /// Response or idle timeout of 0, or response timeout > idle timeout.
     BadTimeout,
+    /// Wildcard grant longer than [`MAX_GRANT_S`].
+    BadGrant,
     /// A service with this protocol, VIP and port exists already.
     Exists,
     /// No such service.
@@ -181,6 +191,7 @@ pub struct Service {
     sched: SchedKind,
     response_timeout_ms: u32,
     idle_timeout_ms: u32,
+    grant_s: u32,
     replicas: heapless::Vec<Replica, MAX_REPLICAS>,
     lut: [u8; LUT_SIZE],
     lut_len: u16,
@@ -201,6 +212,7 @@ impl Service {
             sched: SchedKind::RoundRobin,
             response_timeout_ms: 0,
             idle_timeout_ms: 0,
+            grant_s: 0,
             replicas: heapless::Vec::new(),
             lut: [LUT_NONE; LUT_SIZE],
             lut_len: 0,
@@ -233,6 +245,10 @@ impl Service {
     /// Idle timeout in ms.
     pub fn idle_timeout_ms(&self) -> u32 {
         self.idle_timeout_ms
+    }
+    /// Wildcard grant sent with each CFM (s; 0: none).
+    pub fn grant_s(&self) -> u32 {
+        self.grant_s
     }
     /// Generation number: identifies this service among every service the
     /// slot held. Set when the service is added, kept by edits.
@@ -519,6 +535,9 @@ fn validate(spec: &ServiceSpec<'_>) -> Result<(), ConfigError> {
     {
         return Err(ConfigError::BadTimeout);
     }
+    if spec.grant_s > MAX_GRANT_S {
+        return Err(ConfigError::BadGrant);
+    }
     if spec.replicas.len() > MAX_REPLICAS {
         return Err(ConfigError::TooManyReplicas);
     }
@@ -619,6 +638,7 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         s.sched = spec.sched;
         s.response_timeout_ms = spec.response_timeout_ms;
         s.idle_timeout_ms = spec.idle_timeout_ms;
+        s.grant_s = spec.grant_s;
         s.key = key;
         s.cursor = AtomicU32::new(0);
         s.replicas.clear();

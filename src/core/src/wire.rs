@@ -336,6 +336,58 @@ pub fn emit(repr: &Repr, out: &mut [u8; MSG_LEN]) {
     repr.emit(out)
 }
 
+/// Most bytes of extensions ([`Ext`]) a message carries after its
+/// [`MSG_LEN`] bytes.
+pub const EXT_MAX_LEN: usize = 6;
+
+/// Extension type: a wildcard grant, in a CFM (see [`Ext::grant_s`]).
+pub const EXT_GRANT: u8 = 1;
+
+/// Extensions after the 16 bytes of a message (docs/protocol.md,
+/// "Extensions"): type-length-value items, each a type byte, a length
+/// byte (of the value) and the value. A peer that knows only the paper
+/// ignores the bytes after the 16; a receiver skips items of types it does
+/// not know and stops at an item that does not fit.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Ext {
+    /// In a CFM: the redirector grants the client a wildcard binding for
+    /// this many seconds (0: none): the client's new flows to the same
+    /// service address, protocol and server port may go straight to the
+    /// CFM's replica, without a handshake. Value: 4 bytes, big-endian.
+    pub grant_s: u32,
+}
+
+impl Ext {
+    /// No extension.
+    pub const NONE: Self = Self { grant_s: 0 };
+
+    /// Parses the bytes that follow a message's first [`MSG_LEN`].
+    pub fn parse(mut rest: &[u8]) -> Self {
+        let mut ext = Self::NONE;
+        while let [ty, len, tail @ ..] = rest {
+            let Some((value, next)) = tail.split_at_checked(usize::from(*len)) else {
+                break;
+            };
+            if let (EXT_GRANT, Ok(v)) = (*ty, <[u8; 4]>::try_from(value)) {
+                ext.grant_s = u32::from_be_bytes(v);
+            }
+            rest = next;
+        }
+        ext
+    }
+
+    /// Writes the extensions into `out`; returns the bytes written (0 for
+    /// none).
+    pub fn emit(&self, out: &mut [u8; EXT_MAX_LEN]) -> usize {
+        if self.grant_s == 0 {
+            return 0;
+        }
+        let [a, b, c, d] = self.grant_s.to_be_bytes();
+        *out = [EXT_GRANT, 4, a, b, c, d];
+        EXT_MAX_LEN
+    }
+}
+
 /// A message together with the IP addresses it is to be sent from and to.
 ///
 /// `from` is always an address of the sending host: for REQ/CFM/ALM the
@@ -349,6 +401,8 @@ pub struct Outgoing {
     pub to: Ipv4,
     /// The message.
     pub msg: Repr,
+    /// Its extensions.
+    pub ext: Ext,
 }
 
 /// Most messages one shard re-sends per timer tick (REQ at the redirector,
@@ -366,6 +420,26 @@ pub type Resends = heapless::Vec<Outgoing, RESEND_PER_TICK>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ext_round_trip_and_tolerant_parse() {
+        let mut out = [0u8; EXT_MAX_LEN];
+        assert_eq!(Ext::NONE.emit(&mut out), 0);
+        let g = Ext { grant_s: 300 };
+        let n = g.emit(&mut out);
+        assert_eq!(&out[..n], &[1, 4, 0, 0, 1, 44]);
+        assert_eq!(Ext::parse(&out[..n]), g);
+        // Nothing, an unknown item before it, a truncated item, a grant of
+        // the wrong length: each parses without error.
+        assert_eq!(Ext::parse(&[]), Ext::NONE);
+        assert_eq!(
+            Ext::parse(&[9, 2, 0xff, 0xff, 1, 4, 0, 0, 0, 5]),
+            Ext { grant_s: 5 }
+        );
+        assert_eq!(Ext::parse(&[1, 4, 0, 0]), Ext::NONE);
+        assert_eq!(Ext::parse(&[1, 2, 0, 5]), Ext::NONE);
+        assert_eq!(Ext::parse(&[1]), Ext::NONE);
+    }
 
     // REQ, TCP, client port 40000 (0x9c40), server port 80, replica 10.0.2.7, key 0.
     const REQ_BYTES: [u8; 16] = [

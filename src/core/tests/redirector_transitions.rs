@@ -882,3 +882,40 @@ fn r36_a_client_that_confirmed_a_flow_is_not_made_legacy_by_a_lost_req() {
     assert!(legacy.is_legacy(CLIENT, later));
     assert_eq!(legacy.count_capable(later), 0);
 }
+
+#[test]
+fn r37_every_cfm_of_a_granting_service_carries_its_grant() {
+    let reps = [rep(S1, 1)];
+    let mut s = ServiceTable::new_in(svc_storage(8), HashKey::new(11, 12));
+    s.add(&ServiceSpec {
+        grant_s: 120,
+        ..spec(SchedKind::RoundRobin, &reps)
+    })
+    .unwrap();
+    let mut r = redir(16);
+    sent(&mut r, &s, 1, 0);
+    let chk = msg(MsgType::Chk, 1, S1, 7);
+    let o = r.on_chk(&s, &chk, CLIENT, VIP, 10).unwrap();
+    assert_eq!((o.msg.ty, o.ext.grant_s), (MsgType::Cfm, 120));
+    // The duplicate CFM for a repeated CHK, and the one a packet of the
+    // confirmed flow draws (R7), carry it too; an ALM does not.
+    let o = r.on_chk(&s, &chk, CLIENT, VIP, 20).unwrap();
+    assert_eq!((o.msg.ty, o.ext.grant_s), (MsgType::Cfm, 120));
+    let o = r.on_packet(&s, &syn(CLIENT, 1), 30).send.unwrap();
+    assert_eq!((o.msg.ty, o.ext.grant_s), (MsgType::Cfm, 120));
+    let bad = msg(MsgType::Chk, 1, S1, 8);
+    let o = r.on_chk(&s, &bad, CLIENT, VIP, 40).unwrap();
+    assert_eq!((o.msg.ty, o.ext), (MsgType::Alm, Ext::NONE));
+    // A service without a grant sends none; a grant over a day is refused.
+    let plain = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &plain, 1, 0);
+    let o = r.on_chk(&plain, &chk, CLIENT, VIP, 10).unwrap();
+    assert_eq!(o.ext, Ext::NONE);
+    let too_long = ServiceSpec {
+        grant_s: MAX_GRANT_S + 1,
+        port: PORT + 1,
+        ..spec(SchedKind::RoundRobin, &reps)
+    };
+    assert_eq!(s.add(&too_long), Err(ConfigError::BadGrant));
+}

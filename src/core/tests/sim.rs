@@ -359,7 +359,8 @@ impl Sim {
                             self.held.remove(hd);
                         }
                     }
-                    ClientOutcome::Ignored | ClientOutcome::Drop(_) => {}
+                    ClientOutcome::Ignored | ClientOutcome::Granted(_) | ClientOutcome::Drop(_) => {
+                    }
                 }
             }
             _ => {}

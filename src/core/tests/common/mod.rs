@@ -82,6 +82,7 @@ pub fn spec<'a>(sched: SchedKind, replicas: &'a [ReplicaSpec]) -> ServiceSpec<'a
         sched,
         response_timeout_ms: 1000,
         idle_timeout_ms: 60_000,
+        grant_s: 0,
         replicas,
     }
 }
