@@ -111,18 +111,20 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
     {
         let g = redir.tables.lock_all();
         let current = g.shared.lookup(proto, vip, port);
-        let (sched, resp, idle, replicas) = match (replace, current) {
+        let (sched, resp, idle, grant, replicas) = match (replace, current) {
             (true, None) => return Err((ENOENT, c"no such service to edit")),
             (true, Some(svc)) => (
                 svc.sched() as u8,
                 svc.response_timeout_ms(),
                 svc.idle_timeout_ms(),
+                svc.grant_s(),
                 replica_specs(svc),
             ),
             (false, _) => (
                 SchedKind::RoundRobin as u8,
                 DEFAULT_RESPONSE_TIMEOUT_MS,
                 DEFAULT_IDLE_TIMEOUT_MS,
+                0,
                 HVec::new(),
             ),
         };
@@ -135,7 +137,7 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
             sched,
             response_timeout_ms: attrs.u32(a::IPRP_A_RESPONSE_TIMEOUT).unwrap_or(resp),
             idle_timeout_ms: attrs.u32(a::IPRP_A_IDLE_TIMEOUT).unwrap_or(idle),
-            grant_s: 0,
+            grant_s: attrs.u32(a::IPRP_A_GRANT).unwrap_or(grant),
             replicas: &replicas,
         };
         if replace {

@@ -11,8 +11,9 @@
 //! At both, ICMP errors about translated flows are translated too (rules
 //! C27, C28 in docs/protocol.md).
 
-use crate::pernet::{self, ClientRole, NetState, RedirRole};
+use crate::pernet::{self, ClientRole, ClientTable, NetState, RedirRole};
 use crate::shim::{self, IcmpRewrite, Pkt, SkbRef, SocketQuery};
+use crate::sync::BhLock;
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::InVerdict;
 use iprp_core::readidx::{ports_hash, Key, Read};
@@ -468,16 +469,58 @@ pub(crate) unsafe extern "C" fn iprp_rs_local_out(
 ) -> Verdict {
     // SAFETY: by the function's contract.
     let (state, skb) = unsafe { (pernet::state(state), SkbRef::with_head(skb, head, headlen)) };
-    let Some(client) = state.client().filter(|c| c.has_bindings()) else {
+    let Some(client) = state
+        .client()
+        .filter(|c| c.has_bindings() || c.has_grants())
+    else {
         return Verdict::Accept;
     };
     let Some(ip) = Ip::of(skb.head()) else {
         return Verdict::Accept;
     };
-    if ip.proto != IPPROTO_ICMP && !client.filter.redirectors.may_contain(ip.daddr) {
+    if ip.proto != IPPROTO_ICMP
+        && !client.filter.redirectors.may_contain(ip.daddr)
+        && !client.granted.may_contain(ip.daddr)
+    {
         return Verdict::Accept;
     }
     local_out(state, client, skb, &ip)
+}
+
+/// The first packet of a flow with no binding, to a service for which the
+/// client holds a live wildcard grant: binds the flow to the grant's
+/// replica at once (CONFIRMED, no handshake) and translates the packet, so
+/// the redirector never sees the flow. Not when another local socket
+/// already uses the translated 4-tuple (the REQ's aliasing rule).
+fn client_granted(
+    state: &NetState,
+    client: &ClientRole,
+    shard: &BhLock<ClientTable>,
+    skb: &mut SkbRef<'_>,
+    f: &Flow,
+) -> Option<Verdict> {
+    if !f.initial || !client.granted.may_contain(f.daddr) {
+        return None;
+    }
+    let now = shim::now_ms();
+    let replica = client.granted_replica(f.daddr, f.proto, f.dport, now)?;
+    // SAFETY: `state.net` is the namespace the packet is in.
+    let aliased = unsafe {
+        skb.has_socket(
+            state.net,
+            f.proto,
+            (replica, f.dport),
+            (f.saddr, f.sport),
+            SocketQuery::Uses,
+        )
+    };
+    if aliased {
+        return None;
+    }
+    let bound = client.update(shard, |s| {
+        s.bind_granted(f.daddr, replica, f.proto, f.sport, f.dport, f.saddr, now)
+    });
+    bound.then(|| rewrite(state, skb, true, replica, Verdict::Reroute))
 }
 
 /// LOCAL_OUT for a packet the prefilter let through.
@@ -492,7 +535,9 @@ fn local_out(state: &NetState, client: &ClientRole, mut skb: SkbRef<'_>, ip: &Ip
     let hp = ports_hash(&state.key, f.proto, f.sport, f.dport);
     let (shard, index) = client.shard_of_hash(hp);
     match index.read(hp, &Key::out(f.daddr, f.proto, f.sport, f.dport)) {
-        Read::Absent => return Verdict::Accept,
+        Read::Absent => {
+            return client_granted(state, client, shard, &mut skb, &f).unwrap_or(Verdict::Accept);
+        }
         Read::Confirmed(replica) => {
             return rewrite(state, &mut skb, true, replica, Verdict::RerouteTranslated);
         }

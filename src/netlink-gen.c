@@ -55,6 +55,10 @@ static const struct netlink_range_validation iprp_a_count_range = {
 	.max	= 4194304ULL,
 };
 
+static const struct netlink_range_validation iprp_a_grant_range = {
+	.max	= 86400ULL,
+};
+
 /* IPRP_CMD_SET_ROLE - do */
 static const struct nla_policy iprp_set_role_nl_policy[IPRP_A_REDIR_CAPACITY + 1] = {
 	[IPRP_A_ROLE] = NLA_POLICY_MASK(NLA_U32, 0x3),
@@ -65,13 +69,14 @@ static const struct nla_policy iprp_set_role_nl_policy[IPRP_A_REDIR_CAPACITY + 1
 };
 
 /* IPRP_CMD_NEW_SERVICE - do */
-static const struct nla_policy iprp_new_service_nl_policy[IPRP_A_IDLE_TIMEOUT + 1] = {
+static const struct nla_policy iprp_new_service_nl_policy[IPRP_A_GRANT + 1] = {
 	[IPRP_A_PROTO] = { .type = NLA_U8, },
 	[IPRP_A_VIP] = { .type = NLA_BE32, },
 	[IPRP_A_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 	[IPRP_A_SCHED] = NLA_POLICY_MAX(NLA_U8, 4),
 	[IPRP_A_RESPONSE_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_response_timeout_range),
 	[IPRP_A_IDLE_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_idle_timeout_range),
+	[IPRP_A_GRANT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_grant_range),
 };
 
 /* IPRP_CMD_DEL_SERVICE - do */
@@ -150,7 +155,7 @@ const struct genl_split_ops iprp_nl_ops[13] = {
 		.cmd		= IPRP_CMD_NEW_SERVICE,
 		.doit		= iprp_nl_new_service_doit,
 		.policy		= iprp_new_service_nl_policy,
-		.maxattr	= IPRP_A_IDLE_TIMEOUT,
+		.maxattr	= IPRP_A_GRANT,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

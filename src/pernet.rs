@@ -13,7 +13,7 @@ use crate::shim::{self, OwnedSkb};
 use crate::sync::{new_bh_lock, BhLock, ShardGuard, Sharded};
 use crate::uapi::iprp_counter as ctr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use iprp_core::client::{ClientConfig, ClientShard, ClientSlot};
+use iprp_core::client::{ClientConfig, ClientShard, ClientSlot, Grant, Wildcards};
 use iprp_core::filter::{AddrFilter, AddrSet};
 use iprp_core::hash::reduce;
 use iprp_core::readidx::{ReadIndex, ReadSlot, SLOTS_PER_BINDING};
@@ -86,6 +86,13 @@ pub(crate) struct ClientRole {
     /// Bindings in all shards, kept current by [`ClientRole::update`]: while
     /// it is 0 the hooks skip hashing and locking for every packet.
     bound: AtomicUsize,
+    /// Wildcard grants from the redirectors' CFMs. Taken inside a shard's
+    /// lock, never the other way round.
+    pub(crate) wildcards: BhLock<Wildcards>,
+    /// Service addresses of the grants, one count per grant slot, read
+    /// without any lock: LOCAL_OUT looks for a grant only for a packet to
+    /// one of them.
+    pub(crate) granted: KBox<AddrSet>,
 }
 
 /// Redirector role.
@@ -94,7 +101,8 @@ pub(crate) struct RedirRole {
     /// services every shard reads: a packet locks its flow's shard only;
     /// a service change locks them all (`crate::sync`).
     pub(crate) tables: Sharded<Services, RedirTable>,
-    /// Clients that answered a REQ with ICMP protocol unreachable. Taken
+    /// What R knows of its clients: legacy (protocol unreachable, or a
+    /// REQ left unanswered) or speaking IPRP (a flow confirmed). Taken
     /// inside a shard's lock, never the other way round.
     pub(crate) legacy: BhLock<LegacyClients>,
     pub(crate) capacity: u32,
@@ -191,9 +199,40 @@ impl ClientRole {
                 filter,
                 capacity,
                 bound: AtomicUsize::new(0),
+                wildcards: new_bh_lock!(Wildcards::new(key), c"iprp_client_wildcards")?,
+                granted: KBox::new(AddrSet::new(), GFP_KERNEL)?,
             },
             GFP_KERNEL,
         )?)
+    }
+
+    /// Installs or renews wildcard grant `g` (it came with a CFM the
+    /// client accepted).
+    pub(crate) fn install_grant(&self, g: &Grant, now: u64) {
+        let mut w = self.wildcards.lock();
+        let replaced = w.install(g, now);
+        self.granted.add(g.redirector);
+        if let Some(old) = replaced {
+            self.granted.remove(old);
+        }
+    }
+
+    /// The replica a live grant sends new flows to `redirector`:`sport`
+    /// (`proto`) to.
+    pub(crate) fn granted_replica(
+        &self,
+        redirector: Ipv4,
+        proto: Proto,
+        sport: u16,
+        now: u64,
+    ) -> Option<Ipv4> {
+        self.wildcards.lock().lookup(redirector, proto, sport, now)
+    }
+
+    /// False while the role holds no grant (lock-free).
+    #[inline]
+    pub(crate) fn has_grants(&self) -> bool {
+        self.granted.total() != 0
     }
 
     /// Runs `f` on `shard` under its lock (bottom halves off) and keeps the
@@ -478,6 +517,7 @@ impl NetState {
                 self.counters.inc(ctr::IPRP_CTR_HELD_FREED);
             }
         }
+        c.wildcards.lock().clear(|a| c.granted.remove(a));
     }
 
     /// Removes every redirector entry, and every service if `services`.

@@ -6,7 +6,7 @@
 //! assert its size. The netlink helpers are in src/nl.rs.
 
 use core::marker::PhantomData;
-use iprp_core::wire::{Ipv4, Outgoing, Proto};
+use iprp_core::wire::{Ipv4, Outgoing, Proto, EXT_MAX_LEN, MSG_LEN};
 use kernel::bindings::{self, net, sk_buff};
 use kernel::error::to_result;
 use kernel::prelude::*;
@@ -100,16 +100,24 @@ pub(crate) fn now_ms() -> u64 {
 ///
 /// `net` is a live network namespace.
 pub(crate) unsafe fn send(net: *mut net, out: &Outgoing) -> bool {
-    let bytes = out.msg.to_bytes();
-    // SAFETY: `net` is live by the function's contract; `bytes` is a
-    // readable buffer of the length passed.
+    let mut msg = [0u8; MSG_LEN];
+    out.msg.emit(&mut msg);
+    let mut ext = [0u8; EXT_MAX_LEN];
+    let n = out.ext.emit(&mut ext);
+    let mut bytes = [0u8; MSG_LEN + EXT_MAX_LEN];
+    let len = MSG_LEN + n;
+    let (head, tail) = bytes.split_at_mut(MSG_LEN);
+    head.copy_from_slice(&msg);
+    tail.copy_from_slice(&ext);
+    // SAFETY: `net` is live by the function's contract; `bytes` holds at
+    // least the `len` bytes passed.
     unsafe {
         iprp_shim_send_msg(
             net,
             out.from.to_be(),
             out.to.to_be(),
             bytes.as_ptr().cast(),
-            bytes.len() as u32,
+            len as u32,
         ) == 0
     }
 }

@@ -103,6 +103,7 @@ enum iprp_attr {
 	IPRP_A_REDIR_CAPACITY,
 	IPRP_A_ASSIGNED,
 	IPRP_A_COUNT,
+	IPRP_A_GRANT,
 
 	__IPRP_A_MAX
 };

@@ -1219,18 +1219,22 @@ impl Wildcards {
         )
     }
 
-    /// Installs or renews grant `g` at `now`.
-    pub fn install(&mut self, g: &Grant, now: u64) {
+    /// Installs or renews grant `g` at `now`. Returns the service address
+    /// of the grant the slot held before, live or expired (a renewal
+    /// replaces a grant by itself), so that a caller keeping a counting
+    /// filter of grant addresses can count the new one and uncount the old.
+    pub fn install(&mut self, g: &Grant, now: u64) -> Option<Ipv4> {
         let i = self.slot(g.redirector, g.proto, g.sport);
-        if let Some(s) = self.slots.get_mut(i) {
-            *s = Wildcard {
-                redirector: g.redirector,
-                proto: g.proto,
-                sport: g.sport,
-                replica: g.replica,
-                until: now.saturating_add(u64::from(g.lifetime_s) * 1000).max(1),
-            };
-        }
+        let s = self.slots.get_mut(i)?;
+        let old = (s.until != 0).then_some(s.redirector);
+        *s = Wildcard {
+            redirector: g.redirector,
+            proto: g.proto,
+            sport: g.sport,
+            replica: g.replica,
+            until: now.saturating_add(u64::from(g.lifetime_s) * 1000).max(1),
+        };
+        old
     }
 
     /// The replica a live grant sends new flows to `redirector`:`sport`
@@ -1244,9 +1248,13 @@ impl Wildcards {
             .map(|w| w.replica)
     }
 
-    /// Drops every grant (flush, role change).
-    pub fn clear(&mut self) {
-        self.slots = [NO_WILDCARD; WILDCARD_SLOTS];
+    /// Drops every grant (flush, role change), calling `removed` with the
+    /// service address of each slot that held one, live or expired.
+    pub fn clear(&mut self, mut removed: impl FnMut(Ipv4)) {
+        for s in self.slots.iter_mut().filter(|s| s.until != 0) {
+            removed(s.redirector);
+            *s = NO_WILDCARD;
+        }
     }
 
     /// Live grants at `now` (stats).

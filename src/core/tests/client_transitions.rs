@@ -905,7 +905,8 @@ fn c44_a_granted_flow_binds_confirmed_without_a_handshake() {
         lifetime_s: 60,
     };
     assert_eq!(w.lookup(R, Proto::Tcp, PORT, 0), None);
-    w.install(&g, 1000);
+    assert_eq!(w.install(&g, 1000), None, "an empty slot");
+    assert_eq!(w.install(&g, 1000), Some(R), "a renewal replaces itself");
     assert_eq!(w.lookup(R, Proto::Tcp, PORT, 1000), Some(S1));
     assert_eq!(w.lookup(R, Proto::Udp, PORT, 1000), None);
     assert_eq!(w.lookup(R, Proto::Tcp, PORT + 1, 1000), None);
@@ -926,6 +927,7 @@ fn c44_a_granted_flow_binds_confirmed_without_a_handshake() {
     assert!(!c.bind_granted(R, S2, Proto::Tcp, 1000, PORT, ME, 1002));
     assert_eq!(c.counters.granted_bound, 1);
     assert!(c.check_invariants());
-    w.clear();
-    assert_eq!(w.count(1000), 0);
+    let mut removed = Vec::new();
+    w.clear(|a| removed.push(a));
+    assert_eq!((removed, w.count(1000)), (vec![R], 0));
 }
