@@ -216,9 +216,7 @@ fn put_service(m: &mut Msg<'_>, svc: &Service) -> Result {
     m.put_u8(a::IPRP_A_SCHED, svc.sched() as u8)?;
     m.put_u32(a::IPRP_A_RESPONSE_TIMEOUT, svc.response_timeout_ms())?;
     m.put_u32(a::IPRP_A_IDLE_TIMEOUT, svc.idle_timeout_ms())?;
-    if svc.grant_s() != 0 {
-        m.put_u32(a::IPRP_A_GRANT, svc.grant_s())?;
-    }
+    m.put_u32(a::IPRP_A_GRANT, svc.grant_s())?;
     m.nest(a::IPRP_A_REPLICAS, |m| {
         for r in svc.replicas() {
             m.nest(a::IPRP_A_REPLICA, |m| {

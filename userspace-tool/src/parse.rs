@@ -135,6 +135,19 @@ pub fn u32_value(t: &Toks<'_>, kw: &str, s: &str) -> Result<u32> {
         .map_err(|_| t.err(format!("invalid {kw} '{s}' (expected 0..{})", u32::MAX)))
 }
 
+/// Longest wildcard grant a service may send (s), as the module's policy.
+pub const GRANT_MAX_S: u32 = 86_400;
+
+/// A wildcard grant in seconds: `0` to [`GRANT_MAX_S`].
+pub fn grant_seconds(t: &Toks<'_>, s: &str) -> Result<u32> {
+    match s.parse::<u64>() {
+        Ok(g) if g <= u64::from(GRANT_MAX_S) => Ok(g as u32),
+        _ => Err(t.err(format!(
+            "invalid grant '{s}' (expected seconds, 0..{GRANT_MAX_S})"
+        ))),
+    }
+}
+
 /// A duration in milliseconds: `250`, `250ms` or `2s`.
 pub fn millis(t: &Toks<'_>, kw: &str, s: &str) -> Result<u32> {
     let bad = || {

@@ -74,6 +74,7 @@ pub mod a {
     pub const SCHED: u16 = A::IPRP_A_SCHED as u16;
     pub const RESPONSE_TIMEOUT: u16 = A::IPRP_A_RESPONSE_TIMEOUT as u16;
     pub const IDLE_TIMEOUT: u16 = A::IPRP_A_IDLE_TIMEOUT as u16;
+    pub const GRANT: u16 = A::IPRP_A_GRANT as u16;
     pub const REPLICA_ADDR: u16 = A::IPRP_A_REPLICA_ADDR as u16;
     pub const WEIGHT: u16 = A::IPRP_A_WEIGHT as u16;
     pub const UP: u16 = A::IPRP_A_UP as u16;

@@ -143,6 +143,9 @@ pub fn render(s: &Snapshot) -> String {
         if let Some(ms) = svc.idle_timeout_ms {
             l.push_str(&format!(" idle-timeout {ms}"));
         }
+        if let Some(s) = svc.grant_s.filter(|&s| s != 0) {
+            l.push_str(&format!(" grant {s}"));
+        }
         out.push_str(&l);
         out.push('\n');
         for r in &svc.replicas {
@@ -417,6 +420,7 @@ mod tests {
                     sched: Some(0),
                     response_timeout_ms: Some(1000),
                     idle_timeout_ms: Some(60000),
+                    grant_s: Some(0),
                     replicas: vec![
                         Replica {
                             addr: Ipv4Addr::new(10, 0, 0, 11),
@@ -442,6 +446,7 @@ mod tests {
                     sched: Some(4),
                     response_timeout_ms: None,
                     idle_timeout_ms: Some(3000),
+                    grant_s: Some(120),
                     replicas: vec![],
                     stats: None,
                 },
@@ -455,7 +460,7 @@ mod tests {
         service add tcp 10.0.0.100:80 sched rr response-timeout 1000 idle-timeout 60000\n\
         replica add tcp 10.0.0.100:80 10.0.0.11 weight 1 up\n\
         replica add tcp 10.0.0.100:80 10.0.0.12 weight 0 down\n\
-        service add udp 10.0.0.100:53 sched mh idle-timeout 3000\n";
+        service add udp 10.0.0.100:53 sched mh idle-timeout 3000 grant 120\n";
 
     #[test]
     fn save_format() {

@@ -13,8 +13,8 @@ use crate::uapi::{a, iprp_cmd};
 pub const VERB: Verb = Verb {
     name: "service",
     summary: "add, change or delete a redirected service",
-    usage: "service add tcp|udp VIP:PORT [sched rr|wrr|lc|sh|mh] [response-timeout MS] [idle-timeout MS]\n       \
-            iprpctl service edit tcp|udp VIP:PORT [sched NAME] [response-timeout MS] [idle-timeout MS]\n       \
+    usage: "service add tcp|udp VIP:PORT [sched rr|wrr|lc|sh|mh] [response-timeout MS] [idle-timeout MS] [grant S]\n       \
+            iprpctl service edit tcp|udp VIP:PORT [sched NAME] [response-timeout MS] [idle-timeout MS] [grant S]\n       \
             iprpctl service del tcp|udp VIP:PORT",
     help: "Adds (IPRP_CMD_NEW_SERVICE), changes (IPRP_CMD_NEW_SERVICE with\n\
            NLM_F_REPLACE) or deletes (IPRP_CMD_DEL_SERVICE) a service of the\n\
@@ -33,7 +33,11 @@ pub const VERB: Verb = Verb {
                                    mh (Maglev hash); also -s NAME\n  \
              response-timeout MS   a client that has not answered a redirection\n                        \
                                    within MS is served by the redirector itself\n  \
-             idle-timeout MS       idle entries expire after MS\n\
+             idle-timeout MS       idle entries expire after MS\n  \
+             grant S               with each confirmation, let the client send its\n                        \
+                                   new flows of the service straight to the same\n                        \
+                                   replica for S seconds (0..86400; 0, the default:\n                        \
+                                   never)\n\
            Times are milliseconds: 500, 500ms or 2s.\n\
            \n\
            Needs CAP_NET_ADMIN. Prints nothing on success.\n\
@@ -60,7 +64,7 @@ pub fn parse(toks: &[String]) -> Result<Change> {
                 c.flags = libc::NLM_F_REPLACE as u16;
             }
             key.push_to(&mut c);
-            let (mut sched, mut resp, mut idle) = (None, None, None);
+            let (mut sched, mut resp, mut idle, mut grant) = (None, None, None, None);
             while let Some(tok) = t.next() {
                 match tok {
                     "sched" | "scheduler" | "-s" => {
@@ -75,6 +79,10 @@ pub fn parse(toks: &[String]) -> Result<Change> {
                         let v = t.value(tok)?;
                         idle = Some(parse::millis(&t, tok, v)?);
                     }
+                    "grant" => {
+                        let v = t.value(tok)?;
+                        grant = Some(parse::grant_seconds(&t, v)?);
+                    }
                     _ => return Err(t.unexpected(tok)),
                 }
             }
@@ -87,10 +95,13 @@ pub fn parse(toks: &[String]) -> Result<Change> {
             if let Some(ms) = idle {
                 c.push(Val::U32(a::IDLE_TIMEOUT, ms));
             }
+            if let Some(s) = grant {
+                c.push(Val::U32(a::GRANT, s));
+            }
             if op == "edit" && c.attrs.len() == 3 {
-                return Err(
-                    t.err("nothing to change (give sched, response-timeout or idle-timeout)")
-                );
+                return Err(t.err(
+                    "nothing to change (give sched, response-timeout, idle-timeout or grant)",
+                ));
             }
             Ok(c)
         }
@@ -282,7 +293,7 @@ mod tests {
         assert!(usage(&["change"]).contains("unknown subcommand 'change'"));
         assert_eq!(
             usage(&["edit", "tcp", "10.0.0.1:80"]),
-            "service edit: nothing to change (give sched, response-timeout or idle-timeout)"
+            "service edit: nothing to change (give sched, response-timeout, idle-timeout or grant)"
         );
         assert!(usage(&["edit", "tcp", "10.0.0.1:80", "weight", "1"])
             .contains("service edit: unexpected argument 'weight'"));
