@@ -367,6 +367,35 @@ t_health_check() {
 	n R "$IPRPCTL" service del tcp "$VIP:8084"
 }
 
+t_wildcard_grant() {
+	# A service whose CFMs carry a wildcard grant (docs/protocol.md,
+	# "Wildcard grants"): C's first flow is redirected with the handshake;
+	# its next flows to the service go straight to the same replica, and R
+	# sees none of their packets. The same without the grant: every flow
+	# reaches R.
+	local who new0 bound0 pkts0 i
+	n S1 busybox httpd -p 8085 -h /tmp/www-S1
+	n R busybox httpd -p "$VIP:8085" -h /tmp/www-R
+	n R "$IPRPCTL" service add tcp "$VIP:8085" sched rr grant 60
+	n R "$IPRPCTL" replica add tcp "$VIP:8085" "${ADDR[S1]}"
+	n R "$IPRPCTL" list | grep -q "8085 .* 60s" || { n R "$IPRPCTL" list; return 1; }
+	who=$(n C curl -sf --max-time 10 "http://$VIP:8085/who")
+	[ "$who" = S1 ]
+	check "$(stat C client.grant_rx)" -ge 1 "C accepted the grant of R's CFM"
+	new0=$(stat R redirector.flow_new)
+	bound0=$(stat C client.granted_bound)
+	pkts0=$(n R "$IPRPCTL" list -j | python3 -c 'import json,sys; print(sum(s["stats"]["packets"] for s in json.load(sys.stdin)["services"] if s["port"] == 8085))')
+	for i in 1 2 3; do
+		who=$(n C curl -sf --max-time 10 "http://$VIP:8085/who")
+		[ "$who" = S1 ] || { echo "flow $i served by '$who'"; return 1; }
+	done
+	check "$(( $(stat C client.granted_bound) - bound0 ))" -eq 3 "C bound the next three flows from the grant"
+	check "$(( $(stat R redirector.flow_new) - new0 ))" -eq 0 "R started no flow for them"
+	check "$(n R "$IPRPCTL" list -j | python3 -c 'import json,sys; print(sum(s["stats"]["packets"] for s in json.load(sys.stdin)["services"] if s["port"] == 8085))')" -eq "$pkts0" "R saw none of their packets"
+	n R "$IPRPCTL" service del tcp "$VIP:8085"
+	n C "$IPRPCTL" flush client
+}
+
 t_deleted_service() {
 	# Deleting a service removes its entries at R at once (they are no
 	# longer matched: the service's packets go to R's own stack, CHKs are
@@ -573,6 +602,7 @@ tap "first connect costs about one C-R round trip more" t_connect_time
 tap "a replica's SYN-ACK that overtakes the REQ waits for it (no RST, no 1 s retry)" t_synack_overtakes_req
 tap "round robin spreads 20 flows; weight 0 drains a replica" t_round_robin_and_drain
 tap "healthcheck sets a replica whose server stopped down, and up when it is back" t_health_check
+tap "a granting service: the client's next flows go straight to the replica, R sees none" t_wildcard_grant
 tap "deleting a service removes its entries; added again it starts clean" t_deleted_service
 tap "$PARALLEL parallel redirected downloads" t_many_parallel
 tap "idle expiry removes entries; a new flow redoes the handshake" t_idle_expiry
