@@ -13,7 +13,9 @@ use crate::shim::{self, OwnedSkb};
 use crate::sync::{new_bh_lock, BhLock, ShardGuard, Sharded};
 use crate::uapi::iprp_counter as ctr;
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use iprp_core::client::{ClientConfig, ClientShard, ClientSlot, Grant, Wildcards};
+use iprp_core::client::{
+    ClientConfig, ClientShard, ClientSlot, Grant, WildcardSlot, Wildcards, WILDCARD_SLOTS,
+};
 use iprp_core::filter::{AddrFilter, AddrSet};
 use iprp_core::hash::reduce;
 use iprp_core::readidx::{ReadIndex, ReadSlot, SLOTS_PER_BINDING};
@@ -88,7 +90,7 @@ pub(crate) struct ClientRole {
     bound: AtomicUsize,
     /// Wildcard grants from the redirectors' CFMs. Taken inside a shard's
     /// lock, never the other way round.
-    pub(crate) wildcards: BhLock<Wildcards>,
+    pub(crate) wildcards: BhLock<Wildcards<KVVec<WildcardSlot>>>,
     /// Service addresses of the grants, one count per grant slot, read
     /// without any lock: LOCAL_OUT looks for a grant only for a packet to
     /// one of them.
@@ -199,7 +201,10 @@ impl ClientRole {
                 filter,
                 capacity,
                 bound: AtomicUsize::new(0),
-                wildcards: new_bh_lock!(Wildcards::new(key), c"iprp_client_wildcards")?,
+                wildcards: new_bh_lock!(
+                    Wildcards::new_in(slots(WILDCARD_SLOTS, || WildcardSlot::EMPTY)?, key),
+                    c"iprp_client_wildcards"
+                )?,
                 granted: KBox::new(AddrSet::new(), GFP_KERNEL)?,
             },
             GFP_KERNEL,

@@ -374,26 +374,28 @@ t_wildcard_grant() {
 	# sees none of their packets. The same without the grant: every flow
 	# reaches R.
 	local who new0 bound0 pkts0 i
-	n S1 busybox httpd -p 8085 -h /tmp/www-S1
-	n R busybox httpd -p "$VIP:8085" -h /tmp/www-R
-	n R "$IPRPCTL" service add tcp "$VIP:8085" sched rr grant 60
-	n R "$IPRPCTL" replica add tcp "$VIP:8085" "${ADDR[S1]}"
-	n R "$IPRPCTL" list | grep -q "8085 .* 60s" || { n R "$IPRPCTL" list; return 1; }
-	who=$(n C curl -sf --max-time 10 "http://$VIP:8085/who")
+	n S1 busybox httpd -p 8086 -h /tmp/www-S1
+	n R busybox httpd -p "$VIP:8086" -h /tmp/www-R
+	n R "$IPRPCTL" service add tcp "$VIP:8086" sched rr grant 60
+	n R "$IPRPCTL" replica add tcp "$VIP:8086" "${ADDR[S1]}"
+	n R "$IPRPCTL" list | grep -q "8086 .* 60s" || { n R "$IPRPCTL" list; return 1; }
+	who=$(n C curl -sf --max-time 10 "http://$VIP:8086/who")
 	[ "$who" = S1 ]
 	check "$(stat C client.grant_rx)" -ge 1 "C accepted the grant of R's CFM"
 	new0=$(stat R redirector.flow_new)
 	bound0=$(stat C client.granted_bound)
-	pkts0=$(n R "$IPRPCTL" list -j | python3 -c 'import json,sys; print(sum(s["stats"]["packets"] for s in json.load(sys.stdin)["services"] if s["port"] == 8085))')
+	pkts0=$(n R "$IPRPCTL" list -j | python3 -c 'import json,sys; print(sum(s["stats"]["packets"] for s in json.load(sys.stdin)["services"] if s["port"] == 8086))')
 	for i in 1 2 3; do
-		who=$(n C curl -sf --max-time 10 "http://$VIP:8085/who")
+		who=$(n C curl -sf --max-time 10 "http://$VIP:8086/who")
 		[ "$who" = S1 ] || { echo "flow $i served by '$who'"; return 1; }
 	done
 	check "$(( $(stat C client.granted_bound) - bound0 ))" -eq 3 "C bound the next three flows from the grant"
 	check "$(( $(stat R redirector.flow_new) - new0 ))" -eq 0 "R started no flow for them"
-	check "$(n R "$IPRPCTL" list -j | python3 -c 'import json,sys; print(sum(s["stats"]["packets"] for s in json.load(sys.stdin)["services"] if s["port"] == 8085))')" -eq "$pkts0" "R saw none of their packets"
-	n R "$IPRPCTL" service del tcp "$VIP:8085"
+	check "$(n R "$IPRPCTL" list -j | python3 -c 'import json,sys; print(sum(s["stats"]["packets"] for s in json.load(sys.stdin)["services"] if s["port"] == 8086))')" -eq "$pkts0" "R saw none of their packets"
+	n R "$IPRPCTL" service del tcp "$VIP:8086"
 	n C "$IPRPCTL" flush client
+	pkill -f "busybox httpd -p 8086" || true
+	pkill -f "busybox httpd -p $VIP:8086" || true
 }
 
 t_deleted_service() {

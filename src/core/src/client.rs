@@ -1172,13 +1172,13 @@ where
     }
 }
 
-/// Slots of [`Wildcards`].
+/// Slots of [`Wildcards`] the kernel gives it.
 pub const WILDCARD_SLOTS: usize = 256;
 
-/// One wildcard grant: (redirector, proto, sport) -> replica until `until`
-/// (ms; 0: empty slot).
+/// One slot of [`Wildcards`]: a grant (service address, protocol, port)
+/// -> replica until `until` (ms; 0: empty).
 #[derive(Clone, Copy, Debug)]
-struct Wildcard {
+pub struct WildcardSlot {
     redirector: Ipv4,
     proto: Proto,
     sport: u16,
@@ -1186,36 +1186,42 @@ struct Wildcard {
     until: u64,
 }
 
-const NO_WILDCARD: Wildcard = Wildcard {
-    redirector: Ipv4::UNSPECIFIED,
-    proto: Proto::Tcp,
-    sport: 0,
-    replica: Ipv4::UNSPECIFIED,
-    until: 0,
-};
-
-/// The wildcard grants a client role holds, one per (service address,
-/// protocol, port): a small direct-mapped table keyed by a keyed hash, so
-/// its memory is bounded; a collision replaces the older grant (whose
-/// service then costs one handshake per flow again, as without grants).
-pub struct Wildcards {
-    key: HashKey,
-    slots: [Wildcard; WILDCARD_SLOTS],
+impl WildcardSlot {
+    /// An empty slot.
+    pub const EMPTY: Self = Self {
+        redirector: Ipv4::UNSPECIFIED,
+        proto: Proto::Tcp,
+        sport: 0,
+        replica: Ipv4::UNSPECIFIED,
+        until: 0,
+    };
 }
 
-impl Wildcards {
-    /// An empty table whose slots are chosen with `key`.
-    pub const fn new(key: HashKey) -> Self {
+/// The wildcard grants a client role holds, one per (service address,
+/// protocol, port), over caller storage `S` (the kernel allocates it, so
+/// the table never passes through the stack): direct-mapped by a keyed
+/// hash, so its memory is bounded; a collision replaces the older grant
+/// (whose service then costs one handshake per flow again, as without
+/// grants).
+pub struct Wildcards<S: DerefMut<Target = [WildcardSlot]>> {
+    key: HashKey,
+    slots: S,
+}
+
+impl<S: DerefMut<Target = [WildcardSlot]>> Wildcards<S> {
+    /// An empty table over `storage`, slots chosen with `key`.
+    pub fn new_in(mut storage: S, key: HashKey) -> Self {
+        storage.fill(WildcardSlot::EMPTY);
         Self {
             key,
-            slots: [NO_WILDCARD; WILDCARD_SLOTS],
+            slots: storage,
         }
     }
 
     fn slot(&self, redirector: Ipv4, proto: Proto, sport: u16) -> usize {
         crate::hash::reduce(
             self.key.hash2(w0(redirector, proto, 2), u64::from(sport)),
-            WILDCARD_SLOTS,
+            self.slots.len(),
         )
     }
 
@@ -1227,7 +1233,7 @@ impl Wildcards {
         let i = self.slot(g.redirector, g.proto, g.sport);
         let s = self.slots.get_mut(i)?;
         let old = (s.until != 0).then_some(s.redirector);
-        *s = Wildcard {
+        *s = WildcardSlot {
             redirector: g.redirector,
             proto: g.proto,
             sport: g.sport,
@@ -1253,7 +1259,7 @@ impl Wildcards {
     pub fn clear(&mut self, mut removed: impl FnMut(Ipv4)) {
         for s in self.slots.iter_mut().filter(|s| s.until != 0) {
             removed(s.redirector);
-            *s = NO_WILDCARD;
+            *s = WildcardSlot::EMPTY;
         }
     }
 

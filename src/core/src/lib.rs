@@ -26,8 +26,8 @@ pub mod wire;
 
 pub use client::{
     Binding, CState, ClientConfig, ClientDrop, ClientOutcome, ClientShard, ClientSlot, Grant, Held,
-    InVerdict, LocalFlow, NoIndex, Publish, Wildcards, DEFAULT_MAX_GRANT_S, HOLD_PER_BINDING,
-    ORPHANS_PER_SHARD, ORPHAN_HOLD_MS, WILDCARD_SLOTS,
+    InVerdict, LocalFlow, NoIndex, Publish, WildcardSlot, Wildcards, DEFAULT_MAX_GRANT_S,
+    HOLD_PER_BINDING, ORPHANS_PER_SHARD, ORPHAN_HOLD_MS, WILDCARD_SLOTS,
 };
 pub use counters::{ClientCounters, MsgCounters, RedirCounters, ServiceCounters};
 pub use hash::HashKey;

@@ -896,7 +896,10 @@ fn c43_a_confirming_cfm_may_carry_a_wildcard_grant() {
 /// read index; never over an existing binding or a conflicting one.
 #[test]
 fn c44_a_granted_flow_binds_confirmed_without_a_handshake() {
-    let mut w = Wildcards::new(HashKey::new(7, 8));
+    let mut w = Wildcards::new_in(
+        vec![WildcardSlot::EMPTY; WILDCARD_SLOTS],
+        HashKey::new(7, 8),
+    );
     let g = Grant {
         redirector: R,
         proto: Proto::Tcp,
