@@ -10,6 +10,7 @@
 
 use crate::nl::{self, Attrs, NlResult, Request};
 use crate::pernet::{NetState, ROLE_CLIENT, ROLE_REDIRECTOR};
+use crate::shim;
 use crate::uapi::iprp_attr as a;
 use heapless::Vec as HVec;
 use iprp_core::sched::{
@@ -66,6 +67,7 @@ fn set_role(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
         role,
         attrs.u32(a::IPRP_A_CLIENT_CAPACITY).or(capacity),
         attrs.u32(a::IPRP_A_REDIR_CAPACITY).or(capacity),
+        attrs.u32(a::IPRP_A_LEGACY_CAPACITY),
     )?;
     // The client's idle timeout (for TCP and UDP bindings) rides on SET_ROLE:
     // a client has no per-service configuration.
@@ -111,13 +113,14 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
     {
         let g = redir.tables.lock_all();
         let current = g.shared.lookup(proto, vip, port);
-        let (sched, resp, idle, grant, replicas) = match (replace, current) {
+        let (sched, resp, idle, grant, unmarked, replicas) = match (replace, current) {
             (true, None) => return Err((ENOENT, c"no such service to edit")),
             (true, Some(svc)) => (
                 svc.sched() as u8,
                 svc.response_timeout_ms(),
                 svc.idle_timeout_ms(),
                 svc.grant_s(),
+                svc.unmarked_local(),
                 replica_specs(svc),
             ),
             (false, _) => (
@@ -125,6 +128,7 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
                 DEFAULT_RESPONSE_TIMEOUT_MS,
                 DEFAULT_IDLE_TIMEOUT_MS,
                 0,
+                false,
                 HVec::new(),
             ),
         };
@@ -138,6 +142,9 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
             response_timeout_ms: attrs.u32(a::IPRP_A_RESPONSE_TIMEOUT).unwrap_or(resp),
             idle_timeout_ms: attrs.u32(a::IPRP_A_IDLE_TIMEOUT).unwrap_or(idle),
             grant_s: attrs.u32(a::IPRP_A_GRANT).unwrap_or(grant),
+            unmarked_local: attrs
+                .u8(a::IPRP_A_UNMARKED_LOCAL)
+                .map_or(unmarked, |u| u != 0),
             replicas: &replicas,
         };
         if replace {
@@ -256,9 +263,30 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
             response_timeout_ms: svc.response_timeout_ms(),
             idle_timeout_ms: svc.idle_timeout_ms(),
             grant_s: svc.grant_s(),
+            unmarked_local: svc.unmarked_local(),
             replicas: &list,
         };
         g.shared.update(&spec).map(|_| ()).map_err(config_error)
+    }
+}
+
+/// DEL_LEGACY: forgets one client of the redirector's client cache, or
+/// every client.
+fn del_legacy(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
+    let redir = state
+        .redirector_tables()
+        .ok_or((ENOENT, c"the redirector role has no tables"))?;
+    let now = shim::now_ms();
+    let mut legacy = redir.legacy.lock();
+    match attrs.ipv4(a::IPRP_A_PEER) {
+        Some(client) if !legacy.forget(client, now) => {
+            Err((ENOENT, c"client not in the legacy cache"))
+        }
+        Some(_) => Ok(()),
+        None => {
+            legacy.clear(now);
+            Ok(())
+        }
     }
 }
 
@@ -284,11 +312,13 @@ fn set_params_doit(req: &Request<'_>) -> NlResult {
         tick_ms: attrs.u32(a::IPRP_A_TICK),
         checking_timeout_ms: attrs.u32(a::IPRP_A_CHECKING_TIMEOUT),
         max_held: attrs.u32(a::IPRP_A_MAX_HELD),
+        legacy_ttl_ms: attrs.u32(a::IPRP_A_LEGACY_TTL),
+        mark_syns: attrs.u8(a::IPRP_A_MARK_SYNS).map(|m| m != 0),
     };
     if params == ParamsUpdate::default() {
         return Err((
             EINVAL,
-            c"no parameter given (TICK, CHECKING_TIMEOUT, MAX_HELD)",
+            c"no parameter given (TICK, CHECKING_TIMEOUT, MAX_HELD, LEGACY_TTL, MARK_SYNS)",
         )
             .into());
     }
@@ -302,6 +332,8 @@ pub(crate) struct ParamsUpdate {
     pub(crate) tick_ms: Option<u32>,
     pub(crate) checking_timeout_ms: Option<u32>,
     pub(crate) max_held: Option<u32>,
+    pub(crate) legacy_ttl_ms: Option<u32>,
+    pub(crate) mark_syns: Option<bool>,
 }
 
 nl::doit! {
@@ -328,6 +360,9 @@ nl::doit! {
         Ok(flush(req.state(), req.attrs())?)
     };
     iprp_nl_set_params_doit => set_params_doit;
+    iprp_nl_del_legacy_doit => |req: &Request<'_>| -> NlResult {
+        Ok(del_legacy(req.state(), req.attrs())?)
+    };
 }
 
 /// The global parameters in force (GET_STATUS); a table's capacity once
@@ -338,5 +373,8 @@ pub(crate) struct Params {
     pub(crate) max_held: u32,
     pub(crate) client_capacity: Option<u32>,
     pub(crate) redir_capacity: Option<u32>,
+    pub(crate) legacy_capacity: Option<u32>,
+    pub(crate) legacy_ttl_ms: u32,
+    pub(crate) mark_syns: bool,
     pub(crate) client_idle_ms: Option<u32>,
 }

@@ -12,16 +12,19 @@ use crate::config::{Params, ParamsUpdate};
 use crate::shim::{self, OwnedSkb};
 use crate::sync::{new_bh_lock, BhLock, ShardGuard, Sharded};
 use crate::uapi::iprp_counter as ctr;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use iprp_core::client::{
     ClientConfig, ClientShard, ClientSlot, Grant, WildcardSlot, Wildcards, WILDCARD_SLOTS,
 };
 use iprp_core::filter::{AddrFilter, AddrSet};
 use iprp_core::hash::reduce;
+use iprp_core::legacy::{LegacyClients, LegacySlot, LEGACY_SLOTS, LEGACY_TTL_MS};
 use iprp_core::readidx::{ReadIndex, ReadSlot, SLOTS_PER_BINDING};
-use iprp_core::redirector::{LegacyClients, RedirShard, RedirSlot};
+use iprp_core::redirector::{RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
-use iprp_core::{shard_index, ClientCounters, HashKey, Ipv4, Proto, RedirCounters, Rng};
+use iprp_core::{
+    shard_index, ClientCounters, HashKey, Ipv4, LegacyCounters, Proto, RedirCounters, Rng,
+};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -106,8 +109,10 @@ pub(crate) struct RedirRole {
     /// What R knows of its clients: legacy (protocol unreachable, or a
     /// REQ left unanswered) or speaking IPRP (a flow confirmed). Taken
     /// inside a shard's lock, never the other way round.
-    pub(crate) legacy: BhLock<LegacyClients>,
+    pub(crate) legacy: BhLock<LegacyClients<KVVec<LegacySlot>>>,
     pub(crate) capacity: u32,
+    /// Slots of `legacy`.
+    pub(crate) legacy_capacity: u32,
     /// Service addresses, one count per configured service, changed with
     /// every shard locked and read without any lock: a packet to no
     /// service address takes no lock.
@@ -130,6 +135,11 @@ pub(crate) struct NetState {
     /// Client parameters applied to every shard, now and when allocated.
     checking_timeout_ms: AtomicU32,
     max_held_per_shard: AtomicU32,
+    /// The redirector's legacy time to live (SET_PARAMS), ms.
+    legacy_ttl_ms: AtomicU32,
+    /// The client inserts the capability mark into the SYNs it sends
+    /// untranslated (SET_PARAMS).
+    mark_syns: AtomicBool,
 }
 
 /// Keys and choices drawn from the kernel's random source.
@@ -292,19 +302,28 @@ impl ClientRole {
 }
 
 impl RedirRole {
-    fn new(capacity: u32, key: HashKey) -> Result<KBox<Self>> {
+    fn new(
+        capacity: u32,
+        legacy_capacity: u32,
+        key: HashKey,
+        legacy_ttl_ms: u32,
+    ) -> Result<KBox<Self>> {
         let n = per_shard(capacity);
         let services = ServiceTable::new_in(slots(MAX_SERVICES, Service::empty)?, key);
         let tables = Sharded::new(services, |i| {
             Ok(RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key).with_stripe(i))
         })?;
-        let legacy = new_bh_lock!(LegacyClients::new(key), c"iprp_legacy_clients")?;
+        let mut cache =
+            LegacyClients::new_in(slots(legacy_capacity as usize, || LegacySlot::EMPTY)?, key);
+        cache.set_ttl_ms(u64::from(legacy_ttl_ms));
+        let legacy = new_bh_lock!(cache, c"iprp_legacy_clients")?;
         let vips = KBox::new(AddrSet::new(), GFP_KERNEL)?;
         Ok(KBox::new(
             Self {
                 tables,
                 legacy,
                 capacity,
+                legacy_capacity,
                 vips,
             },
             GFP_KERNEL,
@@ -330,6 +349,12 @@ impl RedirRole {
 }
 
 impl NetState {
+    /// Whether the client marks the SYNs it sends untranslated.
+    #[inline]
+    pub(crate) fn mark_syns(&self) -> bool {
+        self.mark_syns.load(Ordering::Relaxed)
+    }
+
     /// Enabled roles (bits of `enum iprp_role`).
     #[inline]
     pub(crate) fn roles(&self) -> u32 {
@@ -375,12 +400,14 @@ impl NetState {
     /// Enables exactly `roles`, allocating a role's tables on first use.
     /// Serialised by the genl mutex (the family has no parallel ops).
     /// `client_cap`/`redir_cap` size the tables of a role created now; a
-    /// role whose tables exist must be given their capacity or none.
+    /// role whose tables exist must be given their capacity or none;
+    /// `legacy_cap` sizes the redirector's client cache likewise.
     pub(crate) fn set_roles(
         &self,
         roles: u32,
         client_cap: Option<u32>,
         redir_cap: Option<u32>,
+        legacy_cap: Option<u32>,
     ) -> Result<(), (Error, &'static CStr)> {
         let want_client = roles & ROLE_CLIENT != 0;
         let want_redir = roles & ROLE_REDIRECTOR != 0;
@@ -396,6 +423,10 @@ impl NetState {
             want_redir,
             self.redirector_tables().map(|r| r.capacity),
             redir_cap,
+        ) || clash(
+            want_redir,
+            self.redirector_tables().map(|r| r.legacy_capacity),
+            legacy_cap,
         ) {
             return Err((EBUSY, c"table capacity is fixed once a role's tables exist"));
         }
@@ -410,8 +441,10 @@ impl NetState {
         };
         let new_redir = if want_redir && self.redirector_tables().is_none() {
             let cap = redir_cap.unwrap_or(DEFAULT_CAPACITY);
+            let legacy_cap = legacy_cap.unwrap_or(LEGACY_SLOTS as u32);
+            let ttl = self.legacy_ttl_ms.load(Ordering::Relaxed);
             Some(
-                RedirRole::new(cap, self.key)
+                RedirRole::new(cap, legacy_cap, self.key, ttl)
                     .map_err(|e| (e, c"no memory for the redirector tables"))?,
             )
         } else {
@@ -448,6 +481,15 @@ impl NetState {
         if let Some(max_held) = p.max_held {
             self.max_held_per_shard.store(max_held, Ordering::Relaxed);
         }
+        if let Some(mark) = p.mark_syns {
+            self.mark_syns.store(mark, Ordering::Relaxed);
+        }
+        if let Some(ttl) = p.legacy_ttl_ms {
+            self.legacy_ttl_ms.store(ttl, Ordering::Relaxed);
+            if let Some(r) = self.redirector_tables() {
+                r.legacy.lock().set_ttl_ms(u64::from(ttl));
+            }
+        }
         if let Some(c) = self.client_tables() {
             let params = self.client_params();
             for shard in c.shards.iter() {
@@ -480,6 +522,9 @@ impl NetState {
             max_held: held,
             client_capacity: self.client_tables().map(|c| c.capacity),
             redir_capacity: self.redirector_tables().map(|r| r.capacity),
+            legacy_capacity: self.redirector_tables().map(|r| r.legacy_capacity),
+            legacy_ttl_ms: self.legacy_ttl_ms.load(Ordering::Relaxed),
+            mark_syns: self.mark_syns(),
             client_idle_ms: idle,
         }
     }
@@ -499,6 +544,7 @@ impl NetState {
             for shard in g.shards.iter_mut() {
                 shard.counters = RedirCounters::ZERO;
             }
+            r.legacy.lock().counters = LegacyCounters::ZERO;
             for svc in g.shared.iter() {
                 svc.zero_counters();
             }
@@ -535,7 +581,7 @@ impl NetState {
         for shard in g.shards.iter_mut() {
             shard.clear(g.shared);
         }
-        r.legacy.lock().clear();
+        r.legacy.lock().clear(shim::now_ms());
         if services {
             for s in g.shared.iter() {
                 r.vips.remove(s.vip());
@@ -638,6 +684,8 @@ pub(crate) extern "C" fn iprp_rs_net_init(net: *mut bindings::net) -> *mut c_voi
         tick_ms: AtomicU32::new(TICK_MS),
         checking_timeout_ms: AtomicU32::new(UNSET),
         max_held_per_shard: AtomicU32::new(UNSET),
+        legacy_ttl_ms: AtomicU32::new(LEGACY_TTL_MS as u32),
+        mark_syns: AtomicBool::new(false),
     };
     match KBox::new(state, GFP_KERNEL) {
         Ok(state) => {

@@ -42,6 +42,7 @@ extern "C" {
     fn iprp_shim_kfree_skb(skb: *mut sk_buff);
     fn iprp_shim_consume_skb(skb: *mut sk_buff);
     fn iprp_shim_set_addr(skb: *mut sk_buff, dst: bool, addr: u32) -> core::ffi::c_int;
+    fn iprp_shim_tcp_insert_option(skb: *mut sk_buff, opt: u32) -> core::ffi::c_int;
     fn iprp_shim_untrack(skb: *mut sk_buff);
     fn iprp_shim_parse_icmp_error(skb: *const sk_buff, quoted: *mut Pkt) -> core::ffi::c_int;
     fn iprp_shim_icmp_error_set_addr(
@@ -253,6 +254,20 @@ impl<'a> SkbRef<'a> {
         self.head = core::ptr::null();
         // SAFETY: `self.ptr` is valid (type invariant).
         unsafe { iprp_shim_set_addr(self.ptr, dst, addr.to_be()) == 0 }
+    }
+
+    /// Inserts the 4-byte TCP option `opt` first among the options of this
+    /// TCP segment (header, length and checksums adjusted); `Err` with the
+    /// shim's negative errno when it cannot (no room, data in the segment,
+    /// no memory), the packet then unchanged.
+    pub(crate) fn tcp_insert_option(&mut self, opt: [u8; 4]) -> Result<(), i32> {
+        // INVARIANT: the data may move and grow.
+        self.head = core::ptr::null();
+        // SAFETY: `self.ptr` is valid (type invariant).
+        match unsafe { iprp_shim_tcp_insert_option(self.ptr, u32::from_ne_bytes(opt)) } {
+            0 => Ok(()),
+            e => Err(e),
+        }
     }
 
     /// If the packet is an ICMP error of a class the stack acts on that

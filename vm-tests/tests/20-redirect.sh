@@ -176,6 +176,23 @@ t_legacy_served_locally() {
 	python3 -c 'import sys; t = float(sys.argv[1]); assert t < 0.5, t' "$t2"
 	# C confirmed flows: R knows it speaks IPRP.
 	check "$(stat R redirector.capable_clients)" -ge 1 "R knows C speaks IPRP"
+	# The operator sees both in R's client cache.
+	n R "$IPRPCTL" legacy list
+	n R "$IPRPCTL" legacy list -j | python3 -c '
+import json, sys
+known = {c["client"]: c["known"] for c in json.load(sys.stdin)["clients"]}
+assert known.get(sys.argv[1]) == "legacy", known
+assert known.get(sys.argv[2]) == "capable", known
+' "${ADDR[L]}" "${ADDR[C]}"
+	# Forgotten, with a legacy TTL of 0 (the paper's behaviour): L's next
+	# flow waits for the response timeout again, and L is not remembered.
+	n R "$IPRPCTL" legacy forget "${ADDR[L]}"
+	n R "$IPRPCTL" set legacy-ttl 0
+	t3=$(n L curl -s -o /tmp/legacy.who -w '%{time_connect}' --max-time 15 "http://$VIP:$PORT/who")
+	n R "$IPRPCTL" set legacy-ttl 60000
+	echo "connect of the forgotten legacy client with legacy-ttl 0: ${t3}s"
+	python3 -c 'import sys; t = float(sys.argv[1]); assert t > 0.9, t' "$t3"
+	check "$(stat R redirector.legacy_clients)" -eq 0 "R remembers no legacy client with legacy-ttl 0"
 	# The next test wants L unknown again (this also forgets C).
 	n R "$IPRPCTL" flush redirector
 }
@@ -398,6 +415,62 @@ t_wildcard_grant() {
 	pkill -f "busybox httpd -p $VIP:8086" || true
 }
 
+t_capability_mark() {
+	# docs/protocol.md, "Capability mark": C marks the SYNs it sends; a
+	# service with "unmarked local" serves a SYN without the mark itself at
+	# once (L, a legacy client: no REQ, no response timeout) and redirects
+	# a marked one (C). S1, which has no role, gets C's SYN with the mark
+	# and answers it. With C's marking off, R serves C's flow itself: the
+	# mark is what tells them apart.
+	local t who m0 f0 u0 req0
+	n S1 busybox httpd -p 8087 -h /tmp/www-S1
+	n R busybox httpd -p "$VIP:8087" -h /tmp/www-R
+	n R "$IPRPCTL" service add tcp "$VIP:8087" sched rr unmarked local
+	n R "$IPRPCTL" replica add tcp "$VIP:8087" "${ADDR[S1]}"
+	n C "$IPRPCTL" set mark-syns on
+	req0=$(stat R redirector.req_sent)
+	u0=$(stat R redirector.local_unmarked)
+	t=$(n L curl -s -o /tmp/mark.who -w '%{time_connect}' --max-time 15 "http://$VIP:8087/who")
+	who=$(cat /tmp/mark.who)
+	echo "legacy client L: connect ${t}s, served by $who"
+	[ "$who" = R ]
+	python3 -c 'import sys; t = float(sys.argv[1]); assert t < 0.5, t' "$t"
+	check "$(( $(stat R redirector.local_unmarked) - u0 ))" -eq 1 "R served L's unmarked flow at once"
+	check "$(( $(stat R redirector.req_sent) - req0 ))" -eq 0 "R sent no REQ for it"
+	m0=$(ctr C syn_marked)
+	f0=$(stat R redirector.flow_marked)
+	n S1 timeout 30 tcpdump -n -x -c 1 -i any \
+		'tcp dst port 8087 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' \
+		>"$RES/mark-s1.txt" 2>&1 &
+	sleep 1
+	who=$(n C curl -sf --max-time 10 "http://$VIP:8087/who")
+	echo "marking client C served by $who"
+	[ "$who" = S1 ]
+	check "$(( $(ctr C syn_marked) - m0 ))" -ge 1 "C marked its SYN"
+	check "$(( $(stat R redirector.flow_marked) - f0 ))" -eq 1 "R read the mark"
+	for _ in $(seq 100); do grep -q 'fd04 4950' "$RES/mark-s1.txt" && break; sleep 0.1; done
+	grep -q 'fd04 4950' "$RES/mark-s1.txt" || { cat "$RES/mark-s1.txt"; echo "S1 got no marked SYN"; return 1; }
+	# A marked SYN whose client never answers the REQ (C drops protocol 99
+	# here, as a host that marks without the client role would): R serves
+	# the flow after the response timeout; the mark does no harm.
+	n C nft add table ip markdrop
+	n C nft add chain ip markdrop in '{ type filter hook input priority 0; }'
+	n C nft add rule ip markdrop in ip protocol 99 drop
+	who=$(n C curl -s --max-time 15 "http://$VIP:8087/who" || true)
+	n C nft delete table ip markdrop
+	echo "marked client deaf to REQs served by $who"
+	[ "$who" = R ]
+	# Marking off: C's SYN is unmarked, and R serves it like L's.
+	n C "$IPRPCTL" set mark-syns off
+	who=$(n C curl -sf --max-time 10 "http://$VIP:8087/who")
+	echo "C with marking off served by $who"
+	[ "$who" = R ]
+	n R "$IPRPCTL" service del tcp "$VIP:8087"
+	n C "$IPRPCTL" flush client
+	pkill -f "busybox httpd -p 8087" || true
+	pkill -f "busybox httpd -p $VIP:8087" || true
+}
+
 t_deleted_service() {
 	# Deleting a service removes its entries at R at once (they are no
 	# longer matched: the service's packets go to R's own stack, CHKs are
@@ -605,6 +678,7 @@ tap "a replica's SYN-ACK that overtakes the REQ waits for it (no RST, no 1 s ret
 tap "round robin spreads 20 flows; weight 0 drains a replica" t_round_robin_and_drain
 tap "healthcheck sets a replica whose server stopped down, and up when it is back" t_health_check
 tap "a granting service: the client's next flows go straight to the replica, R sees none" t_wildcard_grant
+tap "capability mark: C's marked SYN is redirected, L's unmarked one served by R at once; S1 ignores the mark" t_capability_mark
 tap "deleting a service removes its entries; added again it starts clean" t_deleted_service
 tap "$PARALLEL parallel redirected downloads" t_many_parallel
 tap "idle expiry removes entries; a new flow redoes the handshake" t_idle_expiry

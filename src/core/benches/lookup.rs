@@ -90,6 +90,7 @@ fn pkt(i: u64, initial: bool) -> PacketInfo {
         sport: cp,
         dport: 80,
         initial,
+        mark: Mark::Unknown,
     }
 }
 
@@ -132,6 +133,7 @@ fn setup(n: u64, ops: usize, rng: &mut Rng32) -> Setup {
         response_timeout_ms: 1,
         idle_timeout_ms: u32::MAX,
         grant_s: 0,
+        unmarked_local: false,
         replicas: &[ReplicaSpec {
             addr: S,
             weight: 1,

@@ -229,6 +229,35 @@ counters! {
         /// New flows served locally at once: their client recently answered
         /// a REQ with protocol unreachable (no REQ, no response timeout).
         local_legacy,
+        /// New flows whose SYN carried the capability mark: given a REQ
+        /// even if their client was remembered as legacy.
+        flow_marked,
+        /// New flows served locally at once because their SYN carried no
+        /// capability mark and their service serves such flows itself.
+        local_unmarked,
+    }
+}
+
+counters! {
+    /// Events of the client cache.
+    LegacyCounters {
+        /// Clients learned as legacy from protocol unreachable (R22).
+        legacy_learned_unreach,
+        /// Clients learned as legacy from a silence (R18).
+        legacy_learned_silent,
+        /// Silences not taken as legacy: the client confirmed a flow
+        /// within `CAPABLE_TTL_MS` (a lost REQ or CHK).
+        legacy_silence_forgiven,
+        /// Legacy clients forgotten because they confirmed a flow.
+        legacy_forgotten_capable,
+        /// Legacy clients forgotten because a SYN of theirs carried the
+        /// capability mark.
+        legacy_forgotten_marked,
+        /// Live entries of other clients evicted because every slot of
+        /// their bucket was live (the soonest to lapse goes).
+        legacy_evicted,
+        /// Entries removed by the operator.
+        legacy_flushed,
     }
 }
 

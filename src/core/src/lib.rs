@@ -18,6 +18,8 @@ pub mod client;
 pub mod counters;
 pub mod filter;
 pub mod hash;
+pub mod legacy;
+pub mod mark;
 pub mod readidx;
 pub mod redirector;
 pub mod sched;
@@ -29,12 +31,16 @@ pub use client::{
     InVerdict, LocalFlow, NoIndex, Publish, WildcardSlot, Wildcards, DEFAULT_MAX_GRANT_S,
     HOLD_PER_BINDING, ORPHANS_PER_SHARD, ORPHAN_HOLD_MS, WILDCARD_SLOTS,
 };
-pub use counters::{ClientCounters, MsgCounters, RedirCounters, ServiceCounters};
+pub use counters::{ClientCounters, LegacyCounters, MsgCounters, RedirCounters, ServiceCounters};
 pub use hash::HashKey;
+pub use legacy::{
+    Known, KnownClient, LegacyClients, LegacySlot, CAPABLE_TTL_MS, LEGACY_SLOTS, LEGACY_TTL_MS,
+    LEGACY_WAYS, MAX_LEGACY_SLOTS, MAX_LEGACY_TTL_MS,
+};
+pub use mark::{Mark, MARK_EXID, MARK_KIND, MARK_OPTION};
 pub use readidx::{ports_hash, Dir, Key, Read, ReadIndex, ReadSlot, SLOTS_PER_BINDING};
 pub use redirector::{
-    DropReason, FlowKey, LegacyClients, PacketInfo, PacketOutcome, REntry, RState, RedirShard,
-    RedirSlot, Verdict, CAPABLE_TTL_MS, LEGACY_SLOTS, LEGACY_TTL_MS,
+    DropReason, FlowKey, PacketInfo, PacketOutcome, REntry, RState, RedirShard, RedirSlot, Verdict,
 };
 pub use sched::{
     ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, ServiceTable, LUT_SIZE, MAX_GRANT_S,

@@ -13,6 +13,7 @@
 
 use crate::counters::{bump, RedirCounters};
 use crate::hash::HashKey;
+use crate::mark::Mark;
 use crate::sched::{Service, ServiceTable};
 use crate::table::{DumpPos, Entry, Slot, Table, NIL};
 use crate::wire::{Ext, Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
@@ -141,6 +142,8 @@ pub struct PacketInfo {
     /// UDP packet. Without an entry, other packets are delivered locally
     /// instead of starting a redirection in the middle of a connection.
     pub initial: bool,
+    /// The capability mark of a TCP SYN ([`Mark::Unknown`] for others).
+    pub mark: Mark,
 }
 
 /// Why the redirector drops a packet or message.
@@ -404,7 +407,20 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             bump(&sc.local);
             return PacketOutcome::LOCAL;
         }
-        if is_legacy(pkt.src) {
+        match pkt.mark {
+            // The client says it speaks IPRP: whatever R remembered of it,
+            // the flow gets a REQ (R25).
+            Mark::Marked => self.counters.flow_marked += 1,
+            // The service serves flows without the mark at once (R26).
+            Mark::Unmarked if svc.unmarked_local() => {
+                self.counters.local_unmarked += 1;
+                bump(&sc.local);
+                bump(&sc.flows_local);
+                return PacketOutcome::LOCAL;
+            }
+            Mark::Unmarked | Mark::Unknown => {}
+        }
+        if pkt.mark != Mark::Marked && is_legacy(pkt.src) {
             self.counters.local_legacy += 1;
             bump(&sc.local);
             bump(&sc.flows_local);
@@ -730,122 +746,5 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
     /// Checks the table's structural invariants (tests).
     pub fn check_invariants(&self) -> bool {
         self.table.check_invariants()
-    }
-}
-
-/// Slots of [`LegacyClients`].
-pub const LEGACY_SLOTS: usize = 256;
-
-/// How long a client known to have no IPRP is served locally without a
-/// new REQ (ms): one that answered a REQ with protocol unreachable, or
-/// that left one unanswered for the response timeout while not known to
-/// speak IPRP. Long enough to spare its next connections the response
-/// timeout; short enough that a client that loads IPRP is redirected
-/// again soon.
-pub const LEGACY_TTL_MS: u64 = 60_000;
-
-/// How long a client that confirmed a flow (sent a CHK that R answered
-/// with a CFM) is known to speak IPRP (ms): a REQ of it that goes
-/// unanswered meanwhile was lost, so it does not make the client legacy.
-pub const CAPABLE_TTL_MS: u64 = 600_000;
-
-/// What R knows of a client.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Known {
-    /// No IPRP: served locally.
-    Legacy,
-    /// Speaks IPRP: a silence is a loss, not a legacy host.
-    Capable,
-}
-
-/// What R knows of its clients, both ways: those that have no IPRP (they
-/// answered a REQ with protocol unreachable, or let one go unanswered
-/// for the response timeout) and those that speak it (they confirmed a
-/// flow). A small direct-mapped cache keyed by a keyed hash of the
-/// address; a collision overwrites (the forgotten client costs one
-/// response timeout again), so the memory is bounded and a flood of
-/// forged addresses cannot grow it.
-pub struct LegacyClients {
-    key: HashKey,
-    /// (client, what, until): `until` 0 is an empty slot.
-    slots: [(Ipv4, Known, u64); LEGACY_SLOTS],
-}
-
-impl LegacyClients {
-    /// An empty cache whose slots are chosen with `key`.
-    pub const fn new(key: HashKey) -> Self {
-        Self {
-            key,
-            slots: [(Ipv4::UNSPECIFIED, Known::Legacy, 0); LEGACY_SLOTS],
-        }
-    }
-
-    fn slot(&self, client: Ipv4) -> usize {
-        crate::hash::reduce(self.key.hash1(u64::from(client.to_bits())), LEGACY_SLOTS)
-    }
-
-    fn known(&self, client: Ipv4, now: u64) -> Option<Known> {
-        self.slots
-            .get(self.slot(client))
-            .filter(|&&(c, _, until)| c == client && now < until)
-            .map(|&(_, k, _)| k)
-    }
-
-    fn set(&mut self, client: Ipv4, what: Known, until: u64) {
-        let i = self.slot(client);
-        if let Some(s) = self.slots.get_mut(i) {
-            *s = (client, what, until.max(1));
-        }
-    }
-
-    /// Remembers `client` as legacy until `now + LEGACY_TTL_MS`: it
-    /// answered a REQ with protocol unreachable (R22), which outweighs any
-    /// earlier sign that it speaks IPRP (it may have unloaded it).
-    pub fn remember(&mut self, client: Ipv4, now: u64) {
-        self.set(client, Known::Legacy, now.saturating_add(LEGACY_TTL_MS));
-    }
-
-    /// `client` left a REQ unanswered for the response timeout (R18):
-    /// remembered as legacy, as by [`Self::remember`], unless it is known
-    /// to speak IPRP. True if it is now remembered as legacy.
-    pub fn remember_silent(&mut self, client: Ipv4, now: u64) -> bool {
-        if self.known(client, now) == Some(Known::Capable) {
-            return false;
-        }
-        self.remember(client, now);
-        true
-    }
-
-    /// `client` confirmed a flow: it speaks IPRP, until
-    /// `now + CAPABLE_TTL_MS` (and it is no longer legacy).
-    pub fn remember_capable(&mut self, client: Ipv4, now: u64) {
-        self.set(client, Known::Capable, now.saturating_add(CAPABLE_TTL_MS));
-    }
-
-    /// Whether `client` is a legacy client remembered at `now`.
-    pub fn is_legacy(&self, client: Ipv4, now: u64) -> bool {
-        self.known(client, now) == Some(Known::Legacy)
-    }
-
-    /// Forgets every client (flush, role change).
-    pub fn clear(&mut self) {
-        self.slots = [(Ipv4::UNSPECIFIED, Known::Legacy, 0); LEGACY_SLOTS];
-    }
-
-    /// Legacy clients remembered at `now` (stats).
-    pub fn count(&self, now: u64) -> usize {
-        self.count_of(Known::Legacy, now)
-    }
-
-    /// Clients known at `now` to speak IPRP (stats).
-    pub fn count_capable(&self, now: u64) -> usize {
-        self.count_of(Known::Capable, now)
-    }
-
-    fn count_of(&self, what: Known, now: u64) -> usize {
-        self.slots
-            .iter()
-            .filter(|&&(_, k, until)| k == what && now < until)
-            .count()
     }
 }

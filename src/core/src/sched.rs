@@ -101,6 +101,10 @@ pub struct ServiceSpec<'a> {
     /// may go to the confirmed flow's replica without a handshake for that
     /// long (docs/protocol.md, "Wildcard grants").
     pub grant_s: u32,
+    /// Serve a new TCP flow whose SYN carries no capability mark locally
+    /// at once, without a REQ (docs/protocol.md, "Capability mark"); when
+    /// false (the paper), such a flow gets a REQ like any other.
+    pub unmarked_local: bool,
     /// Replicas, at most [`MAX_REPLICAS`], distinct non-zero addresses.
     pub replicas: &'a [ReplicaSpec],
 }
@@ -192,6 +196,7 @@ pub struct Service {
     response_timeout_ms: u32,
     idle_timeout_ms: u32,
     grant_s: u32,
+    unmarked_local: bool,
     replicas: heapless::Vec<Replica, MAX_REPLICAS>,
     lut: [u8; LUT_SIZE],
     lut_len: u16,
@@ -213,6 +218,7 @@ impl Service {
             response_timeout_ms: 0,
             idle_timeout_ms: 0,
             grant_s: 0,
+            unmarked_local: false,
             replicas: heapless::Vec::new(),
             lut: [LUT_NONE; LUT_SIZE],
             lut_len: 0,
@@ -249,6 +255,10 @@ impl Service {
     /// Wildcard grant sent with each CFM (s; 0: none).
     pub fn grant_s(&self) -> u32 {
         self.grant_s
+    }
+    /// Whether unmarked TCP flows are served locally at once.
+    pub fn unmarked_local(&self) -> bool {
+        self.unmarked_local
     }
     /// Generation number: identifies this service among every service the
     /// slot held. Set when the service is added, kept by edits.
@@ -639,6 +649,7 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         s.response_timeout_ms = spec.response_timeout_ms;
         s.idle_timeout_ms = spec.idle_timeout_ms;
         s.grant_s = spec.grant_s;
+        s.unmarked_local = spec.unmarked_local;
         s.key = key;
         s.cursor = AtomicU32::new(0);
         s.replicas.clear();

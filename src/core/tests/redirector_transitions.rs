@@ -445,6 +445,7 @@ fn r26_udp_flows_start_on_any_packet() {
         sport: 5000,
         dport: PORT,
         initial: true,
+        mark: Mark::Unknown,
     };
     assert_eq!(
         r.on_packet(&s, &p, 0).verdict,
@@ -770,7 +771,7 @@ fn r32_protocol_unreachable_moves_only_a_sent_entry_to_accept() {
 fn r33_known_legacy_client_is_served_at_once_without_req() {
     let s = one_replica();
     let mut r = redir(16);
-    let mut legacy = LegacyClients::new(HashKey::new(1, 2));
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
     legacy.remember(CLIENT, 1000);
     let o = r.on_packet_with(&s, &syn(CLIENT, 5), 2000, |c| legacy.is_legacy(c, 2000));
     assert_eq!((o.verdict, o.send), (Verdict::Local, None));
@@ -789,23 +790,36 @@ fn r33_known_legacy_client_is_served_at_once_without_req() {
 }
 
 #[test]
-fn r34_legacy_cache_is_bounded_and_overwrites_on_collision() {
-    let mut legacy = LegacyClients::new(HashKey::new(3, 4));
+fn r34_legacy_cache_is_bounded_and_evicts_the_soonest_to_lapse() {
+    let mut legacy = legacy_cache(HashKey::new(3, 4));
     for c in 0..10_000u32 {
         legacy.remember(Ipv4::from_bits(0x0a00_0000 + c), 5);
     }
     let n = legacy.count(5);
-    assert!(n <= LEGACY_SLOTS && n > LEGACY_SLOTS / 2, "{n}");
-    // The last one is always there; most early ones were overwritten.
+    assert!(n <= LEGACY_SLOTS && n > LEGACY_SLOTS * 95 / 100, "{n}");
+    // Every client that did not find a free slot evicted exactly one.
+    assert_eq!(legacy.counters.legacy_evicted, 10_000 - n as u64);
+    // The last one is always there.
     assert!(legacy.is_legacy(Ipv4::from_bits(0x0a00_0000 + 9_999), 5));
     let kept = (0..10_000u32)
         .filter(|c| legacy.is_legacy(Ipv4::from_bits(0x0a00_0000 + c), 5))
         .count();
     assert_eq!(kept, n);
-    legacy.clear();
-    assert_eq!(legacy.count(5), 0);
+    // The entry that lapses first goes: a newcomer evicts one learned
+    // at 5 while its bucket holds any, never the one learned at 10 (500
+    // newcomers over 1,024 buckets leave every bucket an entry of 5).
+    let late = Ipv4::from_bits(0x0b00_0000);
+    legacy.remember(late, 10);
+    for c in 1..500u32 {
+        legacy.remember(Ipv4::from_bits(0x0b00_0000 + c), 10);
+        assert!(legacy.is_legacy(late, 10), "evicted after {c}");
+    }
+    let before = legacy.count(10);
+    assert!(before >= n, "{before}");
+    assert_eq!(legacy.clear(10), before);
+    assert_eq!(legacy.count(10), 0);
     assert!(
-        !legacy.is_legacy(Ipv4::UNSPECIFIED, 5),
+        !legacy.is_legacy(Ipv4::UNSPECIFIED, 10),
         "an empty slot matches no address"
     );
 }
@@ -844,7 +858,7 @@ fn r_remove_service_removes_only_its_entries() {
 fn r35_a_client_silent_for_the_response_timeout_is_remembered_as_legacy() {
     let s = one_replica();
     let mut r = redir(16);
-    let mut legacy = LegacyClients::new(HashKey::new(1, 2));
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
     sent(&mut r, &s, 1, 0);
     // Before the response timeout (1000 ms): nobody is silent yet.
     let mut silent = Vec::new();
@@ -864,7 +878,7 @@ fn r35_a_client_silent_for_the_response_timeout_is_remembered_as_legacy() {
 
 #[test]
 fn r36_a_client_that_confirmed_a_flow_is_not_made_legacy_by_a_lost_req() {
-    let mut legacy = LegacyClients::new(HashKey::new(1, 2));
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
     legacy.remember_capable(CLIENT, 0);
     assert_eq!(legacy.count_capable(0), 1);
     // A REQ of it went unanswered (lost): still redirected.
@@ -918,4 +932,162 @@ fn r37_every_cfm_of_a_granting_service_carries_its_grant() {
         ..spec(SchedKind::RoundRobin, &reps)
     };
     assert_eq!(s.add(&too_long), Err(ConfigError::BadGrant));
+}
+
+#[test]
+fn r38_legacy_time_to_live_is_configurable_and_zero_learns_nothing() {
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
+    legacy.set_ttl_ms(5_000);
+    legacy.remember(CLIENT, 1_000);
+    assert!(legacy.is_legacy(CLIENT, 5_999));
+    assert!(!legacy.is_legacy(CLIENT, 6_000));
+    assert!(legacy.remember_silent(CLIENT, 7_000));
+    assert!(legacy.is_legacy(CLIENT, 11_999));
+    assert_eq!(
+        (
+            legacy.counters.legacy_learned_unreach,
+            legacy.counters.legacy_learned_silent
+        ),
+        (1, 1)
+    );
+    // Off: nobody is remembered, so every flow sends its REQ (the paper).
+    legacy.set_ttl_ms(0);
+    let other = Ipv4::from_bits(CLIENT.to_bits() + 1);
+    legacy.remember(other, 8_000);
+    assert!(!legacy.remember_silent(other, 8_000));
+    assert!(!legacy.is_legacy(other, 8_000));
+    // Capped at a day.
+    legacy.set_ttl_ms(u64::MAX);
+    assert_eq!(legacy.ttl_ms(), MAX_LEGACY_TTL_MS);
+}
+
+#[test]
+fn r39_legacy_cache_lists_forgets_and_learns_capable_both_ways() {
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
+    let clients: Vec<Ipv4> = (0..300u32)
+        .map(|c| Ipv4::from_bits(0x0a00_0000 + c))
+        .collect();
+    for (i, &c) in clients.iter().enumerate() {
+        if i % 3 == 0 {
+            legacy.remember_capable(c, 100);
+        } else {
+            legacy.remember(c, 100);
+        }
+    }
+    // A dump in chunks of 7 lists every client once, with what R knows.
+    let mut seen = Vec::new();
+    let mut pos = Some(0);
+    while let Some(from) = pos {
+        let mut n = 0;
+        pos = legacy.dump_from(from, 1000, 200, |row| {
+            if n == 7 {
+                return false;
+            }
+            n += 1;
+            seen.push(*row);
+            true
+        });
+    }
+    seen.sort_by_key(|r| r.client.to_bits());
+    assert_eq!(seen.len(), 300);
+    for (i, row) in seen.iter().enumerate() {
+        assert_eq!(row.client, clients[i]);
+        let (what, ttl) = if i % 3 == 0 {
+            (Known::Capable, CAPABLE_TTL_MS)
+        } else {
+            (Known::Legacy, LEGACY_TTL_MS)
+        };
+        assert_eq!((row.what, row.remaining_ms), (what, ttl - 100));
+    }
+    // A legacy client that confirms a flow is capable from then on.
+    legacy.remember_capable(clients[1], 300);
+    assert!(!legacy.is_legacy(clients[1], 300));
+    assert_eq!(legacy.counters.legacy_forgotten_capable, 1);
+    // The operator forgets one client: its next flow sends a REQ.
+    assert!(legacy.forget(clients[2], 300));
+    assert!(!legacy.forget(clients[2], 300));
+    assert!(!legacy.is_legacy(clients[2], 300));
+    assert_eq!(legacy.count(300), 200 - 2);
+    assert_eq!(legacy.counters.legacy_flushed, 1);
+}
+
+#[test]
+fn r40_a_cache_too_small_for_one_bucket_remembers_nobody() {
+    let mut legacy =
+        LegacyClients::new_in(vec![LegacySlot::EMPTY; LEGACY_WAYS - 1], HashKey::new(1, 2));
+    assert_eq!(legacy.capacity(), 0);
+    legacy.remember(CLIENT, 0);
+    assert!(!legacy.is_legacy(CLIENT, 0));
+    assert_eq!(legacy.dump_from(0, usize::MAX, 0, |_| true), None);
+}
+
+fn marked(client: Ipv4, cport: u16, mark: Mark) -> PacketInfo {
+    PacketInfo {
+        mark,
+        ..syn(client, cport)
+    }
+}
+
+#[test]
+fn r41_a_marked_syn_gets_a_req_even_from_a_client_remembered_as_legacy() {
+    let s = one_replica();
+    let mut r = redir(16);
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
+    legacy.remember(CLIENT, 0);
+    // Unmarked (or unknown): the legacy client is served at once (R24).
+    let o = r.on_packet_with(&s, &marked(CLIENT, 1, Mark::Unmarked), 10, |c| {
+        legacy.is_legacy(c, 10)
+    });
+    assert_eq!((o.verdict, o.send), (Verdict::Local, None));
+    // Marked: the client says it speaks IPRP now (it loaded the module).
+    let o = r.on_packet_with(&s, &marked(CLIENT, 2, Mark::Marked), 10, |_| {
+        panic!("a marked flow does not ask the legacy cache")
+    });
+    assert_eq!(o.verdict, Verdict::Forward { replica: S1 });
+    assert_eq!(o.send.unwrap().msg, msg(MsgType::Req, 2, S1, 0));
+    assert_eq!(r.counters.flow_marked, 1);
+    assert_eq!(r.counters.local_legacy, 1);
+    // The kernel tells the cache, which forgets the client as legacy.
+    assert!(legacy.marked(CLIENT, 10));
+    assert!(!legacy.is_legacy(CLIENT, 10));
+    assert!(!legacy.marked(CLIENT, 10));
+    assert_eq!(legacy.counters.legacy_forgotten_marked, 1);
+    // A capable client stays capable.
+    legacy.remember_capable(CLIENT, 20);
+    assert!(!legacy.marked(CLIENT, 20));
+    assert_eq!(legacy.count_capable(20), 1);
+}
+
+#[test]
+fn r42_a_service_may_serve_unmarked_syns_at_once() {
+    let reps = [rep(S1, 1)];
+    let mut s = ServiceTable::new_in(svc_storage(8), HashKey::new(11, 12));
+    s.add(&ServiceSpec {
+        unmarked_local: true,
+        ..spec(SchedKind::RoundRobin, &reps)
+    })
+    .unwrap();
+    let mut r = redir(16);
+    // No mark: served locally, no REQ, no entry, no response timeout.
+    let o = r.on_packet(&s, &marked(CLIENT, 1, Mark::Unmarked), 0);
+    assert_eq!((o.verdict, o.send), (Verdict::Local, None));
+    assert!(r.is_empty());
+    assert_eq!(r.counters.local_unmarked, 1);
+    let c = s.lookup(Proto::Tcp, VIP, PORT).unwrap().counters();
+    assert_eq!((c.local, c.flows_local, c.flows_new), (1, 1, 0));
+    // Marked: redirected as usual.
+    let o = r.on_packet(&s, &marked(CLIENT, 2, Mark::Marked), 0);
+    assert_eq!(o.verdict, Verdict::Forward { replica: S1 });
+    // UDP (no mark to read) and a SYN whose options were not read keep
+    // the paper's handshake.
+    let o = r.on_packet(&s, &marked(CLIENT, 3, Mark::Unknown), 0);
+    assert_eq!(o.send.unwrap().msg.ty, MsgType::Req);
+    // The next packets of the local flow stay local (no entry, not initial).
+    let mut ack = marked(CLIENT, 1, Mark::Unknown);
+    ack.initial = false;
+    assert_eq!(r.on_packet(&s, &ack, 5).verdict, Verdict::Local);
+    // Without the option the service keeps the paper's behaviour.
+    let s2 = one_replica();
+    let o = r.on_packet(&s2, &marked(CLIENT, 4, Mark::Unmarked), 0);
+    assert_eq!(o.send.unwrap().msg.ty, MsgType::Req);
 }

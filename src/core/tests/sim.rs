@@ -228,6 +228,7 @@ impl Sim {
                     sport,
                     dport,
                     initial: true,
+                    mark: Mark::Unknown,
                 };
                 let o = self.redir[sh].on_packet(&self.svcs, &info, now);
                 if let Some(m) = o.send {

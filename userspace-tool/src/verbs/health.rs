@@ -413,6 +413,7 @@ mod tests {
             response_timeout_ms: None,
             idle_timeout_ms: None,
             grant_s: None,
+            unmarked_local: None,
             replicas: replicas
                 .iter()
                 .map(|&(addr, up)| Replica {
