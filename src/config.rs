@@ -149,6 +149,11 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
         };
         if replace {
             g.shared.update(&spec).map_err(config_error)?;
+            if grant > 0 && spec.grant_s == 0 {
+                // Grants turned off: the clients' grants stop now too.
+                drop(g);
+                redir.revoke_grants(state, vip, proto, port, None);
+            }
         } else {
             g.shared.add(&spec).map_err(config_error)?;
             redir.vips.add(vip);
@@ -194,6 +199,8 @@ fn del_service(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
     }
     g.shared.del(proto, vip, port).map_err(config_error)?;
     redir.vips.remove(vip);
+    drop(guard);
+    redir.revoke_grants(state, vip, proto, port, None);
     Ok(())
 }
 
@@ -211,6 +218,8 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
     let redir = state
         .redirector_tables()
         .ok_or((ENOENT, c"no such service"))?;
+    // Whether the replica still takes new flows after the change.
+    let mut eligible = false;
     {
         let g = redir.tables.lock_all();
         let svc = g
@@ -230,6 +239,7 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
                     weight: weight.unwrap_or(r.weight()),
                     up: up.unwrap_or(r.up()),
                 };
+                eligible = spec.weight > 0 && spec.up;
                 let _ = list.push(spec);
             } else {
                 let _ = list.push(ReplicaSpec {
@@ -252,6 +262,7 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
                 weight: weight.unwrap_or(1),
                 up: up.unwrap_or(true),
             };
+            eligible = spec.weight > 0 && spec.up;
             list.push(spec)
                 .map_err(|_| config_error(ConfigError::TooManyReplicas))?;
         }
@@ -266,8 +277,14 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
             unmarked_local: svc.unmarked_local(),
             replicas: &list,
         };
-        g.shared.update(&spec).map(|_| ()).map_err(config_error)
+        g.shared.update(&spec).map(|_| ()).map_err(config_error)?;
     }
+    // A replica drained, marked down or removed takes no new flows, also
+    // not through the grants naming it.
+    if !eligible {
+        redir.revoke_grants(state, vip, proto, port, Some(addr));
+    }
+    Ok(())
 }
 
 /// DEL_LEGACY: forgets one client of the redirector's client cache, or

@@ -14,7 +14,9 @@ use iprp_core::client::CState;
 use iprp_core::legacy::Known;
 use iprp_core::redirector::RState;
 use iprp_core::sched::Service;
-use iprp_core::{ClientCounters, DumpPos, Ipv4, LegacyCounters, RedirCounters, ServiceCounters};
+use iprp_core::{
+    ClientCounters, DumpPos, GrantCounters, Ipv4, LegacyCounters, RedirCounters, ServiceCounters,
+};
 use kernel::prelude::*;
 
 /// One row of the binding and flow dumps.
@@ -351,7 +353,7 @@ fn put_stat(msg: &mut Msg<'_>, group: &str, name: &str, value: u64) -> Result {
 /// `IPRP_A_STAT` nests; `hook` adds the packets the hooks translated
 /// lock-free (counted per CPU) to the shards' `client.translated_*`.
 pub(crate) fn put_stats(state: &NetState, hook: &HookPkts, msg: &mut Msg<'_>) -> Result {
-    let mut gauges: [(&str, &str, u64); 7] = [
+    let mut gauges: [(&str, &str, u64); 8] = [
         ("client", "bindings", 0),
         ("client", "checking", 0),
         ("client", "held_now", 0),
@@ -359,10 +361,12 @@ pub(crate) fn put_stats(state: &NetState, hook: &HookPkts, msg: &mut Msg<'_>) ->
         ("redirector", "services", 0),
         ("redirector", "legacy_clients", 0),
         ("redirector", "capable_clients", 0),
+        ("redirector", "grants", 0),
     ];
     let mut cc = ClientCounters::ZERO;
     let mut rc = RedirCounters::ZERO;
     let mut lc = LegacyCounters::ZERO;
+    let mut gc = GrantCounters::ZERO;
     if let Some(c) = state.client_tables() {
         for shard in c.shards.iter() {
             let s = shard.lock();
@@ -386,6 +390,10 @@ pub(crate) fn put_stats(state: &NetState, hook: &HookPkts, msg: &mut Msg<'_>) ->
         gauges[5].2 = legacy.count(now) as u64;
         gauges[6].2 = legacy.count_capable(now) as u64;
         lc = legacy.counters;
+        drop(legacy);
+        let grants = r.grants.lock();
+        gauges[7].2 = grants.count(now) as u64;
+        gc = grants.counters;
     }
     for (group, name, v) in gauges {
         put_stat(msg, group, name, v)?;
@@ -397,6 +405,9 @@ pub(crate) fn put_stats(state: &NetState, hook: &HookPkts, msg: &mut Msg<'_>) ->
         put_stat(msg, "redirector", name, v)?;
     }
     for (name, v) in lc.fields() {
+        put_stat(msg, "redirector", name, v)?;
+    }
+    for (name, v) in gc.fields() {
         put_stat(msg, "redirector", name, v)?;
     }
     Ok(())

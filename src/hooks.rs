@@ -374,7 +374,7 @@ fn redirector_in(state: &NetState, redir: &RedirRole, skb: &mut SkbRef<'_>, f: &
             .on_packet_with(g.shared, &info, now, |c| redir.is_legacy(c, now))
     };
     if let Some(out) = outcome.send {
-        crate::proto::send(state, &out);
+        redir.send(state, out, now);
         state.kick_timer();
     }
     match outcome.verdict {

@@ -17,13 +17,15 @@ use iprp_core::client::{
     ClientConfig, ClientShard, ClientSlot, Grant, WildcardSlot, Wildcards, WILDCARD_SLOTS,
 };
 use iprp_core::filter::{AddrFilter, AddrSet};
+use iprp_core::grants::{GrantSlot, Grants, GRANT_SLOTS};
 use iprp_core::hash::reduce;
 use iprp_core::legacy::{LegacyClients, LegacySlot, LEGACY_SLOTS, LEGACY_TTL_MS};
 use iprp_core::readidx::{ReadIndex, ReadSlot, SLOTS_PER_BINDING};
 use iprp_core::redirector::{RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
 use iprp_core::{
-    shard_index, ClientCounters, HashKey, Ipv4, LegacyCounters, Proto, RedirCounters, Rng,
+    shard_index, ClientCounters, GrantCounters, HashKey, Ipv4, LegacyCounters, Outgoing, Proto,
+    RedirCounters, Rng,
 };
 use kernel::bindings;
 use kernel::prelude::*;
@@ -110,6 +112,9 @@ pub(crate) struct RedirRole {
     /// REQ left unanswered) or speaking IPRP (a flow confirmed). Taken
     /// inside a shard's lock, never the other way round.
     pub(crate) legacy: BhLock<LegacyClients<KVVec<LegacySlot>>>,
+    /// The wildcard grants R has given, to revoke them. Taken inside a
+    /// shard's lock or alone.
+    pub(crate) grants: BhLock<Grants<KVVec<GrantSlot>>>,
     pub(crate) capacity: u32,
     /// Slots of `legacy`.
     pub(crate) legacy_capacity: u32,
@@ -244,6 +249,26 @@ impl ClientRole {
         self.wildcards.lock().lookup(redirector, proto, sport, now)
     }
 
+    /// A revocation for `redirector`:`sport` (`proto`) arrived: drops the
+    /// grant if `token` is its token. True if it did.
+    pub(crate) fn revoke_grant(
+        &self,
+        redirector: Ipv4,
+        proto: Proto,
+        sport: u16,
+        token: u32,
+        now: u64,
+    ) -> bool {
+        let revoked = self
+            .wildcards
+            .lock()
+            .revoke(redirector, proto, sport, token, now);
+        if revoked {
+            self.granted.remove(redirector);
+        }
+        revoked
+    }
+
     /// False while the role holds no grant (lock-free).
     #[inline]
     pub(crate) fn has_grants(&self) -> bool {
@@ -317,11 +342,16 @@ impl RedirRole {
             LegacyClients::new_in(slots(legacy_capacity as usize, || LegacySlot::EMPTY)?, key);
         cache.set_ttl_ms(u64::from(legacy_ttl_ms));
         let legacy = new_bh_lock!(cache, c"iprp_legacy_clients")?;
+        let grants = new_bh_lock!(
+            Grants::new_in(slots(GRANT_SLOTS, || GrantSlot::EMPTY)?, key),
+            c"iprp_grants"
+        )?;
         let vips = KBox::new(AddrSet::new(), GFP_KERNEL)?;
         Ok(KBox::new(
             Self {
                 tables,
                 legacy,
+                grants,
                 capacity,
                 legacy_capacity,
                 vips,
@@ -340,6 +370,36 @@ impl RedirRole {
     ) -> ShardGuard<'_, Services, RedirTable> {
         self.tables
             .shard(shard_index(key, proto, cport, sport, NSHARDS))
+    }
+
+    /// Sends `out` (a message of this redirector) after giving the grant
+    /// it offers, if any, its token from the grant table, or taking the
+    /// offer out when the table has no room.
+    pub(crate) fn send(&self, state: &NetState, mut out: Outgoing, now: u64) {
+        if out.ext.grant.is_some() {
+            self.grants.lock().attach(&mut out, now, &mut KernelRng);
+        }
+        crate::proto::send(state, &out);
+    }
+
+    /// Revokes the grants of service (`vip`, `proto`, `port`) naming
+    /// `replica` (all of the service's when `None`); the slow timer sends
+    /// the revocations.
+    pub(crate) fn revoke_grants(
+        &self,
+        state: &NetState,
+        vip: Ipv4,
+        proto: Proto,
+        port: u16,
+        replica: Option<Ipv4>,
+    ) {
+        let n = self
+            .grants
+            .lock()
+            .revoke(vip, proto, port, replica, shim::now_ms());
+        if n > 0 {
+            state.kick_timer();
+        }
     }
 
     /// Whether `client` is a known legacy client (takes the legacy lock).
@@ -545,6 +605,7 @@ impl NetState {
                 shard.counters = RedirCounters::ZERO;
             }
             r.legacy.lock().counters = LegacyCounters::ZERO;
+            r.grants.lock().counters = GrantCounters::ZERO;
             for svc in g.shared.iter() {
                 svc.zero_counters();
             }
@@ -582,6 +643,7 @@ impl NetState {
             shard.clear(g.shared);
         }
         r.legacy.lock().clear(shim::now_ms());
+        r.grants.lock().clear();
         if services {
             for s in g.shared.iter() {
                 r.vips.remove(s.vip());
@@ -639,6 +701,14 @@ impl NetState {
                 for out in &resend {
                     crate::proto::send(self, out);
                 }
+            }
+            let (revocations, more) = {
+                let mut g = r.grants.lock();
+                (g.on_tick(now), !g.is_empty())
+            };
+            busy |= more;
+            for out in &revocations {
+                crate::proto::send(self, out);
             }
         }
         if busy {

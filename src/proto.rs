@@ -57,7 +57,7 @@ fn redirector_msg(state: &NetState, msg: &Repr, src: Ipv4, dst: Ipv4) {
             // lost, and does not make it legacy.
             redir.legacy.lock().remember_capable(src, now);
         }
-        send(state, &out);
+        redir.send(state, out, now);
     }
 }
 
@@ -110,6 +110,18 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, ext: &Ext, src: Ipv4
             }
         }
         ClientOutcome::Granted(g) => client.install_grant(&g, now),
+        ClientOutcome::Revoke {
+            redirector,
+            proto,
+            sport,
+            token,
+        } => state.counters.inc(
+            if client.revoke_grant(redirector, proto, sport, token, now) {
+                ctr::IPRP_CTR_GRANT_REVOKED
+            } else {
+                ctr::IPRP_CTR_REVOKE_REJECTED
+            },
+        ),
         ClientOutcome::Alarmed { dropped } => {
             for skb in dropped {
                 drop(skb);

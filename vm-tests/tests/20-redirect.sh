@@ -384,31 +384,70 @@ t_health_check() {
 	n R "$IPRPCTL" service del tcp "$VIP:8084"
 }
 
+# svc_packets PORT: the packets R counted for tcp VIP:PORT.
+svc_packets() {
+	n R "$IPRPCTL" list -j | python3 -c 'import json,sys; print(sum(s["stats"]["packets"] for s in json.load(sys.stdin)["services"] if s["port"] == int(sys.argv[1])))' "$1"
+}
+
 t_wildcard_grant() {
 	# A service whose CFMs carry a wildcard grant (docs/protocol.md,
 	# "Wildcard grants"): C's first flow is redirected with the handshake;
 	# its next flows to the service go straight to the same replica, and R
-	# sees none of their packets. The same without the grant: every flow
-	# reaches R.
-	local who new0 bound0 pkts0 i
-	n S1 busybox httpd -p 8086 -h /tmp/www-S1
+	# sees none of their packets. Draining that replica revokes the grant:
+	# C's next flow goes to R again and is redirected to the other replica,
+	# with a new grant; marking that one down revokes it too. A grant ends
+	# with its lifetime.
+	local who g other new0 bound0 pkts0 rev0 rej0 rrev0 i
+	for h in S1 S2; do n "$h" busybox httpd -p 8086 -h "/tmp/www-$h"; done
 	n R busybox httpd -p "$VIP:8086" -h /tmp/www-R
 	n R "$IPRPCTL" service add tcp "$VIP:8086" sched rr grant 60
 	n R "$IPRPCTL" replica add tcp "$VIP:8086" "${ADDR[S1]}"
+	n R "$IPRPCTL" replica add tcp "$VIP:8086" "${ADDR[S2]}"
 	n R "$IPRPCTL" list | grep -q "8086 .* 60s" || { n R "$IPRPCTL" list; return 1; }
-	who=$(n C curl -sf --max-time 10 "http://$VIP:8086/who")
-	[ "$who" = S1 ]
+	g=$(n C curl -sf --max-time 10 "http://$VIP:8086/who")
+	case "$g" in S1) other=S2 ;; S2) other=S1 ;; *) echo "first flow served by '$g'"; return 1 ;; esac
 	check "$(stat C client.grant_rx)" -ge 1 "C accepted the grant of R's CFM"
+	check "$(stat R redirector.grants)" -eq 1 "R remembers the grant"
 	new0=$(stat R redirector.flow_new)
 	bound0=$(stat C client.granted_bound)
-	pkts0=$(n R "$IPRPCTL" list -j | python3 -c 'import json,sys; print(sum(s["stats"]["packets"] for s in json.load(sys.stdin)["services"] if s["port"] == 8086))')
+	pkts0=$(svc_packets 8086)
 	for i in 1 2 3; do
 		who=$(n C curl -sf --max-time 10 "http://$VIP:8086/who")
-		[ "$who" = S1 ] || { echo "flow $i served by '$who'"; return 1; }
+		[ "$who" = "$g" ] || { echo "flow $i served by '$who', granted $g"; return 1; }
 	done
 	check "$(( $(stat C client.granted_bound) - bound0 ))" -eq 3 "C bound the next three flows from the grant"
 	check "$(( $(stat R redirector.flow_new) - new0 ))" -eq 0 "R started no flow for them"
-	check "$(n R "$IPRPCTL" list -j | python3 -c 'import json,sys; print(sum(s["stats"]["packets"] for s in json.load(sys.stdin)["services"] if s["port"] == 8086))')" -eq "$pkts0" "R saw none of their packets"
+	check "$(svc_packets 8086)" -eq "$pkts0" "R saw none of their packets"
+	# Drain the granted replica: R revokes the grant (sent on 3 ticks).
+	rev0=$(ctr C grant_revoked)
+	rej0=$(ctr C revoke_rejected)
+	rrev0=$(stat R redirector.grants_revoked)
+	n R "$IPRPCTL" replica set tcp "$VIP:8086" "${ADDR[$g]}" drain
+	for _ in $(seq 50); do [ "$(ctr C grant_revoked)" -gt "$rev0" ] && break; sleep 0.2; done
+	check "$(( $(ctr C grant_revoked) - rev0 ))" -eq 1 "C dropped the grant on R's revocation"
+	new0=$(stat R redirector.flow_new)
+	who=$(n C curl -sf --max-time 10 "http://$VIP:8086/who")
+	[ "$who" = "$other" ] || { echo "after the drain served by '$who', want $other"; return 1; }
+	check "$(( $(stat R redirector.flow_new) - new0 ))" -eq 1 "C's next flow went through R again"
+	# That flow's CFM granted the other replica; marking it down revokes it.
+	rev0=$(ctr C grant_revoked)
+	n R "$IPRPCTL" replica set tcp "$VIP:8086" "${ADDR[$other]}" down
+	for _ in $(seq 50); do [ "$(ctr C grant_revoked)" -gt "$rev0" ] && break; sleep 0.2; done
+	check "$(( $(ctr C grant_revoked) - rev0 ))" -eq 1 "C dropped the grant naming the replica marked down"
+	check "$(( $(stat R redirector.grants_revoked) - rrev0 ))" -eq 2 "R revoked two grants"
+	check "$(( $(ctr C revoke_rejected) - rej0 ))" -ge 2 "C ignored the repeats of the first revocation"
+	# Lifetime: a 2 s grant lets C bind from it at once, not 3 s later.
+	n R "$IPRPCTL" replica set tcp "$VIP:8086" "${ADDR[S1]}" weight 1 up
+	n R "$IPRPCTL" replica del tcp "$VIP:8086" "${ADDR[S2]}"
+	n R "$IPRPCTL" service edit tcp "$VIP:8086" grant 2
+	n C curl -sf --max-time 10 -o /dev/null "http://$VIP:8086/who"
+	bound0=$(stat C client.granted_bound)
+	n C curl -sf --max-time 10 -o /dev/null "http://$VIP:8086/who"
+	check "$(( $(stat C client.granted_bound) - bound0 ))" -eq 1 "a flow within the 2 s grant is bound from it"
+	sleep 3
+	new0=$(stat R redirector.flow_new)
+	n C curl -sf --max-time 10 -o /dev/null "http://$VIP:8086/who"
+	check "$(( $(stat R redirector.flow_new) - new0 ))" -eq 1 "after the lifetime the flow goes through R"
 	n R "$IPRPCTL" service del tcp "$VIP:8086"
 	n C "$IPRPCTL" flush client
 	pkill -f "busybox httpd -p 8086" || true
@@ -677,7 +716,7 @@ tap "first connect costs about one C-R round trip more" t_connect_time
 tap "a replica's SYN-ACK that overtakes the REQ waits for it (no RST, no 1 s retry)" t_synack_overtakes_req
 tap "round robin spreads 20 flows; weight 0 drains a replica" t_round_robin_and_drain
 tap "healthcheck sets a replica whose server stopped down, and up when it is back" t_health_check
-tap "a granting service: the client's next flows go straight to the replica, R sees none" t_wildcard_grant
+tap "a granting service: the next flows go straight to the replica, R sees none; drain, down and the lifetime end the grant" t_wildcard_grant
 tap "capability mark: C's marked SYN is redirected, L's unmarked one served by R at once; S1 ignores the mark" t_capability_mark
 tap "deleting a service removes its entries; added again it starts clean" t_deleted_service
 tap "$PARALLEL parallel redirected downloads" t_many_parallel

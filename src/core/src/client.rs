@@ -212,6 +212,8 @@ pub struct Grant {
     pub replica: Ipv4,
     /// Seconds from now, at most the client's `max_grant_s`.
     pub lifetime_s: u32,
+    /// The redirector's token for this grant: a revocation must carry it.
+    pub token: u32,
 }
 
 /// Why the client drops a message or packet.
@@ -278,6 +280,19 @@ pub enum ClientOutcome<P = u64> {
     /// A CFM with the right key for a CONFIRMED binding, carrying a
     /// wildcard grant: the grant is renewed.
     Granted(Grant),
+    /// A CFM revoking the grant for `redirector`:`sport` (`proto`) whose
+    /// token is `token`: the caller drops it from its [`Wildcards`] if the
+    /// token matches.
+    Revoke {
+        /// Service address.
+        redirector: Ipv4,
+        /// Transport protocol.
+        proto: Proto,
+        /// Service port.
+        sport: u16,
+        /// The grant's token.
+        token: u32,
+    },
     /// The binding was deleted by an ALM: free `dropped`.
     Alarmed {
         /// Held packets to free.
@@ -802,7 +817,18 @@ where
     ) -> ClientOutcome<P> {
         match m.ty {
             MsgType::Req => self.on_req(m, src, dst, now, rng, local_flow),
-            MsgType::Cfm => self.on_cfm(m, ext, src, now),
+            MsgType::Cfm => match ext.grant {
+                Some(g) if g.lifetime_s == 0 => {
+                    self.counters.revoke_rx += 1;
+                    ClientOutcome::Revoke {
+                        redirector: src,
+                        proto: m.proto,
+                        sport: m.sport,
+                        token: g.token,
+                    }
+                }
+                _ => self.on_cfm(m, ext, src, now),
+            },
             MsgType::Alm => self.on_alm(m, src),
             MsgType::Chk => {
                 self.counters.msg_not_client += 1;
@@ -971,13 +997,15 @@ where
             self.counters.cfm_bad_key += 1;
             return ClientOutcome::Drop(ClientDrop::BadKey);
         }
-        let lifetime_s = ext.grant_s.min(self.cfg.max_grant_s);
+        let offered = ext.grant.unwrap_or_default();
+        let lifetime_s = offered.lifetime_s.min(self.cfg.max_grant_s);
         let grant = (lifetime_s > 0).then_some(Grant {
             redirector: b.redirector,
             proto: b.proto,
             sport: b.sport,
             replica: b.replica,
             lifetime_s,
+            token: offered.token,
         });
         if grant.is_some() {
             self.counters.grant_rx += 1;
@@ -1183,6 +1211,7 @@ pub struct WildcardSlot {
     proto: Proto,
     sport: u16,
     replica: Ipv4,
+    token: u32,
     until: u64,
 }
 
@@ -1193,6 +1222,7 @@ impl WildcardSlot {
         proto: Proto::Tcp,
         sport: 0,
         replica: Ipv4::UNSPECIFIED,
+        token: 0,
         until: 0,
     };
 }
@@ -1238,9 +1268,34 @@ impl<S: DerefMut<Target = [WildcardSlot]>> Wildcards<S> {
             proto: g.proto,
             sport: g.sport,
             replica: g.replica,
+            token: g.token,
             until: now.saturating_add(u64::from(g.lifetime_s) * 1000).max(1),
         };
         old
+    }
+
+    /// Drops the live grant for `redirector`:`sport` (`proto`) if its
+    /// token is `token` (a revocation). True if it did: the caller
+    /// uncounts the service address. A wrong token changes nothing.
+    pub fn revoke(
+        &mut self,
+        redirector: Ipv4,
+        proto: Proto,
+        sport: u16,
+        token: u32,
+        now: u64,
+    ) -> bool {
+        let i = self.slot(redirector, proto, sport);
+        let Some(s) = self.slots.get_mut(i) else {
+            return false;
+        };
+        if (s.redirector, s.proto, s.sport, s.token) != (redirector, proto, sport, token)
+            || now >= s.until
+        {
+            return false;
+        }
+        *s = WildcardSlot::EMPTY;
+        true
     }
 
     /// The replica a live grant sends new flows to `redirector`:`sport`

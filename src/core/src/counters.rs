@@ -262,6 +262,23 @@ counters! {
 }
 
 counters! {
+    /// Events of a redirector's grant table.
+    GrantCounters {
+        /// New grants given (a new token).
+        grants_given,
+        /// Grants renewed by a later CFM (the same token).
+        grants_renewed,
+        /// Grant offers taken out of a CFM: the table had no room.
+        grant_table_full,
+        /// Grants revoked (replica drained, down or removed; service
+        /// deleted or its grant turned off).
+        grants_revoked,
+        /// Revocation messages sent.
+        revocations_sent,
+    }
+}
+
+counters! {
     /// Client role, per shard.
     ClientCounters {
         /// REQ received.
@@ -309,6 +326,8 @@ counters! {
         msg_not_client,
         /// CFMs accepted with a wildcard grant (new or renewed).
         grant_rx,
+        /// CFMs revoking a wildcard grant (lifetime 0) received.
+        revoke_rx,
         /// Bindings created from a wildcard grant, without a handshake.
         granted_bound,
         /// Outgoing packets translated (redirector -> replica).

@@ -17,6 +17,7 @@ extern crate std;
 pub mod client;
 pub mod counters;
 pub mod filter;
+pub mod grants;
 pub mod hash;
 pub mod legacy;
 pub mod mark;
@@ -31,7 +32,12 @@ pub use client::{
     InVerdict, LocalFlow, NoIndex, Publish, WildcardSlot, Wildcards, DEFAULT_MAX_GRANT_S,
     HOLD_PER_BINDING, ORPHANS_PER_SHARD, ORPHAN_HOLD_MS, WILDCARD_SLOTS,
 };
-pub use counters::{ClientCounters, LegacyCounters, MsgCounters, RedirCounters, ServiceCounters};
+pub use counters::{
+    ClientCounters, GrantCounters, LegacyCounters, MsgCounters, RedirCounters, ServiceCounters,
+};
+pub use grants::{
+    GrantSlot, Grants, Revocations, GRANT_MARGIN_MS, GRANT_SLOTS, GRANT_WAYS, REVOKE_SENDS,
+};
 pub use hash::HashKey;
 pub use legacy::{
     Known, KnownClient, LegacyClients, LegacySlot, CAPABLE_TTL_MS, LEGACY_SLOTS, LEGACY_TTL_MS,
@@ -48,8 +54,8 @@ pub use sched::{
 };
 pub use table::{shard_index, DumpPos};
 pub use wire::{
-    Ext, Ipv4, MsgType, Outgoing, ParseError, Proto, Repr, Resends, EXT_MAX_LEN, IPPROTO_REDR,
-    MSG_LEN, RESEND_AFTER_MS, RESEND_PER_TICK,
+    Ext, GrantExt, Ipv4, MsgType, Outgoing, ParseError, Proto, Repr, Resends, EXT_MAX_LEN,
+    IPPROTO_REDR, MSG_LEN, RESEND_AFTER_MS, RESEND_PER_TICK,
 };
 
 /// Source of randomness injected by the caller (the kernel passes

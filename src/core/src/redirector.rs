@@ -383,9 +383,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                             PacketOutcome {
                                 verdict: Verdict::Forward { replica: e.replica },
                                 send: Some(Outgoing {
-                                    ext: Ext {
-                                        grant_s: svc.grant_s(),
-                                    },
+                                    ext: Ext::offer(svc.grant_s()),
                                     ..msg(MsgType::Cfm, &e, e.key)
                                 }),
                             }
@@ -527,9 +525,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     from: dst,
                     to: src,
                     msg: m.answer(MsgType::Cfm, m.key),
-                    ext: Ext {
-                        grant_s: svc.grant_s(),
-                    },
+                    ext: Ext::offer(svc.grant_s()),
                 })
             }
             RState::Confirmed if e.replica == m.replica && e.key == m.key => {
@@ -539,9 +535,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     from: dst,
                     to: src,
                     msg: m.answer(MsgType::Cfm, m.key),
-                    ext: Ext {
-                        grant_s: svc.grant_s(),
-                    },
+                    ext: Ext::offer(svc.grant_s()),
                 })
             }
             RState::Sent | RState::Confirmed => {
@@ -572,9 +566,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     from: dst,
                     to: src,
                     msg: m.answer(MsgType::Cfm, m.key),
-                    ext: Ext {
-                        grant_s: svc.grant_s(),
-                    },
+                    ext: Ext::offer(svc.grant_s()),
                 })
             }
             RState::Accept => {

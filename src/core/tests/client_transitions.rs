@@ -849,7 +849,10 @@ fn c43_a_confirming_cfm_may_carry_a_wildcard_grant() {
     checking(&mut c, 1000, 42);
     let cfm = |key| msg(MsgType::Cfm, 1000, S1, key);
     let long = Ext {
-        grant_s: DEFAULT_MAX_GRANT_S + 100,
+        grant: Some(GrantExt {
+            lifetime_s: DEFAULT_MAX_GRANT_S + 100,
+            token: 77,
+        }),
     };
     let ext_cfm = |c: &mut Client, key, ext: &Ext| {
         c.on_msg_ext(&cfm(key), ext, R, ME, 5, &mut TestRng(0), || {
@@ -866,12 +869,13 @@ fn c43_a_confirming_cfm_may_carry_a_wildcard_grant() {
         sport: PORT,
         replica: S1,
         lifetime_s: DEFAULT_MAX_GRANT_S,
+        token: 77,
     };
     match ext_cfm(&mut c, 42, &long) {
         ClientOutcome::Confirmed { grant, .. } => assert_eq!(grant, Some(want)),
         o => panic!("{o:?}"),
     }
-    match ext_cfm(&mut c, 42, &Ext { grant_s: 30 }) {
+    match ext_cfm(&mut c, 42, &Ext::offer(30)) {
         ClientOutcome::Granted(g) => assert_eq!(g.lifetime_s, 30),
         o => panic!("{o:?}"),
     }
@@ -906,6 +910,7 @@ fn c44_a_granted_flow_binds_confirmed_without_a_handshake() {
         sport: PORT,
         replica: S1,
         lifetime_s: 60,
+        token: 5,
     };
     assert_eq!(w.lookup(R, Proto::Tcp, PORT, 0), None);
     assert_eq!(w.install(&g, 1000), None, "an empty slot");
@@ -933,4 +938,60 @@ fn c44_a_granted_flow_binds_confirmed_without_a_handshake() {
     let mut removed = Vec::new();
     w.clear(|a| removed.push(a));
     assert_eq!((removed, w.count(1000)), (vec![R], 0));
+}
+
+/// A CFM whose GRANT item has lifetime 0 revokes the grant whose token it
+/// carries, whether or not the flow it names still has a binding; a
+/// wrong token (a forger's guess) changes nothing.
+#[test]
+fn c45_a_revocation_with_the_grant_token_drops_the_grant() {
+    let mut c = client(16);
+    let revoke = |c: &mut Client, token| {
+        c.on_msg_ext(
+            &msg(MsgType::Cfm, 999, S1, 0),
+            &Ext {
+                grant: Some(GrantExt {
+                    lifetime_s: 0,
+                    token,
+                }),
+            },
+            R,
+            ME,
+            5,
+            &mut TestRng(0),
+            || LocalFlow::Absent,
+        )
+    };
+    match revoke(&mut c, 77) {
+        ClientOutcome::Revoke {
+            redirector,
+            proto,
+            sport,
+            token,
+        } => assert_eq!((redirector, proto, sport, token), (R, Proto::Tcp, PORT, 77)),
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(c.counters.revoke_rx, 1);
+    let mut w = Wildcards::new_in(
+        vec![WildcardSlot::EMPTY; WILDCARD_SLOTS],
+        HashKey::new(7, 8),
+    );
+    let g = Grant {
+        redirector: R,
+        proto: Proto::Tcp,
+        sport: PORT,
+        replica: S1,
+        lifetime_s: 60,
+        token: 77,
+    };
+    w.install(&g, 0);
+    assert!(!w.revoke(R, Proto::Tcp, PORT, 78, 10), "wrong token");
+    assert!(!w.revoke(R, Proto::Tcp, PORT + 1, 77, 10), "other service");
+    assert_eq!(w.lookup(R, Proto::Tcp, PORT, 10), Some(S1));
+    assert!(w.revoke(R, Proto::Tcp, PORT, 77, 10));
+    assert_eq!(w.lookup(R, Proto::Tcp, PORT, 10), None);
+    assert!(!w.revoke(R, Proto::Tcp, PORT, 77, 10), "already gone");
+    // A renewal keeps working after a revocation of an older grant fails.
+    w.install(&g, 20);
+    assert!(!w.revoke(R, Proto::Tcp, PORT, 77, 60_020), "lapsed");
 }

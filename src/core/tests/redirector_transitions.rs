@@ -910,13 +910,13 @@ fn r37_every_cfm_of_a_granting_service_carries_its_grant() {
     sent(&mut r, &s, 1, 0);
     let chk = msg(MsgType::Chk, 1, S1, 7);
     let o = r.on_chk(&s, &chk, CLIENT, VIP, 10).unwrap();
-    assert_eq!((o.msg.ty, o.ext.grant_s), (MsgType::Cfm, 120));
+    assert_eq!((o.msg.ty, o.ext), (MsgType::Cfm, Ext::offer(120)));
     // The duplicate CFM for a repeated CHK, and the one a packet of the
     // confirmed flow draws (R7), carry it too; an ALM does not.
     let o = r.on_chk(&s, &chk, CLIENT, VIP, 20).unwrap();
-    assert_eq!((o.msg.ty, o.ext.grant_s), (MsgType::Cfm, 120));
+    assert_eq!((o.msg.ty, o.ext), (MsgType::Cfm, Ext::offer(120)));
     let o = r.on_packet(&s, &syn(CLIENT, 1), 30).send.unwrap();
-    assert_eq!((o.msg.ty, o.ext.grant_s), (MsgType::Cfm, 120));
+    assert_eq!((o.msg.ty, o.ext), (MsgType::Cfm, Ext::offer(120)));
     let bad = msg(MsgType::Chk, 1, S1, 8);
     let o = r.on_chk(&s, &bad, CLIENT, VIP, 40).unwrap();
     assert_eq!((o.msg.ty, o.ext), (MsgType::Alm, Ext::NONE));
@@ -1090,4 +1090,121 @@ fn r42_a_service_may_serve_unmarked_syns_at_once() {
     let s2 = one_replica();
     let o = r.on_packet(&s2, &marked(CLIENT, 4, Mark::Unmarked), 0);
     assert_eq!(o.send.unwrap().msg.ty, MsgType::Req);
+}
+
+fn grants_table() -> Grants<Vec<GrantSlot>> {
+    Grants::new_in(vec![GrantSlot::EMPTY; GRANT_SLOTS], HashKey::new(3, 4))
+}
+
+fn offered_cfm(client: Ipv4, cport: u16, replica: Ipv4, key: u32, lifetime_s: u32) -> Outgoing {
+    Outgoing {
+        from: VIP,
+        to: client,
+        msg: msg(MsgType::Cfm, cport, replica, key),
+        ext: Ext::offer(lifetime_s),
+    }
+}
+
+#[test]
+fn r43_r_remembers_each_grant_under_a_token_and_renews_it() {
+    let mut g = grants_table();
+    let mut rng = TestRng(9);
+    let mut a = offered_cfm(CLIENT, 1, S1, 7, 60);
+    g.attach(&mut a, 0, &mut rng);
+    let token = a.ext.grant.unwrap().token;
+    assert_ne!(token, 0);
+    assert_eq!(a.ext.grant.unwrap().lifetime_s, 60);
+    // A later CFM of another flow to the same service renews it, same
+    // token, now for the replica that flow was confirmed to.
+    let mut b = offered_cfm(CLIENT, 2, S2, 8, 60);
+    g.attach(&mut b, 1_000, &mut rng);
+    assert_eq!(b.ext.grant.unwrap().token, token);
+    assert_eq!(g.count(1_000), 1);
+    // Another client gets its own token.
+    let other = Ipv4::from_bits(CLIENT.to_bits() + 1);
+    let mut c = offered_cfm(other, 1, S1, 9, 60);
+    g.attach(&mut c, 1_000, &mut rng);
+    assert_ne!(c.ext.grant.unwrap().token, token);
+    assert_eq!((g.counters.grants_given, g.counters.grants_renewed), (2, 1));
+    // A CFM that offers nothing, or an ALM, is left without a grant.
+    let mut plain = offered_cfm(CLIENT, 3, S1, 7, 0);
+    g.attach(&mut plain, 1_000, &mut rng);
+    assert_eq!(plain.ext, Ext::NONE);
+    // It lapses: lifetime plus the margin after the last renewal.
+    let end = 1_000 + 60_000 + GRANT_MARGIN_MS;
+    assert_eq!(g.count(end - 1), 2);
+    assert_eq!(g.count(end), 0);
+    assert!(g.on_tick(end).is_empty());
+    assert!(g.is_empty());
+}
+
+#[test]
+fn r44_a_full_bucket_takes_the_offer_out_of_the_cfm() {
+    let mut g = Grants::new_in(vec![GrantSlot::EMPTY; GRANT_WAYS], HashKey::new(3, 4));
+    let mut rng = TestRng(9);
+    for c in 0..GRANT_WAYS as u32 {
+        let mut o = offered_cfm(Ipv4::from_bits(0x0a00_0100 + c), 1, S1, 7, 60);
+        g.attach(&mut o, 0, &mut rng);
+        assert!(o.ext.grant.is_some());
+    }
+    let mut o = offered_cfm(Ipv4::from_bits(0x0a00_0200), 1, S1, 7, 60);
+    g.attach(&mut o, 0, &mut rng);
+    assert_eq!(o.ext, Ext::NONE, "R never grants what it could not revoke");
+    assert_eq!(g.counters.grant_table_full, 1);
+    // Once the others lapse, there is room again.
+    let mut o = offered_cfm(Ipv4::from_bits(0x0a00_0200), 1, S1, 7, 60);
+    g.attach(&mut o, 60_000 + GRANT_MARGIN_MS, &mut rng);
+    assert!(o.ext.grant.is_some());
+}
+
+#[test]
+fn r45_revoking_a_replica_sends_each_grant_naming_it_a_revocation_three_times() {
+    let mut g = grants_table();
+    let mut rng = TestRng(9);
+    let clients: Vec<Ipv4> = (0..40u32)
+        .map(|c| Ipv4::from_bits(0x0a00_0100 + c))
+        .collect();
+    let mut tokens = Vec::new();
+    for (i, &c) in clients.iter().enumerate() {
+        let replica = if i % 2 == 0 { S1 } else { S2 };
+        let mut o = offered_cfm(c, 1000 + i as u16, replica, 70 + i as u32, 60);
+        g.attach(&mut o, 0, &mut rng);
+        tokens.push(o.ext.grant.unwrap().token);
+    }
+    // S1 drained: the 20 grants naming it, not those naming S2.
+    assert_eq!(g.revoke(VIP, Proto::Tcp, PORT, Some(S1), 100), 20);
+    assert_eq!(
+        g.revoke(VIP, Proto::Tcp, PORT, Some(S1), 100),
+        0,
+        "already revoked"
+    );
+    assert_eq!(g.count(100), 20);
+    let mut sent = Vec::new();
+    for tick in 0..4u64 {
+        let out = g.on_tick(200 + tick * 500);
+        sent.push(out.len());
+        for r in &out {
+            let i = clients.iter().position(|&c| c == r.to).unwrap();
+            assert_eq!(i % 2, 0);
+            assert_eq!(r.from, VIP);
+            assert_eq!(r.msg, msg(MsgType::Cfm, 1000 + i as u16, S1, 70 + i as u32));
+            assert_eq!(
+                r.ext.grant,
+                Some(GrantExt {
+                    lifetime_s: 0,
+                    token: tokens[i]
+                })
+            );
+        }
+    }
+    // At most 32 per tick: 20, 20, 20 over three ticks, then none.
+    assert_eq!(sent, [20, 20, 20, 0]);
+    assert_eq!(g.counters.revocations_sent, 60);
+    // The whole service (deleted): the rest.
+    assert_eq!(g.revoke(VIP, Proto::Tcp, PORT, None, 300), 20);
+    assert_eq!(g.count(300), 0);
+    // A revoked client that confirms a flow again gets a new token.
+    let mut o = offered_cfm(clients[0], 5, S2, 1, 60);
+    g.attach(&mut o, 2_000, &mut rng);
+    assert_ne!(o.ext.grant.unwrap().token, tokens[0]);
 }

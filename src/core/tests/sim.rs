@@ -360,8 +360,10 @@ impl Sim {
                             self.held.remove(hd);
                         }
                     }
-                    ClientOutcome::Ignored | ClientOutcome::Granted(_) | ClientOutcome::Drop(_) => {
-                    }
+                    ClientOutcome::Ignored
+                    | ClientOutcome::Granted(_)
+                    | ClientOutcome::Revoke { .. }
+                    | ClientOutcome::Drop(_) => {}
                 }
             }
             _ => {}
