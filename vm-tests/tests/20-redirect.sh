@@ -510,6 +510,39 @@ t_capability_mark() {
 	pkill -f "busybox httpd -p $VIP:8087" || true
 }
 
+t_paper_redirector() {
+	# Interoperability: a redirector written from SPEC.md alone, in user
+	# space (vm-tests/tools/paper_redirector.py: the paper's messages,
+	# nothing after their 16 bytes, no mark), on VIP:8090, which R's module
+	# leaves alone (no such service). C has every extension on (marking;
+	# it accepts grants): its marked SYN reaches S1 through the paper
+	# redirector, the handshake confirms, and the download bypasses R.
+	local who conf0 m0
+	n S1 busybox httpd -p 8090 -h /tmp/www-S1
+	n R nft add table ip paper
+	n R nft add chain ip paper in '{ type filter hook input priority 0; }'
+	n R nft add rule ip paper in ip daddr "$VIP" tcp dport 8090 drop
+	n R python3 "$REPO/vm-tests/tools/paper_redirector.py" "$VIP" 8090 "${ADDR[S1]}" \
+		>"$RES/paper-redirector.log" 2>&1 &
+	for _ in $(seq 100); do grep -q ready "$RES/paper-redirector.log" && break; sleep 0.1; done
+	n C "$IPRPCTL" set mark-syns on
+	conf0=$(stat C client.confirmed)
+	m0=$(ctr C syn_marked)
+	who=$(n C curl -sf --max-time 15 "http://$VIP:8090/who" || true)
+	n C curl -sf --max-time 30 -o /tmp/paper.blob "http://$VIP:8090/blob" || true
+	n C "$IPRPCTL" set mark-syns off
+	pkill -f paper_redirector.py || true
+	n R nft delete table ip paper
+	pkill -f "busybox httpd -p 8090" || true
+	cat "$RES/paper-redirector.log"
+	echo "served by $who through the paper-only redirector"
+	[ "$who" = S1 ]
+	cmp /tmp/paper.blob /tmp/www-S1/blob
+	check "$(( $(stat C client.confirmed) - conf0 ))" -ge 2 "C confirmed both flows with the paper-only redirector"
+	check "$(( $(ctr C syn_marked) - m0 ))" -ge 2 "C's SYNs carried the mark"
+	grep -q '^CFM to' "$RES/paper-redirector.log"
+}
+
 t_deleted_service() {
 	# Deleting a service removes its entries at R at once (they are no
 	# longer matched: the service's packets go to R's own stack, CHKs are
@@ -718,6 +751,7 @@ tap "round robin spreads 20 flows; weight 0 drains a replica" t_round_robin_and_
 tap "healthcheck sets a replica whose server stopped down, and up when it is back" t_health_check
 tap "a granting service: the next flows go straight to the replica, R sees none; drain, down and the lifetime end the grant" t_wildcard_grant
 tap "capability mark: C's marked SYN is redirected, L's unmarked one served by R at once; S1 ignores the mark" t_capability_mark
+tap "interoperability: a paper-only redirector (from SPEC.md alone) redirects C with its extensions on" t_paper_redirector
 tap "deleting a service removes its entries; added again it starts clean" t_deleted_service
 tap "$PARALLEL parallel redirected downloads" t_many_parallel
 tap "idle expiry removes entries; a new flow redoes the handshake" t_idle_expiry
