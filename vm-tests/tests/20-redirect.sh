@@ -543,6 +543,36 @@ t_paper_redirector() {
 	grep -q '^CFM to' "$RES/paper-redirector.log"
 }
 
+t_paper_client() {
+	# Interoperability the other way: a client written from SPEC.md alone,
+	# in user space with its own TCP (vm-tests/tools/paper_client.py), in
+	# L (no role), against R with its extensions on (the service grants,
+	# R reads marks and keeps its client cache). It is redirected through
+	# the paper's handshake: its CHK confirms, it ignores the grant that
+	# follows the CFM's 16 bytes, and S1 serves it.
+	local who conf0
+	n S1 busybox httpd -p 8091 -h /tmp/www-S1
+	n R busybox httpd -p "$VIP:8091" -h /tmp/www-R
+	n R "$IPRPCTL" service add tcp "$VIP:8091" sched rr grant 60
+	n R "$IPRPCTL" replica add tcp "$VIP:8091" "${ADDR[S1]}"
+	n R "$IPRPCTL" legacy forget "${ADDR[L]}" 2>/dev/null || true
+	n L nft add table ip paper
+	n L nft add chain ip paper in '{ type filter hook input priority 0; }'
+	n L nft add rule ip paper in ip protocol tcp tcp dport '{ 40000-60000 }' drop
+	conf0=$(stat R redirector.cfm_sent)
+	who=$(n L python3 "$REPO/vm-tests/tools/paper_client.py" "${ADDR[L]}" "$VIP" 8091 /who \
+		2>"$RES/paper-client.log" || true)
+	n L nft delete table ip paper
+	n R "$IPRPCTL" service del tcp "$VIP:8091"
+	pkill -f "busybox httpd -p 8091" || true
+	pkill -f "busybox httpd -p $VIP:8091" || true
+	cat "$RES/paper-client.log"
+	echo "paper-only client served by '$who'"
+	[ "$who" = S1 ]
+	check "$(( $(stat R redirector.cfm_sent) - conf0 ))" -eq 1 "R confirmed the paper-only client's flow"
+	grep -q 'CFM with our key + 10 bytes' "$RES/paper-client.log"
+}
+
 t_deleted_service() {
 	# Deleting a service removes its entries at R at once (they are no
 	# longer matched: the service's packets go to R's own stack, CHKs are
@@ -752,6 +782,7 @@ tap "healthcheck sets a replica whose server stopped down, and up when it is bac
 tap "a granting service: the next flows go straight to the replica, R sees none; drain, down and the lifetime end the grant" t_wildcard_grant
 tap "capability mark: C's marked SYN is redirected, L's unmarked one served by R at once; S1 ignores the mark" t_capability_mark
 tap "interoperability: a paper-only redirector (from SPEC.md alone) redirects C with its extensions on" t_paper_redirector
+tap "interoperability: a paper-only client (from SPEC.md alone) is redirected by R with its extensions on" t_paper_client
 tap "deleting a service removes its entries; added again it starts clean" t_deleted_service
 tap "$PARALLEL parallel redirected downloads" t_many_parallel
 tap "idle expiry removes entries; a new flow redoes the handshake" t_idle_expiry
