@@ -22,6 +22,8 @@ import select
 import socket
 import struct
 import sys
+
+from iprp_forge import checksum
 import time
 
 REQ, CHK, CFM, ALM = 1, 2, 3, 4
@@ -31,15 +33,6 @@ SYN, ACK, FIN, PSH = 0x02, 0x10, 0x01, 0x08
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
-
-
-def checksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while t >> 16:
-        t = (t >> 16) + (t & 0xFFFF)
-    return ~t & 0xFFFF
 
 
 class Tcp:

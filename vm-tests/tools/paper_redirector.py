@@ -20,17 +20,10 @@ import socket
 import struct
 import sys
 
+from iprp_forge import checksum
+
 REQ, CHK, CFM, ALM = 1, 2, 3, 4
 ETH_P_IP = 0x0800
-
-
-def checksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while t >> 16:
-        t = (t >> 16) + (t & 0xFFFF)
-    return ~t & 0xFFFF
 
 
 def forward(tx, ip, replica):
