@@ -71,8 +71,10 @@ dmesg >"$RES/dmesg.txt"
 tap "no kernel warning, oops or leak report in dmesg" \
 	bash -c "! grep -E '$DMESG_BAD' '$RES/dmesg.txt'"
 
-echo "# wall time per suite (in the guest):"
-printf '%s' "$SUITE_TIMES" | sed 's/^/#   /'
-echo "1..$TAP_N"
-echo "$TAP_PASS passed, $TAP_FAIL failed"
+{
+	echo "# wall time per suite (in the guest):"
+	printf '%s' "$SUITE_TIMES" | sed 's/^/#   /'
+	echo "1..$TAP_N"
+	echo "$TAP_PASS passed, $TAP_FAIL failed"
+} | tee -a "$RES/tap.txt"
 [ "$TAP_FAIL" -eq 0 ]

@@ -47,15 +47,17 @@ tap() {
 	# failing check in the middle of a test pass unnoticed.
 	( set -e; "$@" ) >"$log" 2>&1
 	local rc=$?
+	# Each result also goes to $RES/tap.txt, which survives a console the
+	# host did not get (seen with two VMs at once).
 	if [ "$rc" -eq "$TAP_SKIP_RC" ]; then
 		# The test's last line says why.
-		echo "ok $TAP_N - $name # SKIP $(tail -1 "$log")"
+		echo "ok $TAP_N - $name # SKIP $(tail -1 "$log")" | tee -a "$RES/tap.txt"
 	elif [ "$rc" -eq 0 ]; then
 		TAP_PASS=$((TAP_PASS + 1))
-		echo "ok $TAP_N - $name"
+		echo "ok $TAP_N - $name" | tee -a "$RES/tap.txt"
 	else
 		TAP_FAIL=$((TAP_FAIL + 1))
-		echo "not ok $TAP_N - $name"
+		echo "not ok $TAP_N - $name" | tee -a "$RES/tap.txt"
 		sed 's/^/#   /' "$log" | tail -40
 	fi
 	# The first kernel report is named with the test that caused it and

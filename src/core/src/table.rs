@@ -445,11 +445,10 @@ impl<E: Entry, S: DerefMut<Target = [Slot<E>]>> Table<E, S> {
     ) -> Option<DumpPos> {
         let mut i = match self.slots.get(from.slot as usize) {
             _ if from.serial == 0 => self.live_head,
-            None => self.live_head,
             Some(s) if s.serial == from.serial => from.slot,
-            Some(_) => {
-                // The entry to resume at is gone: resume at the newest
-                // entry older than it.
+            _ => {
+                // The entry to resume at is gone (or the slot is not one
+                // of ours): resume at the newest entry older than it.
                 let age = self.age(from.serial);
                 let mut i = self.live_head;
                 let mut steps = 0u32;
