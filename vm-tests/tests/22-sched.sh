@@ -85,9 +85,14 @@ t_hashing() {
 t_lc() {
 	# R cannot see a redirected connection end (its packets go C <-> S
 	# directly), so lc balances what R can count: its entries, which live
-	# until the service's idle timeout after the handshake.
+	# until the service's idle timeout after the handshake. That timeout is
+	# 10 min here, so that no entry expires between the tallies however
+	# slow the kernel (on the debug kernel the default 60 s expired the
+	# first tally's entries during the second, and lc sent a flow back to
+	# S1).
 	local counts
 	sched_service 8094 lc S1:1 S2:1
+	n R "$IPRPCTL" service edit tcp "$VIP:8094" idle-timeout 600000
 	n R "$IPRPCTL" replica set tcp "$VIP:8094" "${ADDR[S2]}" down
 	counts=$(tally 8094 4)
 	check "$counts" = "S1=4 S2=0 L=0 other=0" "S2 down: S1 takes 4"
