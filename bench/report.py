@@ -15,6 +15,7 @@ as a plain table, and plotted by bench/plot/<stem>.gp if that file exists
 Only the Python standard library and gnuplot (Debian gnuplot-nox) are used.
 """
 import csv
+import math
 import os
 import statistics
 import subprocess
@@ -444,10 +445,150 @@ plot '{f}' using 2:3:4 title 'ours (median, min–max)', \\
 """, tmp)
 
 
+# ------------------------------------------------------- deployability
+# bench/guest/15-deploy.sh: (part, new arm, baseline arm, test, bound, goal).
+# test "diff": median(new) - median(baseline) <= bound ms; "ratio":
+# median(new) / median(baseline) <= bound. Per round and arm the median
+# of the samples (connect time; total time for downloads), then per round
+# the ratio and the difference, then their median and 95 % interval over
+# the rounds.
+DEPLOY_GOALS = [
+    ("repeat", "granted", "direct", "diff", 2.0,
+     "(a) repeat connect on a wildcard grant ≤ direct C→S1 + 2 ms"),
+    ("bulk-1m", "granted", "direct", "ratio", 1.05,
+     "(b) 1 MB download on a granted flow ≤ 1.05 × direct"),
+    ("bulk-10m", "granted", "direct", "ratio", 1.05,
+     "(b) 10 MB download on a granted flow ≤ 1.05 × direct"),
+    ("legacy", "unmarked_local", "rlocal", "ratio", 1.02,
+     "(c) legacy client L, `unmarked local` service ≤ 1.02 × R's own listener"),
+    ("first", "grant_mark", "plain", "ratio", 1.05,
+     "(d) C's first connect, granting + marking service ≤ 1.05 × plain service (paper)"),
+]
+DEPLOY_ARMS = {
+    "granted": "granted", "direct": "direct", "unmarked_local": "unmarked local",
+    "rlocal": "R-local", "grant_mark": "grant + mark", "plain": "plain",
+}
+
+
+def median_ci(v, conf=0.95):
+    """Distribution-free interval for the median of v: the order statistics
+    v(k), v(n+1-k) with the largest k whose coverage 1 - 2 P(Bin(n, 1/2) < k)
+    is at least conf. (lo, hi, coverage), or None when n is too small (< 6
+    for 95 %)."""
+    v = sorted(v)
+    n = len(v)
+    best = None
+    for k in range(1, n // 2 + 1):
+        cover = 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2 ** n
+        if cover >= conf:
+            best = (v[k - 1], v[n - k], cover)
+    return best
+
+
+def goal_verdict(test, bound, ci):
+    """met / not met / undecided from the interval of the tested quantity."""
+    if ci is None:
+        return "undecided"
+    lo, hi = ci[0], ci[1]
+    if hi <= bound:
+        return "met"
+    return "not met" if lo > bound else "undecided"
+
+
+def fig15(d, tmp, md):
+    raw = os.path.join(d, "fig15-deploy-raw.csv")
+    if not os.path.exists(raw):
+        return
+    samples = {}  # (part, arm) -> round -> [ms]
+    dms = set()
+    for r in read(raw):
+        v = float(r["total_ms"] if r["part"].startswith("bulk") else r["connect_ms"])
+        samples.setdefault((r["part"], r["arm"]), {}).setdefault(int(r["round"]), []).append(v)
+        dms.add(r["d_ms"])
+    rows, per_round = [], []
+    for part, new, base, test, bound, text in DEPLOY_GOALS:
+        sn, sb = samples.get((part, new)), samples.get((part, base))
+        if not sn or not sb:
+            continue
+        ratios, diffs = [], []
+        for rnd in sorted(set(sn) & set(sb)):
+            mn, mb = statistics.median(sn[rnd]), statistics.median(sb[rnd])
+            ratios.append(mn / mb)
+            diffs.append(mn - mb)
+            per_round.append([part, rnd, new, base, len(sn[rnd]), len(sb[rnd]), f2(mn), f2(mb),
+                              f"{mn / mb:.4f}", f"{mn - mb:.3f}"])
+        if not ratios:
+            continue
+        alln = [x for v in sn.values() for x in v]
+        allb = [x for v in sb.values() for x in v]
+        tested = diffs if test == "diff" else ratios
+        rci, dci = median_ci(ratios), median_ci(diffs)
+        tci = dci if test == "diff" else rci
+        rows.append(dict(part=part, new=new, base=base, test=test, bound=bound, text=text,
+                         rounds=len(ratios), nn=len(alln), nb=len(allb),
+                         mn=statistics.median(alln), mb=statistics.median(allb),
+                         ratio=statistics.median(ratios), rci=rci, rmin=min(ratios), rmax=max(ratios),
+                         diff=statistics.median(diffs), dci=dci, dmin=min(diffs), dmax=max(diffs),
+                         tested=statistics.median(tested), tci=tci,
+                         verdict=goal_verdict(test, bound, tci)))
+    if not rows:
+        return
+
+    def cic(ci, i, fmt):
+        return fmt(ci[i]) if ci else ""
+
+    write(os.path.join(d, "fig15-deploy-summary.csv"),
+          ["part", "new_arm", "baseline_arm", "rounds", "n_new", "n_baseline", "median_new_ms",
+           "median_baseline_ms", "median_ratio", "ratio_ci_lo", "ratio_ci_hi", "median_diff_ms",
+           "diff_ci_lo_ms", "diff_ci_hi_ms", "ci_coverage", "test", "bound", "verdict"],
+          [[x["part"], x["new"], x["base"], x["rounds"], x["nn"], x["nb"], f2(x["mn"]), f2(x["mb"]),
+            f"{x['ratio']:.4f}", cic(x["rci"], 0, lambda v: f"{v:.4f}"), cic(x["rci"], 1, lambda v: f"{v:.4f}"),
+            f"{x['diff']:.3f}", cic(x["dci"], 0, lambda v: f"{v:.3f}"), cic(x["dci"], 1, lambda v: f"{v:.3f}"),
+            cic(x["tci"], 2, lambda v: f"{v:.4f}"),
+            {"diff": "median_diff_ms <= bound", "ratio": "median_ratio <= bound"}[x["test"]],
+            x["bound"], x["verdict"]] for x in rows])
+    write(os.path.join(d, "fig15-deploy-rounds.csv"),
+          ["part", "round", "new_arm", "baseline_arm", "n_new", "n_baseline", "median_new_ms",
+           "median_baseline_ms", "ratio", "diff_ms"], per_round)
+
+    def interval(x, key, k, fmt):
+        ci = x[k + "ci"]
+        if ci:
+            return f"{fmt(x[key])} [{fmt(ci[0])}, {fmt(ci[1])}]"
+        if x["rounds"] == 1:
+            return f"{fmt(x[key])} (no interval: 1 round)"
+        return f"{fmt(x[key])} (no interval: {x['rounds']} rounds, {fmt(x[k + 'min'])} … {fmt(x[k + 'max'])})"
+
+    d_txt = ", ".join(sorted(dms, key=int))
+    md.append(f"### Deployability goals — wildcard grants and the capability mark (D = {d_txt} ms, far)\n")
+    md.append("bench/guest/15-deploy.sh, one boot, the parts interleaved round by round. Medians in ms "
+              "over all samples (connect time; total time for downloads); ratio and difference: per "
+              "round the median of the new arm over (minus) the baseline's in the same round, then "
+              "their median over the rounds and a 95 % interval for it (distribution-free, order "
+              "statistics; none below 6 rounds). The quantity a goal tests is in bold. **met**: the "
+              "whole interval meets the goal; **not met**: the whole interval misses it; "
+              "**undecided**: otherwise, or no interval. (d) is met when the interval holds 1.0 or "
+              "lies below it: no measurable slowdown of the first flow at this number of rounds.\n")
+    md.append("| goal | new: median ms (n) | baseline: median ms (n) | ratio: median [95 % interval] | "
+              "difference ms: median [95 % interval] | rounds | verdict |")
+    md.append("|---|---|---|---|---|---|---|")
+    for x in rows:
+        rat = interval(x, "ratio", "r", lambda v: f"{v:.3f}")
+        dif = interval(x, "diff", "d", lambda v: f"{v:+.2f}")
+        if x["test"] == "diff":
+            dif = f"**{dif}**"
+        else:
+            rat = f"**{rat}**"
+        md.append(f"| {x['text']} | {DEPLOY_ARMS[x['new']]}: {f2(x['mn'])} ({x['nn']}) | "
+                  f"{DEPLOY_ARMS[x['base']]}: {f2(x['mb'])} ({x['nb']}) | {rat} | {dif} | "
+                  f"{x['rounds']} | **{x['verdict']}** |")
+    md.append("")
+
+
 # ------------------------------------------------------ unknown summaries
 KNOWN = {"fig08-hookcost-summary.csv", "fig08-cpu-summary.csv", "fig08-tick-summary.csv", "fig11-connect-summary.csv", "fig12-legacy-summary.csv",
          "fig12-legacy-icmp-summary.csv", "fig13-bulk-summary.csv",
-         "fig14-newflow-summary.csv"}
+         "fig14-newflow-summary.csv", "fig15-deploy-summary.csv"}
 
 
 def others(d, tmp, md):
@@ -553,7 +694,7 @@ def report(d):
     body = []
     H.clear()
     with tempfile.TemporaryDirectory() as tmp:
-        for step in (fig08, fig11, fig12, fig13, fig14, others):
+        for step in (fig08, fig11, fig12, fig13, fig14, fig15, others):
             step(d, tmp, body)
     md += headline(md) + body
     with open(os.path.join(d, "generated.md"), "w") as f:

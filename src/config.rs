@@ -10,6 +10,7 @@
 
 use crate::nl::{self, Attrs, NlResult, Request};
 use crate::pernet::{NetState, ROLE_CLIENT, ROLE_REDIRECTOR};
+use crate::shim;
 use crate::uapi::iprp_attr as a;
 use heapless::Vec as HVec;
 use iprp_core::sched::{
@@ -28,6 +29,7 @@ fn config_error(e: ConfigError) -> (Error, &'static CStr) {
         ConfigError::BadReplica => (EINVAL, c"invalid replica address"),
         ConfigError::BadService => (EINVAL, c"invalid service address or port"),
         ConfigError::BadTimeout => (EINVAL, c"invalid timeout"),
+        ConfigError::BadGrant => (ERANGE, c"wildcard grant longer than a day"),
         ConfigError::Exists => (EEXIST, c"the service already exists"),
         ConfigError::NoService => (ENOENT, c"no such service"),
         ConfigError::NoReplica => (ENOENT, c"no such replica in the service"),
@@ -65,6 +67,7 @@ fn set_role(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
         role,
         attrs.u32(a::IPRP_A_CLIENT_CAPACITY).or(capacity),
         attrs.u32(a::IPRP_A_REDIR_CAPACITY).or(capacity),
+        attrs.u32(a::IPRP_A_LEGACY_CAPACITY),
     )?;
     // The client's idle timeout (for TCP and UDP bindings) rides on SET_ROLE:
     // a client has no per-service configuration.
@@ -110,18 +113,22 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
     {
         let g = redir.tables.lock_all();
         let current = g.shared.lookup(proto, vip, port);
-        let (sched, resp, idle, replicas) = match (replace, current) {
+        let (sched, resp, idle, grant, unmarked, replicas) = match (replace, current) {
             (true, None) => return Err((ENOENT, c"no such service to edit")),
             (true, Some(svc)) => (
                 svc.sched() as u8,
                 svc.response_timeout_ms(),
                 svc.idle_timeout_ms(),
+                svc.grant_s(),
+                svc.unmarked_local(),
                 replica_specs(svc),
             ),
             (false, _) => (
                 SchedKind::RoundRobin as u8,
                 DEFAULT_RESPONSE_TIMEOUT_MS,
                 DEFAULT_IDLE_TIMEOUT_MS,
+                0,
+                false,
                 HVec::new(),
             ),
         };
@@ -134,10 +141,19 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
             sched,
             response_timeout_ms: attrs.u32(a::IPRP_A_RESPONSE_TIMEOUT).unwrap_or(resp),
             idle_timeout_ms: attrs.u32(a::IPRP_A_IDLE_TIMEOUT).unwrap_or(idle),
+            grant_s: attrs.u32(a::IPRP_A_GRANT).unwrap_or(grant),
+            unmarked_local: attrs
+                .u8(a::IPRP_A_UNMARKED_LOCAL)
+                .map_or(unmarked, |u| u != 0),
             replicas: &replicas,
         };
         if replace {
             g.shared.update(&spec).map_err(config_error)?;
+            if grant > 0 && spec.grant_s == 0 {
+                // Grants turned off: the clients' grants stop now too.
+                drop(g);
+                redir.revoke_grants(state, vip, proto, port, None);
+            }
         } else {
             g.shared.add(&spec).map_err(config_error)?;
             redir.vips.add(vip);
@@ -183,6 +199,8 @@ fn del_service(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
     }
     g.shared.del(proto, vip, port).map_err(config_error)?;
     redir.vips.remove(vip);
+    drop(guard);
+    redir.revoke_grants(state, vip, proto, port, None);
     Ok(())
 }
 
@@ -200,6 +218,8 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
     let redir = state
         .redirector_tables()
         .ok_or((ENOENT, c"no such service"))?;
+    // Whether the replica still takes new flows after the change.
+    let mut eligible = false;
     {
         let g = redir.tables.lock_all();
         let svc = g
@@ -219,6 +239,7 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
                     weight: weight.unwrap_or(r.weight()),
                     up: up.unwrap_or(r.up()),
                 };
+                eligible = spec.weight > 0 && spec.up;
                 let _ = list.push(spec);
             } else {
                 let _ = list.push(ReplicaSpec {
@@ -241,6 +262,7 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
                 weight: weight.unwrap_or(1),
                 up: up.unwrap_or(true),
             };
+            eligible = spec.weight > 0 && spec.up;
             list.push(spec)
                 .map_err(|_| config_error(ConfigError::TooManyReplicas))?;
         }
@@ -251,9 +273,37 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
             sched: svc.sched(),
             response_timeout_ms: svc.response_timeout_ms(),
             idle_timeout_ms: svc.idle_timeout_ms(),
+            grant_s: svc.grant_s(),
+            unmarked_local: svc.unmarked_local(),
             replicas: &list,
         };
-        g.shared.update(&spec).map(|_| ()).map_err(config_error)
+        g.shared.update(&spec).map(|_| ()).map_err(config_error)?;
+    }
+    // A replica drained, marked down or removed takes no new flows, also
+    // not through the grants naming it.
+    if !eligible {
+        redir.revoke_grants(state, vip, proto, port, Some(addr));
+    }
+    Ok(())
+}
+
+/// DEL_LEGACY: forgets one client of the redirector's client cache, or
+/// every client.
+fn del_legacy(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
+    let redir = state
+        .redirector_tables()
+        .ok_or((ENOENT, c"the redirector role has no tables"))?;
+    let now = shim::now_ms();
+    let mut legacy = redir.legacy.lock();
+    match attrs.ipv4(a::IPRP_A_PEER) {
+        Some(client) if !legacy.forget(client, now) => {
+            Err((ENOENT, c"client not in the legacy cache"))
+        }
+        Some(_) => Ok(()),
+        None => {
+            legacy.clear(now);
+            Ok(())
+        }
     }
 }
 
@@ -279,11 +329,13 @@ fn set_params_doit(req: &Request<'_>) -> NlResult {
         tick_ms: attrs.u32(a::IPRP_A_TICK),
         checking_timeout_ms: attrs.u32(a::IPRP_A_CHECKING_TIMEOUT),
         max_held: attrs.u32(a::IPRP_A_MAX_HELD),
+        legacy_ttl_ms: attrs.u32(a::IPRP_A_LEGACY_TTL),
+        mark_syns: attrs.u8(a::IPRP_A_MARK_SYNS).map(|m| m != 0),
     };
     if params == ParamsUpdate::default() {
         return Err((
             EINVAL,
-            c"no parameter given (TICK, CHECKING_TIMEOUT, MAX_HELD)",
+            c"no parameter given (TICK, CHECKING_TIMEOUT, MAX_HELD, LEGACY_TTL, MARK_SYNS)",
         )
             .into());
     }
@@ -297,6 +349,8 @@ pub(crate) struct ParamsUpdate {
     pub(crate) tick_ms: Option<u32>,
     pub(crate) checking_timeout_ms: Option<u32>,
     pub(crate) max_held: Option<u32>,
+    pub(crate) legacy_ttl_ms: Option<u32>,
+    pub(crate) mark_syns: Option<bool>,
 }
 
 nl::doit! {
@@ -323,6 +377,9 @@ nl::doit! {
         Ok(flush(req.state(), req.attrs())?)
     };
     iprp_nl_set_params_doit => set_params_doit;
+    iprp_nl_del_legacy_doit => |req: &Request<'_>| -> NlResult {
+        Ok(del_legacy(req.state(), req.attrs())?)
+    };
 }
 
 /// The global parameters in force (GET_STATUS); a table's capacity once
@@ -333,5 +390,8 @@ pub(crate) struct Params {
     pub(crate) max_held: u32,
     pub(crate) client_capacity: Option<u32>,
     pub(crate) redir_capacity: Option<u32>,
+    pub(crate) legacy_capacity: Option<u32>,
+    pub(crate) legacy_ttl_ms: u32,
+    pub(crate) mark_syns: bool,
     pub(crate) client_idle_ms: Option<u32>,
 }

@@ -8,11 +8,15 @@ use crate::pernet::{NetState, NSHARDS};
 use crate::shim;
 use crate::uapi::iprp_attr as a;
 use crate::uapi::iprp_cmd as cmd;
+use crate::uapi::iprp_known as kn;
 use crate::uapi::iprp_state as st;
 use iprp_core::client::CState;
+use iprp_core::legacy::Known;
 use iprp_core::redirector::RState;
 use iprp_core::sched::Service;
-use iprp_core::{ClientCounters, DumpPos, Ipv4, RedirCounters, ServiceCounters};
+use iprp_core::{
+    ClientCounters, DumpPos, GrantCounters, Ipv4, LegacyCounters, RedirCounters, ServiceCounters,
+};
 use kernel::prelude::*;
 
 /// One row of the binding and flow dumps.
@@ -216,6 +220,8 @@ fn put_service(m: &mut Msg<'_>, svc: &Service) -> Result {
     m.put_u8(a::IPRP_A_SCHED, svc.sched() as u8)?;
     m.put_u32(a::IPRP_A_RESPONSE_TIMEOUT, svc.response_timeout_ms())?;
     m.put_u32(a::IPRP_A_IDLE_TIMEOUT, svc.idle_timeout_ms())?;
+    m.put_u32(a::IPRP_A_GRANT, svc.grant_s())?;
+    m.put_u8(a::IPRP_A_UNMARKED_LOCAL, u8::from(svc.unmarked_local()))?;
     m.nest(a::IPRP_A_REPLICAS, |m| {
         for r in svc.replicas() {
             m.nest(a::IPRP_A_REPLICA, |m| {
@@ -262,8 +268,61 @@ fn dump_services(dump: &mut Dump<'_>) -> Result {
     res
 }
 
+/// The GET_LEGACY dump: the redirector's client cache, slot by slot,
+/// [`VISITS_PER_HOLD`] slots per hold of its lock; the position is the
+/// slot to resume at.
+fn dump_legacy(dump: &mut Dump<'_>) -> Result {
+    let peer = dump.attrs().ipv4(a::IPRP_A_PEER);
+    let Some(redir) = dump.state().redirector_tables() else {
+        return Ok(());
+    };
+    let now = shim::now_ms();
+    let mut pos = usize::try_from(dump.pos()).unwrap_or(usize::MAX);
+    let mut full = false;
+    loop {
+        let next = redir
+            .legacy
+            .lock()
+            .dump_from(pos, VISITS_PER_HOLD as usize, now, |c| {
+                if peer.is_some_and(|p| p != c.client) {
+                    return true;
+                }
+                full = dump
+                    .message(|m| {
+                        m.put_ipv4(a::IPRP_A_PEER, c.client)?;
+                        m.put_u8(
+                            a::IPRP_A_KNOWN,
+                            match c.what {
+                                Known::Legacy => kn::IPRP_KNOWN_LEGACY,
+                                Known::Capable => kn::IPRP_KNOWN_CAPABLE,
+                            } as u8,
+                        )?;
+                        m.put_u32(
+                            a::IPRP_A_EXPIRES,
+                            u32::try_from(c.remaining_ms).unwrap_or(u32::MAX),
+                        )
+                    })
+                    .is_err();
+                !full
+            });
+        match next {
+            Some(n) => pos = n,
+            None => {
+                pos = usize::MAX;
+                break;
+            }
+        }
+        if full {
+            break;
+        }
+    }
+    dump.set_pos(pos as u64);
+    Ok(())
+}
+
 nl::dumpit! {
     iprp_nl_get_service_dumpit(cmd::IPRP_CMD_GET_SERVICE) => dump_services;
+    iprp_nl_get_legacy_dumpit(cmd::IPRP_CMD_GET_LEGACY) => dump_legacy;
     iprp_nl_get_binding_dumpit(cmd::IPRP_CMD_GET_BINDING) =>
         |d: &mut Dump<'_>| dump_rows(d, walk_bindings);
     iprp_nl_get_flow_dumpit(cmd::IPRP_CMD_GET_FLOW) =>
@@ -294,16 +353,20 @@ fn put_stat(msg: &mut Msg<'_>, group: &str, name: &str, value: u64) -> Result {
 /// `IPRP_A_STAT` nests; `hook` adds the packets the hooks translated
 /// lock-free (counted per CPU) to the shards' `client.translated_*`.
 pub(crate) fn put_stats(state: &NetState, hook: &HookPkts, msg: &mut Msg<'_>) -> Result {
-    let mut gauges: [(&str, &str, u64); 6] = [
+    let mut gauges: [(&str, &str, u64); 8] = [
         ("client", "bindings", 0),
         ("client", "checking", 0),
         ("client", "held_now", 0),
         ("redirector", "entries", 0),
         ("redirector", "services", 0),
         ("redirector", "legacy_clients", 0),
+        ("redirector", "capable_clients", 0),
+        ("redirector", "grants", 0),
     ];
     let mut cc = ClientCounters::ZERO;
     let mut rc = RedirCounters::ZERO;
+    let mut lc = LegacyCounters::ZERO;
+    let mut gc = GrantCounters::ZERO;
     if let Some(c) = state.client_tables() {
         for shard in c.shards.iter() {
             let s = shard.lock();
@@ -323,7 +386,14 @@ pub(crate) fn put_stats(state: &NetState, hook: &HookPkts, msg: &mut Msg<'_>) ->
             gauges[4].2 = g.shared.len() as u64;
         }
         let now = shim::now_ms();
-        gauges[5].2 = r.legacy.lock().count(now) as u64;
+        let legacy = r.legacy.lock();
+        gauges[5].2 = legacy.count(now) as u64;
+        gauges[6].2 = legacy.count_capable(now) as u64;
+        lc = legacy.counters;
+        drop(legacy);
+        let grants = r.grants.lock();
+        gauges[7].2 = grants.count(now) as u64;
+        gc = grants.counters;
     }
     for (group, name, v) in gauges {
         put_stat(msg, group, name, v)?;
@@ -332,6 +402,12 @@ pub(crate) fn put_stats(state: &NetState, hook: &HookPkts, msg: &mut Msg<'_>) ->
         put_stat(msg, "client", name, v)?;
     }
     for (name, v) in rc.fields() {
+        put_stat(msg, "redirector", name, v)?;
+    }
+    for (name, v) in lc.fields() {
+        put_stat(msg, "redirector", name, v)?;
+    }
+    for (name, v) in gc.fields() {
         put_stat(msg, "redirector", name, v)?;
     }
     Ok(())

@@ -11,10 +11,12 @@
 //! At both, ICMP errors about translated flows are translated too (rules
 //! C27, C28 in docs/protocol.md).
 
-use crate::pernet::{self, ClientRole, NetState, RedirRole};
+use crate::pernet::{self, ClientRole, ClientTable, NetState, RedirRole};
 use crate::shim::{self, IcmpRewrite, Pkt, SkbRef, SocketQuery};
+use crate::sync::BhLock;
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::InVerdict;
+use iprp_core::mark::{tcp_header_mark, Mark, MARK_OPTION};
 use iprp_core::readidx::{ports_hash, Key, Read};
 use iprp_core::redirector::{PacketInfo, Verdict as RVerdict};
 use iprp_core::{Ipv4, Proto};
@@ -71,6 +73,14 @@ impl Ip {
             proto: *head.get(9)?,
             ihl: usize::from(*head.first()? & 0xf) * 4,
         })
+    }
+
+    /// False only for a TCP segment whose flags, in the linear data, say it
+    /// is not a SYN without ACK (the SYN marking wants nothing else).
+    #[inline]
+    fn may_be_syn(&self, head: &[u8]) -> bool {
+        head.get(self.ihl + 13)
+            .is_none_or(|&flags| flags & 0x12 == 0x02)
     }
 
     /// False only for a TCP segment whose flags, in the linear data, say it
@@ -340,6 +350,15 @@ fn client_orphan(
 /// passed the service-address filter (`redir.vips`).
 fn redirector_in(state: &NetState, redir: &RedirRole, skb: &mut SkbRef<'_>, f: &Flow) -> Verdict {
     let now = shim::now_ms();
+    let mark = if f.proto == Proto::Tcp && f.initial {
+        syn_mark(skb)
+    } else {
+        Mark::Unknown
+    };
+    if mark == Mark::Marked {
+        // The client speaks IPRP now: it is no longer legacy.
+        redir.legacy.lock().marked(f.saddr, now);
+    }
     let info = PacketInfo {
         src: f.saddr,
         dst: f.daddr,
@@ -347,6 +366,7 @@ fn redirector_in(state: &NetState, redir: &RedirRole, skb: &mut SkbRef<'_>, f: &
         sport: f.sport,
         dport: f.dport,
         initial: f.initial,
+        mark,
     };
     let outcome = {
         let mut g = redir.shard(&state.key, f.proto, f.sport, f.dport);
@@ -354,7 +374,7 @@ fn redirector_in(state: &NetState, redir: &RedirRole, skb: &mut SkbRef<'_>, f: &
             .on_packet_with(g.shared, &info, now, |c| redir.is_legacy(c, now))
     };
     if let Some(out) = outcome.send {
-        crate::proto::send(state, &out);
+        redir.send(state, out, now);
         state.kick_timer();
     }
     match outcome.verdict {
@@ -368,6 +388,44 @@ fn redirector_in(state: &NetState, redir: &RedirRole, skb: &mut SkbRef<'_>, f: &
         }
         RVerdict::Drop(_) => Verdict::Drop,
     }
+}
+
+/// The capability mark of a TCP SYN: read from its TCP header in the
+/// linear data when the whole header is there, else copied through the
+/// shim.
+fn syn_mark(skb: &SkbRef<'_>) -> Mark {
+    let head = skb.head();
+    if let Some(&vihl) = head.first() {
+        let th = head.get(usize::from(vihl & 0xf) * 4..).unwrap_or(&[]);
+        let mark = tcp_header_mark(th);
+        if mark != Mark::Unknown {
+            return mark;
+        }
+    }
+    // IP and TCP headers of at most 60 bytes each.
+    let mut buf = [0u8; 120];
+    let n = skb.len().min(buf.len());
+    let Some(b) = buf.get_mut(..n).filter(|b| !b.is_empty()) else {
+        return Mark::Unknown;
+    };
+    if !skb.copy_bits(0, b) {
+        return Mark::Unknown;
+    }
+    let ihl = usize::from(b[0] & 0xf) * 4;
+    b.get(ihl..).map_or(Mark::Unknown, tcp_header_mark)
+}
+
+/// A TCP SYN the client sends untranslated: with marking on, it gets the
+/// capability mark (docs/protocol.md, "Capability mark"), counted either
+/// way. The destination is unchanged: no re-route.
+fn mark_syn(state: &NetState, skb: &mut SkbRef<'_>, f: &Flow) -> Verdict {
+    if f.proto == Proto::Tcp && f.initial && state.mark_syns() {
+        match skb.tcp_insert_option(MARK_OPTION) {
+            Ok(()) => state.counters.inc(ctr::IPRP_CTR_SYN_MARKED),
+            Err(_) => state.counters.inc(ctr::IPRP_CTR_SYN_MARK_SKIPPED),
+        }
+    }
+    Verdict::Accept
 }
 
 /// PRE_ROUTING: client translation of replica packets, redirector ingress.
@@ -468,16 +526,60 @@ pub(crate) unsafe extern "C" fn iprp_rs_local_out(
 ) -> Verdict {
     // SAFETY: by the function's contract.
     let (state, skb) = unsafe { (pernet::state(state), SkbRef::with_head(skb, head, headlen)) };
-    let Some(client) = state.client().filter(|c| c.has_bindings()) else {
+    let mark = state.mark_syns();
+    let Some(client) = state
+        .client()
+        .filter(|c| mark || c.has_bindings() || c.has_grants())
+    else {
         return Verdict::Accept;
     };
     let Some(ip) = Ip::of(skb.head()) else {
         return Verdict::Accept;
     };
-    if ip.proto != IPPROTO_ICMP && !client.filter.redirectors.may_contain(ip.daddr) {
+    let wanted = ip.proto == IPPROTO_ICMP
+        || client.filter.redirectors.may_contain(ip.daddr)
+        || client.granted.may_contain(ip.daddr)
+        || (mark && ip.proto == IPPROTO_TCP && ip.may_be_syn(skb.head()));
+    if !wanted {
         return Verdict::Accept;
     }
     local_out(state, client, skb, &ip)
+}
+
+/// The first packet of a flow with no binding, to a service for which the
+/// client holds a live wildcard grant: binds the flow to the grant's
+/// replica at once (CONFIRMED, no handshake) and translates the packet, so
+/// the redirector never sees the flow. Not when another local socket
+/// already uses the translated 4-tuple (the REQ's aliasing rule).
+fn client_granted(
+    state: &NetState,
+    client: &ClientRole,
+    shard: &BhLock<ClientTable>,
+    skb: &mut SkbRef<'_>,
+    f: &Flow,
+) -> Option<Verdict> {
+    if !f.initial || !client.granted.may_contain(f.daddr) {
+        return None;
+    }
+    let now = shim::now_ms();
+    let replica = client.granted_replica(f.daddr, f.proto, f.dport, now)?;
+    // SAFETY: `state.net` is the namespace the packet is in.
+    let aliased = unsafe {
+        skb.has_socket(
+            state.net,
+            f.proto,
+            (replica, f.dport),
+            (f.saddr, f.sport),
+            SocketQuery::Uses,
+        )
+    };
+    if aliased {
+        return None;
+    }
+    let bound = client.update(shard, |s| {
+        s.bind_granted(f.daddr, replica, f.proto, f.sport, f.dport, f.saddr, now)
+    });
+    bound.then(|| rewrite(state, skb, true, replica, Verdict::Reroute))
 }
 
 /// LOCAL_OUT for a packet the prefilter let through.
@@ -492,7 +594,12 @@ fn local_out(state: &NetState, client: &ClientRole, mut skb: SkbRef<'_>, ip: &Ip
     let hp = ports_hash(&state.key, f.proto, f.sport, f.dport);
     let (shard, index) = client.shard_of_hash(hp);
     match index.read(hp, &Key::out(f.daddr, f.proto, f.sport, f.dport)) {
-        Read::Absent => return Verdict::Accept,
+        Read::Absent => {
+            return match client_granted(state, client, shard, &mut skb, &f) {
+                Some(v) => v,
+                None => mark_syn(state, &mut skb, &f),
+            };
+        }
         Read::Confirmed(replica) => {
             return rewrite(state, &mut skb, true, replica, Verdict::RerouteTranslated);
         }
@@ -505,6 +612,6 @@ fn local_out(state: &NetState, client: &ClientRole, mut skb: SkbRef<'_>, ip: &Ip
     });
     match replica {
         Some(replica) => rewrite(state, &mut skb, true, replica, Verdict::Reroute),
-        None => Verdict::Accept,
+        None => mark_syn(state, &mut skb, &f),
     }
 }

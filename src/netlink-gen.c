@@ -55,23 +55,39 @@ static const struct netlink_range_validation iprp_a_count_range = {
 	.max	= 4194304ULL,
 };
 
+static const struct netlink_range_validation iprp_a_grant_range = {
+	.max	= 86400ULL,
+};
+
+static const struct netlink_range_validation iprp_a_legacy_capacity_range = {
+	.min	= 4ULL,
+	.max	= 65536ULL,
+};
+
+static const struct netlink_range_validation iprp_a_legacy_ttl_range = {
+	.max	= 86400000ULL,
+};
+
 /* IPRP_CMD_SET_ROLE - do */
-static const struct nla_policy iprp_set_role_nl_policy[IPRP_A_REDIR_CAPACITY + 1] = {
+static const struct nla_policy iprp_set_role_nl_policy[IPRP_A_LEGACY_CAPACITY + 1] = {
 	[IPRP_A_ROLE] = NLA_POLICY_MASK(NLA_U32, 0x3),
 	[IPRP_A_CAPACITY] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_capacity_range),
 	[IPRP_A_CLIENT_CAPACITY] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_client_capacity_range),
 	[IPRP_A_REDIR_CAPACITY] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_redir_capacity_range),
 	[IPRP_A_IDLE_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_idle_timeout_range),
+	[IPRP_A_LEGACY_CAPACITY] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_legacy_capacity_range),
 };
 
 /* IPRP_CMD_NEW_SERVICE - do */
-static const struct nla_policy iprp_new_service_nl_policy[IPRP_A_IDLE_TIMEOUT + 1] = {
+static const struct nla_policy iprp_new_service_nl_policy[IPRP_A_UNMARKED_LOCAL + 1] = {
 	[IPRP_A_PROTO] = { .type = NLA_U8, },
 	[IPRP_A_VIP] = { .type = NLA_BE32, },
 	[IPRP_A_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 	[IPRP_A_SCHED] = NLA_POLICY_MAX(NLA_U8, 4),
 	[IPRP_A_RESPONSE_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_response_timeout_range),
 	[IPRP_A_IDLE_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_idle_timeout_range),
+	[IPRP_A_GRANT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_grant_range),
+	[IPRP_A_UNMARKED_LOCAL] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 /* IPRP_CMD_DEL_SERVICE - do */
@@ -121,10 +137,12 @@ static const struct nla_policy iprp_flush_nl_policy[IPRP_A_ROLE + 1] = {
 };
 
 /* IPRP_CMD_SET_PARAMS - do */
-static const struct nla_policy iprp_set_params_nl_policy[IPRP_A_MAX_HELD + 1] = {
+static const struct nla_policy iprp_set_params_nl_policy[IPRP_A_MARK_SYNS + 1] = {
 	[IPRP_A_TICK] = NLA_POLICY_RANGE(NLA_U32, 50, 10000),
 	[IPRP_A_CHECKING_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_checking_timeout_range),
 	[IPRP_A_MAX_HELD] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_max_held_range),
+	[IPRP_A_LEGACY_TTL] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_legacy_ttl_range),
+	[IPRP_A_MARK_SYNS] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 /* IPRP_CMD_BENCH_FILL - do */
@@ -132,8 +150,18 @@ static const struct nla_policy iprp_bench_fill_nl_policy[IPRP_A_COUNT + 1] = {
 	[IPRP_A_COUNT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_count_range),
 };
 
+/* IPRP_CMD_GET_LEGACY - dump */
+static const struct nla_policy iprp_get_legacy_nl_policy[IPRP_A_PEER + 1] = {
+	[IPRP_A_PEER] = { .type = NLA_BE32, },
+};
+
+/* IPRP_CMD_DEL_LEGACY - do */
+static const struct nla_policy iprp_del_legacy_nl_policy[IPRP_A_PEER + 1] = {
+	[IPRP_A_PEER] = { .type = NLA_BE32, },
+};
+
 /* Ops table for iprp */
-const struct genl_split_ops iprp_nl_ops[13] = {
+const struct genl_split_ops iprp_nl_ops[15] = {
 	{
 		.cmd	= IPRP_CMD_GET_STATUS,
 		.doit	= iprp_nl_get_status_doit,
@@ -143,14 +171,14 @@ const struct genl_split_ops iprp_nl_ops[13] = {
 		.cmd		= IPRP_CMD_SET_ROLE,
 		.doit		= iprp_nl_set_role_doit,
 		.policy		= iprp_set_role_nl_policy,
-		.maxattr	= IPRP_A_REDIR_CAPACITY,
+		.maxattr	= IPRP_A_LEGACY_CAPACITY,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
 		.cmd		= IPRP_CMD_NEW_SERVICE,
 		.doit		= iprp_nl_new_service_doit,
 		.policy		= iprp_new_service_nl_policy,
-		.maxattr	= IPRP_A_IDLE_TIMEOUT,
+		.maxattr	= IPRP_A_UNMARKED_LOCAL,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
@@ -204,7 +232,7 @@ const struct genl_split_ops iprp_nl_ops[13] = {
 		.cmd		= IPRP_CMD_SET_PARAMS,
 		.doit		= iprp_nl_set_params_doit,
 		.policy		= iprp_set_params_nl_policy,
-		.maxattr	= IPRP_A_MAX_HELD,
+		.maxattr	= IPRP_A_MARK_SYNS,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
@@ -217,6 +245,20 @@ const struct genl_split_ops iprp_nl_ops[13] = {
 		.doit		= iprp_nl_bench_fill_doit,
 		.policy		= iprp_bench_fill_nl_policy,
 		.maxattr	= IPRP_A_COUNT,
+		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= IPRP_CMD_GET_LEGACY,
+		.dumpit		= iprp_nl_get_legacy_dumpit,
+		.policy		= iprp_get_legacy_nl_policy,
+		.maxattr	= IPRP_A_PEER,
+		.flags		= GENL_CMD_CAP_DUMP,
+	},
+	{
+		.cmd		= IPRP_CMD_DEL_LEGACY,
+		.doit		= iprp_nl_del_legacy_doit,
+		.policy		= iprp_del_legacy_nl_policy,
+		.maxattr	= IPRP_A_PEER,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 };

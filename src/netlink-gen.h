@@ -13,7 +13,7 @@
 #include <uapi/linux/iprp.h>
 
 /* Ops table for iprp */
-extern const struct genl_split_ops iprp_nl_ops[13];
+extern const struct genl_split_ops iprp_nl_ops[15];
 
 int iprp_nl_get_status_doit(struct sk_buff *skb, struct genl_info *info);
 int iprp_nl_set_role_doit(struct sk_buff *skb, struct genl_info *info);
@@ -30,5 +30,7 @@ int iprp_nl_flush_doit(struct sk_buff *skb, struct genl_info *info);
 int iprp_nl_set_params_doit(struct sk_buff *skb, struct genl_info *info);
 int iprp_nl_zero_counters_doit(struct sk_buff *skb, struct genl_info *info);
 int iprp_nl_bench_fill_doit(struct sk_buff *skb, struct genl_info *info);
+int iprp_nl_get_legacy_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int iprp_nl_del_legacy_doit(struct sk_buff *skb, struct genl_info *info);
 
 #endif /* _LINUX_IPRP_GEN_H */

@@ -12,14 +12,21 @@ use crate::config::{Params, ParamsUpdate};
 use crate::shim::{self, OwnedSkb};
 use crate::sync::{new_bh_lock, BhLock, ShardGuard, Sharded};
 use crate::uapi::iprp_counter as ctr;
-use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use iprp_core::client::{ClientConfig, ClientShard, ClientSlot};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use iprp_core::client::{
+    ClientConfig, ClientShard, ClientSlot, Grant, WildcardSlot, Wildcards, WILDCARD_SLOTS,
+};
 use iprp_core::filter::{AddrFilter, AddrSet};
+use iprp_core::grants::{GrantSlot, Grants, GRANT_SLOTS};
 use iprp_core::hash::reduce;
+use iprp_core::legacy::{LegacyClients, LegacySlot, LEGACY_SLOTS, LEGACY_TTL_MS};
 use iprp_core::readidx::{ReadIndex, ReadSlot, SLOTS_PER_BINDING};
-use iprp_core::redirector::{LegacyClients, RedirShard, RedirSlot};
+use iprp_core::redirector::{RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
-use iprp_core::{shard_index, ClientCounters, HashKey, Ipv4, Proto, RedirCounters, Rng};
+use iprp_core::{
+    shard_index, ClientCounters, GrantCounters, HashKey, Ipv4, LegacyCounters, Outgoing, Proto,
+    RedirCounters, Rng,
+};
 use kernel::bindings;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -86,6 +93,13 @@ pub(crate) struct ClientRole {
     /// Bindings in all shards, kept current by [`ClientRole::update`]: while
     /// it is 0 the hooks skip hashing and locking for every packet.
     bound: AtomicUsize,
+    /// Wildcard grants from the redirectors' CFMs. Taken inside a shard's
+    /// lock, never the other way round.
+    pub(crate) wildcards: BhLock<Wildcards<KVVec<WildcardSlot>>>,
+    /// Service addresses of the grants, one count per grant slot, read
+    /// without any lock: LOCAL_OUT looks for a grant only for a packet to
+    /// one of them.
+    pub(crate) granted: KBox<AddrSet>,
 }
 
 /// Redirector role.
@@ -94,10 +108,16 @@ pub(crate) struct RedirRole {
     /// services every shard reads: a packet locks its flow's shard only;
     /// a service change locks them all (`crate::sync`).
     pub(crate) tables: Sharded<Services, RedirTable>,
-    /// Clients that answered a REQ with ICMP protocol unreachable. Taken
+    /// What R knows of its clients: legacy (protocol unreachable, or a
+    /// REQ left unanswered) or speaking IPRP (a flow confirmed). Taken
     /// inside a shard's lock, never the other way round.
-    pub(crate) legacy: BhLock<LegacyClients>,
+    pub(crate) legacy: BhLock<LegacyClients<KVVec<LegacySlot>>>,
+    /// The wildcard grants R has given, to revoke them. Taken inside a
+    /// shard's lock or alone.
+    pub(crate) grants: BhLock<Grants<KVVec<GrantSlot>>>,
     pub(crate) capacity: u32,
+    /// Slots of `legacy`.
+    pub(crate) legacy_capacity: u32,
     /// Service addresses, one count per configured service, changed with
     /// every shard locked and read without any lock: a packet to no
     /// service address takes no lock.
@@ -120,6 +140,11 @@ pub(crate) struct NetState {
     /// Client parameters applied to every shard, now and when allocated.
     checking_timeout_ms: AtomicU32,
     max_held_per_shard: AtomicU32,
+    /// The redirector's legacy time to live (SET_PARAMS), ms.
+    legacy_ttl_ms: AtomicU32,
+    /// The client inserts the capability mark into the SYNs it sends
+    /// untranslated (SET_PARAMS).
+    mark_syns: AtomicBool,
 }
 
 /// Keys and choices drawn from the kernel's random source.
@@ -191,9 +216,63 @@ impl ClientRole {
                 filter,
                 capacity,
                 bound: AtomicUsize::new(0),
+                wildcards: new_bh_lock!(
+                    Wildcards::new_in(slots(WILDCARD_SLOTS, || WildcardSlot::EMPTY)?, key),
+                    c"iprp_client_wildcards"
+                )?,
+                granted: KBox::new(AddrSet::new(), GFP_KERNEL)?,
             },
             GFP_KERNEL,
         )?)
+    }
+
+    /// Installs or renews wildcard grant `g` (it came with a CFM the
+    /// client accepted).
+    pub(crate) fn install_grant(&self, g: &Grant, now: u64) {
+        let mut w = self.wildcards.lock();
+        let replaced = w.install(g, now);
+        self.granted.add(g.redirector);
+        if let Some(old) = replaced {
+            self.granted.remove(old);
+        }
+    }
+
+    /// The replica a live grant sends new flows to `redirector`:`sport`
+    /// (`proto`) to.
+    pub(crate) fn granted_replica(
+        &self,
+        redirector: Ipv4,
+        proto: Proto,
+        sport: u16,
+        now: u64,
+    ) -> Option<Ipv4> {
+        self.wildcards.lock().lookup(redirector, proto, sport, now)
+    }
+
+    /// A revocation for `redirector`:`sport` (`proto`) arrived: drops the
+    /// grant if `token` is its token. True if it did.
+    pub(crate) fn revoke_grant(
+        &self,
+        redirector: Ipv4,
+        proto: Proto,
+        sport: u16,
+        token: u32,
+        now: u64,
+    ) -> bool {
+        let revoked = self
+            .wildcards
+            .lock()
+            .revoke(redirector, proto, sport, token, now);
+        if revoked {
+            self.granted.remove(redirector);
+        }
+        revoked
+    }
+
+    /// False while the role holds no grant (lock-free).
+    #[inline]
+    pub(crate) fn has_grants(&self) -> bool {
+        self.granted.total() != 0
     }
 
     /// Runs `f` on `shard` under its lock (bottom halves off) and keeps the
@@ -248,19 +327,33 @@ impl ClientRole {
 }
 
 impl RedirRole {
-    fn new(capacity: u32, key: HashKey) -> Result<KBox<Self>> {
+    fn new(
+        capacity: u32,
+        legacy_capacity: u32,
+        key: HashKey,
+        legacy_ttl_ms: u32,
+    ) -> Result<KBox<Self>> {
         let n = per_shard(capacity);
         let services = ServiceTable::new_in(slots(MAX_SERVICES, Service::empty)?, key);
         let tables = Sharded::new(services, |i| {
             Ok(RedirShard::new_in(slots(n, || RedirSlot::EMPTY)?, key).with_stripe(i))
         })?;
-        let legacy = new_bh_lock!(LegacyClients::new(key), c"iprp_legacy_clients")?;
+        let mut cache =
+            LegacyClients::new_in(slots(legacy_capacity as usize, || LegacySlot::EMPTY)?, key);
+        cache.set_ttl_ms(u64::from(legacy_ttl_ms));
+        let legacy = new_bh_lock!(cache, c"iprp_legacy_clients")?;
+        let grants = new_bh_lock!(
+            Grants::new_in(slots(GRANT_SLOTS, || GrantSlot::EMPTY)?, key),
+            c"iprp_grants"
+        )?;
         let vips = KBox::new(AddrSet::new(), GFP_KERNEL)?;
         Ok(KBox::new(
             Self {
                 tables,
                 legacy,
+                grants,
                 capacity,
+                legacy_capacity,
                 vips,
             },
             GFP_KERNEL,
@@ -279,6 +372,36 @@ impl RedirRole {
             .shard(shard_index(key, proto, cport, sport, NSHARDS))
     }
 
+    /// Sends `out` (a message of this redirector) after giving the grant
+    /// it offers, if any, its token from the grant table, or taking the
+    /// offer out when the table has no room.
+    pub(crate) fn send(&self, state: &NetState, mut out: Outgoing, now: u64) {
+        if out.ext.grant.is_some() {
+            self.grants.lock().attach(&mut out, now, &mut KernelRng);
+        }
+        crate::proto::send(state, &out);
+    }
+
+    /// Revokes the grants of service (`vip`, `proto`, `port`) naming
+    /// `replica` (all of the service's when `None`); the slow timer sends
+    /// the revocations.
+    pub(crate) fn revoke_grants(
+        &self,
+        state: &NetState,
+        vip: Ipv4,
+        proto: Proto,
+        port: u16,
+        replica: Option<Ipv4>,
+    ) {
+        let n = self
+            .grants
+            .lock()
+            .revoke(vip, proto, port, replica, shim::now_ms());
+        if n > 0 {
+            state.kick_timer();
+        }
+    }
+
     /// Whether `client` is a known legacy client (takes the legacy lock).
     pub(crate) fn is_legacy(&self, client: Ipv4, now: u64) -> bool {
         self.legacy.lock().is_legacy(client, now)
@@ -286,6 +409,12 @@ impl RedirRole {
 }
 
 impl NetState {
+    /// Whether the client marks the SYNs it sends untranslated.
+    #[inline]
+    pub(crate) fn mark_syns(&self) -> bool {
+        self.mark_syns.load(Ordering::Relaxed)
+    }
+
     /// Enabled roles (bits of `enum iprp_role`).
     #[inline]
     pub(crate) fn roles(&self) -> u32 {
@@ -331,12 +460,14 @@ impl NetState {
     /// Enables exactly `roles`, allocating a role's tables on first use.
     /// Serialised by the genl mutex (the family has no parallel ops).
     /// `client_cap`/`redir_cap` size the tables of a role created now; a
-    /// role whose tables exist must be given their capacity or none.
+    /// role whose tables exist must be given their capacity or none;
+    /// `legacy_cap` sizes the redirector's client cache likewise.
     pub(crate) fn set_roles(
         &self,
         roles: u32,
         client_cap: Option<u32>,
         redir_cap: Option<u32>,
+        legacy_cap: Option<u32>,
     ) -> Result<(), (Error, &'static CStr)> {
         let want_client = roles & ROLE_CLIENT != 0;
         let want_redir = roles & ROLE_REDIRECTOR != 0;
@@ -352,6 +483,10 @@ impl NetState {
             want_redir,
             self.redirector_tables().map(|r| r.capacity),
             redir_cap,
+        ) || clash(
+            want_redir,
+            self.redirector_tables().map(|r| r.legacy_capacity),
+            legacy_cap,
         ) {
             return Err((EBUSY, c"table capacity is fixed once a role's tables exist"));
         }
@@ -366,8 +501,10 @@ impl NetState {
         };
         let new_redir = if want_redir && self.redirector_tables().is_none() {
             let cap = redir_cap.unwrap_or(DEFAULT_CAPACITY);
+            let legacy_cap = legacy_cap.unwrap_or(LEGACY_SLOTS as u32);
+            let ttl = self.legacy_ttl_ms.load(Ordering::Relaxed);
             Some(
-                RedirRole::new(cap, self.key)
+                RedirRole::new(cap, legacy_cap, self.key, ttl)
                     .map_err(|e| (e, c"no memory for the redirector tables"))?,
             )
         } else {
@@ -404,6 +541,15 @@ impl NetState {
         if let Some(max_held) = p.max_held {
             self.max_held_per_shard.store(max_held, Ordering::Relaxed);
         }
+        if let Some(mark) = p.mark_syns {
+            self.mark_syns.store(mark, Ordering::Relaxed);
+        }
+        if let Some(ttl) = p.legacy_ttl_ms {
+            self.legacy_ttl_ms.store(ttl, Ordering::Relaxed);
+            if let Some(r) = self.redirector_tables() {
+                r.legacy.lock().set_ttl_ms(u64::from(ttl));
+            }
+        }
         if let Some(c) = self.client_tables() {
             let params = self.client_params();
             for shard in c.shards.iter() {
@@ -436,6 +582,9 @@ impl NetState {
             max_held: held,
             client_capacity: self.client_tables().map(|c| c.capacity),
             redir_capacity: self.redirector_tables().map(|r| r.capacity),
+            legacy_capacity: self.redirector_tables().map(|r| r.legacy_capacity),
+            legacy_ttl_ms: self.legacy_ttl_ms.load(Ordering::Relaxed),
+            mark_syns: self.mark_syns(),
             client_idle_ms: idle,
         }
     }
@@ -455,6 +604,8 @@ impl NetState {
             for shard in g.shards.iter_mut() {
                 shard.counters = RedirCounters::ZERO;
             }
+            r.legacy.lock().counters = LegacyCounters::ZERO;
+            r.grants.lock().counters = GrantCounters::ZERO;
             for svc in g.shared.iter() {
                 svc.zero_counters();
             }
@@ -478,6 +629,7 @@ impl NetState {
                 self.counters.inc(ctr::IPRP_CTR_HELD_FREED);
             }
         }
+        c.wildcards.lock().clear(|a| c.granted.remove(a));
     }
 
     /// Removes every redirector entry, and every service if `services`.
@@ -490,7 +642,8 @@ impl NetState {
         for shard in g.shards.iter_mut() {
             shard.clear(g.shared);
         }
-        r.legacy.lock().clear();
+        r.legacy.lock().clear(shim::now_ms());
+        r.grants.lock().clear();
         if services {
             for s in g.shared.iter() {
                 r.vips.remove(s.vip());
@@ -536,12 +689,26 @@ impl NetState {
                 let (resend, more) = {
                     let mut guard = r.tables.shard(i);
                     let g = &mut guard;
-                    (g.shard.on_tick(g.shared, now), !g.shard.is_empty())
+                    // A client silent for a response timeout is legacy,
+                    // unless it confirmed a flow lately (the legacy lock is
+                    // taken inside a shard's, as on the packet path).
+                    let resend = g.shard.on_tick_with(g.shared, now, |client| {
+                        r.legacy.lock().remember_silent(client, now);
+                    });
+                    (resend, !g.shard.is_empty())
                 };
                 busy |= more;
                 for out in &resend {
                     crate::proto::send(self, out);
                 }
+            }
+            let (revocations, more) = {
+                let mut g = r.grants.lock();
+                (g.on_tick(now), !g.is_empty())
+            };
+            busy |= more;
+            for out in &revocations {
+                crate::proto::send(self, out);
             }
         }
         if busy {
@@ -587,6 +754,8 @@ pub(crate) extern "C" fn iprp_rs_net_init(net: *mut bindings::net) -> *mut c_voi
         tick_ms: AtomicU32::new(TICK_MS),
         checking_timeout_ms: AtomicU32::new(UNSET),
         max_held_per_shard: AtomicU32::new(UNSET),
+        legacy_ttl_ms: AtomicU32::new(LEGACY_TTL_MS as u32),
+        mark_syns: AtomicBool::new(false),
     };
     match KBox::new(state, GFP_KERNEL) {
         Ok(state) => {

@@ -7,7 +7,7 @@ use crate::shim::{self, OwnedSkb};
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::{ClientOutcome, LocalFlow};
 use iprp_core::redirector::FlowKey;
-use iprp_core::wire::{self, Ipv4, MsgType, Outgoing, ParseError, Quoted, Repr};
+use iprp_core::wire::{self, Ext, Ipv4, MsgType, Outgoing, ParseError, Quoted, Repr};
 use kernel::bindings::sk_buff;
 use kernel::prelude::*;
 
@@ -22,13 +22,21 @@ pub(crate) fn send(state: &NetState, out: &Outgoing) {
     });
 }
 
-fn parse(skb: &OwnedSkb) -> Result<Repr, ParseError> {
+/// Most bytes after the 16 of a message that are read for extensions.
+const EXT_READ: usize = 64;
+
+/// The message and its extensions (the bytes after the 16, at most
+/// [`EXT_READ`] of them).
+fn parse(skb: &OwnedSkb) -> Result<(Repr, Ext), ParseError> {
     let skb = skb.as_ref();
-    let mut buf = [0u8; wire::MSG_LEN];
+    let mut buf = [0u8; wire::MSG_LEN + EXT_READ];
     let len = skb.len().min(buf.len());
     let copied = buf.get_mut(..len).is_some_and(|b| skb.copy_bits(0, b));
     match buf.get(..len) {
-        Some(b) if copied => Repr::parse(b),
+        Some(b) if copied => {
+            let msg = Repr::parse(b)?;
+            Ok((msg, Ext::parse(b.get(wire::MSG_LEN..).unwrap_or(&[]))))
+        }
         _ => Err(ParseError::Short),
     }
 }
@@ -44,12 +52,17 @@ fn redirector_msg(state: &NetState, msg: &Repr, src: Ipv4, dst: Ipv4) {
         g.shard.on_chk(g.shared, msg, src, dst, now).ok()
     };
     if let Some(out) = answer {
-        send(state, &out);
+        if out.msg.ty == MsgType::Cfm {
+            // It speaks IPRP: a REQ of it that goes unanswered later was
+            // lost, and does not make it legacy.
+            redir.legacy.lock().remember_capable(src, now);
+        }
+        redir.send(state, out, now);
     }
 }
 
 /// REQ, CFM or ALM for the client role.
-fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: Ipv4, dst: Ipv4) {
+fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, ext: &Ext, src: Ipv4, dst: Ipv4) {
     let Some(client) = state.client() else {
         return;
     };
@@ -76,7 +89,7 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: Ipv4, dst: Ipv4
         LocalFlow::Opening
     };
     let outcome = client.update(shard, |s| {
-        s.on_msg_with(msg, src, dst, now, &mut KernelRng, local_flow)
+        s.on_msg_ext(msg, ext, src, dst, now, &mut KernelRng, local_flow)
     });
     // Held packets are delivered after the lock is dropped: delivery may
     // re-enter our hooks.
@@ -85,12 +98,30 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, src: Ipv4, dst: Ipv4
             send(state, &out);
             state.kick_timer();
         }
-        ClientOutcome::Confirmed { released, .. } => {
+        ClientOutcome::Confirmed {
+            released, grant, ..
+        } => {
+            if let Some(g) = grant {
+                client.install_grant(&g, now);
+            }
             for skb in released {
                 skb.reinject();
                 state.counters.inc(ctr::IPRP_CTR_HELD_REINJECTED);
             }
         }
+        ClientOutcome::Granted(g) => client.install_grant(&g, now),
+        ClientOutcome::Revoke {
+            redirector,
+            proto,
+            sport,
+            token,
+        } => state.counters.inc(
+            if client.revoke_grant(redirector, proto, sport, token, now) {
+                ctr::IPRP_CTR_GRANT_REVOKED
+            } else {
+                ctr::IPRP_CTR_REVOKE_REJECTED
+            },
+        ),
         ClientOutcome::Alarmed { dropped } => {
             for skb in dropped {
                 drop(skb);
@@ -164,8 +195,8 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_rcv(state: *mut c_void, skb: *mut 
     let (state, skb) = unsafe { (pernet::state(state), OwnedSkb::from_raw(skb)) };
     let counters = &state.counters;
     counters.inc(ctr::IPRP_CTR_PROTO_RX);
-    let msg = match parse(&skb) {
-        Ok(msg) => msg,
+    let (msg, ext) = match parse(&skb) {
+        Ok(parsed) => parsed,
         Err(e) => {
             counters.inc(match e {
                 ParseError::Short => ctr::IPRP_CTR_DROP_SHORT,
@@ -180,7 +211,7 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_rcv(state: *mut c_void, skb: *mut 
     let (src, dst) = skb.as_ref().addrs();
     match msg.ty {
         MsgType::Chk => redirector_msg(state, &msg, src, dst),
-        MsgType::Req | MsgType::Cfm | MsgType::Alm => client_msg(state, &skb, &msg, src, dst),
+        MsgType::Req | MsgType::Cfm | MsgType::Alm => client_msg(state, &skb, &msg, &ext, src, dst),
     }
     skb.consume();
     0

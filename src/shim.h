@@ -80,6 +80,7 @@ void iprp_shim_kfree_skb(struct sk_buff *skb);
 void iprp_shim_consume_skb(struct sk_buff *skb);
 int iprp_shim_parse(const struct sk_buff *skb, struct iprp_pkt *pkt);
 int iprp_shim_set_addr(struct sk_buff *skb, bool dst, __be32 addr);
+int iprp_shim_tcp_insert_option(struct sk_buff *skb, __be32 opt);
 int iprp_shim_parse_icmp_error(const struct sk_buff *skb, struct iprp_pkt *quoted);
 int iprp_shim_icmp_error_set_addr(struct sk_buff *skb, bool quoted_dst, __be32 addr);
 __be32 iprp_shim_saddr(const struct sk_buff *skb);

@@ -6,7 +6,7 @@
 //! assert its size. The netlink helpers are in src/nl.rs.
 
 use core::marker::PhantomData;
-use iprp_core::wire::{Ipv4, Outgoing, Proto};
+use iprp_core::wire::{Ipv4, Outgoing, Proto, EXT_MAX_LEN, MSG_LEN};
 use kernel::bindings::{self, net, sk_buff};
 use kernel::error::to_result;
 use kernel::prelude::*;
@@ -42,6 +42,7 @@ extern "C" {
     fn iprp_shim_kfree_skb(skb: *mut sk_buff);
     fn iprp_shim_consume_skb(skb: *mut sk_buff);
     fn iprp_shim_set_addr(skb: *mut sk_buff, dst: bool, addr: u32) -> core::ffi::c_int;
+    fn iprp_shim_tcp_insert_option(skb: *mut sk_buff, opt: u32) -> core::ffi::c_int;
     fn iprp_shim_untrack(skb: *mut sk_buff);
     fn iprp_shim_parse_icmp_error(skb: *const sk_buff, quoted: *mut Pkt) -> core::ffi::c_int;
     fn iprp_shim_icmp_error_set_addr(
@@ -100,16 +101,24 @@ pub(crate) fn now_ms() -> u64 {
 ///
 /// `net` is a live network namespace.
 pub(crate) unsafe fn send(net: *mut net, out: &Outgoing) -> bool {
-    let bytes = out.msg.to_bytes();
-    // SAFETY: `net` is live by the function's contract; `bytes` is a
-    // readable buffer of the length passed.
+    let mut msg = [0u8; MSG_LEN];
+    out.msg.emit(&mut msg);
+    let mut ext = [0u8; EXT_MAX_LEN];
+    let n = out.ext.emit(&mut ext);
+    let mut bytes = [0u8; MSG_LEN + EXT_MAX_LEN];
+    let len = MSG_LEN + n;
+    let (head, tail) = bytes.split_at_mut(MSG_LEN);
+    head.copy_from_slice(&msg);
+    tail.copy_from_slice(&ext);
+    // SAFETY: `net` is live by the function's contract; `bytes` holds at
+    // least the `len` bytes passed.
     unsafe {
         iprp_shim_send_msg(
             net,
             out.from.to_be(),
             out.to.to_be(),
             bytes.as_ptr().cast(),
-            bytes.len() as u32,
+            len as u32,
         ) == 0
     }
 }
@@ -245,6 +254,20 @@ impl<'a> SkbRef<'a> {
         self.head = core::ptr::null();
         // SAFETY: `self.ptr` is valid (type invariant).
         unsafe { iprp_shim_set_addr(self.ptr, dst, addr.to_be()) == 0 }
+    }
+
+    /// Inserts the 4-byte TCP option `opt` first among the options of this
+    /// TCP segment (header, length and checksums adjusted); `Err` with the
+    /// shim's negative errno when it cannot (no room, data in the segment,
+    /// no memory), the packet then unchanged.
+    pub(crate) fn tcp_insert_option(&mut self, opt: [u8; 4]) -> Result<(), i32> {
+        // INVARIANT: the data may move and grow.
+        self.head = core::ptr::null();
+        // SAFETY: `self.ptr` is valid (type invariant).
+        match unsafe { iprp_shim_tcp_insert_option(self.ptr, u32::from_ne_bytes(opt)) } {
+            0 => Ok(()),
+            e => Err(e),
+        }
     }
 
     /// If the packet is an ICMP error of a class the stack acts on that

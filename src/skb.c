@@ -139,6 +139,62 @@ int iprp_shim_set_addr(struct sk_buff *skb, bool dst, __be32 addr)
 	return 0;
 }
 
+/*
+ * Inserts the 4-byte TCP option @opt (network order) first among the
+ * options of the TCP segment in @skb (IP header at skb->data), moving the
+ * others: the TCP header grows by one word, the IP total length by 4, and
+ * both checksums are updated incrementally, also for CHECKSUM_PARTIAL
+ * (the pseudo-header's length). As xt_TCPMSS adds an MSS option. Returns
+ * 0; -ENOSPC if the header already has 40 bytes of options; -EMSGSIZE if
+ * the segment carries data (a Fast Open SYN: growing it could exceed the
+ * path MTU); -EINVAL if it is no whole TCP segment; -ENOMEM.
+ */
+int iprp_shim_tcp_insert_option(struct sk_buff *skb, __be32 opt)
+{
+	unsigned int thoff, len, hdrlen;
+	struct tcphdr *th;
+	struct iphdr *iph;
+	__be16 oldval, newlen;
+	u8 *o;
+
+	iph = ip_hdr(skb);
+	if (iph->protocol != IPPROTO_TCP || ip_is_fragment(iph))
+		return -EINVAL;
+	thoff = ip_hdrlen(skb);
+	if (skb->len < thoff + sizeof(*th) || ntohs(iph->tot_len) != skb->len)
+		return -EINVAL;
+	if (skb_ensure_writable(skb, skb->len))
+		return -ENOMEM;
+	iph = ip_hdr(skb);
+	th = (struct tcphdr *)((u8 *)iph + thoff);
+	len = skb->len - thoff;
+	hdrlen = th->doff * 4;
+	if (hdrlen < sizeof(*th) || len < hdrlen)
+		return -EINVAL;
+	if (len > hdrlen)
+		return -EMSGSIZE;
+	if (hdrlen + 4 > 15 * 4)
+		return -ENOSPC;
+	if (skb_tailroom(skb) < 4 &&
+	    pskb_expand_head(skb, 0, 4 - skb_tailroom(skb), GFP_ATOMIC))
+		return -ENOMEM;
+	iph = ip_hdr(skb);
+	th = (struct tcphdr *)((u8 *)iph + thoff);
+	skb_put(skb, 4);
+	o = (u8 *)th + sizeof(*th);
+	memmove(o + 4, o, len - sizeof(*th));
+	inet_proto_csum_replace2(&th->check, skb, htons(len), htons(len + 4), true);
+	memcpy(o, &opt, 4);
+	inet_proto_csum_replace4(&th->check, skb, 0, opt, false);
+	oldval = ((__be16 *)th)[6];
+	th->doff += 1;
+	inet_proto_csum_replace2(&th->check, skb, oldval, ((__be16 *)th)[6], false);
+	newlen = htons(ntohs(iph->tot_len) + 4);
+	csum_replace2(&iph->check, iph->tot_len, newlen);
+	iph->tot_len = newlen;
+	return 0;
+}
+
 /* Offset of the quoted IP header in an ICMP error with IP header @iph. */
 static unsigned int iprp_icmp_quote_off(const struct iphdr *iph)
 {

@@ -34,10 +34,13 @@ fn get_status(req: &Request<'_>) -> NlResult {
         m.put_u32(a::IPRP_A_TICK, p.tick_ms)?;
         m.put_u32(a::IPRP_A_CHECKING_TIMEOUT, p.checking_timeout_ms)?;
         m.put_u32(a::IPRP_A_MAX_HELD, p.max_held)?;
+        m.put_u32(a::IPRP_A_LEGACY_TTL, p.legacy_ttl_ms)?;
+        m.put_u8(a::IPRP_A_MARK_SYNS, u8::from(p.mark_syns))?;
         let known = [
             (a::IPRP_A_CLIENT_CAPACITY, p.client_capacity),
             (a::IPRP_A_REDIR_CAPACITY, p.redir_capacity),
             (a::IPRP_A_IDLE_TIMEOUT, p.client_idle_ms),
+            (a::IPRP_A_LEGACY_CAPACITY, p.legacy_capacity),
         ];
         for (ty, v) in known {
             if let Some(v) = v {

@@ -135,6 +135,39 @@ pub fn u32_value(t: &Toks<'_>, kw: &str, s: &str) -> Result<u32> {
         .map_err(|_| t.err(format!("invalid {kw} '{s}' (expected 0..{})", u32::MAX)))
 }
 
+/// Longest wildcard grant a service may send (s), as the module's policy.
+pub const GRANT_MAX_S: u32 = 86_400;
+
+/// A wildcard grant in seconds: `0` to [`GRANT_MAX_S`].
+pub fn grant_seconds(t: &Toks<'_>, s: &str) -> Result<u32> {
+    match s.parse::<u64>() {
+        Ok(g) if g <= u64::from(GRANT_MAX_S) => Ok(g as u32),
+        _ => Err(t.err(format!(
+            "invalid grant '{s}' (expected seconds, 0..{GRANT_MAX_S})"
+        ))),
+    }
+}
+
+/// One of the `words` (exactly), as the value of keyword `kw`.
+pub fn word<T: Copy>(t: &Toks<'_>, kw: &str, s: &str, words: &[(&str, T)]) -> Result<T> {
+    words
+        .iter()
+        .find(|(w, _)| *w == s)
+        .map(|&(_, v)| v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = words.iter().map(|(w, _)| *w).collect();
+            t.err(format!(
+                "invalid {kw} '{s}' (expected {})",
+                names.join(" or ")
+            ))
+        })
+}
+
+/// `on` or `off`, the value of a switch such as `mark-syns`.
+pub fn on_off(t: &Toks<'_>, kw: &str, s: &str) -> Result<bool> {
+    word(t, kw, s, &[("on", true), ("off", false)])
+}
+
 /// A duration in milliseconds: `250`, `250ms` or `2s`.
 pub fn millis(t: &Toks<'_>, kw: &str, s: &str) -> Result<u32> {
     let bad = || {
@@ -186,6 +219,9 @@ mod tests {
         assert_eq!(millis(&t, "x", "250ms").unwrap(), 250);
         assert_eq!(millis(&t, "x", "3s").unwrap(), 3000);
         assert_eq!(u32_value(&t, "capacity", "4096").unwrap(), 4096);
+        assert!(on_off(&t, "mark-syns", "on").unwrap());
+        assert!(!on_off(&t, "mark-syns", "off").unwrap());
+        assert_eq!(word(&t, "x", "b", &[("a", 1), ("b", 2)]).unwrap(), 2);
     }
 
     #[test]
@@ -219,6 +255,22 @@ mod tests {
         assert!(msg(millis(&t, "idle-timeout", "s")).contains("'s'"));
         assert!(msg(millis(&t, "idle-timeout", "5000000s")).contains("'5000000s'"));
         assert!(msg(u32_value(&t, "capacity", "-3")).contains("invalid capacity '-3'"));
+        assert_eq!(
+            msg(on_off(&t, "mark-syns", "2")),
+            "service add: invalid mark-syns '2' (expected on or off)"
+        );
+        // exact words: no case folding, no numbers
+        assert!(msg(on_off(&t, "mark-syns", "ON")).contains("'ON'"));
+        assert!(msg(on_off(&t, "mark-syns", "1")).contains("'1'"));
+        assert_eq!(
+            msg(word(
+                &t,
+                "unmarked",
+                "maybe",
+                &[("local", true), ("redirect", false)]
+            )),
+            "service add: invalid unmarked 'maybe' (expected local or redirect)"
+        );
     }
 
     #[test]

@@ -74,6 +74,7 @@ pub mod a {
     pub const SCHED: u16 = A::IPRP_A_SCHED as u16;
     pub const RESPONSE_TIMEOUT: u16 = A::IPRP_A_RESPONSE_TIMEOUT as u16;
     pub const IDLE_TIMEOUT: u16 = A::IPRP_A_IDLE_TIMEOUT as u16;
+    pub const GRANT: u16 = A::IPRP_A_GRANT as u16;
     pub const REPLICA_ADDR: u16 = A::IPRP_A_REPLICA_ADDR as u16;
     pub const WEIGHT: u16 = A::IPRP_A_WEIGHT as u16;
     pub const UP: u16 = A::IPRP_A_UP as u16;
@@ -96,6 +97,12 @@ pub mod a {
     pub const CLIENT_CAPACITY: u16 = A::IPRP_A_CLIENT_CAPACITY as u16;
     pub const REDIR_CAPACITY: u16 = A::IPRP_A_REDIR_CAPACITY as u16;
     pub const ASSIGNED: u16 = A::IPRP_A_ASSIGNED as u16;
+    pub const LEGACY_CAPACITY: u16 = A::IPRP_A_LEGACY_CAPACITY as u16;
+    pub const LEGACY_TTL: u16 = A::IPRP_A_LEGACY_TTL as u16;
+    pub const KNOWN: u16 = A::IPRP_A_KNOWN as u16;
+    pub const EXPIRES: u16 = A::IPRP_A_EXPIRES as u16;
+    pub const MARK_SYNS: u16 = A::IPRP_A_MARK_SYNS as u16;
+    pub const UNMARKED_LOCAL: u16 = A::IPRP_A_UNMARKED_LOCAL as u16;
 }
 
 /// The protocols a service may have (`IPRP_A_PROTO`), as `(name, number)`.
@@ -154,6 +161,15 @@ pub fn state_name(v: u8) -> String {
     match const_name(names::iprp_state, u32::from(v)) {
         Some(n) => human_name(n, "IPRP_STATE_"),
         None => format!("state_{v}"),
+    }
+}
+
+/// What a redirector knows of a client (`IPRP_KNOWN_LEGACY` is `legacy`,
+/// `IPRP_KNOWN_CAPABLE` is `capable`), or `known_<v>`.
+pub fn known_name(v: u8) -> String {
+    match const_name(names::iprp_known, u32::from(v)) {
+        Some(n) => human_name(n, "IPRP_KNOWN_"),
+        None => format!("known_{v}"),
     }
 }
 
@@ -251,6 +267,10 @@ mod tests {
         );
         assert_eq!(state_name(iprp_state::IPRP_STATE_ACCEPT as u8), "accept");
         assert_eq!(state_name(0), "state_0");
+        assert_eq!(known_name(iprp_known::IPRP_KNOWN_LEGACY as u8), "legacy");
+        assert_eq!(known_name(iprp_known::IPRP_KNOWN_CAPABLE as u8), "capable");
+        assert_eq!(known_name(0), "known_0");
+        assert_eq!(known_name(9), "known_9");
         assert_eq!(role_by_name("client"), Some(iprp_role::IPRP_ROLE_CLIENT));
         assert_eq!(
             role_by_name("redirector"),

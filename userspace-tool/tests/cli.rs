@@ -62,6 +62,31 @@ const EVERY_VERB: &[&[&str]] = &[
         "2048",
     ],
     &["set", "tick", "250", "max-held", "0"],
+    &["set", "legacy-ttl", "10s"],
+    &["set", "mark-syns", "on"],
+    &["set", "mark-syns", "off", "tick", "500"],
+    &[
+        "service",
+        "edit",
+        "tcp",
+        "10.0.0.100:80",
+        "unmarked",
+        "local",
+    ],
+    &[
+        "service",
+        "add",
+        "-t",
+        "10.0.0.100:81",
+        "unmarked",
+        "redirect",
+    ],
+    &["role", "redirector", "legacy-capacity", "1024"],
+    &["legacy"],
+    &["legacy", "list", "-j"],
+    &["legacy", "list", "client", "10.0.0.21"],
+    &["legacy", "forget", "10.0.0.21"],
+    &["legacy", "flush"],
     &["zero"],
     &[
         "flows",
@@ -152,6 +177,41 @@ fn bad_verb_arguments_exit_64_before_any_netlink() {
         (&["set"], "set: nothing to set"),
         (&["set", "tick", "soon"], "set: invalid tick 'soon'"),
         (&["set", "speed", "1"], "set: unexpected argument 'speed'"),
+        (&["set", "legacy-ttl", "1m"], "set: invalid legacy-ttl '1m'"),
+        (
+            &["set", "mark-syns", "2"],
+            "set: invalid mark-syns '2' (expected on or off)",
+        ),
+        (&["set", "mark-syns"], "set: 'mark-syns' needs a value"),
+        (
+            &["service", "add", "tcp", "10.0.0.1:80", "unmarked", "maybe"],
+            "service add: invalid unmarked 'maybe' (expected local or redirect)",
+        ),
+        (
+            &["service", "edit", "tcp", "10.0.0.1:80", "unmarked"],
+            "service edit: 'unmarked' needs a value",
+        ),
+        (
+            &["role", "redirector", "legacy-capacity"],
+            "role: 'legacy-capacity' needs a value",
+        ),
+        (&["legacy", "drop"], "legacy: unknown subcommand 'drop'"),
+        (
+            &["legacy", "forget"],
+            "legacy forget: missing client address (ADDR)",
+        ),
+        (
+            &["legacy", "forget", "10.0.0.300"],
+            "legacy forget: invalid client address '10.0.0.300'",
+        ),
+        (
+            &["legacy", "flush", "all"],
+            "legacy flush: unexpected argument 'all'",
+        ),
+        (
+            &["legacy", "list", "client", "0.0.0.0"],
+            "legacy list: invalid client address '0.0.0.0' (not a unicast address)",
+        ),
         (&["zero", "all"], "zero: unexpected argument 'all'"),
         (
             &["flows", "client", "10.0.0.300"],
@@ -235,8 +295,8 @@ fn bad_verb_arguments_exit_64_before_any_netlink() {
 #[test]
 fn every_verb_has_help() {
     for v in [
-        "status", "role", "service", "replica", "list", "bindings", "flows", "stats", "zero",
-        "set", "flush", "save", "restore",
+        "status", "role", "service", "replica", "list", "bindings", "flows", "legacy", "stats",
+        "zero", "set", "flush", "save", "restore",
     ] {
         for args in [&[v, "--help"][..], &["help", v], &[v, "add", "-h"]] {
             let out = iprpctl(args);

@@ -159,12 +159,42 @@ PY
 }
 
 t_legacy_served_locally() {
-	local t who
+	local t t2 who who2 legacy0
 	t=$(n L curl -s -o /tmp/legacy.who -w '%{time_connect}' --max-time 15 "http://$VIP:$PORT/who")
 	who=$(cat /tmp/legacy.who)
 	echo "legacy client served by $who, connect ${t}s (response timeout 1 s)"
 	[ "$who" = R ]
 	check "$(stat R redirector.to_accept)" -ge 1 "the unanswered flow moved to the accept table"
+	# L left the REQ unanswered and never confirmed a flow: R remembers it
+	# as legacy, and its next connection is served at once, without a REQ.
+	legacy0=$(stat R redirector.local_legacy)
+	t2=$(n L curl -s -o /tmp/legacy.who -w '%{time_connect}' --max-time 15 "http://$VIP:$PORT/who")
+	who2=$(cat /tmp/legacy.who)
+	echo "second connect of the silent legacy client: ${t2}s (served by $who2)"
+	[ "$who2" = R ]
+	check "$(( $(stat R redirector.local_legacy) - legacy0 ))" -eq 1 "R served the next flow without a REQ"
+	python3 -c 'import sys; t = float(sys.argv[1]); assert t < 0.5, t' "$t2"
+	# C confirmed flows: R knows it speaks IPRP.
+	check "$(stat R redirector.capable_clients)" -ge 1 "R knows C speaks IPRP"
+	# The operator sees both in R's client cache.
+	n R "$IPRPCTL" legacy list
+	n R "$IPRPCTL" legacy list -j | python3 -c '
+import json, sys
+known = {c["client"]: c["known"] for c in json.load(sys.stdin)["clients"]}
+assert known.get(sys.argv[1]) == "legacy", known
+assert known.get(sys.argv[2]) == "capable", known
+' "${ADDR[L]}" "${ADDR[C]}"
+	# Forgotten, with a legacy TTL of 0 (the paper's behaviour): L's next
+	# flow waits for the response timeout again, and L is not remembered.
+	n R "$IPRPCTL" legacy forget "${ADDR[L]}"
+	n R "$IPRPCTL" set legacy-ttl 0
+	t3=$(n L curl -s -o /tmp/legacy.who -w '%{time_connect}' --max-time 15 "http://$VIP:$PORT/who")
+	n R "$IPRPCTL" set legacy-ttl 60000
+	echo "connect of the forgotten legacy client with legacy-ttl 0: ${t3}s"
+	python3 -c 'import sys; t = float(sys.argv[1]); assert t > 0.9, t' "$t3"
+	check "$(stat R redirector.legacy_clients)" -eq 0 "R remembers no legacy client with legacy-ttl 0"
+	# The next test wants L unknown again (this also forgets C).
+	n R "$IPRPCTL" flush redirector
 }
 
 t_legacy_icmp() {
@@ -354,6 +384,196 @@ t_health_check() {
 	n R "$IPRPCTL" service del tcp "$VIP:8084"
 }
 
+# svc_packets PORT: the packets R counted for tcp VIP:PORT.
+svc_packets() {
+	n R "$IPRPCTL" list -j | python3 -c 'import json,sys; print(sum(s["stats"]["packets"] for s in json.load(sys.stdin)["services"] if s["port"] == int(sys.argv[1])))' "$1"
+}
+
+t_wildcard_grant() {
+	# A service whose CFMs carry a wildcard grant (docs/protocol.md,
+	# "Wildcard grants"): C's first flow is redirected with the handshake;
+	# its next flows to the service go straight to the same replica, and R
+	# sees none of their packets. Draining that replica revokes the grant:
+	# C's next flow goes to R again and is redirected to the other replica,
+	# with a new grant; marking that one down revokes it too. A grant ends
+	# with its lifetime.
+	local who g other new0 bound0 pkts0 rev0 rej0 rrev0 i
+	for h in S1 S2; do n "$h" busybox httpd -p 8086 -h "/tmp/www-$h"; done
+	n R busybox httpd -p "$VIP:8086" -h /tmp/www-R
+	n R "$IPRPCTL" service add tcp "$VIP:8086" sched rr grant 60
+	n R "$IPRPCTL" replica add tcp "$VIP:8086" "${ADDR[S1]}"
+	n R "$IPRPCTL" replica add tcp "$VIP:8086" "${ADDR[S2]}"
+	n R "$IPRPCTL" list | grep -q "8086 .* 60s" || { n R "$IPRPCTL" list; return 1; }
+	g=$(n C curl -sf --max-time 10 "http://$VIP:8086/who")
+	case "$g" in S1) other=S2 ;; S2) other=S1 ;; *) echo "first flow served by '$g'"; return 1 ;; esac
+	check "$(stat C client.grant_rx)" -ge 1 "C accepted the grant of R's CFM"
+	check "$(stat R redirector.grants)" -eq 1 "R remembers the grant"
+	new0=$(stat R redirector.flow_new)
+	bound0=$(stat C client.granted_bound)
+	pkts0=$(svc_packets 8086)
+	for i in 1 2 3; do
+		who=$(n C curl -sf --max-time 10 "http://$VIP:8086/who")
+		[ "$who" = "$g" ] || { echo "flow $i served by '$who', granted $g"; return 1; }
+	done
+	check "$(( $(stat C client.granted_bound) - bound0 ))" -eq 3 "C bound the next three flows from the grant"
+	check "$(( $(stat R redirector.flow_new) - new0 ))" -eq 0 "R started no flow for them"
+	check "$(svc_packets 8086)" -eq "$pkts0" "R saw none of their packets"
+	# Drain the granted replica: R revokes the grant (sent on 3 ticks).
+	rev0=$(ctr C grant_revoked)
+	rej0=$(ctr C revoke_rejected)
+	rrev0=$(stat R redirector.grants_revoked)
+	n R "$IPRPCTL" replica set tcp "$VIP:8086" "${ADDR[$g]}" drain
+	for _ in $(seq 50); do [ "$(ctr C grant_revoked)" -gt "$rev0" ] && break; sleep 0.2; done
+	check "$(( $(ctr C grant_revoked) - rev0 ))" -eq 1 "C dropped the grant on R's revocation"
+	new0=$(stat R redirector.flow_new)
+	who=$(n C curl -sf --max-time 10 "http://$VIP:8086/who")
+	[ "$who" = "$other" ] || { echo "after the drain served by '$who', want $other"; return 1; }
+	check "$(( $(stat R redirector.flow_new) - new0 ))" -eq 1 "C's next flow went through R again"
+	# That flow's CFM granted the other replica; marking it down revokes it.
+	rev0=$(ctr C grant_revoked)
+	n R "$IPRPCTL" replica set tcp "$VIP:8086" "${ADDR[$other]}" down
+	for _ in $(seq 50); do [ "$(ctr C grant_revoked)" -gt "$rev0" ] && break; sleep 0.2; done
+	check "$(( $(ctr C grant_revoked) - rev0 ))" -eq 1 "C dropped the grant naming the replica marked down"
+	check "$(( $(stat R redirector.grants_revoked) - rrev0 ))" -eq 2 "R revoked two grants"
+	check "$(( $(ctr C revoke_rejected) - rej0 ))" -ge 2 "C ignored the repeats of the first revocation"
+	# Lifetime: a 5 s grant lets C bind from it at once, not 6 s later (a
+	# 2 s grant had lapsed before the next curl started on a busy host).
+	n R "$IPRPCTL" replica set tcp "$VIP:8086" "${ADDR[S1]}" weight 1 up
+	n R "$IPRPCTL" replica del tcp "$VIP:8086" "${ADDR[S2]}"
+	n R "$IPRPCTL" service edit tcp "$VIP:8086" grant 5
+	bound0=$(stat C client.granted_bound)
+	n C curl -sf --max-time 10 -o /dev/null "http://$VIP:8086/who"
+	n C curl -sf --max-time 10 -o /dev/null "http://$VIP:8086/who"
+	check "$(( $(stat C client.granted_bound) - bound0 ))" -eq 1 "a flow within the 5 s grant is bound from it"
+	sleep 6
+	new0=$(stat R redirector.flow_new)
+	n C curl -sf --max-time 10 -o /dev/null "http://$VIP:8086/who"
+	check "$(( $(stat R redirector.flow_new) - new0 ))" -eq 1 "after the lifetime the flow goes through R"
+	n R "$IPRPCTL" service del tcp "$VIP:8086"
+	n C "$IPRPCTL" flush client
+	pkill -f "busybox httpd -p 8086" || true
+	pkill -f "busybox httpd -p $VIP:8086" || true
+}
+
+t_capability_mark() {
+	# docs/protocol.md, "Capability mark": C marks the SYNs it sends; a
+	# service with "unmarked local" serves a SYN without the mark itself at
+	# once (L, a legacy client: no REQ, no response timeout) and redirects
+	# a marked one (C). S1, which has no role, gets C's SYN with the mark
+	# and answers it. With C's marking off, R serves C's flow itself: the
+	# mark is what tells them apart.
+	local t who m0 f0 u0 req0
+	n S1 busybox httpd -p 8087 -h /tmp/www-S1
+	n R busybox httpd -p "$VIP:8087" -h /tmp/www-R
+	n R "$IPRPCTL" service add tcp "$VIP:8087" sched rr unmarked local
+	n R "$IPRPCTL" replica add tcp "$VIP:8087" "${ADDR[S1]}"
+	n C "$IPRPCTL" set mark-syns on
+	req0=$(stat R redirector.req_sent)
+	u0=$(stat R redirector.local_unmarked)
+	t=$(n L curl -s -o /tmp/mark.who -w '%{time_connect}' --max-time 15 "http://$VIP:8087/who")
+	who=$(cat /tmp/mark.who)
+	echo "legacy client L: connect ${t}s, served by $who"
+	[ "$who" = R ]
+	python3 -c 'import sys; t = float(sys.argv[1]); assert t < 0.5, t' "$t"
+	check "$(( $(stat R redirector.local_unmarked) - u0 ))" -eq 1 "R served L's unmarked flow at once"
+	check "$(( $(stat R redirector.req_sent) - req0 ))" -eq 0 "R sent no REQ for it"
+	m0=$(ctr C syn_marked)
+	f0=$(stat R redirector.flow_marked)
+	n S1 timeout 30 tcpdump -n -x -c 1 -i any \
+		'tcp dst port 8087 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' \
+		>"$RES/mark-s1.txt" 2>&1 &
+	sleep 1
+	who=$(n C curl -sf --max-time 10 "http://$VIP:8087/who")
+	echo "marking client C served by $who"
+	[ "$who" = S1 ]
+	check "$(( $(ctr C syn_marked) - m0 ))" -ge 1 "C marked its SYN"
+	check "$(( $(stat R redirector.flow_marked) - f0 ))" -eq 1 "R read the mark"
+	for _ in $(seq 100); do grep -q 'fd04 4950' "$RES/mark-s1.txt" && break; sleep 0.1; done
+	grep -q 'fd04 4950' "$RES/mark-s1.txt" || { cat "$RES/mark-s1.txt"; echo "S1 got no marked SYN"; return 1; }
+	# A marked SYN whose client never answers the REQ (C drops protocol 99
+	# here, as a host that marks without the client role would): R serves
+	# the flow after the response timeout; the mark does no harm.
+	n C nft add table ip markdrop
+	n C nft add chain ip markdrop in '{ type filter hook input priority 0; }'
+	n C nft add rule ip markdrop in ip protocol 99 drop
+	who=$(n C curl -s --max-time 15 "http://$VIP:8087/who" || true)
+	n C nft delete table ip markdrop
+	echo "marked client deaf to REQs served by $who"
+	[ "$who" = R ]
+	# Marking off: C's SYN is unmarked, and R serves it like L's.
+	n C "$IPRPCTL" set mark-syns off
+	who=$(n C curl -sf --max-time 10 "http://$VIP:8087/who")
+	echo "C with marking off served by $who"
+	[ "$who" = R ]
+	n R "$IPRPCTL" service del tcp "$VIP:8087"
+	n C "$IPRPCTL" flush client
+	pkill -f "busybox httpd -p 8087" || true
+	pkill -f "busybox httpd -p $VIP:8087" || true
+}
+
+t_paper_redirector() {
+	# Interoperability: a redirector written from SPEC.md alone, in user
+	# space (vm-tests/tools/paper_redirector.py: the paper's messages,
+	# nothing after their 16 bytes, no mark), on VIP:8090, which R's module
+	# leaves alone (no such service). C has every extension on (marking;
+	# it accepts grants): its marked SYN reaches S1 through the paper
+	# redirector, the handshake confirms, and the download bypasses R.
+	local who conf0 m0
+	n S1 busybox httpd -p 8090 -h /tmp/www-S1
+	n R nft add table ip paper
+	n R nft add chain ip paper in '{ type filter hook input priority 0; }'
+	n R nft add rule ip paper in ip daddr "$VIP" tcp dport 8090 drop
+	n R python3 "$REPO/vm-tests/tools/paper_redirector.py" "$VIP" 8090 "${ADDR[S1]}" \
+		>"$RES/paper-redirector.log" 2>&1 &
+	for _ in $(seq 100); do grep -q ready "$RES/paper-redirector.log" && break; sleep 0.1; done
+	n C "$IPRPCTL" set mark-syns on
+	conf0=$(stat C client.confirmed)
+	m0=$(ctr C syn_marked)
+	who=$(n C curl -sf --max-time 15 "http://$VIP:8090/who" || true)
+	n C curl -sf --max-time 30 -o /tmp/paper.blob "http://$VIP:8090/blob" || true
+	n C "$IPRPCTL" set mark-syns off
+	pkill -f paper_redirector.py || true
+	n R nft delete table ip paper
+	pkill -f "busybox httpd -p 8090" || true
+	cat "$RES/paper-redirector.log"
+	echo "served by $who through the paper-only redirector"
+	[ "$who" = S1 ]
+	cmp /tmp/paper.blob /tmp/www-S1/blob
+	check "$(( $(stat C client.confirmed) - conf0 ))" -ge 2 "C confirmed both flows with the paper-only redirector"
+	check "$(( $(ctr C syn_marked) - m0 ))" -ge 2 "C's SYNs carried the mark"
+	grep -q '^CFM to' "$RES/paper-redirector.log"
+}
+
+t_paper_client() {
+	# Interoperability the other way: a client written from SPEC.md alone,
+	# in user space with its own TCP (vm-tests/tools/paper_client.py), in
+	# L (no role), against R with its extensions on (the service grants,
+	# R reads marks and keeps its client cache). It is redirected through
+	# the paper's handshake: its CHK confirms, it ignores the grant that
+	# follows the CFM's 16 bytes, and S1 serves it.
+	local who conf0
+	n S1 busybox httpd -p 8091 -h /tmp/www-S1
+	n R busybox httpd -p "$VIP:8091" -h /tmp/www-R
+	n R "$IPRPCTL" service add tcp "$VIP:8091" sched rr grant 60
+	n R "$IPRPCTL" replica add tcp "$VIP:8091" "${ADDR[S1]}"
+	n R "$IPRPCTL" legacy forget "${ADDR[L]}" 2>/dev/null || true
+	n L nft add table ip paper
+	n L nft add chain ip paper in '{ type filter hook input priority 0; }'
+	n L nft add rule ip paper in ip protocol tcp tcp dport '{ 40000-60000 }' drop
+	conf0=$(stat R redirector.cfm_sent)
+	who=$(n L python3 "$REPO/vm-tests/tools/paper_client.py" "${ADDR[L]}" "$VIP" 8091 /who \
+		2>"$RES/paper-client.log" || true)
+	n L nft delete table ip paper
+	n R "$IPRPCTL" service del tcp "$VIP:8091"
+	pkill -f "busybox httpd -p 8091" || true
+	pkill -f "busybox httpd -p $VIP:8091" || true
+	cat "$RES/paper-client.log"
+	echo "paper-only client served by '$who'"
+	[ "$who" = S1 ]
+	check "$(( $(stat R redirector.cfm_sent) - conf0 ))" -eq 1 "R confirmed the paper-only client's flow"
+	grep -q 'CFM with our key + 10 bytes' "$RES/paper-client.log"
+}
+
 t_deleted_service() {
 	# Deleting a service removes its entries at R at once (they are no
 	# longer matched: the service's packets go to R's own stack, CHKs are
@@ -510,6 +730,11 @@ t_aliased_port_refused() {
 	# the flow itself, and the direct connection is untouched.
 	local aliased0
 	aliased0=$(stat C client.req_aliased)
+	# C's refusal leaves the REQ unanswered; R takes that for a legacy host
+	# only from a client not known to speak IPRP (protocol.md R18). C is
+	# known so once it has confirmed a flow: one redirected request first.
+	n C curl -sf --max-time 10 -o /dev/null "http://$VIP:$PORT/who"
+	check "$(stat R redirector.capable_clients)" -ge 1 "R knows C speaks IPRP"
 	n S1 busybox httpd -p 8083 -h /tmp/www-S1
 	n R busybox httpd -p "$VIP:8083" -h /tmp/www-R
 	n R "$IPRPCTL" service add tcp "$VIP:8083" sched rr response-timeout 1000
@@ -554,13 +779,17 @@ tap "getpeername at the client is the service address" t_peer_is_vip
 tap "1 MB download: bulk bypasses the redirector" t_bulk_bypasses_redirector
 tap "iperf3 TCP and UDP through redirected flows" t_iperf3_tcp_udp
 tap "UDP request/response through a redirected flow" t_udp_request_response
-tap "legacy client (no role) served by R after the response timeout" t_legacy_served_locally
+tap "legacy client (no role) served by R after the response timeout, its next flow at once" t_legacy_served_locally
 tap "a legacy client that answers with ICMP protocol unreachable is served at once, and its next flow without a REQ" t_legacy_icmp
 tap "a REQ whose translation would alias a direct connection is refused; R serves the flow" t_aliased_port_refused
 tap "first connect costs about one C-R round trip more" t_connect_time
 tap "a replica's SYN-ACK that overtakes the REQ waits for it (no RST, no 1 s retry)" t_synack_overtakes_req
 tap "round robin spreads 20 flows; weight 0 drains a replica" t_round_robin_and_drain
 tap "healthcheck sets a replica whose server stopped down, and up when it is back" t_health_check
+tap "a granting service: the next flows go straight to the replica, R sees none; drain, down and the lifetime end the grant" t_wildcard_grant
+tap "capability mark: C's marked SYN is redirected, L's unmarked one served by R at once; S1 ignores the mark" t_capability_mark
+tap "interoperability: a paper-only redirector (from SPEC.md alone) redirects C with its extensions on" t_paper_redirector
+tap "interoperability: a paper-only client (from SPEC.md alone) is redirected by R with its extensions on" t_paper_client
 tap "deleting a service removes its entries; added again it starts clean" t_deleted_service
 tap "$PARALLEL parallel redirected downloads" t_many_parallel
 tap "idle expiry removes entries; a new flow redoes the handshake" t_idle_expiry

@@ -4,7 +4,10 @@
 # permissions and namespaces, flush, save/restore (all or nothing) of roles
 # (with capacities and the client idle timeout), parameters and services,
 # global parameters (set), counters per service and replica and zeroing
-# them, dump filters, and the YNL spec driven by the kernel's own ynl CLI.
+# them, dump filters, the redirector's legacy cache (legacy list, forget,
+# flush; legacy-capacity and legacy-ttl), the capability mark's options
+# (set mark-syns, service ... unmarked), and the YNL spec driven by the
+# kernel's own ynl CLI.
 #
 # Not here: a dump of 100,000 entries. There is no API to create 100k
 # bindings or flows cheaply (each needs a real handshake), so that test
@@ -362,7 +365,7 @@ assert p["tick_ms"] == 500 and p["checking_timeout_ms"] > 0 and p["max_held"] > 
 assert d["capacity"] == {"client": 4096, "redirector": 4096}, d
 assert "client_idle_timeout_ms" not in d, d
 print("status -j: params", p, "capacity", d["capacity"])'
-	n R "$IPRPCTL" status | grep -x 'params: tick 500ms, checking-timeout [0-9]*m\?s, max-held [0-9]*'
+	n R "$IPRPCTL" status | grep -x 'params: tick 500ms, checking-timeout [0-9]*m\?s, max-held [0-9]*, legacy-ttl [0-9]*m\?s, mark-syns off'
 	n R "$IPRPCTL" status | grep -x 'capacity: client 4096, redirector 4096'
 	before=$(sfield R 'd["params"]')
 	# round trip: every parameter, then one alone (the others stay)
@@ -435,7 +438,7 @@ for s in d["services"]:
     assert all(r["assigned"] == 0 for r in s["replicas"]), s
 for k in ("proto_rx", "proto_valid", "msg_tx", "held_reinjected"):
     assert d["counters"][k] == 0, (k, d["counters"])
-bad = {k: v for k, v in d["stats"].items() if v and not k.endswith(("bindings", "entries", "services", "checking", "held_now"))}
+bad = {k: v for k, v in d["stats"].items() if v and not k.endswith(("bindings", "entries", "services", "checking", "held_now", "_clients"))}
 assert not bad, bad
 print("zeroed; gauges:", {k: v for k, v in d["stats"].items() if v})'
 	check "$(svc R tcp "$CLI_PORT" 'sum(r["conns"] for r in s["replicas"])')" -eq "$conns" "live connections (a gauge) kept"
@@ -571,6 +574,201 @@ t_save_restore_roles() {
 	n R "$IPRPCTL" set tick 500
 }
 
+# The redirector's client cache (legacy cache) through iprpctl: its verbs
+# and settings against the live module, in namespaces of its own (R keeps
+# its defaults for the other tests). Filling the cache with real traffic
+# (ICMP protocol unreachable, unanswered REQs, a confirmation) is
+# 20-redirect's part.
+t_legacy() {
+	local -a nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
+	trap 'for ns in LG LH LR; do ip netns del $ns 2>/dev/null; done' EXIT
+	ip netns add LG
+	ip netns add LH
+	ip netns add LR
+	# without the redirector's tables: nothing to list, nothing to forget
+	json LH legacy list | grep -qx '{"clients":\[\]}'
+	refused LH 1 "iprpctl: " "$IPRPCTL" legacy flush
+	[ "$(sfield LH '"legacy_capacity" in d')" = False ] || { echo "legacy_capacity without tables"; return 1; }
+	# a fresh redirector: an empty cache, the default capacity and TTL
+	n LG "$IPRPCTL" role redirector
+	json LG legacy list | grep -qx '{"clients":\[\]}'
+	json LG legacy list client "${ADDR[L]}" | grep -qx '{"clients":\[\]}'
+	json LG legacy | grep -qx '{"clients":\[\]}'
+	[ "$(n LG "$IPRPCTL" legacy list)" = "Client  Known  Expires" ]
+	check "$(sfield LG 'd["legacy_capacity"]')" -eq 4096 "default legacy capacity"
+	check "$(sfield LG 'd["params"]["legacy_ttl_ms"]')" -eq 60000 "default legacy TTL"
+	n LG "$IPRPCTL" status | tee /tmp/cli-legacy-status.txt
+	grep -qx 'legacy capacity: 4096' /tmp/cli-legacy-status.txt
+	grep -qx 'params: .*, legacy-ttl 60s, mark-syns off' /tmp/cli-legacy-status.txt
+	# save leaves the defaults out
+	n LG "$IPRPCTL" save | tee /tmp/cli-legacy-LG.conf
+	if grep -q legacy /tmp/cli-legacy-LG.conf; then echo "save names a default legacy value"; return 1; fi
+	# set legacy-ttl: a round trip shown by status; 0 remembers no client
+	n LG "$IPRPCTL" set legacy-ttl 5s
+	check "$(sfield LG 'd["params"]["legacy_ttl_ms"]')" -eq 5000 "legacy TTL set"
+	n LG "$IPRPCTL" status | grep -qx 'params: .*, legacy-ttl 5s, mark-syns off'
+	n LG "$IPRPCTL" set legacy-ttl 0
+	check "$(sfield LG 'd["params"]["legacy_ttl_ms"]')" -eq 0 "legacy TTL 0"
+	n LG "$IPRPCTL" set legacy-ttl 86400000
+	check "$(sfield LG 'd["params"]["legacy_ttl_ms"]')" -eq 86400000 "the longest legacy TTL"
+	# out of range: the policy names the attribute; nothing changes, not
+	# even the valid parameter sent with it
+	refused LG 1 "[bad attribute: IPRP_A_LEGACY_TTL]" "$IPRPCTL" set legacy-ttl 86400001
+	refused LG 1 "[bad attribute: IPRP_A_LEGACY_TTL]" "$IPRPCTL" set tick 300 legacy-ttl 86401s
+	refused LG 64 "set: invalid legacy-ttl 'soon'" "$IPRPCTL" set legacy-ttl soon
+	refused LG 64 "set: 'legacy-ttl' needs a value" "$IPRPCTL" set legacy-ttl
+	refused LG 64 "set: 'legacy-ttl' given twice" "$IPRPCTL" set legacy-ttl 1 legacy-ttl 2
+	# legacy-capacity: fixed once the redirector's tables exist (EBUSY);
+	# the same size is fine
+	refused LG 1 "table capacity is fixed" "$IPRPCTL" role redirector legacy-capacity 1024
+	grep -q "Device or resource busy" /tmp/cli.err
+	n LG "$IPRPCTL" role redirector legacy-capacity 4096
+	# out of range (4..65536): the policy
+	refused LH 1 "[bad attribute: IPRP_A_LEGACY_CAPACITY]" "$IPRPCTL" role redirector legacy-capacity 3
+	refused LH 1 "[bad attribute: IPRP_A_LEGACY_CAPACITY]" "$IPRPCTL" role redirector legacy-capacity 65537
+	refused LH 64 "role: 'legacy-capacity' needs a value" "$IPRPCTL" role redirector legacy-capacity
+	refused LH 64 "role: invalid legacy-capacity 'many'" "$IPRPCTL" role redirector legacy-capacity many
+	# a capacity given when the tables are created, shown by status, then fixed
+	n LH "$IPRPCTL" role client redirector legacy-capacity 1024
+	check "$(sfield LH 'd["legacy_capacity"]')" -eq 1024 "legacy capacity set"
+	n LH "$IPRPCTL" status | grep -qx 'legacy capacity: 1024'
+	refused LH 1 "table capacity is fixed" "$IPRPCTL" role client redirector legacy-capacity 2048
+	# save keeps what is not the default; restore into a fresh namespace
+	n LH "$IPRPCTL" set legacy-ttl 2500
+	n LH "$IPRPCTL" save | tee /tmp/cli-legacy-LH.conf
+	grep -q '^role client redirector .*legacy-capacity 1024' /tmp/cli-legacy-LH.conf
+	grep -qx 'set .*legacy-ttl 2500' /tmp/cli-legacy-LH.conf
+	n LR "$IPRPCTL" restore /tmp/cli-legacy-LH.conf
+	local lh lr
+	lh=$(conf LH); lr=$(conf LR)
+	[ "$lh" = "$lr" ] || { echo "LR differs from LH"; diff <(echo "$lh") <(echo "$lr"); return 1; }
+	echo "$lr" | grep -q '"legacy_capacity": 1024'
+	echo "$lr" | grep -q '"legacy_ttl_ms": 2500'
+	# forget: a client the cache does not hold is refused, exit 1
+	refused LG 1 "client not in the legacy cache" "$IPRPCTL" legacy forget "${ADDR[L]}"
+	grep -q "No such file or directory" /tmp/cli.err
+	# flush: always fine, the cache stays empty
+	n LG "$IPRPCTL" legacy flush
+	json LG legacy list | grep -qx '{"clients":\[\]}'
+	# bad arguments: the CLI refuses before sending (exit 64)
+	refused LG 64 "legacy forget: missing client address (ADDR)" "$IPRPCTL" legacy forget
+	refused LG 64 "legacy forget: invalid client address '10.0.0.300'" "$IPRPCTL" legacy forget 10.0.0.300
+	refused LG 64 "legacy forget: unexpected argument '10.0.0.22'" "$IPRPCTL" legacy forget 10.0.0.21 10.0.0.22
+	refused LG 64 "legacy list: invalid client address '255.255.255.255' (not a unicast address)" \
+		"$IPRPCTL" legacy list client 255.255.255.255
+	refused LG 64 "legacy flush: unexpected argument 'all'" "$IPRPCTL" legacy flush all
+	refused LG 64 "legacy: unknown subcommand 'drop'" "$IPRPCTL" legacy drop
+	# forgetting needs CAP_NET_ADMIN, listing does not
+	refused LG 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" legacy flush
+	refused LG 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" legacy forget "${ADDR[L]}"
+	n LG "${nobody[@]}" "$IPRPCTL" legacy list -j | grep -qx '{"clients":\[\]}'
+	# R's cache, whatever the earlier tests taught it: well formed
+	json R legacy list | python3 -c '
+import json, sys
+c = json.load(sys.stdin)["clients"]
+assert all(x["known"] in ("legacy", "capable") and isinstance(x["expires_ms"], int) for x in c), c
+print(len(c), "client(s) in the legacy cache of R:", c)'
+}
+
+# The capability mark's options through iprpctl, in namespaces of their
+# own: set mark-syns (the client marks its SYNs; off by default, RFC 3692)
+# and a service's unmarked local|redirect, in status, list, save and
+# restore (rolled back with the rest); bad words refused by the CLI, bad
+# values sent raw by the policy. What the mark does to real flows is
+# 20-redirect's part.
+t_mark_options() {
+	local V=$VIP:7100 tick ma mb
+	trap 'for ns in MA MB; do ip netns del $ns 2>/dev/null; done' EXIT
+	ip netns add MA
+	ip netns add MB
+	n MA "$IPRPCTL" role client redirector
+	# off by default, in text and JSON; save leaves it out
+	[ "$(sfield MA 'd["params"]["mark_syns"]')" = False ] || { echo "mark-syns not off by default"; return 1; }
+	n MA "$IPRPCTL" status | tee /tmp/cli-mark-status.txt
+	grep -qx 'params: .*, mark-syns off' /tmp/cli-mark-status.txt
+	n MA "$IPRPCTL" save | tee /tmp/cli-mark-MA.conf
+	if grep -q 'mark-syns\|unmarked' /tmp/cli-mark-MA.conf; then echo "save names a default mark option"; return 1; fi
+	# set mark-syns: a round trip shown by status; the other parameters stay
+	tick=$(sfield MA 'd["params"]["tick_ms"]')
+	n MA "$IPRPCTL" set mark-syns on
+	[ "$(sfield MA 'd["params"]["mark_syns"]')" = True ] || { echo "mark-syns on not shown by status -j"; return 1; }
+	n MA "$IPRPCTL" status | grep -qx 'params: .*, mark-syns on'
+	check "$(sfield MA 'd["params"]["tick_ms"]')" -eq "$tick" "tick kept"
+	n MA "$IPRPCTL" set mark-syns off
+	[ "$(sfield MA 'd["params"]["mark_syns"]')" = False ] || { echo "mark-syns off not shown by status -j"; return 1; }
+	n MA "$IPRPCTL" status | grep -qx 'params: .*, mark-syns off'
+	n MA "$IPRPCTL" set tick 400 mark-syns on
+	check "$(sfield MA 'd["params"]["tick_ms"]')" -eq 400 "tick set with mark-syns"
+	[ "$(sfield MA 'd["params"]["mark_syns"]')" = True ]
+	n MA "$IPRPCTL" set tick "$tick"
+	[ "$(sfield MA 'd["params"]["mark_syns"]')" = True ] || { echo "set tick changed mark-syns"; return 1; }
+	# service ... unmarked: local shown by list (text and JSON); the
+	# default is redirect
+	n MA "$IPRPCTL" service add tcp "$V" sched rr unmarked local
+	n MA "$IPRPCTL" replica add tcp "$V" "${ADDR[S1]}" weight 2
+	n MA "$IPRPCTL" service add tcp "$VIP:7101"
+	n MA "$IPRPCTL" service add udp "$VIP:7102"
+	n MA "$IPRPCTL" list | tee /tmp/cli-mark-list.txt
+	head -1 /tmp/cli-mark-list.txt | grep -qx 'Prot VIP:Port .*Grant *Unmarked'
+	grep -qE "^TCP +$VIP:7100 .* local\$" /tmp/cli-mark-list.txt
+	grep -qE "^TCP +$VIP:7101 .* redirect\$" /tmp/cli-mark-list.txt
+	[ "$(svc MA tcp 7100 's["unmarked_local"]')" = True ] || { echo "unmarked local not in list -j"; return 1; }
+	[ "$(svc MA tcp 7101 's["unmarked_local"]')" = False ] || { echo "a new service is not unmarked redirect"; return 1; }
+	[ "$(svc MA udp 7102 's["unmarked_local"]')" = False ]
+	# save keeps what is on, and only that
+	n MA "$IPRPCTL" save | tee /tmp/cli-mark-MA.conf
+	grep -qx 'set .*mark-syns on' /tmp/cli-mark-MA.conf
+	grep -qx "service add tcp $V .*unmarked local" /tmp/cli-mark-MA.conf
+	if grep -q "unmarked redirect\|service add tcp $VIP:7101 .*unmarked\|service add udp .*unmarked" /tmp/cli-mark-MA.conf; then
+		echo "save names unmarked redirect"; return 1
+	fi
+	# restore into a fresh namespace: the same configuration
+	n MB "$IPRPCTL" restore /tmp/cli-mark-MA.conf
+	ma=$(conf MA); mb=$(conf MB)
+	[ "$ma" = "$mb" ] || { echo "MB differs from MA"; diff <(echo "$ma") <(echo "$mb"); return 1; }
+	echo "$mb" | grep -q '"mark_syns": true'
+	echo "$mb" | grep -q '"unmarked_local": true'
+	# edit: back to redirect and to local again; the rest and the replicas stay
+	n MA "$IPRPCTL" service edit tcp "$V" unmarked redirect
+	[ "$(svc MA tcp 7100 's["unmarked_local"]')" = False ] || { echo "edit unmarked redirect"; return 1; }
+	[ "$(svc MA tcp 7100 '(s["sched"], len(s["replicas"]))')" = "('rr', 1)" ] || { echo "edit changed more than unmarked"; return 1; }
+	n MA "$IPRPCTL" list | grep -qE "^TCP +$VIP:7100 .* redirect\$"
+	n MA "$IPRPCTL" service edit tcp "$V" unmarked local
+	[ "$(svc MA tcp 7100 's["unmarked_local"]')" = True ]
+	# a restore the kernel refuses midway: mark-syns and unmarked back to
+	# what they were (MB: off and redirect; refused compares before/after)
+	n MB "$IPRPCTL" set mark-syns off
+	n MB "$IPRPCTL" service edit tcp "$V" unmarked redirect
+	{ echo "set mark-syns on"
+	  echo "service add tcp $V unmarked local"
+	  echo "service add tcp $VIP:7103 response-timeout 5"; } >/tmp/cli-mark-kbad.conf
+	refused MB 1 "restore: line 3 (service add tcp $VIP:7103 response-timeout 5) failed; the previous configuration is back in place" \
+		"$IPRPCTL" restore /tmp/cli-mark-kbad.conf
+	[ "$(sfield MB 'd["params"]["mark_syns"]')" = False ] || { echo "the rollback left mark-syns on"; return 1; }
+	[ "$(svc MB tcp 7100 's["unmarked_local"]')" = False ] || { echo "the rollback left unmarked local"; return 1; }
+	# bad words: the CLI refuses before sending (exit 64)
+	refused MA 64 "set: invalid mark-syns '2' (expected on or off)" "$IPRPCTL" set mark-syns 2
+	refused MA 64 "set: invalid mark-syns 'yes' (expected on or off)" "$IPRPCTL" set mark-syns yes
+	refused MA 64 "set: 'mark-syns' needs a value" "$IPRPCTL" set mark-syns
+	refused MA 64 "set: 'mark-syns' given twice" "$IPRPCTL" set mark-syns on mark-syns off
+	refused MA 64 "service add: invalid unmarked 'maybe' (expected local or redirect)" \
+		"$IPRPCTL" service add tcp "$VIP:7104" unmarked maybe
+	refused MA 64 "service edit: invalid unmarked 'maybe' (expected local or redirect)" \
+		"$IPRPCTL" service edit tcp "$V" unmarked maybe
+	refused MA 64 "service edit: 'unmarked' needs a value" "$IPRPCTL" service edit tcp "$V" unmarked
+	refused MA 64 "restore: line 1: set: invalid mark-syns '2'" sh -c "printf 'set mark-syns 2\n' | $IPRPCTL restore"
+	refused MA 64 "restore: line 1: service add: invalid unmarked 'maybe'" \
+		sh -c "printf 'service add tcp $VIP:7104 unmarked maybe\n' | $IPRPCTL restore"
+	# past the CLI: the policy takes 0 or 1 only (ERANGE)
+	refused MA 0 "errno 34" $PY "$RAW" IPRP_CMD_SET_PARAMS IPRP_A_MARK_SYNS:B:2
+	refused MA 0 "errno 34" $PY "$RAW" IPRP_CMD_NEW_SERVICE IPRP_A_PROTO:B:6 IPRP_A_VIP:ip:10.0.0.100 \
+		IPRP_A_PORT:H:7104 IPRP_A_UNMARKED_LOCAL:B:2
+	# changing them needs CAP_NET_ADMIN
+	local -a nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
+	refused MA 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" set mark-syns off
+	refused MA 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" service edit tcp "$V" unmarked redirect
+}
+
 t_ynl() {
 	local cli=$LINUX_SRC/tools/net/ynl/pyynl/cli.py
 	[ -f "$cli" ] || { echo "no kernel source with ynl under $IPRP_CACHE (run.sh --rodir)"; return 1; }
@@ -639,6 +837,8 @@ tap "cli: set: global parameters round-trip; bad values change nothing" t_params
 tap "cli: counters per service and replica; zero" t_counters_zero
 tap "cli: bindings and flows filtered by service and peer (in the module)" t_filters
 tap "cli: save/restore of roles (capacities, idle timeout) and parameters, all or nothing" t_save_restore_roles
+tap "cli: legacy cache: list, forget, flush; legacy-capacity and legacy-ttl in status and save; bad values refused" t_legacy
+tap "cli: mark-syns and unmarked local|redirect in status, list, save/restore; bad values refused" t_mark_options
 tap "cli: the kernel's ynl CLI lists the services through the YNL spec" t_ynl
 tap "cli: rmmod" t_cli_unload
 topo_down

@@ -307,6 +307,40 @@ assert c["proto_rx"] == c["proto_valid"] + c["drop_short"] + c["drop_bad_type"] 
 	[ "$(n C curl -sf --max-time 10 "http://$VIP:$APORT/who")" = S1 ]
 }
 
+t_forged_grants() {
+	# docs/protocol.md, "Wildcard grants"; docs/security.md. C holds a
+	# grant for a service; A guesses revocation tokens (CFMs whose GRANT
+	# item has lifetime 0) and flow keys of CFMs that would grant A's
+	# address, GUESSES each: none is accepted, and C's next flow is still
+	# bound from its grant to S1, without R.
+	local cport rej0 bad0 rx0 bound0 new0 who
+	n S1 busybox httpd -p 9200 -h /tmp/atk-S1
+	n R busybox httpd -p "$VIP:9200" -h /tmp/atk-R
+	n R "$IPRPCTL" service add tcp "$VIP:9200" sched rr grant 600
+	n R "$IPRPCTL" replica add tcp "$VIP:9200" "${ADDR[S1]}"
+	[ "$(n C curl -sf --max-time 10 --local-port 47000 "http://$VIP:9200/who")" = S1 ]
+	check "$(stat R redirector.grants)" -ge 1 "R granted C the service"
+	cport=47000
+	rej0=$(ctr C revoke_rejected)
+	bad0=$(( $(stat C client.cfm_bad_key) + $(stat C client.cfm_no_binding) ))
+	rx0=$(stat C client.grant_rx)
+	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 "$cport" 9200 "${ADDR[S1]}" random "$GUESSES" grant 0 random
+	n A $FORGE "$VIP" "${ADDR[C]}" cfm 6 "$cport" 9200 "${ADDR[A]}" random "$GUESSES" grant 600 random
+	check "$(ctr C grant_revoked)" -eq 0 "no forged revocation was accepted"
+	check "$(( $(ctr C revoke_rejected) - rej0 ))" -ge $((GUESSES * 95 / 100)) "forged revocations rejected and counted (allowing for burst loss)"
+	check "$(( $(stat C client.cfm_bad_key) + $(stat C client.cfm_no_binding) - bad0 ))" -ge $((GUESSES * 95 / 100)) "forged grants rejected by key and counted"
+	check "$(( $(stat C client.grant_rx) - rx0 ))" -eq 0 "no forged grant was accepted"
+	bound0=$(stat C client.granted_bound)
+	new0=$(stat R redirector.flow_new)
+	who=$(n C curl -sf --max-time 10 "http://$VIP:9200/who")
+	[ "$who" = S1 ] || { echo "after the forgeries served by '$who'"; return 1; }
+	check "$(( $(stat C client.granted_bound) - bound0 ))" -eq 1 "C's next flow was bound from its grant"
+	check "$(( $(stat R redirector.flow_new) - new0 ))" -eq 0 "R did not see it"
+	n R "$IPRPCTL" service del tcp "$VIP:9200"
+	pkill -f "busybox httpd -p 9200" || true
+	pkill -f "busybox httpd -p $VIP:9200" || true
+}
+
 t_attack_teardown() {
 	rmmod iprp
 }
@@ -320,5 +354,6 @@ tap "REQ flood: CHECKING bindings stay bounded, legit flow works" t_forged_req_f
 tap "forged CHKs at the redirector create no state" t_forged_chk_at_redirector
 tap "10,000 forged ICMP protocol unreachable at R end no flow and mark no legacy client" t_forged_unreachable
 tap "100,000 junk protocol-99 packets at both roles: counted, no crash" t_junk_flood
+tap "forged grants and revocations ($((GUESSES * 2)) guesses) are not accepted; the live grant still works" t_forged_grants
 tap "rmmod after the attacks" t_attack_teardown
 topo_down

@@ -2,6 +2,10 @@
 """Sends forged IPRP (protocol 99) messages with a spoofed source address.
 
     iprp_forge.py SRC DST TYPE PROTO CPORT SPORT REPLICA KEY|random COUNT
+                  [grant LIFETIME TOKEN|random]
+                                              with a GRANT extension item
+                                              (docs/protocol.md): a grant,
+                                              or with LIFETIME 0 a revocation
     iprp_forge.py --junk SRC DST COUNT SEED   random type and length 0..1500
     iprp_forge.py --replay PCAP COUNT         every protocol-99 packet of an
                                               Ethernet pcap, COUNT times, as
@@ -112,12 +116,22 @@ def main():
     src, dst, ty, proto, cport, sport, replica, key, count = sys.argv[1:10]
     rnd = random.Random(12345)
     count = int(count)
+    grant = sys.argv[10:13]
+    if grant:
+        assert len(grant) == 3 and grant[0] == "grant", "expected: grant LIFETIME TOKEN|random"
+        lifetime = int(grant[1])
+        tokens = ([rnd.getrandbits(32) for _ in range(count)] if grant[2] == "random"
+                  else [int(grant[2])] * count)
+        exts = [struct.pack("!BBII", 1, 8, lifetime, t) for t in tokens]
+    else:
+        exts = [b""] * count
     # Build everything first: under TCG the per-packet Python work, not the
     # syscall, would otherwise bound the rate.
-    head = ip_packet(src, dst, struct.pack("!HHHH4s", TYPES[ty], int(proto), int(cport),
-                                           int(sport), socket.inet_aton(replica)) + bytes(4), 0)[:-4]
+    body = struct.pack("!HHHH4s", TYPES[ty], int(proto), int(cport), int(sport),
+                       socket.inet_aton(replica))
     keys = ([rnd.getrandbits(32) for _ in range(count)] if key == "random" else [int(key)] * count)
-    packets = [head + k.to_bytes(4, "big") for k in keys]
+    packets = [ip_packet(src, dst, body + k.to_bytes(4, "big") + e, 0)
+               for k, e in zip(keys, exts)]
     addr = (dst, 0)
     send = s.sendto
     for p in packets:

@@ -68,6 +68,17 @@ enum iprp_state {
 	IPRP_STATE_CHECKING,
 };
 
+/**
+ * enum iprp_known - What a redirector knows of a client (get-legacy dump).
+ * @IPRP_KNOWN_LEGACY: no IPRP; its new flows are served locally without a REQ
+ * @IPRP_KNOWN_CAPABLE: confirmed a flow; an unanswered REQ of it is taken as
+ *   lost
+ */
+enum iprp_known {
+	IPRP_KNOWN_LEGACY = 1,
+	IPRP_KNOWN_CAPABLE,
+};
+
 enum iprp_attr {
 	IPRP_A_UNSPEC,
 	IPRP_A_VERSION,
@@ -103,6 +114,13 @@ enum iprp_attr {
 	IPRP_A_REDIR_CAPACITY,
 	IPRP_A_ASSIGNED,
 	IPRP_A_COUNT,
+	IPRP_A_GRANT,
+	IPRP_A_LEGACY_CAPACITY,
+	IPRP_A_LEGACY_TTL,
+	IPRP_A_KNOWN,
+	IPRP_A_EXPIRES,
+	IPRP_A_MARK_SYNS,
+	IPRP_A_UNMARKED_LOCAL,
 
 	__IPRP_A_MAX
 };
@@ -122,6 +140,10 @@ enum iprp_counter {
 	IPRP_CTR_XLAT_ERR,
 	IPRP_CTR_HELD_REINJECTED,
 	IPRP_CTR_HELD_FREED,
+	IPRP_CTR_SYN_MARKED,
+	IPRP_CTR_SYN_MARK_SKIPPED,
+	IPRP_CTR_GRANT_REVOKED,
+	IPRP_CTR_REVOKE_REJECTED,
 
 	__IPRP_CTR_MAX
 };
@@ -141,6 +163,8 @@ enum iprp_cmd {
 	IPRP_CMD_SET_PARAMS,
 	IPRP_CMD_ZERO_COUNTERS,
 	IPRP_CMD_BENCH_FILL,
+	IPRP_CMD_GET_LEGACY,
+	IPRP_CMD_DEL_LEGACY,
 
 	__IPRP_CMD_MAX
 };

@@ -90,6 +90,7 @@ fn pkt(i: u64, initial: bool) -> PacketInfo {
         sport: cp,
         dport: 80,
         initial,
+        mark: Mark::Unknown,
     }
 }
 
@@ -131,6 +132,8 @@ fn setup(n: u64, ops: usize, rng: &mut Rng32) -> Setup {
         sched: SchedKind::RoundRobin,
         response_timeout_ms: 1,
         idle_timeout_ms: u32::MAX,
+        grant_s: 0,
+        unmarked_local: false,
         replicas: &[ReplicaSpec {
             addr: S,
             weight: 1,

@@ -22,7 +22,7 @@ use crate::filter::{AddrFilter, OwnedFilter};
 use crate::hash::HashKey;
 use crate::readidx::{Key, ReadIndex, ReadSlot};
 use crate::table::{DumpPos, Entry, Slot, Table};
-use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
+use crate::wire::{Ext, Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
 use crate::Rng;
 use core::ops::{Deref, DerefMut};
 
@@ -165,6 +165,9 @@ pub struct ClientConfig {
     pub max_checking: u32,
     /// Most held packets in the shard, all bindings together.
     pub max_held: u32,
+    /// Longest wildcard grant accepted (s): a longer one is shortened to
+    /// this; 0 refuses every grant.
+    pub max_grant_s: u32,
 }
 
 impl ClientConfig {
@@ -185,8 +188,32 @@ impl ClientConfig {
             idle_udp_ms: 120_000,
             max_checking: q,
             max_held: q * 2,
+            max_grant_s: DEFAULT_MAX_GRANT_S,
         }
     }
+}
+
+/// Longest wildcard grant a client accepts by default (s): 10 min.
+pub const DEFAULT_MAX_GRANT_S: u32 = 600;
+
+/// A wildcard grant that came with a CFM the client accepted
+/// (docs/protocol.md, "Wildcard grants"): new flows of this host to
+/// `redirector`:`sport` (`proto`) may go to `replica` without a handshake
+/// for `lifetime_s`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Grant {
+    /// Service address the flows are opened to.
+    pub redirector: Ipv4,
+    /// Transport protocol.
+    pub proto: Proto,
+    /// Service port.
+    pub sport: u16,
+    /// Replica the flows go to.
+    pub replica: Ipv4,
+    /// Seconds from now, at most the client's `max_grant_s`.
+    pub lifetime_s: u32,
+    /// The redirector's token for this grant: a revocation must carry it.
+    pub token: u32,
 }
 
 /// Why the client drops a message or packet.
@@ -247,6 +274,24 @@ pub enum ClientOutcome<P = u64> {
         replica: Ipv4,
         /// Held packets, oldest first.
         released: Held<P>,
+        /// The wildcard grant the CFM carried, if any and accepted.
+        grant: Option<Grant>,
+    },
+    /// A CFM with the right key for a CONFIRMED binding, carrying a
+    /// wildcard grant: the grant is renewed.
+    Granted(Grant),
+    /// A CFM revoking the grant for `redirector`:`sport` (`proto`) whose
+    /// token is `token`: the caller drops it from its [`Wildcards`] if the
+    /// token matches.
+    Revoke {
+        /// Service address.
+        redirector: Ipv4,
+        /// Transport protocol.
+        proto: Proto,
+        /// Service port.
+        sport: u16,
+        /// The grant's token.
+        token: u32,
     },
     /// The binding was deleted by an ALM: free `dropped`.
     Alarmed {
@@ -754,15 +799,92 @@ where
         rng: &mut impl Rng,
         local_flow: impl FnOnce() -> LocalFlow,
     ) -> ClientOutcome<P> {
+        self.on_msg_ext(m, &Ext::NONE, src, dst, now, rng, local_flow)
+    }
+
+    /// [`Self::on_msg_with`] for a message that carried extensions `ext`
+    /// (a CFM's wildcard grant).
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_msg_ext(
+        &mut self,
+        m: &Repr,
+        ext: &Ext,
+        src: Ipv4,
+        dst: Ipv4,
+        now: u64,
+        rng: &mut impl Rng,
+        local_flow: impl FnOnce() -> LocalFlow,
+    ) -> ClientOutcome<P> {
         match m.ty {
             MsgType::Req => self.on_req(m, src, dst, now, rng, local_flow),
-            MsgType::Cfm => self.on_cfm(m, src, now),
+            MsgType::Cfm => match ext.grant {
+                Some(g) if g.lifetime_s == 0 => {
+                    self.counters.revoke_rx += 1;
+                    ClientOutcome::Revoke {
+                        redirector: src,
+                        proto: m.proto,
+                        sport: m.sport,
+                        token: g.token,
+                    }
+                }
+                _ => self.on_cfm(m, ext, src, now),
+            },
             MsgType::Alm => self.on_alm(m, src),
             MsgType::Chk => {
                 self.counters.msg_not_client += 1;
                 ClientOutcome::Drop(ClientDrop::NotForClient)
             }
         }
+    }
+
+    /// A new flow's first packet from local address `local`, port
+    /// `cport`, to `redirector`:`sport`, which a live wildcard grant sends
+    /// to `replica` (the caller found it in [`Wildcards`] and checked that
+    /// no local socket already uses the translated 4-tuple): creates the
+    /// flow's binding CONFIRMED at once, with key 0 (no handshake: the
+    /// redirector never sees the flow). False, and nothing changes, if the
+    /// flow has a binding, another binding translates from `replica` with
+    /// these ports, or the shard is full.
+    #[allow(clippy::too_many_arguments)]
+    pub fn bind_granted(
+        &mut self,
+        redirector: Ipv4,
+        replica: Ipv4,
+        proto: Proto,
+        cport: u16,
+        sport: u16,
+        local: Ipv4,
+        now: u64,
+    ) -> bool {
+        if self.find_out(redirector, proto, cport, sport).is_some()
+            || self.find_in(replica, proto, sport, cport).is_some()
+        {
+            return false;
+        }
+        let b = Binding {
+            redirector,
+            replica,
+            local,
+            proto,
+            cport,
+            sport,
+            state: CState::Confirmed,
+            key: 0,
+            created: now,
+            last_activity: now,
+            last_chk: now,
+            held: Held::new(),
+        };
+        let Some(i) = self.table.insert(b) else {
+            return false;
+        };
+        if let Some(b) = self.table.get(i) {
+            self.index.insert(b, i);
+        }
+        self.filter.redirectors.add(redirector);
+        self.filter.replicas.add(replica);
+        self.counters.granted_bound += 1;
+        true
     }
 
     fn on_req(
@@ -792,6 +914,7 @@ where
                         from: b.local,
                         to: src,
                         msg: m.answer(MsgType::Chk, b.key),
+                        ext: Ext::NONE,
                     })
                 }
                 CState::Checking => {
@@ -858,10 +981,11 @@ where
             from: dst,
             to: src,
             msg: m.answer(MsgType::Chk, key),
+            ext: Ext::NONE,
         })
     }
 
-    fn on_cfm(&mut self, m: &Repr, src: Ipv4, now: u64) -> ClientOutcome<P> {
+    fn on_cfm(&mut self, m: &Repr, ext: &Ext, src: Ipv4, now: u64) -> ClientOutcome<P> {
         let Some(i) = self.find_out(src, m.proto, m.cport, m.sport) else {
             self.counters.cfm_no_binding += 1;
             return ClientOutcome::Drop(ClientDrop::NoBinding);
@@ -873,9 +997,22 @@ where
             self.counters.cfm_bad_key += 1;
             return ClientOutcome::Drop(ClientDrop::BadKey);
         }
+        let offered = ext.grant.unwrap_or_default();
+        let lifetime_s = offered.lifetime_s.min(self.cfg.max_grant_s);
+        let grant = (lifetime_s > 0).then_some(Grant {
+            redirector: b.redirector,
+            proto: b.proto,
+            sport: b.sport,
+            replica: b.replica,
+            lifetime_s,
+            token: offered.token,
+        });
+        if grant.is_some() {
+            self.counters.grant_rx += 1;
+        }
         if b.state == CState::Confirmed {
             self.counters.cfm_dup += 1;
-            return ClientOutcome::Ignored;
+            return grant.map_or(ClientOutcome::Ignored, ClientOutcome::Granted);
         }
         b.state = CState::Confirmed;
         b.last_activity = now;
@@ -891,6 +1028,7 @@ where
             redirector,
             replica,
             released,
+            grant,
         }
     }
 
@@ -1019,6 +1157,7 @@ where
                             replica: b.replica,
                             key: b.key,
                         },
+                        ext: Ext::NONE,
                     });
                 }
                 continue;
@@ -1058,5 +1197,129 @@ where
             && filtered
             && indexed
             && self.index.keys().is_none_or(|n| n == 2 * self.table.len())
+    }
+}
+
+/// Slots of [`Wildcards`] the kernel gives it.
+pub const WILDCARD_SLOTS: usize = 256;
+
+/// One slot of [`Wildcards`]: a grant (service address, protocol, port)
+/// -> replica until `until` (ms; 0: empty).
+#[derive(Clone, Copy, Debug)]
+pub struct WildcardSlot {
+    redirector: Ipv4,
+    proto: Proto,
+    sport: u16,
+    replica: Ipv4,
+    token: u32,
+    until: u64,
+}
+
+impl WildcardSlot {
+    /// An empty slot.
+    pub const EMPTY: Self = Self {
+        redirector: Ipv4::UNSPECIFIED,
+        proto: Proto::Tcp,
+        sport: 0,
+        replica: Ipv4::UNSPECIFIED,
+        token: 0,
+        until: 0,
+    };
+}
+
+/// The wildcard grants a client role holds, one per (service address,
+/// protocol, port), over caller storage `S` (the kernel allocates it, so
+/// the table never passes through the stack): direct-mapped by a keyed
+/// hash, so its memory is bounded; a collision replaces the older grant
+/// (whose service then costs one handshake per flow again, as without
+/// grants).
+pub struct Wildcards<S: DerefMut<Target = [WildcardSlot]>> {
+    key: HashKey,
+    slots: S,
+}
+
+impl<S: DerefMut<Target = [WildcardSlot]>> Wildcards<S> {
+    /// An empty table over `storage`, slots chosen with `key`.
+    pub fn new_in(mut storage: S, key: HashKey) -> Self {
+        storage.fill(WildcardSlot::EMPTY);
+        Self {
+            key,
+            slots: storage,
+        }
+    }
+
+    fn slot(&self, redirector: Ipv4, proto: Proto, sport: u16) -> usize {
+        crate::hash::reduce(
+            self.key.hash2(w0(redirector, proto, 2), u64::from(sport)),
+            self.slots.len(),
+        )
+    }
+
+    /// Installs or renews grant `g` at `now`. Returns the service address
+    /// of the grant the slot held before, live or expired (a renewal
+    /// replaces a grant by itself), so that a caller keeping a counting
+    /// filter of grant addresses can count the new one and uncount the old.
+    pub fn install(&mut self, g: &Grant, now: u64) -> Option<Ipv4> {
+        let i = self.slot(g.redirector, g.proto, g.sport);
+        let s = self.slots.get_mut(i)?;
+        let old = (s.until != 0).then_some(s.redirector);
+        *s = WildcardSlot {
+            redirector: g.redirector,
+            proto: g.proto,
+            sport: g.sport,
+            replica: g.replica,
+            token: g.token,
+            until: now.saturating_add(u64::from(g.lifetime_s) * 1000).max(1),
+        };
+        old
+    }
+
+    /// Drops the live grant for `redirector`:`sport` (`proto`) if its
+    /// token is `token` (a revocation). True if it did: the caller
+    /// uncounts the service address. A wrong token changes nothing.
+    pub fn revoke(
+        &mut self,
+        redirector: Ipv4,
+        proto: Proto,
+        sport: u16,
+        token: u32,
+        now: u64,
+    ) -> bool {
+        let i = self.slot(redirector, proto, sport);
+        let Some(s) = self.slots.get_mut(i) else {
+            return false;
+        };
+        if (s.redirector, s.proto, s.sport, s.token) != (redirector, proto, sport, token)
+            || now >= s.until
+        {
+            return false;
+        }
+        *s = WildcardSlot::EMPTY;
+        true
+    }
+
+    /// The replica a live grant sends new flows to `redirector`:`sport`
+    /// to, at `now`.
+    pub fn lookup(&self, redirector: Ipv4, proto: Proto, sport: u16, now: u64) -> Option<Ipv4> {
+        self.slots
+            .get(self.slot(redirector, proto, sport))
+            .filter(|w| {
+                (w.redirector, w.proto, w.sport) == (redirector, proto, sport) && now < w.until
+            })
+            .map(|w| w.replica)
+    }
+
+    /// Drops every grant (flush, role change), calling `removed` with the
+    /// service address of each slot that held one, live or expired.
+    pub fn clear(&mut self, mut removed: impl FnMut(Ipv4)) {
+        for s in self.slots.iter_mut().filter(|s| s.until != 0) {
+            removed(s.redirector);
+            *s = WildcardSlot::EMPTY;
+        }
+    }
+
+    /// Live grants at `now` (stats).
+    pub fn count(&self, now: u64) -> usize {
+        self.slots.iter().filter(|w| now < w.until).count()
     }
 }

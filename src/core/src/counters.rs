@@ -229,6 +229,52 @@ counters! {
         /// New flows served locally at once: their client recently answered
         /// a REQ with protocol unreachable (no REQ, no response timeout).
         local_legacy,
+        /// New flows whose SYN carried the capability mark: given a REQ
+        /// even if their client was remembered as legacy.
+        flow_marked,
+        /// New flows served locally at once because their SYN carried no
+        /// capability mark and their service serves such flows itself.
+        local_unmarked,
+    }
+}
+
+counters! {
+    /// Events of the client cache.
+    LegacyCounters {
+        /// Clients learned as legacy from protocol unreachable (R22).
+        legacy_learned_unreach,
+        /// Clients learned as legacy from a silence (R18).
+        legacy_learned_silent,
+        /// Silences not taken as legacy: the client confirmed a flow
+        /// within `CAPABLE_TTL_MS` (a lost REQ or CHK).
+        legacy_silence_forgiven,
+        /// Legacy clients forgotten because they confirmed a flow.
+        legacy_forgotten_capable,
+        /// Legacy clients forgotten because a SYN of theirs carried the
+        /// capability mark.
+        legacy_forgotten_marked,
+        /// Live entries of other clients evicted because every slot of
+        /// their bucket was live (the soonest to lapse goes).
+        legacy_evicted,
+        /// Entries removed by the operator.
+        legacy_flushed,
+    }
+}
+
+counters! {
+    /// Events of a redirector's grant table.
+    GrantCounters {
+        /// New grants given (a new token).
+        grants_given,
+        /// Grants renewed by a later CFM (the same token).
+        grants_renewed,
+        /// Grant offers taken out of a CFM: the table had no room.
+        grant_table_full,
+        /// Grants revoked (replica drained, down or removed; service
+        /// deleted or its grant turned off).
+        grants_revoked,
+        /// Revocation messages sent.
+        revocations_sent,
     }
 }
 
@@ -278,6 +324,12 @@ counters! {
         alm_no_binding,
         /// Dropped: message of another type handed to the client.
         msg_not_client,
+        /// CFMs accepted with a wildcard grant (new or renewed).
+        grant_rx,
+        /// CFMs revoking a wildcard grant (lifetime 0) received.
+        revoke_rx,
+        /// Bindings created from a wildcard grant, without a handshake.
+        granted_bound,
         /// Outgoing packets translated (redirector -> replica).
         translated_out,
         /// Incoming packets translated (replica -> redirector).

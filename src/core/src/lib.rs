@@ -17,7 +17,10 @@ extern crate std;
 pub mod client;
 pub mod counters;
 pub mod filter;
+pub mod grants;
 pub mod hash;
+pub mod legacy;
+pub mod mark;
 pub mod readidx;
 pub mod redirector;
 pub mod sched;
@@ -25,23 +28,34 @@ pub mod table;
 pub mod wire;
 
 pub use client::{
-    Binding, CState, ClientConfig, ClientDrop, ClientOutcome, ClientShard, ClientSlot, Held,
-    InVerdict, LocalFlow, NoIndex, Publish, HOLD_PER_BINDING, ORPHANS_PER_SHARD, ORPHAN_HOLD_MS,
+    Binding, CState, ClientConfig, ClientDrop, ClientOutcome, ClientShard, ClientSlot, Grant, Held,
+    InVerdict, LocalFlow, NoIndex, Publish, WildcardSlot, Wildcards, DEFAULT_MAX_GRANT_S,
+    HOLD_PER_BINDING, ORPHANS_PER_SHARD, ORPHAN_HOLD_MS, WILDCARD_SLOTS,
 };
-pub use counters::{ClientCounters, MsgCounters, RedirCounters, ServiceCounters};
+pub use counters::{
+    ClientCounters, GrantCounters, LegacyCounters, MsgCounters, RedirCounters, ServiceCounters,
+};
+pub use grants::{
+    GrantSlot, Grants, Revocations, GRANT_MARGIN_MS, GRANT_SLOTS, GRANT_WAYS, REVOKE_SENDS,
+};
 pub use hash::HashKey;
+pub use legacy::{
+    Known, KnownClient, LegacyClients, LegacySlot, CAPABLE_TTL_MS, LEGACY_SLOTS, LEGACY_TTL_MS,
+    LEGACY_WAYS, MAX_LEGACY_SLOTS, MAX_LEGACY_TTL_MS,
+};
+pub use mark::{Mark, MARK_EXID, MARK_KIND, MARK_OPTION};
 pub use readidx::{ports_hash, Dir, Key, Read, ReadIndex, ReadSlot, SLOTS_PER_BINDING};
 pub use redirector::{
-    DropReason, FlowKey, LegacyClients, PacketInfo, PacketOutcome, REntry, RState, RedirShard,
-    RedirSlot, Verdict, LEGACY_SLOTS, LEGACY_TTL_MS,
+    DropReason, FlowKey, PacketInfo, PacketOutcome, REntry, RState, RedirShard, RedirSlot, Verdict,
 };
 pub use sched::{
-    ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, ServiceTable, LUT_SIZE, MAX_REPLICAS,
+    ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, ServiceTable, LUT_SIZE, MAX_GRANT_S,
+    MAX_REPLICAS,
 };
 pub use table::{shard_index, DumpPos};
 pub use wire::{
-    Ipv4, MsgType, Outgoing, ParseError, Proto, Repr, Resends, IPPROTO_REDR, MSG_LEN,
-    RESEND_AFTER_MS, RESEND_PER_TICK,
+    Ext, GrantExt, Ipv4, MsgType, Outgoing, ParseError, Proto, Repr, Resends, EXT_MAX_LEN,
+    IPPROTO_REDR, MSG_LEN, RESEND_AFTER_MS, RESEND_PER_TICK,
 };
 
 /// Source of randomness injected by the caller (the kernel passes

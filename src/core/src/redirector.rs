@@ -13,9 +13,10 @@
 
 use crate::counters::{bump, RedirCounters};
 use crate::hash::HashKey;
+use crate::mark::Mark;
 use crate::sched::{Service, ServiceTable};
 use crate::table::{DumpPos, Entry, Slot, Table, NIL};
-use crate::wire::{Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
+use crate::wire::{Ext, Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
 use core::ops::DerefMut;
 
 /// State of a redirector entry.
@@ -141,6 +142,8 @@ pub struct PacketInfo {
     /// UDP packet. Without an entry, other packets are delivered locally
     /// instead of starting a redirection in the middle of a connection.
     pub initial: bool,
+    /// The capability mark of a TCP SYN ([`Mark::Unknown`] for others).
+    pub mark: Mark,
 }
 
 /// Why the redirector drops a packet or message.
@@ -213,6 +216,7 @@ fn msg(ty: MsgType, e: &REntry, key: u32) -> Outgoing {
             replica: e.replica,
             key,
         },
+        ext: Ext::NONE,
     }
 }
 
@@ -378,7 +382,10 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                             bump(&sc.forwarded);
                             PacketOutcome {
                                 verdict: Verdict::Forward { replica: e.replica },
-                                send: Some(msg(MsgType::Cfm, &e, e.key)),
+                                send: Some(Outgoing {
+                                    ext: Ext::offer(svc.grant_s()),
+                                    ..msg(MsgType::Cfm, &e, e.key)
+                                }),
                             }
                         }
                     };
@@ -398,7 +405,20 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             bump(&sc.local);
             return PacketOutcome::LOCAL;
         }
-        if is_legacy(pkt.src) {
+        match pkt.mark {
+            // The client says it speaks IPRP: whatever R remembered of it,
+            // the flow gets a REQ (R25).
+            Mark::Marked => self.counters.flow_marked += 1,
+            // The service serves flows without the mark at once (R26).
+            Mark::Unmarked if svc.unmarked_local() => {
+                self.counters.local_unmarked += 1;
+                bump(&sc.local);
+                bump(&sc.flows_local);
+                return PacketOutcome::LOCAL;
+            }
+            Mark::Unmarked | Mark::Unknown => {}
+        }
+        if pkt.mark != Mark::Marked && is_legacy(pkt.src) {
             self.counters.local_legacy += 1;
             bump(&sc.local);
             bump(&sc.flows_local);
@@ -477,6 +497,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             from: dst,
             to: src,
             msg: m.answer(MsgType::Alm, m.key),
+            ext: Ext::NONE,
         };
         let k = FlowKey {
             client: src,
@@ -504,6 +525,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     from: dst,
                     to: src,
                     msg: m.answer(MsgType::Cfm, m.key),
+                    ext: Ext::offer(svc.grant_s()),
                 })
             }
             RState::Confirmed if e.replica == m.replica && e.key == m.key => {
@@ -513,6 +535,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     from: dst,
                     to: src,
                     msg: m.answer(MsgType::Cfm, m.key),
+                    ext: Ext::offer(svc.grant_s()),
                 })
             }
             RState::Sent | RState::Confirmed => {
@@ -543,6 +566,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     from: dst,
                     to: src,
                     msg: m.answer(MsgType::Cfm, m.key),
+                    ext: Ext::offer(svc.grant_s()),
                 })
             }
             RState::Accept => {
@@ -608,6 +632,20 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         svcs: &ServiceTable<T>,
         now: u64,
     ) -> Resends {
+        self.on_tick_with(svcs, now, |_| {})
+    }
+
+    /// [`Self::on_tick`], calling `silent(client)` for each flow whose
+    /// client did not answer its REQ within the response timeout (R18): the
+    /// kernel remembers such a client as legacy unless it is known to speak
+    /// IPRP ([`LegacyClients::remember_silent`]). Called under the caller's
+    /// lock; it must not re-enter this shard.
+    pub fn on_tick_with<T: DerefMut<Target = [Service]>>(
+        &mut self,
+        svcs: &ServiceTable<T>,
+        now: u64,
+        mut silent: impl FnMut(Ipv4),
+    ) -> Resends {
         let mut resend = Resends::new();
         for _ in 0..self.table.sweep_budget() {
             let Some(i) = self.table.sweep_next() else {
@@ -628,6 +666,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 if let Some(s) = svc_of(svcs, &e) {
                     bump(&s.live().stripe(self.stripe).flows_local);
                 }
+                silent(e.flow.client);
             } else if e.state == RState::Sent
                 && now.saturating_sub(e.last_req) >= RESEND_AFTER_MS
                 && !resend.is_full()
@@ -699,63 +738,5 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
     /// Checks the table's structural invariants (tests).
     pub fn check_invariants(&self) -> bool {
         self.table.check_invariants()
-    }
-}
-
-/// Slots of [`LegacyClients`].
-pub const LEGACY_SLOTS: usize = 256;
-
-/// How long a client that answered a REQ with protocol unreachable is
-/// served locally without a new REQ (ms). Long enough to spare its next
-/// connections the response timeout; short enough that a client that
-/// loads IPRP is redirected again soon.
-pub const LEGACY_TTL_MS: u64 = 60_000;
-
-/// Clients known to have no IPRP: a small direct-mapped cache keyed by a
-/// keyed hash of the address. A collision overwrites (the forgotten
-/// client costs one response timeout again), so the memory is bounded and
-/// a flood of forged addresses cannot grow it.
-pub struct LegacyClients {
-    key: HashKey,
-    /// (client, until): `until` 0 is an empty slot.
-    slots: [(Ipv4, u64); LEGACY_SLOTS],
-}
-
-impl LegacyClients {
-    /// An empty cache whose slots are chosen with `key`.
-    pub const fn new(key: HashKey) -> Self {
-        Self {
-            key,
-            slots: [(Ipv4::UNSPECIFIED, 0); LEGACY_SLOTS],
-        }
-    }
-
-    fn slot(&self, client: Ipv4) -> usize {
-        crate::hash::reduce(self.key.hash1(u64::from(client.to_bits())), LEGACY_SLOTS)
-    }
-
-    /// Remembers `client` as legacy until `now + LEGACY_TTL_MS`.
-    pub fn remember(&mut self, client: Ipv4, now: u64) {
-        let i = self.slot(client);
-        if let Some(s) = self.slots.get_mut(i) {
-            *s = (client, now.saturating_add(LEGACY_TTL_MS).max(1));
-        }
-    }
-
-    /// Whether `client` is a legacy client remembered at `now`.
-    pub fn is_legacy(&self, client: Ipv4, now: u64) -> bool {
-        self.slots
-            .get(self.slot(client))
-            .is_some_and(|&(c, until)| c == client && now < until)
-    }
-
-    /// Forgets every client (flush, role change).
-    pub fn clear(&mut self) {
-        self.slots = [(Ipv4::UNSPECIFIED, 0); LEGACY_SLOTS];
-    }
-
-    /// Clients remembered at `now` (stats).
-    pub fn count(&self, now: u64) -> usize {
-        self.slots.iter().filter(|&&(_, until)| now < until).count()
     }
 }

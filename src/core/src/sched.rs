@@ -96,9 +96,21 @@ pub struct ServiceSpec<'a> {
     pub response_timeout_ms: u32,
     /// Idle time after which an entry is deleted.
     pub idle_timeout_ms: u32,
+    /// Wildcard grant sent with every CFM (seconds, at most
+    /// [`MAX_GRANT_S`]; 0: none): the client's new flows to this service
+    /// may go to the confirmed flow's replica without a handshake for that
+    /// long (docs/protocol.md, "Wildcard grants").
+    pub grant_s: u32,
+    /// Serve a new TCP flow whose SYN carries no capability mark locally
+    /// at once, without a REQ (docs/protocol.md, "Capability mark"); when
+    /// false (the paper), such a flow gets a REQ like any other.
+    pub unmarked_local: bool,
     /// Replicas, at most [`MAX_REPLICAS`], distinct non-zero addresses.
     pub replicas: &'a [ReplicaSpec],
 }
+
+/// Longest wildcard grant a service may send (s): one day.
+pub const MAX_GRANT_S: u32 = 86_400;
 
 /// Default response timeout (ms).
 pub const DEFAULT_RESPONSE_TIMEOUT_MS: u32 = 1000;
@@ -118,6 +130,8 @@ pub enum ConfigError {
     BadService,
     /// Response or idle timeout of 0, or response timeout > idle timeout.
     BadTimeout,
+    /// Wildcard grant longer than [`MAX_GRANT_S`].
+    BadGrant,
     /// A service with this protocol, VIP and port exists already.
     Exists,
     /// No such service.
@@ -181,6 +195,8 @@ pub struct Service {
     sched: SchedKind,
     response_timeout_ms: u32,
     idle_timeout_ms: u32,
+    grant_s: u32,
+    unmarked_local: bool,
     replicas: heapless::Vec<Replica, MAX_REPLICAS>,
     lut: [u8; LUT_SIZE],
     lut_len: u16,
@@ -201,6 +217,8 @@ impl Service {
             sched: SchedKind::RoundRobin,
             response_timeout_ms: 0,
             idle_timeout_ms: 0,
+            grant_s: 0,
+            unmarked_local: false,
             replicas: heapless::Vec::new(),
             lut: [LUT_NONE; LUT_SIZE],
             lut_len: 0,
@@ -233,6 +251,14 @@ impl Service {
     /// Idle timeout in ms.
     pub fn idle_timeout_ms(&self) -> u32 {
         self.idle_timeout_ms
+    }
+    /// Wildcard grant sent with each CFM (s; 0: none).
+    pub fn grant_s(&self) -> u32 {
+        self.grant_s
+    }
+    /// Whether unmarked TCP flows are served locally at once.
+    pub fn unmarked_local(&self) -> bool {
+        self.unmarked_local
     }
     /// Generation number: identifies this service among every service the
     /// slot held. Set when the service is added, kept by edits.
@@ -519,6 +545,9 @@ fn validate(spec: &ServiceSpec<'_>) -> Result<(), ConfigError> {
     {
         return Err(ConfigError::BadTimeout);
     }
+    if spec.grant_s > MAX_GRANT_S {
+        return Err(ConfigError::BadGrant);
+    }
     if spec.replicas.len() > MAX_REPLICAS {
         return Err(ConfigError::TooManyReplicas);
     }
@@ -619,6 +648,8 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         s.sched = spec.sched;
         s.response_timeout_ms = spec.response_timeout_ms;
         s.idle_timeout_ms = spec.idle_timeout_ms;
+        s.grant_s = spec.grant_s;
+        s.unmarked_local = spec.unmarked_local;
         s.key = key;
         s.cursor = AtomicU32::new(0);
         s.replicas.clear();

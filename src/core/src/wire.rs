@@ -336,6 +336,94 @@ pub fn emit(repr: &Repr, out: &mut [u8; MSG_LEN]) {
     repr.emit(out)
 }
 
+/// Most bytes of extensions ([`Ext`]) a message carries after its
+/// [`MSG_LEN`] bytes.
+pub const EXT_MAX_LEN: usize = 10;
+
+/// Extension type: a wildcard grant or its revocation, in a CFM (see
+/// [`GrantExt`]).
+pub const EXT_GRANT: u8 = 1;
+
+/// Length of a GRANT item's value.
+pub const EXT_GRANT_LEN: u8 = 8;
+
+/// The GRANT item of a CFM (docs/protocol.md, "Wildcard grants"): 4
+/// bytes of lifetime, 4 bytes of token, both big-endian.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct GrantExt {
+    /// Seconds the client may send its new flows to the same service
+    /// address, protocol and server port straight to the CFM's replica,
+    /// without a handshake; 0 revokes the grant whose token is `token`.
+    pub lifetime_s: u32,
+    /// The redirector's random name for its grant to this client and
+    /// service: the same in every renewal, and the only credential of a
+    /// revocation (it travels only in CFMs that the flow key
+    /// authenticates). 0 in a grant the shard offers before the
+    /// redirector's grant table gives it a token.
+    pub token: u32,
+}
+
+/// Extensions after the 16 bytes of a message (docs/protocol.md,
+/// "Extensions"): type-length-value items, each a type byte, a length
+/// byte (of the value) and the value. A peer that knows only the paper
+/// ignores the bytes after the 16; a receiver skips items of types it does
+/// not know and stops at an item that does not fit.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Ext {
+    /// In a CFM: a wildcard grant, or the revocation of one.
+    pub grant: Option<GrantExt>,
+}
+
+impl Ext {
+    /// No extension.
+    pub const NONE: Self = Self { grant: None };
+
+    /// A grant of `lifetime_s` seconds offered by a service (none if 0),
+    /// its token still to be given.
+    pub const fn offer(lifetime_s: u32) -> Self {
+        if lifetime_s == 0 {
+            return Self::NONE;
+        }
+        Self {
+            grant: Some(GrantExt {
+                lifetime_s,
+                token: 0,
+            }),
+        }
+    }
+
+    /// Parses the bytes that follow a message's first [`MSG_LEN`].
+    pub fn parse(mut rest: &[u8]) -> Self {
+        let mut ext = Self::NONE;
+        while let [ty, len, tail @ ..] = rest {
+            let Some((value, next)) = tail.split_at_checked(usize::from(*len)) else {
+                break;
+            };
+            if let (EXT_GRANT, Ok(v)) = (*ty, <[u8; 8]>::try_from(value)) {
+                let [a, b, c, d, e, f, g, h] = v;
+                ext.grant = Some(GrantExt {
+                    lifetime_s: u32::from_be_bytes([a, b, c, d]),
+                    token: u32::from_be_bytes([e, f, g, h]),
+                });
+            }
+            rest = next;
+        }
+        ext
+    }
+
+    /// Writes the extensions into `out`; returns the bytes written (0 for
+    /// none).
+    pub fn emit(&self, out: &mut [u8; EXT_MAX_LEN]) -> usize {
+        let Some(g) = self.grant else {
+            return 0;
+        };
+        let [a, b, c, d] = g.lifetime_s.to_be_bytes();
+        let [e, f, h, i] = g.token.to_be_bytes();
+        *out = [EXT_GRANT, EXT_GRANT_LEN, a, b, c, d, e, f, h, i];
+        EXT_MAX_LEN
+    }
+}
+
 /// A message together with the IP addresses it is to be sent from and to.
 ///
 /// `from` is always an address of the sending host: for REQ/CFM/ALM the
@@ -349,6 +437,8 @@ pub struct Outgoing {
     pub to: Ipv4,
     /// The message.
     pub msg: Repr,
+    /// Its extensions.
+    pub ext: Ext,
 }
 
 /// Most messages one shard re-sends per timer tick (REQ at the redirector,
@@ -366,6 +456,46 @@ pub type Resends = heapless::Vec<Outgoing, RESEND_PER_TICK>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ext_round_trip_and_tolerant_parse() {
+        let mut out = [0u8; EXT_MAX_LEN];
+        assert_eq!(Ext::NONE.emit(&mut out), 0);
+        assert_eq!(Ext::offer(0), Ext::NONE);
+        let g = Ext {
+            grant: Some(GrantExt {
+                lifetime_s: 300,
+                token: 0x0102_0304,
+            }),
+        };
+        let n = g.emit(&mut out);
+        assert_eq!(&out[..n], &[1, 8, 0, 0, 1, 44, 1, 2, 3, 4]);
+        assert_eq!(Ext::parse(&out[..n]), g);
+        // A revocation: lifetime 0, the token.
+        let r = Ext {
+            grant: Some(GrantExt {
+                lifetime_s: 0,
+                token: 7,
+            }),
+        };
+        let n = r.emit(&mut out);
+        assert_eq!(Ext::parse(&out[..n]), r);
+        // Nothing, an unknown item before it, a truncated item, a grant of
+        // the wrong length: each parses without error.
+        assert_eq!(Ext::parse(&[]), Ext::NONE);
+        assert_eq!(
+            Ext::parse(&[9, 2, 0xff, 0xff, 1, 8, 0, 0, 0, 5, 0, 0, 0, 9]),
+            Ext {
+                grant: Some(GrantExt {
+                    lifetime_s: 5,
+                    token: 9
+                })
+            }
+        );
+        assert_eq!(Ext::parse(&[1, 8, 0, 0]), Ext::NONE);
+        assert_eq!(Ext::parse(&[1, 4, 0, 0, 0, 5]), Ext::NONE);
+        assert_eq!(Ext::parse(&[1]), Ext::NONE);
+    }
 
     // REQ, TCP, client port 40000 (0x9c40), server port 80, replica 10.0.2.7, key 0.
     const REQ_BYTES: [u8; 16] = [

@@ -103,8 +103,9 @@ fn c05_checking_cfm_right_key_confirms_and_releases_in_order() {
             redirector,
             replica,
             released,
+            grant,
         } => {
-            assert_eq!((redirector, replica), (R, S1));
+            assert_eq!((redirector, replica, grant), (R, S1, None));
             assert_eq!(
                 released.iter().copied().collect::<Vec<_>>(),
                 vec![10, 11, 12]
@@ -837,4 +838,160 @@ fn c42_the_shard_owns_held_packets_and_hands_each_back_once() {
     c.clear(|_| freed += 1);
     assert_eq!((freed, alive(), c.len()), (ORPHANS_PER_SHARD, 0, 0));
     assert!(c.check_invariants());
+}
+
+/// A CFM with the right key carrying a grant: the outcome names it, capped
+/// at the client's maximum; a forged CFM carries none; a duplicate CFM
+/// renews it; a client with `max_grant_s` 0 accepts none.
+#[test]
+fn c43_a_confirming_cfm_may_carry_a_wildcard_grant() {
+    let mut c = client(16);
+    checking(&mut c, 1000, 42);
+    let cfm = |key| msg(MsgType::Cfm, 1000, S1, key);
+    let long = Ext {
+        grant: Some(GrantExt {
+            lifetime_s: DEFAULT_MAX_GRANT_S + 100,
+            token: 77,
+        }),
+    };
+    let ext_cfm = |c: &mut Client, key, ext: &Ext| {
+        c.on_msg_ext(&cfm(key), ext, R, ME, 5, &mut TestRng(0), || {
+            LocalFlow::Opening
+        })
+    };
+    assert!(matches!(
+        ext_cfm(&mut c, 41, &long),
+        ClientOutcome::Drop(ClientDrop::BadKey)
+    ));
+    let want = Grant {
+        redirector: R,
+        proto: Proto::Tcp,
+        sport: PORT,
+        replica: S1,
+        lifetime_s: DEFAULT_MAX_GRANT_S,
+        token: 77,
+    };
+    match ext_cfm(&mut c, 42, &long) {
+        ClientOutcome::Confirmed { grant, .. } => assert_eq!(grant, Some(want)),
+        o => panic!("{o:?}"),
+    }
+    match ext_cfm(&mut c, 42, &Ext::offer(30)) {
+        ClientOutcome::Granted(g) => assert_eq!(g.lifetime_s, 30),
+        o => panic!("{o:?}"),
+    }
+    assert!(matches!(
+        ext_cfm(&mut c, 42, &Ext::NONE),
+        ClientOutcome::Ignored
+    ));
+    assert_eq!(c.counters.grant_rx, 2);
+    let mut strict = client(16);
+    strict.set_config(ClientConfig {
+        max_grant_s: 0,
+        ..*strict.config()
+    });
+    checking(&mut strict, 1000, 42);
+    match ext_cfm(&mut strict, 42, &long) {
+        ClientOutcome::Confirmed { grant, .. } => assert_eq!(grant, None),
+        o => panic!("{o:?}"),
+    }
+}
+
+/// A grant lets a new flow bind CONFIRMED at once, with both keys in the
+/// read index; never over an existing binding or a conflicting one.
+#[test]
+fn c44_a_granted_flow_binds_confirmed_without_a_handshake() {
+    let mut w = Wildcards::new_in(
+        vec![WildcardSlot::EMPTY; WILDCARD_SLOTS],
+        HashKey::new(7, 8),
+    );
+    let g = Grant {
+        redirector: R,
+        proto: Proto::Tcp,
+        sport: PORT,
+        replica: S1,
+        lifetime_s: 60,
+        token: 5,
+    };
+    assert_eq!(w.lookup(R, Proto::Tcp, PORT, 0), None);
+    assert_eq!(w.install(&g, 1000), None, "an empty slot");
+    assert_eq!(w.install(&g, 1000), Some(R), "a renewal replaces itself");
+    assert_eq!(w.lookup(R, Proto::Tcp, PORT, 1000), Some(S1));
+    assert_eq!(w.lookup(R, Proto::Udp, PORT, 1000), None);
+    assert_eq!(w.lookup(R, Proto::Tcp, PORT + 1, 1000), None);
+    assert_eq!(w.lookup(R, Proto::Tcp, PORT, 61_000), None, "expired");
+    assert_eq!(w.count(1000), 1);
+    let mut c = client(16);
+    assert!(c.bind_granted(R, S1, Proto::Tcp, 2000, PORT, ME, 1000));
+    let b = c.get(R, Proto::Tcp, 2000, PORT).unwrap();
+    assert_eq!((b.state, b.replica, b.key), (CState::Confirmed, S1, 0));
+    assert_eq!(c.lookup_out(R, Proto::Tcp, 2000, PORT, 1001), Some(S1));
+    assert_eq!(
+        c.lookup_in(S1, Proto::Tcp, PORT, 2000, 1001, || 0),
+        InVerdict::Translate { redirector: R }
+    );
+    // Not twice, and not over a flow the handshake bound.
+    assert!(!c.bind_granted(R, S1, Proto::Tcp, 2000, PORT, ME, 1002));
+    confirmed(&mut c, 1000, 42);
+    assert!(!c.bind_granted(R, S2, Proto::Tcp, 1000, PORT, ME, 1002));
+    assert_eq!(c.counters.granted_bound, 1);
+    assert!(c.check_invariants());
+    let mut removed = Vec::new();
+    w.clear(|a| removed.push(a));
+    assert_eq!((removed, w.count(1000)), (vec![R], 0));
+}
+
+/// A CFM whose GRANT item has lifetime 0 revokes the grant whose token it
+/// carries, whether or not the flow it names still has a binding; a
+/// wrong token (a forger's guess) changes nothing.
+#[test]
+fn c45_a_revocation_with_the_grant_token_drops_the_grant() {
+    let mut c = client(16);
+    let revoke = |c: &mut Client, token| {
+        c.on_msg_ext(
+            &msg(MsgType::Cfm, 999, S1, 0),
+            &Ext {
+                grant: Some(GrantExt {
+                    lifetime_s: 0,
+                    token,
+                }),
+            },
+            R,
+            ME,
+            5,
+            &mut TestRng(0),
+            || LocalFlow::Absent,
+        )
+    };
+    match revoke(&mut c, 77) {
+        ClientOutcome::Revoke {
+            redirector,
+            proto,
+            sport,
+            token,
+        } => assert_eq!((redirector, proto, sport, token), (R, Proto::Tcp, PORT, 77)),
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(c.counters.revoke_rx, 1);
+    let mut w = Wildcards::new_in(
+        vec![WildcardSlot::EMPTY; WILDCARD_SLOTS],
+        HashKey::new(7, 8),
+    );
+    let g = Grant {
+        redirector: R,
+        proto: Proto::Tcp,
+        sport: PORT,
+        replica: S1,
+        lifetime_s: 60,
+        token: 77,
+    };
+    w.install(&g, 0);
+    assert!(!w.revoke(R, Proto::Tcp, PORT, 78, 10), "wrong token");
+    assert!(!w.revoke(R, Proto::Tcp, PORT + 1, 77, 10), "other service");
+    assert_eq!(w.lookup(R, Proto::Tcp, PORT, 10), Some(S1));
+    assert!(w.revoke(R, Proto::Tcp, PORT, 77, 10));
+    assert_eq!(w.lookup(R, Proto::Tcp, PORT, 10), None);
+    assert!(!w.revoke(R, Proto::Tcp, PORT, 77, 10), "already gone");
+    // A renewal keeps working after a revocation of an older grant fails.
+    w.install(&g, 20);
+    assert!(!w.revoke(R, Proto::Tcp, PORT, 77, 60_020), "lapsed");
 }

@@ -72,7 +72,7 @@ fn fuzz(iters: u64, seed: u64) {
     udp.replicas = &reps;
     svcs.add(&udp).unwrap();
     let mut r = redir(64);
-    let mut legacy = LegacyClients::new(HashKey::new(5, 6));
+    let mut legacy = legacy_cache(HashKey::new(5, 6));
     let mut c = client(64);
     let mut mc = MsgCounters::ZERO;
     let mut now = 0u64;
@@ -125,6 +125,7 @@ fn fuzz(iters: u64, seed: u64) {
                         PORT
                     },
                     initial: rng.below(2) == 0,
+                    mark: [Mark::Unknown, Mark::Marked, Mark::Unmarked][rng.below(3) as usize],
                 };
                 let _ = r.on_packet_with(&svcs, &p, now, |a| legacy.is_legacy(a, now));
                 // An ICMP protocol unreachable quoting a REQ of this flow

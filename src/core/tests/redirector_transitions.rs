@@ -445,6 +445,7 @@ fn r26_udp_flows_start_on_any_packet() {
         sport: 5000,
         dport: PORT,
         initial: true,
+        mark: Mark::Unknown,
     };
     assert_eq!(
         r.on_packet(&s, &p, 0).verdict,
@@ -770,7 +771,7 @@ fn r32_protocol_unreachable_moves_only_a_sent_entry_to_accept() {
 fn r33_known_legacy_client_is_served_at_once_without_req() {
     let s = one_replica();
     let mut r = redir(16);
-    let mut legacy = LegacyClients::new(HashKey::new(1, 2));
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
     legacy.remember(CLIENT, 1000);
     let o = r.on_packet_with(&s, &syn(CLIENT, 5), 2000, |c| legacy.is_legacy(c, 2000));
     assert_eq!((o.verdict, o.send), (Verdict::Local, None));
@@ -789,23 +790,36 @@ fn r33_known_legacy_client_is_served_at_once_without_req() {
 }
 
 #[test]
-fn r34_legacy_cache_is_bounded_and_overwrites_on_collision() {
-    let mut legacy = LegacyClients::new(HashKey::new(3, 4));
+fn r34_legacy_cache_is_bounded_and_evicts_the_soonest_to_lapse() {
+    let mut legacy = legacy_cache(HashKey::new(3, 4));
     for c in 0..10_000u32 {
         legacy.remember(Ipv4::from_bits(0x0a00_0000 + c), 5);
     }
     let n = legacy.count(5);
-    assert!(n <= LEGACY_SLOTS && n > LEGACY_SLOTS / 2, "{n}");
-    // The last one is always there; most early ones were overwritten.
+    assert!(n <= LEGACY_SLOTS && n > LEGACY_SLOTS * 95 / 100, "{n}");
+    // Every client that did not find a free slot evicted exactly one.
+    assert_eq!(legacy.counters.legacy_evicted, 10_000 - n as u64);
+    // The last one is always there.
     assert!(legacy.is_legacy(Ipv4::from_bits(0x0a00_0000 + 9_999), 5));
     let kept = (0..10_000u32)
         .filter(|c| legacy.is_legacy(Ipv4::from_bits(0x0a00_0000 + c), 5))
         .count();
     assert_eq!(kept, n);
-    legacy.clear();
-    assert_eq!(legacy.count(5), 0);
+    // The entry that lapses first goes: a newcomer evicts one learned
+    // at 5 while its bucket holds any, never the one learned at 10 (500
+    // newcomers over 1,024 buckets leave every bucket an entry of 5).
+    let late = Ipv4::from_bits(0x0b00_0000);
+    legacy.remember(late, 10);
+    for c in 1..500u32 {
+        legacy.remember(Ipv4::from_bits(0x0b00_0000 + c), 10);
+        assert!(legacy.is_legacy(late, 10), "evicted after {c}");
+    }
+    let before = legacy.count(10);
+    assert!(before >= n, "{before}");
+    assert_eq!(legacy.clear(10), before);
+    assert_eq!(legacy.count(10), 0);
     assert!(
-        !legacy.is_legacy(Ipv4::UNSPECIFIED, 5),
+        !legacy.is_legacy(Ipv4::UNSPECIFIED, 10),
         "an empty slot matches no address"
     );
 }
@@ -838,4 +852,359 @@ fn r_remove_service_removes_only_its_entries() {
     let o = sent(&mut r, &s, 2, 100);
     assert_eq!(o.send.unwrap().msg, msg(MsgType::Req, 2, S1, 0));
     assert!(r.check_invariants());
+}
+
+#[test]
+fn r35_a_client_silent_for_the_response_timeout_is_remembered_as_legacy() {
+    let s = one_replica();
+    let mut r = redir(16);
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
+    sent(&mut r, &s, 1, 0);
+    // Before the response timeout (1000 ms): nobody is silent yet.
+    let mut silent = Vec::new();
+    r.on_tick_with(&s, 500, |c| silent.push(c));
+    assert!(silent.is_empty());
+    r.on_tick_with(&s, 1000, |c| silent.push(c));
+    assert_eq!(silent, [CLIENT]);
+    assert!(silent.iter().all(|&c| legacy.remember_silent(c, 1000)));
+    // Its next flow is served at once, without a REQ (R24).
+    let o = r.on_packet_with(&s, &syn(CLIENT, 2), 1500, |c| legacy.is_legacy(c, 1500));
+    assert_eq!((o.verdict, o.send), (Verdict::Local, None));
+    assert_eq!(legacy.count(1500), 1);
+    // The flow already in the accept table is not reported again.
+    r.on_tick_with(&s, 2500, |c| silent.push(c));
+    assert_eq!(silent.len(), 1);
+}
+
+#[test]
+fn r36_a_client_that_confirmed_a_flow_is_not_made_legacy_by_a_lost_req() {
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
+    legacy.remember_capable(CLIENT, 0);
+    assert_eq!(legacy.count_capable(0), 1);
+    // A REQ of it went unanswered (lost): still redirected.
+    assert!(!legacy.remember_silent(CLIENT, 5000));
+    assert!(!legacy.is_legacy(CLIENT, 5000));
+    // An explicit protocol unreachable outweighs it (IPRP was unloaded).
+    legacy.remember(CLIENT, 6000);
+    assert!(legacy.is_legacy(CLIENT, 6000));
+    // Confirming a flow again makes it capable again.
+    legacy.remember_capable(CLIENT, 7000);
+    assert!(!legacy.is_legacy(CLIENT, 7000));
+    // The capable mark lasts CAPABLE_TTL_MS; after it, silence counts.
+    let later = 7000 + CAPABLE_TTL_MS;
+    assert!(legacy.remember_silent(CLIENT, later));
+    assert!(legacy.is_legacy(CLIENT, later));
+    assert_eq!(legacy.count_capable(later), 0);
+}
+
+#[test]
+fn r37_every_cfm_of_a_granting_service_carries_its_grant() {
+    let reps = [rep(S1, 1)];
+    let mut s = ServiceTable::new_in(svc_storage(8), HashKey::new(11, 12));
+    s.add(&ServiceSpec {
+        grant_s: 120,
+        ..spec(SchedKind::RoundRobin, &reps)
+    })
+    .unwrap();
+    let mut r = redir(16);
+    sent(&mut r, &s, 1, 0);
+    let chk = msg(MsgType::Chk, 1, S1, 7);
+    let o = r.on_chk(&s, &chk, CLIENT, VIP, 10).unwrap();
+    assert_eq!((o.msg.ty, o.ext), (MsgType::Cfm, Ext::offer(120)));
+    // The duplicate CFM for a repeated CHK, and the one a packet of the
+    // confirmed flow draws (R7), carry it too; an ALM does not.
+    let o = r.on_chk(&s, &chk, CLIENT, VIP, 20).unwrap();
+    assert_eq!((o.msg.ty, o.ext), (MsgType::Cfm, Ext::offer(120)));
+    let o = r.on_packet(&s, &syn(CLIENT, 1), 30).send.unwrap();
+    assert_eq!((o.msg.ty, o.ext), (MsgType::Cfm, Ext::offer(120)));
+    let bad = msg(MsgType::Chk, 1, S1, 8);
+    let o = r.on_chk(&s, &bad, CLIENT, VIP, 40).unwrap();
+    assert_eq!((o.msg.ty, o.ext), (MsgType::Alm, Ext::NONE));
+    // A service without a grant sends none; a grant over a day is refused.
+    let plain = one_replica();
+    let mut r = redir(16);
+    sent(&mut r, &plain, 1, 0);
+    let o = r.on_chk(&plain, &chk, CLIENT, VIP, 10).unwrap();
+    assert_eq!(o.ext, Ext::NONE);
+    let too_long = ServiceSpec {
+        grant_s: MAX_GRANT_S + 1,
+        port: PORT + 1,
+        ..spec(SchedKind::RoundRobin, &reps)
+    };
+    assert_eq!(s.add(&too_long), Err(ConfigError::BadGrant));
+}
+
+#[test]
+fn r38_legacy_time_to_live_is_configurable_and_zero_learns_nothing() {
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
+    legacy.set_ttl_ms(5_000);
+    legacy.remember(CLIENT, 1_000);
+    assert!(legacy.is_legacy(CLIENT, 5_999));
+    assert!(!legacy.is_legacy(CLIENT, 6_000));
+    assert!(legacy.remember_silent(CLIENT, 7_000));
+    assert!(legacy.is_legacy(CLIENT, 11_999));
+    assert_eq!(
+        (
+            legacy.counters.legacy_learned_unreach,
+            legacy.counters.legacy_learned_silent
+        ),
+        (1, 1)
+    );
+    // Off: nobody is remembered, so every flow sends its REQ (the paper).
+    legacy.set_ttl_ms(0);
+    let other = Ipv4::from_bits(CLIENT.to_bits() + 1);
+    legacy.remember(other, 8_000);
+    assert!(!legacy.remember_silent(other, 8_000));
+    assert!(!legacy.is_legacy(other, 8_000));
+    // Capped at a day.
+    legacy.set_ttl_ms(u64::MAX);
+    assert_eq!(legacy.ttl_ms(), MAX_LEGACY_TTL_MS);
+}
+
+#[test]
+fn r39_legacy_cache_lists_forgets_and_learns_capable_both_ways() {
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
+    let clients: Vec<Ipv4> = (0..300u32)
+        .map(|c| Ipv4::from_bits(0x0a00_0000 + c))
+        .collect();
+    for (i, &c) in clients.iter().enumerate() {
+        if i % 3 == 0 {
+            legacy.remember_capable(c, 100);
+        } else {
+            legacy.remember(c, 100);
+        }
+    }
+    // A dump in chunks of 7 lists every client once, with what R knows.
+    let mut seen = Vec::new();
+    let mut pos = Some(0);
+    while let Some(from) = pos {
+        let mut n = 0;
+        pos = legacy.dump_from(from, 1000, 200, |row| {
+            if n == 7 {
+                return false;
+            }
+            n += 1;
+            seen.push(*row);
+            true
+        });
+    }
+    seen.sort_by_key(|r| r.client.to_bits());
+    assert_eq!(seen.len(), 300);
+    for (i, row) in seen.iter().enumerate() {
+        assert_eq!(row.client, clients[i]);
+        let (what, ttl) = if i % 3 == 0 {
+            (Known::Capable, CAPABLE_TTL_MS)
+        } else {
+            (Known::Legacy, LEGACY_TTL_MS)
+        };
+        assert_eq!((row.what, row.remaining_ms), (what, ttl - 100));
+    }
+    // A legacy client that confirms a flow is capable from then on.
+    legacy.remember_capable(clients[1], 300);
+    assert!(!legacy.is_legacy(clients[1], 300));
+    assert_eq!(legacy.counters.legacy_forgotten_capable, 1);
+    // The operator forgets one client: its next flow sends a REQ.
+    assert!(legacy.forget(clients[2], 300));
+    assert!(!legacy.forget(clients[2], 300));
+    assert!(!legacy.is_legacy(clients[2], 300));
+    assert_eq!(legacy.count(300), 200 - 2);
+    assert_eq!(legacy.counters.legacy_flushed, 1);
+}
+
+#[test]
+fn r40_a_cache_too_small_for_one_bucket_remembers_nobody() {
+    let mut legacy =
+        LegacyClients::new_in(vec![LegacySlot::EMPTY; LEGACY_WAYS - 1], HashKey::new(1, 2));
+    assert_eq!(legacy.capacity(), 0);
+    legacy.remember(CLIENT, 0);
+    assert!(!legacy.is_legacy(CLIENT, 0));
+    assert_eq!(legacy.dump_from(0, usize::MAX, 0, |_| true), None);
+}
+
+fn marked(client: Ipv4, cport: u16, mark: Mark) -> PacketInfo {
+    PacketInfo {
+        mark,
+        ..syn(client, cport)
+    }
+}
+
+#[test]
+fn r41_a_marked_syn_gets_a_req_even_from_a_client_remembered_as_legacy() {
+    let s = one_replica();
+    let mut r = redir(16);
+    let mut legacy = legacy_cache(HashKey::new(1, 2));
+    legacy.remember(CLIENT, 0);
+    // Unmarked (or unknown): the legacy client is served at once (R24).
+    let o = r.on_packet_with(&s, &marked(CLIENT, 1, Mark::Unmarked), 10, |c| {
+        legacy.is_legacy(c, 10)
+    });
+    assert_eq!((o.verdict, o.send), (Verdict::Local, None));
+    // Marked: the client says it speaks IPRP now (it loaded the module).
+    let o = r.on_packet_with(&s, &marked(CLIENT, 2, Mark::Marked), 10, |_| {
+        panic!("a marked flow does not ask the legacy cache")
+    });
+    assert_eq!(o.verdict, Verdict::Forward { replica: S1 });
+    assert_eq!(o.send.unwrap().msg, msg(MsgType::Req, 2, S1, 0));
+    assert_eq!(r.counters.flow_marked, 1);
+    assert_eq!(r.counters.local_legacy, 1);
+    // The kernel tells the cache, which forgets the client as legacy.
+    assert!(legacy.marked(CLIENT, 10));
+    assert!(!legacy.is_legacy(CLIENT, 10));
+    assert!(!legacy.marked(CLIENT, 10));
+    assert_eq!(legacy.counters.legacy_forgotten_marked, 1);
+    // A capable client stays capable.
+    legacy.remember_capable(CLIENT, 20);
+    assert!(!legacy.marked(CLIENT, 20));
+    assert_eq!(legacy.count_capable(20), 1);
+}
+
+#[test]
+fn r42_a_service_may_serve_unmarked_syns_at_once() {
+    let reps = [rep(S1, 1)];
+    let mut s = ServiceTable::new_in(svc_storage(8), HashKey::new(11, 12));
+    s.add(&ServiceSpec {
+        unmarked_local: true,
+        ..spec(SchedKind::RoundRobin, &reps)
+    })
+    .unwrap();
+    let mut r = redir(16);
+    // No mark: served locally, no REQ, no entry, no response timeout.
+    let o = r.on_packet(&s, &marked(CLIENT, 1, Mark::Unmarked), 0);
+    assert_eq!((o.verdict, o.send), (Verdict::Local, None));
+    assert!(r.is_empty());
+    assert_eq!(r.counters.local_unmarked, 1);
+    let c = s.lookup(Proto::Tcp, VIP, PORT).unwrap().counters();
+    assert_eq!((c.local, c.flows_local, c.flows_new), (1, 1, 0));
+    // Marked: redirected as usual.
+    let o = r.on_packet(&s, &marked(CLIENT, 2, Mark::Marked), 0);
+    assert_eq!(o.verdict, Verdict::Forward { replica: S1 });
+    // UDP (no mark to read) and a SYN whose options were not read keep
+    // the paper's handshake.
+    let o = r.on_packet(&s, &marked(CLIENT, 3, Mark::Unknown), 0);
+    assert_eq!(o.send.unwrap().msg.ty, MsgType::Req);
+    // The next packets of the local flow stay local (no entry, not initial).
+    let mut ack = marked(CLIENT, 1, Mark::Unknown);
+    ack.initial = false;
+    assert_eq!(r.on_packet(&s, &ack, 5).verdict, Verdict::Local);
+    // Without the option the service keeps the paper's behaviour.
+    let s2 = one_replica();
+    let o = r.on_packet(&s2, &marked(CLIENT, 4, Mark::Unmarked), 0);
+    assert_eq!(o.send.unwrap().msg.ty, MsgType::Req);
+}
+
+fn grants_table() -> Grants<Vec<GrantSlot>> {
+    Grants::new_in(vec![GrantSlot::EMPTY; GRANT_SLOTS], HashKey::new(3, 4))
+}
+
+fn offered_cfm(client: Ipv4, cport: u16, replica: Ipv4, key: u32, lifetime_s: u32) -> Outgoing {
+    Outgoing {
+        from: VIP,
+        to: client,
+        msg: msg(MsgType::Cfm, cport, replica, key),
+        ext: Ext::offer(lifetime_s),
+    }
+}
+
+#[test]
+fn r43_r_remembers_each_grant_under_a_token_and_renews_it() {
+    let mut g = grants_table();
+    let mut rng = TestRng(9);
+    let mut a = offered_cfm(CLIENT, 1, S1, 7, 60);
+    g.attach(&mut a, 0, &mut rng);
+    let token = a.ext.grant.unwrap().token;
+    assert_ne!(token, 0);
+    assert_eq!(a.ext.grant.unwrap().lifetime_s, 60);
+    // A later CFM of another flow to the same service renews it, same
+    // token, now for the replica that flow was confirmed to.
+    let mut b = offered_cfm(CLIENT, 2, S2, 8, 60);
+    g.attach(&mut b, 1_000, &mut rng);
+    assert_eq!(b.ext.grant.unwrap().token, token);
+    assert_eq!(g.count(1_000), 1);
+    // Another client gets its own token.
+    let other = Ipv4::from_bits(CLIENT.to_bits() + 1);
+    let mut c = offered_cfm(other, 1, S1, 9, 60);
+    g.attach(&mut c, 1_000, &mut rng);
+    assert_ne!(c.ext.grant.unwrap().token, token);
+    assert_eq!((g.counters.grants_given, g.counters.grants_renewed), (2, 1));
+    // A CFM that offers nothing, or an ALM, is left without a grant.
+    let mut plain = offered_cfm(CLIENT, 3, S1, 7, 0);
+    g.attach(&mut plain, 1_000, &mut rng);
+    assert_eq!(plain.ext, Ext::NONE);
+    // It lapses: lifetime plus the margin after the last renewal.
+    let end = 1_000 + 60_000 + GRANT_MARGIN_MS;
+    assert_eq!(g.count(end - 1), 2);
+    assert_eq!(g.count(end), 0);
+    assert!(g.on_tick(end).is_empty());
+    assert!(g.is_empty());
+}
+
+#[test]
+fn r44_a_full_bucket_takes_the_offer_out_of_the_cfm() {
+    let mut g = Grants::new_in(vec![GrantSlot::EMPTY; GRANT_WAYS], HashKey::new(3, 4));
+    let mut rng = TestRng(9);
+    for c in 0..GRANT_WAYS as u32 {
+        let mut o = offered_cfm(Ipv4::from_bits(0x0a00_0100 + c), 1, S1, 7, 60);
+        g.attach(&mut o, 0, &mut rng);
+        assert!(o.ext.grant.is_some());
+    }
+    let mut o = offered_cfm(Ipv4::from_bits(0x0a00_0200), 1, S1, 7, 60);
+    g.attach(&mut o, 0, &mut rng);
+    assert_eq!(o.ext, Ext::NONE, "R never grants what it could not revoke");
+    assert_eq!(g.counters.grant_table_full, 1);
+    // Once the others lapse, there is room again.
+    let mut o = offered_cfm(Ipv4::from_bits(0x0a00_0200), 1, S1, 7, 60);
+    g.attach(&mut o, 60_000 + GRANT_MARGIN_MS, &mut rng);
+    assert!(o.ext.grant.is_some());
+}
+
+#[test]
+fn r45_revoking_a_replica_sends_each_grant_naming_it_a_revocation_three_times() {
+    let mut g = grants_table();
+    let mut rng = TestRng(9);
+    let clients: Vec<Ipv4> = (0..40u32)
+        .map(|c| Ipv4::from_bits(0x0a00_0100 + c))
+        .collect();
+    let mut tokens = Vec::new();
+    for (i, &c) in clients.iter().enumerate() {
+        let replica = if i % 2 == 0 { S1 } else { S2 };
+        let mut o = offered_cfm(c, 1000 + i as u16, replica, 70 + i as u32, 60);
+        g.attach(&mut o, 0, &mut rng);
+        tokens.push(o.ext.grant.unwrap().token);
+    }
+    // S1 drained: the 20 grants naming it, not those naming S2.
+    assert_eq!(g.revoke(VIP, Proto::Tcp, PORT, Some(S1), 100), 20);
+    assert_eq!(
+        g.revoke(VIP, Proto::Tcp, PORT, Some(S1), 100),
+        0,
+        "already revoked"
+    );
+    assert_eq!(g.count(100), 20);
+    let mut sent = Vec::new();
+    for tick in 0..4u64 {
+        let out = g.on_tick(200 + tick * 500);
+        sent.push(out.len());
+        for r in &out {
+            let i = clients.iter().position(|&c| c == r.to).unwrap();
+            assert_eq!(i % 2, 0);
+            assert_eq!(r.from, VIP);
+            assert_eq!(r.msg, msg(MsgType::Cfm, 1000 + i as u16, S1, 70 + i as u32));
+            assert_eq!(
+                r.ext.grant,
+                Some(GrantExt {
+                    lifetime_s: 0,
+                    token: tokens[i]
+                })
+            );
+        }
+    }
+    // At most 32 per tick: 20, 20, 20 over three ticks, then none.
+    assert_eq!(sent, [20, 20, 20, 0]);
+    assert_eq!(g.counters.revocations_sent, 60);
+    // The whole service (deleted): the rest.
+    assert_eq!(g.revoke(VIP, Proto::Tcp, PORT, None, 300), 20);
+    assert_eq!(g.count(300), 0);
+    // A revoked client that confirms a flow again gets a new token.
+    let mut o = offered_cfm(clients[0], 5, S2, 1, 60);
+    g.attach(&mut o, 2_000, &mut rng);
+    assert_ne!(o.ext.grant.unwrap().token, tokens[0]);
 }

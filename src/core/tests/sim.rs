@@ -228,6 +228,7 @@ impl Sim {
                     sport,
                     dport,
                     initial: true,
+                    mark: Mark::Unknown,
                 };
                 let o = self.redir[sh].on_packet(&self.svcs, &info, now);
                 if let Some(m) = o.send {
@@ -359,7 +360,10 @@ impl Sim {
                             self.held.remove(hd);
                         }
                     }
-                    ClientOutcome::Ignored | ClientOutcome::Drop(_) => {}
+                    ClientOutcome::Ignored
+                    | ClientOutcome::Granted(_)
+                    | ClientOutcome::Revoke { .. }
+                    | ClientOutcome::Drop(_) => {}
                 }
             }
             _ => {}

@@ -412,6 +412,8 @@ mod tests {
             sched: None,
             response_timeout_ms: None,
             idle_timeout_ms: None,
+            grant_s: None,
+            unmarked_local: None,
             replicas: replicas
                 .iter()
                 .map(|&(addr, up)| Replica {

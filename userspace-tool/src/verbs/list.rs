@@ -22,11 +22,16 @@ pub const VERB: Verb = Verb {
            (IPRP_CMD_GET_SERVICE) with their replicas, sorted by address, port\n\
            and protocol, in an ipvsadm-like table:\n\
            \n\
-           Prot VIP:Port       Sched   Response  Idle\n  \
+           Prot VIP:Port       Sched   Response  Idle   Grant  Unmarked\n  \
              -> Replica        Weight  State     Conns\n\
-           TCP  10.0.0.100:80  wrr     200ms     30s\n  \
+           TCP  10.0.0.100:80  wrr     200ms     30s    600s   redirect\n  \
              -> 10.0.1.1       3       up        12\n\
            \n\
+           Grant is how long the client may send new flows of the service\n\
+           straight to a replica it was redirected to (off: never).\n\
+           Unmarked is what the redirector does with a new TCP flow whose SYN\n\
+           lacks the capability mark: local (serve it at once) or redirect\n\
+           (send a REQ, the default).\n\
            State is up, down, or drain (up with weight 0). Conns counts the\n\
            redirector's live entries for the replica.\n\
            \n\
@@ -39,7 +44,9 @@ pub const VERB: Verb = Verb {
                           replica the flows assigned to it\n  \
              -j, --json   print {\"services\": [{\"proto\": \"tcp\", \"vip\": \"10.0.0.100\",\n               \
                           \"port\": 80, \"sched\": \"wrr\", \"response_timeout_ms\": 200,\n               \
-                          \"idle_timeout_ms\": 30000, \"stats\": {\"packets\": N, ...},\n               \
+                          \"idle_timeout_ms\": 30000, \"grant_s\": 600,\n               \
+                          \"unmarked_local\": false,\n               \
+                          \"stats\": {\"packets\": N, ...},\n               \
                           \"replicas\": [{\"addr\": \"10.0.1.1\", \"weight\": 3, \"up\": true,\n               \
                           \"conns\": 12, \"assigned\": 40}]}]}\n               \
                           (null for a value the module did not send)\n  \
@@ -66,6 +73,11 @@ pub struct Service {
     pub sched: Option<u8>,
     pub response_timeout_ms: Option<u32>,
     pub idle_timeout_ms: Option<u32>,
+    /// `IPRP_A_GRANT`: wildcard grant of the service's CFMs (s; 0: none).
+    pub grant_s: Option<u32>,
+    /// `IPRP_A_UNMARKED_LOCAL`: a new TCP flow whose SYN lacks the
+    /// capability mark is served at once, without a REQ.
+    pub unmarked_local: Option<bool>,
     pub replicas: Vec<Replica>,
     /// `IPRP_A_STATS`: the service's counters by name, in the module's order.
     pub stats: Option<Vec<(String, u64)>>,
@@ -103,6 +115,8 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Service> {
         sched: None,
         response_timeout_ms: None,
         idle_timeout_ms: None,
+        grant_s: None,
+        unmarked_local: None,
         replicas: Vec::new(),
         stats: None,
     };
@@ -115,6 +129,8 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Service> {
             a::SCHED => s.sched = Some(f.u8()?),
             a::RESPONSE_TIMEOUT => s.response_timeout_ms = Some(f.u32()?),
             a::IDLE_TIMEOUT => s.idle_timeout_ms = Some(f.u32()?),
+            a::GRANT => s.grant_s = Some(f.u32()?),
+            a::UNMARKED_LOCAL => s.unmarked_local = Some(f.u8()? != 0),
             a::STATS => s.stats = Some(super::status::parse_stats(&f)?),
             a::REPLICAS => {
                 for r in f.nested_attrs() {
@@ -163,6 +179,8 @@ pub fn to_json(services: &[Service]) -> Json {
                 .insert("sched", opt(s.sched.map(uapi::sched_name)))
                 .insert("response_timeout_ms", opt(s.response_timeout_ms))
                 .insert("idle_timeout_ms", opt(s.idle_timeout_ms))
+                .insert("grant_s", opt(s.grant_s))
+                .insert("unmarked_local", opt(s.unmarked_local))
                 .insert(
                     "stats",
                     s.stats
@@ -192,6 +210,15 @@ pub fn replica_state(r: &Replica) -> &'static str {
     }
 }
 
+/// The word of `service ... unmarked`: `local` or `redirect`.
+pub fn unmarked_name(local: bool) -> &'static str {
+    if local {
+        "local"
+    } else {
+        "redirect"
+    }
+}
+
 pub fn to_human(services: &[Service]) -> String {
     let l = Align::Left;
     let mut t = Table::new(&[
@@ -199,8 +226,10 @@ pub fn to_human(services: &[Service]) -> String {
         ("Sched", l),
         ("Response", l),
         ("Idle", l),
+        ("Grant", l),
+        ("Unmarked", l),
     ]);
-    t.row(["  -> Replica", "Weight", "State", "Conns"]);
+    t.row(["  -> Replica", "Weight", "State", "Conns", "", ""]);
     for s in services {
         t.row([
             format!(
@@ -212,6 +241,11 @@ pub fn to_human(services: &[Service]) -> String {
             dash(s.sched, uapi::sched_name),
             dash(s.response_timeout_ms, fmt_ms),
             dash(s.idle_timeout_ms, fmt_ms),
+            dash(s.grant_s, |g| match g {
+                0 => "off".into(),
+                g => format!("{g}s"),
+            }),
+            dash(s.unmarked_local, |l| unmarked_name(l).into()),
         ]);
         for r in &s.replicas {
             t.row([
@@ -219,6 +253,8 @@ pub fn to_human(services: &[Service]) -> String {
                 dash(r.weight, |w| w.to_string()),
                 replica_state(r).to_string(),
                 dash(r.conns, |c| c.to_string()),
+                String::new(),
+                String::new(),
             ]);
         }
     }
@@ -314,6 +350,8 @@ mod tests {
             .put_u8(a::SCHED, 1)
             .put_u32(a::RESPONSE_TIMEOUT, 200)
             .put_u32(a::IDLE_TIMEOUT, 30000)
+            .put_u32(a::GRANT, 600)
+            .put_u8(a::UNMARKED_LOCAL, 1)
             .nest_start(a::REPLICAS)
             .nest_start(a::REPLICA)
             .put(a::REPLICA_ADDR, &[10, 0, 1, 2])
@@ -381,9 +419,9 @@ mod tests {
             to_json(&decoded()).to_string(),
             concat!(
                 r#"{"services":["#,
-                r#"{"proto":"udp","vip":"10.0.0.9","port":53,"sched":null,"response_timeout_ms":null,"idle_timeout_ms":null,"stats":null,"#,
+                r#"{"proto":"udp","vip":"10.0.0.9","port":53,"sched":null,"response_timeout_ms":null,"idle_timeout_ms":null,"grant_s":null,"unmarked_local":null,"stats":null,"#,
                 r#""replicas":[{"addr":"192.168.0.1","weight":null,"up":false,"conns":null,"assigned":null}]},"#,
-                r#"{"proto":"tcp","vip":"10.0.0.100","port":80,"sched":"wrr","response_timeout_ms":200,"idle_timeout_ms":30000,"#,
+                r#"{"proto":"tcp","vip":"10.0.0.100","port":80,"sched":"wrr","response_timeout_ms":200,"idle_timeout_ms":30000,"grant_s":600,"unmarked_local":true,"#,
                 r#""stats":{"packets":1000,"flows_new":44},"#,
                 r#""replicas":[{"addr":"10.0.1.1","weight":3,"up":true,"conns":12,"assigned":40},"#,
                 r#"{"addr":"10.0.1.2","weight":0,"up":true,"conns":4,"assigned":null}]}"#,
@@ -397,11 +435,11 @@ mod tests {
     fn human() {
         assert_eq!(
             to_human(&decoded()),
-            "Prot VIP:Port       Sched   Response  Idle\n\
+            "Prot VIP:Port       Sched   Response  Idle   Grant  Unmarked\n\
              \x20 -> Replica        Weight  State     Conns\n\
-             UDP  10.0.0.9:53    -       -         -\n\
+             UDP  10.0.0.9:53    -       -         -      -      -\n\
              \x20 -> 192.168.0.1    -       down      -\n\
-             TCP  10.0.0.100:80  wrr     200ms     30s\n\
+             TCP  10.0.0.100:80  wrr     200ms     30s    600s   local\n\
              \x20 -> 10.0.1.1       3       up        12\n\
              \x20 -> 10.0.1.2       0       drain     4\n"
         );

@@ -16,6 +16,7 @@ use crate::uapi::{self, a};
 
 pub mod flush;
 pub mod health;
+pub mod legacy;
 pub mod list;
 pub mod params;
 pub mod replica;
@@ -69,6 +70,7 @@ pub static VERBS: &[Verb] = &[
     list::VERB,
     rows::BINDINGS,
     rows::FLOWS,
+    legacy::VERB,
     stats::VERB,
     params::ZERO,
     params::SET,

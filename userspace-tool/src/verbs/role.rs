@@ -14,7 +14,7 @@ pub const VERB: Verb = Verb {
     name: "role",
     summary: "show or set the roles of this network namespace",
     usage: "role [client] [redirector] [none] [capacity N] [client-capacity N]\n            \
-            [redirector-capacity N] [idle-timeout MS] [-j]",
+            [redirector-capacity N] [legacy-capacity N] [idle-timeout MS] [-j]",
     help: "Without arguments, shows the roles of the network namespace iprpctl\n\
            runs in (from IPRP_CMD_GET_STATUS); -j prints {\"role\": [\"client\", ...]}.\n\
            \n\
@@ -29,6 +29,11 @@ pub const VERB: Verb = Verb {
              client-capacity N, redirector-capacity N\n               \
                           the same for one role (IPRP_A_CLIENT_CAPACITY,\n               \
                           IPRP_A_REDIR_CAPACITY), overriding capacity\n  \
+             legacy-capacity N\n               \
+                          slots of the redirector's legacy cache, the clients\n               \
+                          it knows with or without IPRP (iprpctl legacy;\n               \
+                          IPRP_A_LEGACY_CAPACITY, 4..65536, default 4096);\n               \
+                          fixed like the redirector's table\n  \
              idle-timeout MS   the client's idle timeout for its bindings\n                   \
                           (TCP and UDP; IPRP_A_IDLE_TIMEOUT)\n\
            \n\
@@ -53,7 +58,7 @@ pub fn parse(toks: &[String]) -> Result<Role> {
         return Ok(Role::Show);
     }
     let (mut bits, mut none, mut capacity, mut idle) = (0u32, false, None, None);
-    let (mut client_cap, mut redir_cap) = (None, None);
+    let (mut client_cap, mut redir_cap, mut legacy_cap) = (None, None, None);
     while let Some(tok) = t.next() {
         match tok {
             "none" => none = true,
@@ -68,6 +73,10 @@ pub fn parse(toks: &[String]) -> Result<Role> {
             "redirector-capacity" => {
                 let v = t.value(tok)?;
                 redir_cap = Some(parse::u32_value(&t, tok, v)?);
+            }
+            "legacy-capacity" => {
+                let v = t.value(tok)?;
+                legacy_cap = Some(parse::u32_value(&t, tok, v)?);
             }
             "idle-timeout" => {
                 let v = t.value(tok)?;
@@ -97,6 +106,9 @@ pub fn parse(toks: &[String]) -> Result<Role> {
     }
     if let Some(n) = redir_cap {
         c.push(Val::U32(a::REDIR_CAPACITY, n));
+    }
+    if let Some(n) = legacy_cap {
+        c.push(Val::U32(a::LEGACY_CAPACITY, n));
     }
     if let Some(ms) = idle {
         c.push(Val::U32(a::IDLE_TIMEOUT, ms));
@@ -179,6 +191,15 @@ mod tests {
                 Val::U32(a::IDLE_TIMEOUT, 30000)
             ])
         );
+        // The range (4..65536) is the module's policy, as for the others.
+        assert_eq!(
+            p(&["redirector", "legacy-capacity", "1024"]).unwrap(),
+            set(&[Val::U32(a::ROLE, 2), Val::U32(a::LEGACY_CAPACITY, 1024)])
+        );
+        assert_eq!(
+            p(&["redirector", "legacy-capacity", "3"]).unwrap(),
+            set(&[Val::U32(a::ROLE, 2), Val::U32(a::LEGACY_CAPACITY, 3)])
+        );
     }
 
     #[test]
@@ -191,6 +212,14 @@ mod tests {
             "role: 'capacity' needs a value"
         );
         assert!(usage(&["client", "capacity", "x"]).contains("invalid capacity 'x'"));
+        assert_eq!(
+            usage(&["redirector", "legacy-capacity"]),
+            "role: 'legacy-capacity' needs a value"
+        );
+        assert_eq!(
+            usage(&["redirector", "legacy-capacity", "-1"]),
+            "role: invalid legacy-capacity '-1' (expected 0..4294967295)"
+        );
     }
 
     #[test]

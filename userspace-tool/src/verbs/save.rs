@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 
 use super::list::{self, Service};
 use super::role::{self, Role};
-use super::status::Params;
+use super::status::{Params, LEGACY_CAPACITY_DEFAULT};
 use super::{params, replica, service, status, Change, Ctx, Iprp, ServiceKey, Val, Verb};
 use crate::cli::{self, Args};
 use crate::error::{Error, Result};
@@ -41,7 +41,11 @@ pub const SAVE: Verb = Verb {
            Each line is an iprpctl command without the program name. The\n\
            client's idle timeout (idle-timeout on the role line) is saved once\n\
            `role ... idle-timeout` set it; before, the module's per-protocol\n\
-           defaults apply and the line has none. See docs/cli.md.\n",
+           defaults apply and the line has none. The redirector's\n\
+           legacy-capacity (role line) and legacy-ttl (set line) are saved\n\
+           only when they are not the module's defaults (4096, 60000),\n\
+           mark-syns (set line) and a service's `unmarked local` only when\n\
+           on, a service's grant only when not 0. See docs/cli.md.\n",
     run: run_save,
 };
 
@@ -94,21 +98,30 @@ pub struct Snapshot {
     pub redir_capacity: Option<u32>,
     /// The client's idle timeout, if set (else the module's defaults).
     pub client_idle_ms: Option<u32>,
+    /// Slots of the redirector's legacy cache, once its tables exist.
+    pub legacy_capacity: Option<u32>,
     pub params: Params,
     pub services: Vec<Service>,
 }
 
 /// The arguments of `role` that reproduce the roles of `s`: the roles,
-/// the capacity of each role that is on, the client's idle timeout.
-fn role_args(s: &Snapshot, role: u32) -> String {
+/// the capacity of each role that is on (the redirector's legacy cache's
+/// only if not the default, unless `defaults`), the client's idle timeout.
+fn role_args(s: &Snapshot, role: u32, defaults: bool) -> String {
     use crate::uapi::iprp_role::{IPRP_ROLE_CLIENT, IPRP_ROLE_REDIRECTOR};
     let mut l = status::role_text(role);
     let client = role & IPRP_ROLE_CLIENT != 0;
     if let (true, Some(n)) = (client, s.client_capacity) {
         l.push_str(&format!(" client-capacity {n}"));
     }
-    if let (true, Some(n)) = (role & IPRP_ROLE_REDIRECTOR != 0, s.redir_capacity) {
+    let redir = role & IPRP_ROLE_REDIRECTOR != 0;
+    if let (true, Some(n)) = (redir, s.redir_capacity) {
         l.push_str(&format!(" redirector-capacity {n}"));
+    }
+    if let (true, Some(n)) = (redir, s.legacy_capacity) {
+        if defaults || n != LEGACY_CAPACITY_DEFAULT {
+            l.push_str(&format!(" legacy-capacity {n}"));
+        }
     }
     if let (true, Some(ms)) = (client, s.client_idle_ms) {
         l.push_str(&format!(" idle-timeout {ms}"));
@@ -118,14 +131,23 @@ fn role_args(s: &Snapshot, role: u32) -> String {
 
 const HEADER: &str = "# iprp configuration (iprpctl save); iprpctl restore reads it back\n";
 
-/// The `save` text of a snapshot.
+/// The `save` text of a snapshot. The legacy cache's capacity and time
+/// to live are left out when they are the module's defaults, SYN marking
+/// and a service's `unmarked local` when off.
 pub fn render(s: &Snapshot) -> String {
+    render_with(s, false)
+}
+
+/// [`render`], with `defaults`: every value named, defaults included, so
+/// that applying it returns every value (restore's rollback).
+fn render_with(s: &Snapshot, defaults: bool) -> String {
     let mut out = String::from(HEADER);
     if let Some(r) = s.role {
-        out.push_str(&format!("role {}\n", role_args(s, r)));
+        out.push_str(&format!("role {}\n", role_args(s, r, defaults)));
     }
-    if !s.params.is_empty() {
-        out.push_str(&format!("set {}\n", s.params.set_args()));
+    let set = s.params.set_args(defaults);
+    if !set.is_empty() {
+        out.push_str(&format!("set {set}\n"));
     }
     for svc in &s.services {
         let key = ServiceKey {
@@ -142,6 +164,12 @@ pub fn render(s: &Snapshot) -> String {
         }
         if let Some(ms) = svc.idle_timeout_ms {
             l.push_str(&format!(" idle-timeout {ms}"));
+        }
+        if let Some(s) = svc.grant_s.filter(|&s| s != 0) {
+            l.push_str(&format!(" grant {s}"));
+        }
+        if let Some(local) = svc.unmarked_local.filter(|&l| l || defaults) {
+            l.push_str(&format!(" unmarked {}", list::unmarked_name(local)));
         }
         out.push_str(&l);
         out.push('\n');
@@ -264,6 +292,7 @@ pub fn snapshot(iprp: &mut Iprp) -> Result<Snapshot> {
         client_capacity: st.client_capacity,
         redir_capacity: st.redir_capacity,
         client_idle_ms: st.client_idle_ms,
+        legacy_capacity: st.legacy_capacity,
         params: st.params,
         services,
     })
@@ -356,7 +385,9 @@ fn run_restore(ctx: &mut Ctx, args: Args) -> Result<()> {
     let entries = parse_file(&text).map_err(|e| e.context("restore"))?;
     let mut iprp = Iprp::connect()?;
     let snap = snapshot(&mut iprp)?;
-    let back = parse_file(&render(&snap)).map_err(|e| {
+    // Every value named: a legacy TTL the file changes from the default
+    // is set back too.
+    let back = parse_file(&render_with(&snap, true)).map_err(|e| {
         Error::Protocol(format!(
             "restore: the running configuration cannot be saved, nothing changed: {e}"
         ))
@@ -387,7 +418,7 @@ fn run_restore(ctx: &mut Ctx, args: Args) -> Result<()> {
                  the previous configuration was:\n{}",
                 f.err,
                 b.err,
-                render(&snap)
+                render_with(&snap, true)
             )))
         }
     }
@@ -404,10 +435,14 @@ mod tests {
             client_capacity: Some(1024),
             redir_capacity: Some(65536),
             client_idle_ms: Some(30000),
+            // the module's defaults: not saved
+            legacy_capacity: Some(4096),
             params: Params {
                 tick_ms: Some(250),
                 checking_timeout_ms: Some(3000),
                 max_held: Some(0),
+                legacy_ttl_ms: Some(60000),
+                mark_syns: Some(false),
             },
             services: vec![
                 Service {
@@ -417,6 +452,8 @@ mod tests {
                     sched: Some(0),
                     response_timeout_ms: Some(1000),
                     idle_timeout_ms: Some(60000),
+                    grant_s: Some(0),
+                    unmarked_local: Some(false),
                     replicas: vec![
                         Replica {
                             addr: Ipv4Addr::new(10, 0, 0, 11),
@@ -442,6 +479,8 @@ mod tests {
                     sched: Some(4),
                     response_timeout_ms: None,
                     idle_timeout_ms: Some(3000),
+                    grant_s: Some(120),
+                    unmarked_local: None,
                     replicas: vec![],
                     stats: None,
                 },
@@ -455,7 +494,7 @@ mod tests {
         service add tcp 10.0.0.100:80 sched rr response-timeout 1000 idle-timeout 60000\n\
         replica add tcp 10.0.0.100:80 10.0.0.11 weight 1 up\n\
         replica add tcp 10.0.0.100:80 10.0.0.12 weight 0 down\n\
-        service add udp 10.0.0.100:53 sched mh idle-timeout 3000\n";
+        service add udp 10.0.0.100:53 sched mh idle-timeout 3000 grant 120\n";
 
     #[test]
     fn save_format() {
@@ -478,6 +517,124 @@ mod tests {
         assert_eq!(
             render(&redir),
             format!("{HEADER}role redirector redirector-capacity 512\n")
+        );
+    }
+
+    #[test]
+    fn legacy_capacity_and_ttl_are_saved_unless_default() {
+        let mut s = snap();
+        s.services.clear();
+        s.legacy_capacity = Some(1024);
+        s.params.legacy_ttl_ms = Some(5000);
+        let text = format!(
+            "{HEADER}role client redirector client-capacity 1024 redirector-capacity 65536 legacy-capacity 1024 idle-timeout 30000\n\
+             set tick 250 checking-timeout 3000 max-held 0 legacy-ttl 5000\n"
+        );
+        assert_eq!(render(&s), text);
+        let e = parse_file(&text).unwrap();
+        assert_eq!(
+            e[0].change.attrs,
+            vec![
+                Val::U32(a::ROLE, 3),
+                Val::U32(a::CLIENT_CAPACITY, 1024),
+                Val::U32(a::REDIR_CAPACITY, 65536),
+                Val::U32(a::LEGACY_CAPACITY, 1024),
+                Val::U32(a::IDLE_TIMEOUT, 30000),
+            ]
+        );
+        assert_eq!(
+            e[1].change.attrs,
+            vec![
+                Val::U32(a::TICK, 250),
+                Val::U32(a::CHECKING_TIMEOUT, 3000),
+                Val::U32(a::MAX_HELD, 0),
+                Val::U32(a::LEGACY_TTL, 5000),
+            ]
+        );
+        // The rollback names the defaults too, so that it sets a TTL the
+        // file changed back to the default.
+        let mut d = snap();
+        d.services.clear();
+        assert_eq!(
+            render_with(&d, true),
+            format!(
+                "{HEADER}role client redirector client-capacity 1024 redirector-capacity 65536 legacy-capacity 4096 idle-timeout 30000\n\
+                 set tick 250 checking-timeout 3000 max-held 0 legacy-ttl 60000 mark-syns off\n"
+            )
+        );
+        assert!(parse_file(&render_with(&d, true)).is_ok());
+        // The legacy cache only with the redirector on; a set line only
+        // if there is something to set.
+        let client = Snapshot {
+            role: Some(1),
+            redir_capacity: Some(4096),
+            legacy_capacity: Some(1024),
+            params: Params {
+                legacy_ttl_ms: Some(60000),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(render(&client), format!("{HEADER}role client\n"));
+        assert_eq!(
+            render_with(&client, true),
+            format!("{HEADER}role client\nset legacy-ttl 60000\n")
+        );
+    }
+
+    #[test]
+    fn mark_syns_and_unmarked_local_are_saved_when_on() {
+        let mut s = snap();
+        s.params.mark_syns = Some(true);
+        s.services[0].unmarked_local = Some(true);
+        s.services[1].unmarked_local = Some(false);
+        let text = render(&s);
+        assert_eq!(
+            text.lines().collect::<Vec<_>>()[2..5],
+            [
+                "set tick 250 checking-timeout 3000 max-held 0 mark-syns on",
+                "service add tcp 10.0.0.100:80 sched rr response-timeout 1000 idle-timeout 60000 unmarked local",
+                "replica add tcp 10.0.0.100:80 10.0.0.11 weight 1 up",
+            ]
+        );
+        assert!(
+            text.ends_with("service add udp 10.0.0.100:53 sched mh idle-timeout 3000 grant 120\n")
+        );
+        let e = parse_file(&text).unwrap();
+        assert_eq!(e[1].change.attrs[3..], [Val::U8(a::MARK_SYNS, 1)]);
+        assert_eq!(e[2].change.attrs[6..], [Val::U8(a::UNMARKED_LOCAL, 1)]);
+        assert_eq!(e[5].change.attr(a::UNMARKED_LOCAL), None);
+        // The rollback names them off too, so that it turns off what the
+        // file turned on.
+        let d = snap();
+        let back = render_with(&d, true);
+        assert!(back.contains(
+            "\nset tick 250 checking-timeout 3000 max-held 0 legacy-ttl 60000 mark-syns off\n"
+        ));
+        assert!(back.contains(
+            "\nservice add tcp 10.0.0.100:80 sched rr response-timeout 1000 idle-timeout 60000 unmarked redirect\n"
+        ));
+        // not sent by the module: not named
+        assert!(
+            back.contains("\nservice add udp 10.0.0.100:53 sched mh idle-timeout 3000 grant 120\n")
+        );
+        let e = parse_file(&back).unwrap();
+        assert_eq!(
+            e[1].change.attr(a::MARK_SYNS),
+            Some(Val::U8(a::MARK_SYNS, 0))
+        );
+        assert_eq!(
+            e[2].change.attr(a::UNMARKED_LOCAL),
+            Some(Val::U8(a::UNMARKED_LOCAL, 0))
+        );
+        // Bad values in a file are usage errors naming the line.
+        assert_eq!(
+            usage("set mark-syns 2\n"),
+            "line 1: set: invalid mark-syns '2' (expected on or off)"
+        );
+        assert_eq!(
+            usage("service add tcp 10.0.0.1:80 unmarked maybe\n"),
+            "line 1: service add: invalid unmarked 'maybe' (expected local or redirect)"
         );
     }
 

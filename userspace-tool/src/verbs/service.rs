@@ -13,8 +13,10 @@ use crate::uapi::{a, iprp_cmd};
 pub const VERB: Verb = Verb {
     name: "service",
     summary: "add, change or delete a redirected service",
-    usage: "service add tcp|udp VIP:PORT [sched rr|wrr|lc|sh|mh] [response-timeout MS] [idle-timeout MS]\n       \
-            iprpctl service edit tcp|udp VIP:PORT [sched NAME] [response-timeout MS] [idle-timeout MS]\n       \
+    usage: "service add tcp|udp VIP:PORT [sched rr|wrr|lc|sh|mh] [response-timeout MS] [idle-timeout MS] [grant S]\n               \
+            [unmarked local|redirect]\n       \
+            iprpctl service edit tcp|udp VIP:PORT [sched NAME] [response-timeout MS] [idle-timeout MS] [grant S]\n               \
+            [unmarked local|redirect]\n       \
             iprpctl service del tcp|udp VIP:PORT",
     help: "Adds (IPRP_CMD_NEW_SERVICE), changes (IPRP_CMD_NEW_SERVICE with\n\
            NLM_F_REPLACE) or deletes (IPRP_CMD_DEL_SERVICE) a service of the\n\
@@ -33,7 +35,19 @@ pub const VERB: Verb = Verb {
                                    mh (Maglev hash); also -s NAME\n  \
              response-timeout MS   a client that has not answered a redirection\n                        \
                                    within MS is served by the redirector itself\n  \
-             idle-timeout MS       idle entries expire after MS\n\
+             idle-timeout MS       idle entries expire after MS\n  \
+             grant S               with each confirmation, let the client send its\n                        \
+                                   new flows of the service straight to the same\n                        \
+                                   replica for S seconds (0..86400; 0, the default:\n                        \
+                                   never)\n  \
+             unmarked local|redirect\n                        \
+                                   a new TCP flow whose SYN lacks the capability\n                        \
+                                   mark (iprpctl set mark-syns): local serves it\n                        \
+                                   at once without a REQ, so a legacy client never\n                        \
+                                   waits for the response timeout, but so is every\n                        \
+                                   client that does not mark: only where the IPRP\n                        \
+                                   clients mark; redirect (the default) sends a\n                        \
+                                   REQ for every new flow (IPRP_A_UNMARKED_LOCAL)\n\
            Times are milliseconds: 500, 500ms or 2s.\n\
            \n\
            Needs CAP_NET_ADMIN. Prints nothing on success.\n\
@@ -42,6 +56,7 @@ pub const VERB: Verb = Verb {
              iprpctl service add tcp 10.0.0.100:80 sched wrr response-timeout 200\n  \
              iprpctl service add -u 10.0.0.100:53\n  \
              iprpctl service edit tcp 10.0.0.100:80 sched rr\n  \
+             iprpctl service edit tcp 10.0.0.100:80 unmarked local\n  \
              iprpctl service del tcp 10.0.0.100:80\n",
     run,
 };
@@ -60,7 +75,8 @@ pub fn parse(toks: &[String]) -> Result<Change> {
                 c.flags = libc::NLM_F_REPLACE as u16;
             }
             key.push_to(&mut c);
-            let (mut sched, mut resp, mut idle) = (None, None, None);
+            let (mut sched, mut resp, mut idle, mut grant) = (None, None, None, None);
+            let mut unmarked_local = None;
             while let Some(tok) = t.next() {
                 match tok {
                     "sched" | "scheduler" | "-s" => {
@@ -75,6 +91,19 @@ pub fn parse(toks: &[String]) -> Result<Change> {
                         let v = t.value(tok)?;
                         idle = Some(parse::millis(&t, tok, v)?);
                     }
+                    "grant" => {
+                        let v = t.value(tok)?;
+                        grant = Some(parse::grant_seconds(&t, v)?);
+                    }
+                    "unmarked" => {
+                        let v = t.value(tok)?;
+                        unmarked_local = Some(parse::word(
+                            &t,
+                            tok,
+                            v,
+                            &[("local", true), ("redirect", false)],
+                        )?);
+                    }
                     _ => return Err(t.unexpected(tok)),
                 }
             }
@@ -87,10 +116,16 @@ pub fn parse(toks: &[String]) -> Result<Change> {
             if let Some(ms) = idle {
                 c.push(Val::U32(a::IDLE_TIMEOUT, ms));
             }
+            if let Some(s) = grant {
+                c.push(Val::U32(a::GRANT, s));
+            }
+            if let Some(l) = unmarked_local {
+                c.push(Val::U8(a::UNMARKED_LOCAL, u8::from(l)));
+            }
             if op == "edit" && c.attrs.len() == 3 {
-                return Err(
-                    t.err("nothing to change (give sched, response-timeout or idle-timeout)")
-                );
+                return Err(t.err(
+                    "nothing to change (give sched, response-timeout, idle-timeout, grant or unmarked)",
+                ));
             }
             Ok(c)
         }
@@ -209,6 +244,56 @@ mod tests {
     }
 
     #[test]
+    fn unmarked() {
+        let c = p(&[
+            "add",
+            "tcp",
+            "10.0.0.100:80",
+            "unmarked",
+            "local",
+            "grant",
+            "60",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.attrs[3..],
+            [Val::U32(a::GRANT, 60), Val::U8(a::UNMARKED_LOCAL, 1)]
+        );
+        // edit: alone, and back to the default
+        let c = p(&["edit", "-t", "10.0.0.100:80", "unmarked", "redirect"]).unwrap();
+        assert_eq!(c.flags, libc::NLM_F_REPLACE as u16);
+        assert_eq!(c.attrs[3..], [Val::U8(a::UNMARKED_LOCAL, 0)]);
+        // The last one given wins, like the other options.
+        let c = p(&[
+            "add",
+            "tcp",
+            "10.0.0.100:80",
+            "unmarked",
+            "redirect",
+            "unmarked",
+            "local",
+        ])
+        .unwrap();
+        assert_eq!(c.attrs[3..], [Val::U8(a::UNMARKED_LOCAL, 1)]);
+        assert_eq!(
+            usage(&["add", "tcp", "10.0.0.1:80", "unmarked"]),
+            "service add: 'unmarked' needs a value"
+        );
+        assert_eq!(
+            usage(&["edit", "tcp", "10.0.0.1:80", "unmarked", "maybe"]),
+            "service edit: invalid unmarked 'maybe' (expected local or redirect)"
+        );
+        assert_eq!(
+            usage(&["add", "tcp", "10.0.0.1:80", "unmarked", "1"]),
+            "service add: invalid unmarked '1' (expected local or redirect)"
+        );
+        assert_eq!(
+            usage(&["add", "tcp", "10.0.0.1:80", "local"]),
+            "service add: unexpected argument 'local'"
+        );
+    }
+
+    #[test]
     fn del() {
         let c = p(&["del", "udp", "10.0.0.100:53"]).unwrap();
         assert_eq!(c.cmd, iprp_cmd::IPRP_CMD_DEL_SERVICE);
@@ -282,7 +367,7 @@ mod tests {
         assert!(usage(&["change"]).contains("unknown subcommand 'change'"));
         assert_eq!(
             usage(&["edit", "tcp", "10.0.0.1:80"]),
-            "service edit: nothing to change (give sched, response-timeout or idle-timeout)"
+            "service edit: nothing to change (give sched, response-timeout, idle-timeout, grant or unmarked)"
         );
         assert!(usage(&["edit", "tcp", "10.0.0.1:80", "weight", "1"])
             .contains("service edit: unexpected argument 'weight'"));

@@ -146,6 +146,8 @@ mod tests {
             sched: Some(0),
             response_timeout_ms: None,
             idle_timeout_ms: None,
+            grant_s: None,
+            unmarked_local: None,
             replicas: vec![list::Replica {
                 addr: std::net::Ipv4Addr::new(10, 0, 0, 11),
                 weight: Some(1),

@@ -23,7 +23,9 @@ pub const VERB: Verb = Verb {
            Options:\n  \
              -j, --json  print {\"version\": \"...\", \"role\": [\"client\", ...],\n              \
                          \"counters\": {\"NAME\": N, ...}, \"stats\": {\"group.name\": N, ...}}\n              \
-                         (role and stats only if the module sends them)\n  \
+                         (role and stats only if the module sends them; also\n              \
+                         capacity, legacy_capacity, client_idle_timeout_ms and\n              \
+                         params, as docs/cli.md describes)\n  \
              -h, --help  this help\n\
            \n\
            Counter names are the IPRP_CTR_* ids of the UAPI header, lower-cased\n\
@@ -51,7 +53,17 @@ pub struct Status {
     pub redir_capacity: Option<u32>,
     /// `IPRP_A_IDLE_TIMEOUT`: the client's idle timeout, once set.
     pub client_idle_ms: Option<u32>,
+    /// `IPRP_A_LEGACY_CAPACITY`: slots of the redirector's legacy cache,
+    /// once the redirector's tables exist.
+    pub legacy_capacity: Option<u32>,
 }
+
+/// The module's default legacy cache size (`IPRP_A_LEGACY_CAPACITY`),
+/// which `save` leaves out.
+pub const LEGACY_CAPACITY_DEFAULT: u32 = 4096;
+/// The module's default legacy time to live (`IPRP_A_LEGACY_TTL`, ms),
+/// which `save` leaves out.
+pub const LEGACY_TTL_DEFAULT_MS: u32 = 60_000;
 
 /// The global parameters of a namespace, as far as the module sent them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +74,10 @@ pub struct Params {
     pub checking_timeout_ms: Option<u32>,
     /// `IPRP_A_MAX_HELD`.
     pub max_held: Option<u32>,
+    /// `IPRP_A_LEGACY_TTL`, ms.
+    pub legacy_ttl_ms: Option<u32>,
+    /// `IPRP_A_MARK_SYNS`: the client marks its SYNs (off by default).
+    pub mark_syns: Option<bool>,
 }
 
 impl Params {
@@ -70,8 +86,11 @@ impl Params {
     }
 
     /// `tick 500 checking-timeout 3000 max-held 1024`: the arguments of
-    /// `iprpctl set` that reproduce these values.
-    pub fn set_args(&self) -> String {
+    /// `iprpctl set` that reproduce these values. `legacy-ttl` only if it
+    /// is not the module's default and `mark-syns` only if on, unless
+    /// `defaults` (which names them whatever they are, for restore's
+    /// rollback).
+    pub fn set_args(&self, defaults: bool) -> String {
         let mut v = Vec::new();
         if let Some(ms) = self.tick_ms {
             v.push(format!("tick {ms}"));
@@ -81,6 +100,16 @@ impl Params {
         }
         if let Some(n) = self.max_held {
             v.push(format!("max-held {n}"));
+        }
+        if let Some(ms) = self.legacy_ttl_ms {
+            if defaults || ms != LEGACY_TTL_DEFAULT_MS {
+                v.push(format!("legacy-ttl {ms}"));
+            }
+        }
+        match self.mark_syns {
+            Some(true) => v.push("mark-syns on".into()),
+            Some(false) if defaults => v.push("mark-syns off".into()),
+            _ => {}
         }
         v.join(" ")
     }
@@ -127,6 +156,9 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Status> {
             iprp_attr::IPRP_A_CLIENT_CAPACITY => s.client_capacity = Some(a.u32()?),
             iprp_attr::IPRP_A_REDIR_CAPACITY => s.redir_capacity = Some(a.u32()?),
             iprp_attr::IPRP_A_IDLE_TIMEOUT => s.client_idle_ms = Some(a.u32()?),
+            iprp_attr::IPRP_A_LEGACY_CAPACITY => s.legacy_capacity = Some(a.u32()?),
+            iprp_attr::IPRP_A_LEGACY_TTL => s.params.legacy_ttl_ms = Some(a.u32()?),
+            iprp_attr::IPRP_A_MARK_SYNS => s.params.mark_syns = Some(a.u8()? != 0),
             iprp_attr::IPRP_A_STATS => s.stats = Some(parse_stats(&a)?),
             iprp_attr::IPRP_A_COUNTERS => {
                 for c in a.nested_attrs() {
@@ -225,6 +257,9 @@ pub fn to_json(s: &Status) -> Json {
             .insert("redirector", super::opt(s.redir_capacity));
         o.insert("capacity", c);
     }
+    if let Some(n) = s.legacy_capacity {
+        o.insert("legacy_capacity", n);
+    }
     if let Some(ms) = s.client_idle_ms {
         o.insert("client_idle_timeout_ms", ms);
     }
@@ -233,7 +268,9 @@ pub fn to_json(s: &Status) -> Json {
         let mut j = Json::object();
         j.insert("tick_ms", super::opt(p.tick_ms))
             .insert("checking_timeout_ms", super::opt(p.checking_timeout_ms))
-            .insert("max_held", super::opt(p.max_held));
+            .insert("max_held", super::opt(p.max_held))
+            .insert("legacy_ttl_ms", super::opt(p.legacy_ttl_ms))
+            .insert("mark_syns", super::opt(p.mark_syns));
         o.insert("params", j);
     }
     o.insert("counters", counters_json(s));
@@ -277,18 +314,35 @@ pub fn to_human(s: &Status) -> String {
             cap(s.redir_capacity)
         ));
     }
+    if let Some(n) = s.legacy_capacity {
+        out.push_str(&format!("legacy capacity: {n}\n"));
+    }
     if let Some(ms) = s.client_idle_ms {
         out.push_str(&format!("client idle timeout: {}\n", super::fmt_ms(ms)));
     }
     if !s.params.is_empty() {
         let p = &s.params;
         let ms = |v: Option<u32>| v.map_or("-".to_string(), super::fmt_ms);
-        out.push_str(&format!(
-            "params: tick {}, checking-timeout {}, max-held {}\n",
+        let mut line = format!(
+            "params: tick {}, checking-timeout {}, max-held {}",
             ms(p.tick_ms),
             ms(p.checking_timeout_ms),
             cap(p.max_held)
-        ));
+        );
+        // Only from a module that has the legacy cache.
+        if let Some(ttl) = p.legacy_ttl_ms {
+            line.push_str(&format!(", legacy-ttl {}", super::fmt_ms(ttl)));
+        }
+        // Only from a module that marks SYNs.
+        if let Some(on) = p.mark_syns {
+            line.push_str(if on {
+                ", mark-syns on"
+            } else {
+                ", mark-syns off"
+            });
+        }
+        out.push_str(&line);
+        out.push('\n');
     }
     out.push('\n');
     out.push_str(&tables(s));
@@ -462,7 +516,7 @@ mod tests {
             .put_u32(a::IDLE_TIMEOUT, 30000);
         let s = parse_buf(&b.finish(1));
         assert_eq!(
-            s.params.set_args(),
+            s.params.set_args(false),
             "tick 500 checking-timeout 3000 max-held 1024"
         );
         assert_eq!(
@@ -474,7 +528,7 @@ mod tests {
             concat!(
                 r#"{"version":"0.3.0","role":["client","redirector"],"#,
                 r#""capacity":{"client":4096,"redirector":65536},"client_idle_timeout_ms":30000,"#,
-                r#""params":{"tick_ms":500,"checking_timeout_ms":3000,"max_held":1024},"counters":{}}"#
+                r#""params":{"tick_ms":500,"checking_timeout_ms":3000,"max_held":1024,"legacy_ttl_ms":null,"mark_syns":null},"counters":{}}"#
             )
         );
         assert_eq!(
@@ -487,5 +541,129 @@ mod tests {
              \n\
              COUNTER  VALUE\n"
         );
+    }
+
+    #[test]
+    fn legacy_capacity_and_ttl() {
+        let mut b = MsgBuilder::genl(40, 0, iprp_cmd::IPRP_CMD_GET_STATUS as u8, 1);
+        b.put_str(a::VERSION, "0.4.0")
+            .put_u32(a::ROLE, 2)
+            .put_u32(a::TICK, 500)
+            .put_u32(a::CHECKING_TIMEOUT, 3000)
+            .put_u32(a::MAX_HELD, 1024)
+            .put_u32(a::REDIR_CAPACITY, 4096)
+            .put_u32(a::LEGACY_CAPACITY, 1024)
+            .put_u32(a::LEGACY_TTL, 1500);
+        let s = parse_buf(&b.finish(1));
+        assert_eq!(s.legacy_capacity, Some(1024));
+        assert_eq!(s.params.legacy_ttl_ms, Some(1500));
+        assert_eq!(
+            to_json(&s).to_string(),
+            concat!(
+                r#"{"version":"0.4.0","role":["redirector"],"#,
+                r#""capacity":{"client":null,"redirector":4096},"legacy_capacity":1024,"#,
+                r#""params":{"tick_ms":500,"checking_timeout_ms":3000,"max_held":1024,"legacy_ttl_ms":1500,"mark_syns":null},"counters":{}}"#
+            )
+        );
+        assert_eq!(
+            to_human(&s),
+            "iprp module version 0.4.0\n\
+             role: redirector\n\
+             capacity: client -, redirector 4096\n\
+             legacy capacity: 1024\n\
+             params: tick 500ms, checking-timeout 3s, max-held 1024, legacy-ttl 1500ms\n\
+             \n\
+             COUNTER  VALUE\n"
+        );
+        // save names the TTL only if it is not the default, the rollback
+        // always
+        assert_eq!(
+            s.params.set_args(false),
+            "tick 500 checking-timeout 3000 max-held 1024 legacy-ttl 1500"
+        );
+        let dflt = Params {
+            legacy_ttl_ms: Some(LEGACY_TTL_DEFAULT_MS),
+            ..s.params
+        };
+        assert_eq!(
+            dflt.set_args(false),
+            "tick 500 checking-timeout 3000 max-held 1024"
+        );
+        assert_eq!(
+            dflt.set_args(true),
+            "tick 500 checking-timeout 3000 max-held 1024 legacy-ttl 60000"
+        );
+        // 0: no legacy client is remembered
+        let zero = Params {
+            legacy_ttl_ms: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(zero.set_args(false), "legacy-ttl 0");
+        let st = Status {
+            params: zero,
+            ..Default::default()
+        };
+        assert!(to_human(&st)
+            .contains("params: tick -, checking-timeout -, max-held -, legacy-ttl 0ms\n"));
+    }
+
+    #[test]
+    fn mark_syns() {
+        let reply = |on: u8| {
+            let mut b = MsgBuilder::genl(40, 0, iprp_cmd::IPRP_CMD_GET_STATUS as u8, 1);
+            b.put_str(a::VERSION, "0.5.0")
+                .put_u32(a::ROLE, 1)
+                .put_u32(a::TICK, 500)
+                .put_u32(a::CHECKING_TIMEOUT, 3000)
+                .put_u32(a::MAX_HELD, 1024)
+                .put_u32(a::LEGACY_TTL, 60000)
+                .put_u8(a::MARK_SYNS, on);
+            parse_buf(&b.finish(1))
+        };
+        let on = reply(1);
+        assert_eq!(on.params.mark_syns, Some(true));
+        assert_eq!(
+            to_json(&on).to_string(),
+            concat!(
+                r#"{"version":"0.5.0","role":["client"],"#,
+                r#""params":{"tick_ms":500,"checking_timeout_ms":3000,"max_held":1024,"legacy_ttl_ms":60000,"mark_syns":true},"counters":{}}"#
+            )
+        );
+        assert_eq!(
+            to_human(&on),
+            "iprp module version 0.5.0\n\
+             role: client\n\
+             params: tick 500ms, checking-timeout 3s, max-held 1024, legacy-ttl 60s, mark-syns on\n\
+             \n\
+             COUNTER  VALUE\n"
+        );
+        // save names it only when on, the rollback always
+        assert_eq!(
+            on.params.set_args(false),
+            "tick 500 checking-timeout 3000 max-held 1024 mark-syns on"
+        );
+        let off = reply(0);
+        assert_eq!(off.params.mark_syns, Some(false));
+        assert!(to_json(&off).to_string().contains(r#""mark_syns":false"#));
+        assert!(to_human(&off).contains(", legacy-ttl 60s, mark-syns off\n"));
+        assert_eq!(
+            off.params.set_args(false),
+            "tick 500 checking-timeout 3000 max-held 1024"
+        );
+        assert_eq!(
+            off.params.set_args(true),
+            "tick 500 checking-timeout 3000 max-held 1024 legacy-ttl 60000 mark-syns off"
+        );
+        // Alone, it is still a params line.
+        let st = Status {
+            params: Params {
+                mark_syns: Some(true),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(to_human(&st)
+            .contains("params: tick -, checking-timeout -, max-held -, mark-syns on\n"));
+        assert_eq!(st.params.set_args(false), "mark-syns on");
     }
 }

@@ -82,6 +82,8 @@ pub fn spec<'a>(sched: SchedKind, replicas: &'a [ReplicaSpec]) -> ServiceSpec<'a
         sched,
         response_timeout_ms: 1000,
         idle_timeout_ms: 60_000,
+        grant_s: 0,
+        unmarked_local: false,
         replicas,
     }
 }
@@ -95,6 +97,11 @@ pub fn services(sched: SchedKind, replicas: &[ReplicaSpec]) -> Svcs {
 
 pub fn redir(cap: usize) -> Redir {
     RedirShard::new_in(vec![RedirSlot::EMPTY; cap], HashKey::new(1, 2))
+}
+
+/// A client cache of the default size.
+pub fn legacy_cache(key: HashKey) -> LegacyClients<Vec<LegacySlot>> {
+    LegacyClients::new_in(vec![LegacySlot::EMPTY; LEGACY_SLOTS], key)
 }
 
 pub fn client(cap: usize) -> Client {
@@ -121,6 +128,7 @@ pub fn syn(client: Ipv4, cport: u16) -> PacketInfo {
         sport: cport,
         dport: PORT,
         initial: true,
+        mark: Mark::Unknown,
     }
 }
 
