@@ -632,7 +632,8 @@ impl NetState {
         c.wildcards.lock().clear(|a| c.granted.remove(a));
     }
 
-    /// Removes every redirector entry, and every service if `services`.
+    /// Removes every redirector entry; with `services`, every service, the
+    /// client cache and the grants too.
     pub(crate) fn flush_redirector(&self, services: bool) {
         let Some(r) = self.redirector_tables() else {
             return;
@@ -642,9 +643,13 @@ impl NetState {
         for shard in g.shards.iter_mut() {
             shard.clear(g.shared);
         }
-        r.legacy.lock().clear(shim::now_ms());
-        r.grants.lock().clear();
         if services {
+            // Everything: the client cache and the grants too. A flush of
+            // the redirector's flows keeps what R knows of its clients
+            // (`iprpctl legacy flush` empties that) and the grants it can
+            // still revoke.
+            r.legacy.lock().clear(shim::now_ms());
+            r.grants.lock().clear();
             for s in g.shared.iter() {
                 r.vips.remove(s.vip());
             }

@@ -195,6 +195,7 @@ assert known.get(sys.argv[2]) == "capable", known
 	check "$(stat R redirector.legacy_clients)" -eq 0 "R remembers no legacy client with legacy-ttl 0"
 	# The next test wants L unknown again (this also forgets C).
 	n R "$IPRPCTL" flush redirector
+	n R "$IPRPCTL" legacy flush
 }
 
 t_legacy_icmp() {
