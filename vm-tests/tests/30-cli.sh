@@ -478,6 +478,9 @@ t_filters() {
 	# only this test's flows in the tables
 	n C "$IPRPCTL" flush client
 	n R "$IPRPCTL" flush redirector
+	# L must be unknown to R, so that its datagram makes an entry (a flush
+	# of the flows keeps the client cache).
+	n R "$IPRPCTL" legacy flush
 	# idle timeouts far above the test's duration: each CLI call can take
 	# seconds in a loaded TCG guest, and expired entries would skew counts
 	n R "$IPRPCTL" service add udp "$VIP:5300" idle-timeout 600s
