@@ -220,18 +220,27 @@ impl<S: DerefMut<Target = [LegacySlot]>> LegacyClients<S> {
     /// now, so it is no longer legacy (its silences still count: only a
     /// confirmed flow makes it capable). True if it was legacy.
     pub fn marked(&mut self, client: Ipv4, now: u64) -> bool {
+        let taken = self.take(client, now, |what| what == Known::Legacy);
+        if taken {
+            self.counters.legacy_forgotten_marked += 1;
+        }
+        taken
+    }
+
+    /// Empties `client`'s live slot if `which` accepts what R knows of
+    /// it. True if it did.
+    fn take(&mut self, client: Ipv4, now: u64, which: impl Fn(Known) -> bool) -> bool {
         let range = self.bucket(client);
         let Some(bucket) = self.slots.get_mut(range) else {
             return false;
         };
         let Some(s) = bucket
             .iter_mut()
-            .find(|s| s.client == client && s.live(now) && s.what == Known::Legacy)
+            .find(|s| s.client == client && s.live(now) && which(s.what))
         else {
             return false;
         };
         *s = LegacySlot::EMPTY;
-        self.counters.legacy_forgotten_marked += 1;
         true
     }
 
@@ -242,21 +251,11 @@ impl<S: DerefMut<Target = [LegacySlot]>> LegacyClients<S> {
 
     /// Forgets `client` (operator). True if it was remembered at `now`.
     pub fn forget(&mut self, client: Ipv4, now: u64) -> bool {
-        let range = self.bucket(client);
-        let Some(bucket) = self.slots.get_mut(range) else {
-            return false;
-        };
-        match bucket
-            .iter_mut()
-            .find(|s| s.client == client && s.live(now))
-        {
-            Some(s) => {
-                *s = LegacySlot::EMPTY;
-                self.counters.legacy_flushed += 1;
-                true
-            }
-            None => false,
+        let taken = self.take(client, now, |_| true);
+        if taken {
+            self.counters.legacy_flushed += 1;
         }
+        taken
     }
 
     /// Forgets every client; returns how many were remembered at `now`.
