@@ -21,7 +21,9 @@ bench_up "$D" far
 for r in $(seq "$ROUNDS"); do
 	for t in $(shuffled $TIMEOUTS); do
 		n R "$IPRPCTL" service edit tcp "$VIP:8080" response-timeout "$t"
+		# The paper's path: R must not remember L from the round before.
 		n R "$IPRPCTL" flush redirector
+		n R "$IPRPCTL" legacy flush
 		before=$(stat R redirector.to_accept)
 		pids=""
 		for i in $(seq "$K"); do
@@ -44,8 +46,9 @@ done
 
 # The same client answering REQs with ICMP protocol unreachable, as the
 # stack of a host without IPRP does (legacy_host.py: L's kernel here has the
-# module): at a 1000 ms response timeout, the first connect after a flush
-# (R learns from the ICMP error) and the next one (R remembers L).
+# module): at a 1000 ms response timeout, the first connect after a flush of
+# the flows and the client cache (R learns from the ICMP error) and the next
+# one (R remembers L).
 # Writes fig12-legacy-icmp-raw.csv: round,seq,first_ms,next_ms
 ICSV=$OUT/fig12-legacy-icmp-raw.csv
 echo "round,seq,first_ms,next_ms" >"$ICSV"
@@ -55,6 +58,7 @@ for _ in $(seq 100); do grep -q ready /tmp/legacy-host.log && break; sleep 0.1; 
 for r in $(seq "$ROUNDS"); do
 	for i in $(seq "$K"); do
 		n R "$IPRPCTL" flush redirector
+		n R "$IPRPCTL" legacy flush
 		first=$(n L curl -s --max-time 30 -o /tmp/legacy.a -w '%{time_connect}' "http://$VIP:8080/who")
 		next=$(n L curl -s --max-time 30 -o /tmp/legacy.b -w '%{time_connect}' "http://$VIP:8080/who")
 		[ "$(cat /tmp/legacy.a)" = R ] && [ "$(cat /tmp/legacy.b)" = R ] ||

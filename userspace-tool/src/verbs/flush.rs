@@ -19,8 +19,8 @@ pub const VERB: Verb = Verb {
                               with its replicas: iprp starts from scratch (the\n                   \
                               roles and table sizes stay)\n\
            flush client       the client's bindings only (IPRP_A_ROLE = client)\n\
-           flush redirector   the redirection and accept tables only; services\n                   \
-                              and replicas stay\n\
+           flush redirector   the redirection and accept tables only; services,\n                   \
+                              replicas, the client cache and grants stay\n\
            flush client redirector   both roles' tables; services stay\n\
            \n\
            Live flows whose entries are flushed start over: a redirected flow's\n\
