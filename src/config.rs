@@ -30,6 +30,10 @@ fn config_error(e: ConfigError) -> (Error, &'static CStr) {
         ConfigError::BadService => (EINVAL, c"invalid service address or port"),
         ConfigError::BadTimeout => (EINVAL, c"invalid timeout"),
         ConfigError::BadGrant => (ERANGE, c"wildcard grant longer than a day"),
+        ConfigError::FleetNeedsHash => (
+            EINVAL,
+            c"a fleet service needs a consistent scheduler (sh or mh)",
+        ),
         ConfigError::Exists => (EEXIST, c"the service already exists"),
         ConfigError::NoService => (ENOENT, c"no such service"),
         ConfigError::NoReplica => (ENOENT, c"no such replica in the service"),
@@ -113,7 +117,7 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
     {
         let g = redir.tables.lock_all();
         let current = g.shared.lookup(proto, vip, port);
-        let (sched, resp, idle, grant, unmarked, replicas) = match (replace, current) {
+        let (sched, resp, idle, grant, unmarked, seed, replicas) = match (replace, current) {
             (true, None) => return Err((ENOENT, c"no such service to edit")),
             (true, Some(svc)) => (
                 svc.sched() as u8,
@@ -121,6 +125,7 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
                 svc.idle_timeout_ms(),
                 svc.grant_s(),
                 svc.unmarked_local(),
+                svc.fleet_seed(),
                 replica_specs(svc),
             ),
             (false, _) => (
@@ -129,6 +134,7 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
                 DEFAULT_IDLE_TIMEOUT_MS,
                 0,
                 false,
+                0,
                 HVec::new(),
             ),
         };
@@ -145,6 +151,7 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
             unmarked_local: attrs
                 .u8(a::IPRP_A_UNMARKED_LOCAL)
                 .map_or(unmarked, |u| u != 0),
+            fleet_seed: attrs.u64(a::IPRP_A_FLEET_SEED).unwrap_or(seed),
             replicas: &replicas,
         };
         if replace {
@@ -275,6 +282,7 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
             idle_timeout_ms: svc.idle_timeout_ms(),
             grant_s: svc.grant_s(),
             unmarked_local: svc.unmarked_local(),
+            fleet_seed: svc.fleet_seed(),
             replicas: &list,
         };
         g.shared.update(&spec).map(|_| ()).map_err(config_error)?;

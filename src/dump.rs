@@ -222,6 +222,7 @@ fn put_service(m: &mut Msg<'_>, svc: &Service) -> Result {
     m.put_u32(a::IPRP_A_IDLE_TIMEOUT, svc.idle_timeout_ms())?;
     m.put_u32(a::IPRP_A_GRANT, svc.grant_s())?;
     m.put_u8(a::IPRP_A_UNMARKED_LOCAL, u8::from(svc.unmarked_local()))?;
+    m.put_u64(a::IPRP_A_FLEET_SEED, svc.fleet_seed(), a::IPRP_A_PAD)?;
     m.nest(a::IPRP_A_REPLICAS, |m| {
         for r in svc.replicas() {
             m.nest(a::IPRP_A_REPLICA, |m| {

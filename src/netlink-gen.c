@@ -84,7 +84,7 @@ static const struct nla_policy iprp_set_role_nl_policy[IPRP_A_LEGACY_CAPACITY + 
 };
 
 /* IPRP_CMD_NEW_SERVICE - do */
-static const struct nla_policy iprp_new_service_nl_policy[IPRP_A_UNMARKED_LOCAL + 1] = {
+static const struct nla_policy iprp_new_service_nl_policy[IPRP_A_FLEET_SEED + 1] = {
 	[IPRP_A_PROTO] = { .type = NLA_U8, },
 	[IPRP_A_VIP] = { .type = NLA_BE32, },
 	[IPRP_A_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
@@ -93,6 +93,7 @@ static const struct nla_policy iprp_new_service_nl_policy[IPRP_A_UNMARKED_LOCAL 
 	[IPRP_A_IDLE_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_idle_timeout_range),
 	[IPRP_A_GRANT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_grant_range),
 	[IPRP_A_UNMARKED_LOCAL] = NLA_POLICY_MAX(NLA_U8, 1),
+	[IPRP_A_FLEET_SEED] = { .type = NLA_U64, },
 };
 
 /* IPRP_CMD_DEL_SERVICE - do */
@@ -184,7 +185,7 @@ const struct genl_split_ops iprp_nl_ops[15] = {
 		.cmd		= IPRP_CMD_NEW_SERVICE,
 		.doit		= iprp_nl_new_service_doit,
 		.policy		= iprp_new_service_nl_policy,
-		.maxattr	= IPRP_A_UNMARKED_LOCAL,
+		.maxattr	= IPRP_A_FLEET_SEED,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

@@ -174,6 +174,11 @@ impl<'a> Attrs<'a> {
         self.fixed(ty).map(u32::from_ne_bytes)
     }
 
+    /// A `u64` attribute (host order).
+    pub(crate) fn u64(&self, ty: u32) -> Option<u64> {
+        self.fixed(ty).map(u64::from_ne_bytes)
+    }
+
     /// An IPv4 address attribute (four bytes in network order).
     pub(crate) fn ipv4(&self, ty: u32) -> Option<Ipv4> {
         self.fixed(ty).map(Ipv4::from_octets)

@@ -148,6 +148,19 @@ pub fn grant_seconds(t: &Toks<'_>, s: &str) -> Result<u32> {
     }
 }
 
+/// A 64-bit seed, as the value of keyword `kw`: decimal or `0x` hex.
+pub fn seed(t: &Toks<'_>, kw: &str, s: &str) -> Result<u64> {
+    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) if !hex.is_empty() => u64::from_str_radix(hex, 16),
+        _ => s.parse::<u64>(),
+    };
+    v.map_err(|_| {
+        t.err(format!(
+            "invalid {kw} '{s}' (expected 0..2^64-1, decimal or 0x hex)"
+        ))
+    })
+}
+
 /// One of the `words` (exactly), as the value of keyword `kw`.
 pub fn word<T: Copy>(t: &Toks<'_>, kw: &str, s: &str, words: &[(&str, T)]) -> Result<T> {
     words

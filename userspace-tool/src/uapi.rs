@@ -103,6 +103,7 @@ pub mod a {
     pub const EXPIRES: u16 = A::IPRP_A_EXPIRES as u16;
     pub const MARK_SYNS: u16 = A::IPRP_A_MARK_SYNS as u16;
     pub const UNMARKED_LOCAL: u16 = A::IPRP_A_UNMARKED_LOCAL as u16;
+    pub const FLEET_SEED: u16 = A::IPRP_A_FLEET_SEED as u16;
 }
 
 /// The protocols a service may have (`IPRP_A_PROTO`), as `(name, number)`.

@@ -134,6 +134,7 @@ fn setup(n: u64, ops: usize, rng: &mut Rng32) -> Setup {
         idle_timeout_ms: u32::MAX,
         grant_s: 0,
         unmarked_local: false,
+        fleet_seed: 0,
         replicas: &[ReplicaSpec {
             addr: S,
             weight: 1,

@@ -235,6 +235,16 @@ counters! {
         /// New flows served locally at once because their SYN carried no
         /// capability mark and their service serves such flows itself.
         local_unmarked,
+        /// CHK with no entry, of a fleet service, naming the replica this
+        /// redirector picks for the client: confirmed with a new CONFIRMED
+        /// entry (another member sent the REQ, R27).
+        chk_fleet_confirmed,
+        /// The same, confirmed without an entry: the shard was full (R27).
+        chk_fleet_unstored,
+        /// SENT entries of fleet services that reached the response
+        /// timeout: their client is not learned as legacy, since its CHK
+        /// may have gone to another member (R18, R27).
+        fleet_silence_unlearned,
     }
 }
 

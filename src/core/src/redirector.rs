@@ -488,7 +488,10 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             self.counters.msg_not_chk += 1;
             return Err(DropReason::NotChk);
         }
-        let Some(svc) = svcs.find(m.proto, dst, m.sport).and_then(|i| svcs.get(i)) else {
+        let Some((si, svc)) = svcs
+            .find(m.proto, dst, m.sport)
+            .and_then(|i| Some((i, svcs.get(i)?)))
+        else {
             self.counters.chk_not_service += 1;
             return Err(DropReason::NotService);
         };
@@ -507,6 +510,9 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             sport: m.sport,
         };
         let Some(e) = self.find(&k).and_then(|i| self.table.get_mut(i)) else {
+            if svc.fleet_seed() != 0 && svc.pick(src).is_some_and(|(_, r)| r == m.replica) {
+                return Ok(self.fleet_confirm(si, svc, k, m, now));
+            }
             self.counters.chk_no_entry += 1;
             self.counters.alm_sent += 1;
             return Ok(alm);
@@ -574,6 +580,56 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 self.counters.alm_sent += 1;
                 Ok(alm)
             }
+        }
+    }
+
+    /// R27: a CHK of flow `k` of fleet service `svc` that this redirector
+    /// has no entry for, naming the replica it would pick itself: another
+    /// member of the fleet sent the REQ (ECMP or anycast moved the flow's
+    /// packets). Confirmed as R10 would have, with a CONFIRMED entry if the
+    /// shard has room (for duplicate CHKs, counts and dumps) and without
+    /// one otherwise: a repeated CHK is confirmed again the same way.
+    fn fleet_confirm(
+        &mut self,
+        si: usize,
+        svc: &Service,
+        k: FlowKey,
+        m: &Repr,
+        now: u64,
+    ) -> Outgoing {
+        let e = REntry {
+            flow: k,
+            state: RState::Confirmed,
+            key: m.key,
+            replica: m.replica,
+            last_activity: now,
+            last_response: now,
+            last_req: now,
+            response_timeout_ms: svc.response_timeout_ms(),
+            idle_timeout_ms: svc.idle_timeout_ms(),
+            svc: si as u32,
+            svc_gen: svc.generation(),
+            replica_gen: 0,
+            counted: true,
+            served_local: false,
+        };
+        match self.table.insert(e) {
+            Some(i) => {
+                let replica_gen = svc.conn_inc(m.replica);
+                if let Some(e) = self.table.get_mut(i) {
+                    e.replica_gen = replica_gen;
+                }
+                self.counters.chk_fleet_confirmed += 1;
+            }
+            None => self.counters.chk_fleet_unstored += 1,
+        }
+        self.counters.cfm_sent += 1;
+        bump(&svc.live().stripe(self.stripe).flows_redirected);
+        Outgoing {
+            from: k.vip,
+            to: k.client,
+            msg: m.answer(MsgType::Cfm, m.key),
+            ext: Ext::offer(svc.grant_s()),
         }
     }
 
@@ -663,10 +719,17 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 let e = *e;
                 self.move_to_accept(svcs, i);
                 self.counters.to_accept += 1;
-                if let Some(s) = svc_of(svcs, &e) {
+                let svc = svc_of(svcs, &e);
+                if let Some(s) = svc {
                     bump(&s.live().stripe(self.stripe).flows_local);
                 }
-                silent(e.flow.client);
+                if svc.is_some_and(|s| s.fleet_seed() != 0) {
+                    // The CHK may have reached another member (R27): this
+                    // silence says nothing about the client.
+                    self.counters.fleet_silence_unlearned += 1;
+                } else {
+                    silent(e.flow.client);
+                }
             } else if e.state == RState::Sent
                 && now.saturating_sub(e.last_req) >= RESEND_AFTER_MS
                 && !resend.is_full()

@@ -105,6 +105,14 @@ pub struct ServiceSpec<'a> {
     /// at once, without a REQ (docs/protocol.md, "Capability mark"); when
     /// false (the paper), such a flow gets a REQ like any other.
     pub unmarked_local: bool,
+    /// Fleet seed (0: none). Every redirector of a fleet, sharing the
+    /// service address, configures the same non-zero seed: the replica of
+    /// a flow then depends only on the seed, the client address and the
+    /// replica set, so each member picks the same one, and a member
+    /// confirms a CHK for a flow it never saw when the CHK names that
+    /// replica (docs/protocol.md, "Redirector fleets", R27). Needs a
+    /// consistent scheduler: source hash or Maglev.
+    pub fleet_seed: u64,
     /// Replicas, at most [`MAX_REPLICAS`], distinct non-zero addresses.
     pub replicas: &'a [ReplicaSpec],
 }
@@ -116,6 +124,12 @@ pub const MAX_GRANT_S: u32 = 86_400;
 pub const DEFAULT_RESPONSE_TIMEOUT_MS: u32 = 1000;
 /// Default idle timeout at the redirector (ms).
 pub const DEFAULT_IDLE_TIMEOUT_MS: u32 = 60_000;
+
+/// The client-hashing key of a fleet service: the seed in both halves,
+/// the second one tagged, so that a seed's key is fixed by the seed alone.
+pub fn fleet_key(seed: u64) -> HashKey {
+    HashKey::new(seed, seed ^ 0x6970_7270_666c_6565)
+}
 
 /// Why a configuration request was refused. Nothing was changed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -132,6 +146,9 @@ pub enum ConfigError {
     BadTimeout,
     /// Wildcard grant longer than [`MAX_GRANT_S`].
     BadGrant,
+    /// A fleet seed on a service whose scheduler is not consistent (source
+    /// hash or Maglev).
+    FleetNeedsHash,
     /// A service with this protocol, VIP and port exists already.
     Exists,
     /// No such service.
@@ -197,6 +214,7 @@ pub struct Service {
     idle_timeout_ms: u32,
     grant_s: u32,
     unmarked_local: bool,
+    fleet_seed: u64,
     replicas: heapless::Vec<Replica, MAX_REPLICAS>,
     lut: [u8; LUT_SIZE],
     lut_len: u16,
@@ -219,6 +237,7 @@ impl Service {
             idle_timeout_ms: 0,
             grant_s: 0,
             unmarked_local: false,
+            fleet_seed: 0,
             replicas: heapless::Vec::new(),
             lut: [LUT_NONE; LUT_SIZE],
             lut_len: 0,
@@ -259,6 +278,10 @@ impl Service {
     /// Whether unmarked TCP flows are served locally at once.
     pub fn unmarked_local(&self) -> bool {
         self.unmarked_local
+    }
+    /// Fleet seed (0: not a fleet service).
+    pub fn fleet_seed(&self) -> u64 {
+        self.fleet_seed
     }
     /// Generation number: identifies this service among every service the
     /// slot held. Set when the service is added, kept by edits.
@@ -548,6 +571,9 @@ fn validate(spec: &ServiceSpec<'_>) -> Result<(), ConfigError> {
     if spec.grant_s > MAX_GRANT_S {
         return Err(ConfigError::BadGrant);
     }
+    if spec.fleet_seed != 0 && !matches!(spec.sched, SchedKind::SourceHash | SchedKind::Maglev) {
+        return Err(ConfigError::FleetNeedsHash);
+    }
     if spec.replicas.len() > MAX_REPLICAS {
         return Err(ConfigError::TooManyReplicas);
     }
@@ -650,7 +676,13 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
         s.idle_timeout_ms = spec.idle_timeout_ms;
         s.grant_s = spec.grant_s;
         s.unmarked_local = spec.unmarked_local;
-        s.key = key;
+        s.fleet_seed = spec.fleet_seed;
+        // A fleet's members hash clients with the seed, not with their own
+        // random key.
+        s.key = match spec.fleet_seed {
+            0 => key,
+            seed => fleet_key(seed),
+        };
         s.cursor = AtomicU32::new(0);
         s.replicas.clear();
         for (r, k) in spec.replicas.iter().zip(kept.iter()) {
@@ -663,6 +695,12 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
                 conns: AtomicU32::new(k.conns),
                 assigned: AtomicU64::new(k.assigned),
             });
+        }
+        if spec.fleet_seed != 0 {
+            // The lookup table is built in replica order and holds replica
+            // indexes: in address order, members that list the same replicas
+            // in another order build the same table.
+            s.replicas.sort_unstable_by_key(|r| r.addr.to_bits());
         }
         s.rebuild_lut();
     }

@@ -1064,6 +1064,7 @@ fn r42_a_service_may_serve_unmarked_syns_at_once() {
     let mut s = ServiceTable::new_in(svc_storage(8), HashKey::new(11, 12));
     s.add(&ServiceSpec {
         unmarked_local: true,
+        fleet_seed: 0,
         ..spec(SchedKind::RoundRobin, &reps)
     })
     .unwrap();
@@ -1207,4 +1208,146 @@ fn r45_revoking_a_replica_sends_each_grant_naming_it_a_revocation_three_times() 
     let mut o = offered_cfm(clients[0], 5, S2, 1, 60);
     g.attach(&mut o, 2_000, &mut rng);
     assert_ne!(o.ext.grant.unwrap().token, tokens[0]);
+}
+
+/// A fleet service (sched `sched`, seed `seed`) on VIP:80 in a table of
+/// its own, with the table's own random key `k`.
+fn fleet(sched: SchedKind, seed: u64, replicas: &[ReplicaSpec], k: u64) -> Svcs {
+    let mut t = ServiceTable::new_in(svc_storage(8), HashKey::new(k, k + 1));
+    t.add(&ServiceSpec {
+        fleet_seed: seed,
+        ..spec(sched, replicas)
+    })
+    .unwrap();
+    t
+}
+
+#[test]
+fn r46_fleet_members_with_one_seed_pick_the_same_replica_for_every_client() {
+    let reps = [rep(S1, 1), rep(S2, 1), rep(S3, 2)];
+    let rev = [rep(S3, 2), rep(S1, 1), rep(S2, 1)];
+    for sched in [SchedKind::Maglev, SchedKind::SourceHash] {
+        // Two members: their own random keys, the replicas listed in
+        // another order; one seed.
+        let a = fleet(sched, 0x5eed, &reps, 100);
+        let b = fleet(sched, 0x5eed, &rev, 200);
+        let (sa, sb) = (a.lookup(Proto::Tcp, VIP, PORT).unwrap(), b.lookup(Proto::Tcp, VIP, PORT).unwrap());
+        let mut seen = std::collections::BTreeSet::new();
+        for c in 0..2000u32 {
+            let client = Ipv4::from_bits(0x0a00_0000 + c);
+            let (pa, pb) = (sa.pick(client).unwrap().1, sb.pick(client).unwrap().1);
+            assert_eq!(pa, pb, "{sched:?}: members disagree on {client:?}");
+            seen.insert(pa);
+        }
+        assert_eq!(seen.len(), 3, "{sched:?}: every replica gets clients");
+        // Without the seed, each member hashes with its own key.
+        let a0 = fleet(sched, 0, &reps, 100);
+        let b0 = fleet(sched, 0, &reps, 200);
+        let (sa0, sb0) = (a0.lookup(Proto::Tcp, VIP, PORT).unwrap(), b0.lookup(Proto::Tcp, VIP, PORT).unwrap());
+        let differ = (0..2000u32)
+            .map(|c| Ipv4::from_bits(0x0a00_0000 + c))
+            .filter(|&c| sa0.pick(c) != sb0.pick(c))
+            .count();
+        assert!(differ > 500, "{sched:?}: without a seed the members agree by chance only ({differ})");
+    }
+}
+
+#[test]
+fn r47_a_fleet_seed_needs_a_consistent_scheduler() {
+    let reps = [rep(S1, 1), rep(S2, 1)];
+    for sched in [SchedKind::RoundRobin, SchedKind::WeightedRoundRobin, SchedKind::LeastConn] {
+        let mut t = ServiceTable::new_in(svc_storage(8), HashKey::new(1, 2));
+        let spec = ServiceSpec {
+            fleet_seed: 7,
+            ..spec(sched, &reps)
+        };
+        assert_eq!(t.add(&spec), Err(ConfigError::FleetNeedsHash));
+        assert!(t.is_empty(), "nothing added");
+    }
+}
+
+#[test]
+fn r48_a_member_confirms_a_chk_for_a_flow_another_member_sent_the_req_of() {
+    let reps = [rep(S1, 1), rep(S2, 1), rep(S3, 1)];
+    let a = fleet(SchedKind::Maglev, 0x5eed, &reps, 100);
+    let b = fleet(SchedKind::Maglev, 0x5eed, &reps, 200);
+    let (mut ra, mut rb) = (redir(16), redir(16));
+    // Member a sees the SYN and sends the REQ ...
+    let out = ra.on_packet(&a, &syn(CLIENT, 9), 0);
+    let req = out.send.unwrap();
+    let replica = req.msg.replica;
+    // ... the client's CHK reaches member b, which never saw the flow.
+    let o = rb
+        .on_chk(&b, &msg(MsgType::Chk, 9, replica, 0xabcd), CLIENT, VIP, 40)
+        .unwrap();
+    assert_eq!((o.from, o.to), (VIP, CLIENT));
+    assert_eq!(o.msg, msg(MsgType::Cfm, 9, replica, 0xabcd));
+    let e = rb.lookup(&fkey(CLIENT, 9)).unwrap();
+    assert_eq!((e.state, e.key, e.replica), (RState::Confirmed, 0xabcd, replica));
+    assert_eq!(rb.counters.chk_fleet_confirmed, 1);
+    assert_eq!(rb.counters.chk_no_entry, 0);
+    let svc = b.lookup(Proto::Tcp, VIP, PORT).unwrap();
+    let conns: u32 = svc.replicas().iter().map(|r| r.conns()).sum();
+    assert_eq!(conns, 1, "the entry is counted on its replica");
+    // A repeated CHK (its CFM lost) gets the same CFM, as R9.
+    let o = rb
+        .on_chk(&b, &msg(MsgType::Chk, 9, replica, 0xabcd), CLIENT, VIP, 50)
+        .unwrap();
+    assert_eq!(o.msg, msg(MsgType::Cfm, 9, replica, 0xabcd));
+    assert_eq!(rb.counters.cfm_dup_chk, 1);
+}
+
+#[test]
+fn r49_a_fleet_member_alarms_a_chk_naming_another_replica_than_its_pick() {
+    let reps = [rep(S1, 1), rep(S2, 1), rep(S3, 1)];
+    let b = fleet(SchedKind::Maglev, 0x5eed, &reps, 200);
+    let mut rb = redir(16);
+    let pick = b.lookup(Proto::Tcp, VIP, PORT).unwrap().pick(CLIENT).unwrap().1;
+    // A forged REQ named another replica: the client's CHK names it, and
+    // the member answers ALM as the paper's R3 would with an entry.
+    let other = [S1, S2, S3].into_iter().find(|&s| s != pick).unwrap();
+    let o = rb
+        .on_chk(&b, &msg(MsgType::Chk, 9, other, 5), CLIENT, VIP, 0)
+        .unwrap();
+    assert_eq!(o.msg, msg(MsgType::Alm, 9, other, 5));
+    assert!(rb.is_empty(), "no entry for a CHK it does not confirm");
+    assert_eq!(rb.counters.chk_no_entry, 1);
+    // Not a fleet service: the paper's R12, whatever the replica.
+    let s = fleet(SchedKind::Maglev, 0, &reps, 200);
+    let pick = s.lookup(Proto::Tcp, VIP, PORT).unwrap().pick(CLIENT).unwrap().1;
+    let o = rb
+        .on_chk(&s, &msg(MsgType::Chk, 10, pick, 5), CLIENT, VIP, 0)
+        .unwrap();
+    assert_eq!(o.msg.ty, MsgType::Alm);
+    assert_eq!(rb.counters.chk_fleet_confirmed, 0);
+}
+
+#[test]
+fn r50_a_full_fleet_member_still_confirms_without_an_entry() {
+    let reps = [rep(S1, 1), rep(S2, 1)];
+    let b = fleet(SchedKind::SourceHash, 0x5eed, &reps, 200);
+    let mut rb = redir(0);
+    let pick = b.lookup(Proto::Tcp, VIP, PORT).unwrap().pick(CLIENT).unwrap().1;
+    let o = rb
+        .on_chk(&b, &msg(MsgType::Chk, 9, pick, 5), CLIENT, VIP, 0)
+        .unwrap();
+    assert_eq!(o.msg, msg(MsgType::Cfm, 9, pick, 5));
+    assert!(rb.is_empty());
+    assert_eq!(rb.counters.chk_fleet_unstored, 1);
+}
+
+#[test]
+fn r51_a_fleet_member_learns_no_legacy_client_from_a_silence() {
+    let reps = [rep(S1, 1), rep(S2, 1)];
+    for (seed, learned) in [(0x5eed, 0), (0, 1)] {
+        let a = fleet(SchedKind::Maglev, seed, &reps, 100);
+        let mut ra = redir(16);
+        ra.on_packet(&a, &syn(CLIENT, 9), 0);
+        // The CHK went to the other member: a's REQ stays unanswered.
+        let mut silent = Vec::new();
+        ra.on_tick_with(&a, 1000, |c| silent.push(c));
+        assert_eq!(ra.lookup(&fkey(CLIENT, 9)).unwrap().state, RState::Accept);
+        assert_eq!(silent.len(), learned, "seed {seed:#x}");
+        assert_eq!(ra.counters.fleet_silence_unlearned, 1 - learned as u64);
+    }
 }

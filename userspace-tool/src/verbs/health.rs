@@ -414,6 +414,7 @@ mod tests {
             idle_timeout_ms: None,
             grant_s: None,
             unmarked_local: None,
+            fleet_seed: None,
             replicas: replicas
                 .iter()
                 .map(|&(addr, up)| Replica {

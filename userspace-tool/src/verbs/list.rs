@@ -45,7 +45,7 @@ pub const VERB: Verb = Verb {
              -j, --json   print {\"services\": [{\"proto\": \"tcp\", \"vip\": \"10.0.0.100\",\n               \
                           \"port\": 80, \"sched\": \"wrr\", \"response_timeout_ms\": 200,\n               \
                           \"idle_timeout_ms\": 30000, \"grant_s\": 600,\n               \
-                          \"unmarked_local\": false,\n               \
+                          \"unmarked_local\": false, \"fleet_seed\": 0,\n               \
                           \"stats\": {\"packets\": N, ...},\n               \
                           \"replicas\": [{\"addr\": \"10.0.1.1\", \"weight\": 3, \"up\": true,\n               \
                           \"conns\": 12, \"assigned\": 40}]}]}\n               \
@@ -78,6 +78,8 @@ pub struct Service {
     /// `IPRP_A_UNMARKED_LOCAL`: a new TCP flow whose SYN lacks the
     /// capability mark is served at once, without a REQ.
     pub unmarked_local: Option<bool>,
+    /// `IPRP_A_FLEET_SEED`: the fleet's hash seed (0: not a fleet service).
+    pub fleet_seed: Option<u64>,
     pub replicas: Vec<Replica>,
     /// `IPRP_A_STATS`: the service's counters by name, in the module's order.
     pub stats: Option<Vec<(String, u64)>>,
@@ -117,6 +119,7 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Service> {
         idle_timeout_ms: None,
         grant_s: None,
         unmarked_local: None,
+        fleet_seed: None,
         replicas: Vec::new(),
         stats: None,
     };
@@ -131,6 +134,7 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Service> {
             a::IDLE_TIMEOUT => s.idle_timeout_ms = Some(f.u32()?),
             a::GRANT => s.grant_s = Some(f.u32()?),
             a::UNMARKED_LOCAL => s.unmarked_local = Some(f.u8()? != 0),
+            a::FLEET_SEED => s.fleet_seed = Some(f.u64()?),
             a::STATS => s.stats = Some(super::status::parse_stats(&f)?),
             a::REPLICAS => {
                 for r in f.nested_attrs() {
@@ -181,6 +185,7 @@ pub fn to_json(services: &[Service]) -> Json {
                 .insert("idle_timeout_ms", opt(s.idle_timeout_ms))
                 .insert("grant_s", opt(s.grant_s))
                 .insert("unmarked_local", opt(s.unmarked_local))
+                .insert("fleet_seed", opt(s.fleet_seed))
                 .insert(
                     "stats",
                     s.stats
@@ -238,7 +243,12 @@ pub fn to_human(services: &[Service]) -> String {
                 s.vip,
                 s.port
             ),
-            dash(s.sched, uapi::sched_name),
+            match (s.sched, s.fleet_seed) {
+                (Some(k), Some(seed)) if seed != 0 => {
+                    format!("{} fleet {seed:#x}", uapi::sched_name(k))
+                }
+                (k, _) => dash(k, uapi::sched_name),
+            },
             dash(s.response_timeout_ms, fmt_ms),
             dash(s.idle_timeout_ms, fmt_ms),
             dash(s.grant_s, |g| match g {
@@ -347,11 +357,13 @@ mod tests {
         m.put_u8(a::PROTO, 6)
             .put(a::VIP, &[10, 0, 0, 100])
             .put_u16(a::PORT, 80)
-            .put_u8(a::SCHED, 1)
+            .put_u8(a::SCHED, 4)
             .put_u32(a::RESPONSE_TIMEOUT, 200)
             .put_u32(a::IDLE_TIMEOUT, 30000)
             .put_u32(a::GRANT, 600)
             .put_u8(a::UNMARKED_LOCAL, 1)
+            .put(a::PAD, &[])
+            .put_u64(a::FLEET_SEED, 0x5eed)
             .nest_start(a::REPLICAS)
             .nest_start(a::REPLICA)
             .put(a::REPLICA_ADDR, &[10, 0, 1, 2])
@@ -419,9 +431,9 @@ mod tests {
             to_json(&decoded()).to_string(),
             concat!(
                 r#"{"services":["#,
-                r#"{"proto":"udp","vip":"10.0.0.9","port":53,"sched":null,"response_timeout_ms":null,"idle_timeout_ms":null,"grant_s":null,"unmarked_local":null,"stats":null,"#,
+                r#"{"proto":"udp","vip":"10.0.0.9","port":53,"sched":null,"response_timeout_ms":null,"idle_timeout_ms":null,"grant_s":null,"unmarked_local":null,"fleet_seed":null,"stats":null,"#,
                 r#""replicas":[{"addr":"192.168.0.1","weight":null,"up":false,"conns":null,"assigned":null}]},"#,
-                r#"{"proto":"tcp","vip":"10.0.0.100","port":80,"sched":"wrr","response_timeout_ms":200,"idle_timeout_ms":30000,"grant_s":600,"unmarked_local":true,"#,
+                r#"{"proto":"tcp","vip":"10.0.0.100","port":80,"sched":"mh","response_timeout_ms":200,"idle_timeout_ms":30000,"grant_s":600,"unmarked_local":true,"fleet_seed":24301,"#,
                 r#""stats":{"packets":1000,"flows_new":44},"#,
                 r#""replicas":[{"addr":"10.0.1.1","weight":3,"up":true,"conns":12,"assigned":40},"#,
                 r#"{"addr":"10.0.1.2","weight":0,"up":true,"conns":4,"assigned":null}]}"#,
@@ -435,13 +447,13 @@ mod tests {
     fn human() {
         assert_eq!(
             to_human(&decoded()),
-            "Prot VIP:Port       Sched   Response  Idle   Grant  Unmarked\n\
-             \x20 -> Replica        Weight  State     Conns\n\
-             UDP  10.0.0.9:53    -       -         -      -      -\n\
-             \x20 -> 192.168.0.1    -       down      -\n\
-             TCP  10.0.0.100:80  wrr     200ms     30s    600s   local\n\
-             \x20 -> 10.0.1.1       3       up        12\n\
-             \x20 -> 10.0.1.2       0       drain     4\n"
+            "Prot VIP:Port       Sched            Response  Idle   Grant  Unmarked\n\
+             \x20 -> Replica        Weight           State     Conns\n\
+             UDP  10.0.0.9:53    -                -         -      -      -\n\
+             \x20 -> 192.168.0.1    -                down      -\n\
+             TCP  10.0.0.100:80  mh fleet 0x5eed  200ms     30s    600s   local\n\
+             \x20 -> 10.0.1.1       3                up        12\n\
+             \x20 -> 10.0.1.2       0                drain     4\n"
         );
     }
 

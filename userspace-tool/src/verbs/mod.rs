@@ -188,6 +188,7 @@ pub enum Val {
     /// Host byte order, like `nla_put_u16`.
     U16(u16, u16),
     U32(u16, u32),
+    U64(u16, u64),
     /// An IPv4 address in network byte order (`nla_get_in_addr`).
     InAddr(u16, Ipv4Addr),
 }
@@ -196,7 +197,11 @@ impl Val {
     /// The attribute type.
     pub fn ty(&self) -> u16 {
         match *self {
-            Val::U8(t, _) | Val::U16(t, _) | Val::U32(t, _) | Val::InAddr(t, _) => t,
+            Val::U8(t, _)
+            | Val::U16(t, _)
+            | Val::U32(t, _)
+            | Val::U64(t, _)
+            | Val::InAddr(t, _) => t,
         }
     }
 }
@@ -251,6 +256,7 @@ impl Change {
                 Val::U8(t, x) => b.put_u8(t, x),
                 Val::U16(t, x) => b.put_u16(t, x),
                 Val::U32(t, x) => b.put_u32(t, x),
+                Val::U64(t, x) => b.put_u64(t, x),
                 Val::InAddr(t, x) => b.put(t, &x.octets()),
             };
         }

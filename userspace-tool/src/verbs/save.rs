@@ -45,7 +45,8 @@ pub const SAVE: Verb = Verb {
            legacy-capacity (role line) and legacy-ttl (set line) are saved\n\
            only when they are not the module's defaults (4096, 60000),\n\
            mark-syns (set line) and a service's `unmarked local` only when\n\
-           on, a service's grant only when not 0. See docs/cli.md.\n",
+           on, a service's grant and fleet seed only when not 0. See\n\
+           docs/cli.md.\n",
     run: run_save,
 };
 
@@ -170,6 +171,9 @@ fn render_with(s: &Snapshot, defaults: bool) -> String {
         }
         if let Some(local) = svc.unmarked_local.filter(|&l| l || defaults) {
             l.push_str(&format!(" unmarked {}", list::unmarked_name(local)));
+        }
+        if let Some(seed) = svc.fleet_seed.filter(|&s| s != 0 || defaults) {
+            l.push_str(&format!(" fleet {seed:#x}"));
         }
         out.push_str(&l);
         out.push('\n');
@@ -454,6 +458,7 @@ mod tests {
                     idle_timeout_ms: Some(60000),
                     grant_s: Some(0),
                     unmarked_local: Some(false),
+                    fleet_seed: None,
                     replicas: vec![
                         Replica {
                             addr: Ipv4Addr::new(10, 0, 0, 11),
@@ -481,6 +486,7 @@ mod tests {
                     idle_timeout_ms: Some(3000),
                     grant_s: Some(120),
                     unmarked_local: None,
+                    fleet_seed: None,
                     replicas: vec![],
                     stats: None,
                 },

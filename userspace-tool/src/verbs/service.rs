@@ -14,9 +14,9 @@ pub const VERB: Verb = Verb {
     name: "service",
     summary: "add, change or delete a redirected service",
     usage: "service add tcp|udp VIP:PORT [sched rr|wrr|lc|sh|mh] [response-timeout MS] [idle-timeout MS] [grant S]\n               \
-            [unmarked local|redirect]\n       \
+            [unmarked local|redirect] [fleet SEED]\n       \
             iprpctl service edit tcp|udp VIP:PORT [sched NAME] [response-timeout MS] [idle-timeout MS] [grant S]\n               \
-            [unmarked local|redirect]\n       \
+            [unmarked local|redirect] [fleet SEED]\n       \
             iprpctl service del tcp|udp VIP:PORT",
     help: "Adds (IPRP_CMD_NEW_SERVICE), changes (IPRP_CMD_NEW_SERVICE with\n\
            NLM_F_REPLACE) or deletes (IPRP_CMD_DEL_SERVICE) a service of the\n\
@@ -47,7 +47,14 @@ pub const VERB: Verb = Verb {
                                    waits for the response timeout, but so is every\n                        \
                                    client that does not mark: only where the IPRP\n                        \
                                    clients mark; redirect (the default) sends a\n                        \
-                                   REQ for every new flow (IPRP_A_UNMARKED_LOCAL)\n\
+                                   REQ for every new flow (IPRP_A_UNMARKED_LOCAL)\n  \
+             fleet SEED            the redirectors of a fleet share the service\n                        \
+                                   address (ECMP, anycast) and each sets the same\n                        \
+                                   SEED (1..2^64-1, decimal or 0x hex; 0, the\n                        \
+                                   default: none): they pick the same replica for\n                        \
+                                   a client, and each confirms a CHK for a flow\n                        \
+                                   another one sent the REQ of; sched sh or mh\n                        \
+                                   only (IPRP_A_FLEET_SEED)\n\
            Times are milliseconds: 500, 500ms or 2s.\n\
            \n\
            Needs CAP_NET_ADMIN. Prints nothing on success.\n\
@@ -57,6 +64,7 @@ pub const VERB: Verb = Verb {
              iprpctl service add -u 10.0.0.100:53\n  \
              iprpctl service edit tcp 10.0.0.100:80 sched rr\n  \
              iprpctl service edit tcp 10.0.0.100:80 unmarked local\n  \
+             iprpctl service add tcp 10.0.0.100:443 sched mh fleet 0x6c1e2f0d9a3b5c47\n  \
              iprpctl service del tcp 10.0.0.100:80\n",
     run,
 };
@@ -76,7 +84,7 @@ pub fn parse(toks: &[String]) -> Result<Change> {
             }
             key.push_to(&mut c);
             let (mut sched, mut resp, mut idle, mut grant) = (None, None, None, None);
-            let mut unmarked_local = None;
+            let (mut unmarked_local, mut fleet_seed) = (None, None);
             while let Some(tok) = t.next() {
                 match tok {
                     "sched" | "scheduler" | "-s" => {
@@ -104,6 +112,10 @@ pub fn parse(toks: &[String]) -> Result<Change> {
                             &[("local", true), ("redirect", false)],
                         )?);
                     }
+                    "fleet" => {
+                        let v = t.value(tok)?;
+                        fleet_seed = Some(parse::seed(&t, tok, v)?);
+                    }
                     _ => return Err(t.unexpected(tok)),
                 }
             }
@@ -122,9 +134,12 @@ pub fn parse(toks: &[String]) -> Result<Change> {
             if let Some(l) = unmarked_local {
                 c.push(Val::U8(a::UNMARKED_LOCAL, u8::from(l)));
             }
+            if let Some(s) = fleet_seed {
+                c.push(Val::U64(a::FLEET_SEED, s));
+            }
             if op == "edit" && c.attrs.len() == 3 {
                 return Err(t.err(
-                    "nothing to change (give sched, response-timeout, idle-timeout, grant or unmarked)",
+                    "nothing to change (give sched, response-timeout, idle-timeout, grant, unmarked or fleet)",
                 ));
             }
             Ok(c)
@@ -241,6 +256,26 @@ mod tests {
         let add = p(&["add", "tcp", "10.0.0.100:80", "sched", "rr"]).unwrap();
         assert_eq!(add.flags, 0);
         assert_eq!(add.attrs, c.attrs);
+    }
+
+    #[test]
+    fn fleet_seed() {
+        let c = p(&["add", "tcp", "10.0.0.100:80", "sched", "mh", "fleet", "0x5EED"]).unwrap();
+        assert_eq!(c.attrs[3..], [Val::U8(a::SCHED, 4), Val::U64(a::FLEET_SEED, 0x5eed)]);
+        let c = p(&["edit", "tcp", "10.0.0.100:80", "fleet", "18446744073709551615"]).unwrap();
+        assert_eq!(c.attrs[3..], [Val::U64(a::FLEET_SEED, u64::MAX)]);
+        let c = p(&["edit", "tcp", "10.0.0.100:80", "fleet", "0"]).unwrap();
+        assert_eq!(c.attrs[3..], [Val::U64(a::FLEET_SEED, 0)]);
+        for bad in ["0x", "-1", "18446744073709551616", "0xg", "seed"] {
+            assert_eq!(
+                usage(&["add", "tcp", "10.0.0.1:80", "fleet", bad]),
+                format!("service add: invalid fleet '{bad}' (expected 0..2^64-1, decimal or 0x hex)")
+            );
+        }
+        assert_eq!(
+            usage(&["add", "tcp", "10.0.0.1:80", "fleet"]),
+            "service add: 'fleet' needs a value"
+        );
     }
 
     #[test]
@@ -367,7 +402,7 @@ mod tests {
         assert!(usage(&["change"]).contains("unknown subcommand 'change'"));
         assert_eq!(
             usage(&["edit", "tcp", "10.0.0.1:80"]),
-            "service edit: nothing to change (give sched, response-timeout, idle-timeout, grant or unmarked)"
+            "service edit: nothing to change (give sched, response-timeout, idle-timeout, grant, unmarked or fleet)"
         );
         assert!(usage(&["edit", "tcp", "10.0.0.1:80", "weight", "1"])
             .contains("service edit: unexpected argument 'weight'"));

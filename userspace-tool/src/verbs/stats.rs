@@ -148,6 +148,7 @@ mod tests {
             idle_timeout_ms: None,
             grant_s: None,
             unmarked_local: None,
+            fleet_seed: None,
             replicas: vec![list::Replica {
                 addr: std::net::Ipv4Addr::new(10, 0, 0, 11),
                 weight: Some(1),

@@ -84,6 +84,7 @@ pub fn spec<'a>(sched: SchedKind, replicas: &'a [ReplicaSpec]) -> ServiceSpec<'a
         idle_timeout_ms: 60_000,
         grant_s: 0,
         unmarked_local: false,
+        fleet_seed: 0,
         replicas,
     }
 }
