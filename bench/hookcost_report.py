@@ -11,6 +11,7 @@ import os
 import statistics
 import subprocess
 
+from intervals import goal_verdict, median_ci
 from plotstyle import histogram
 
 # The paper's overheads in microseconds (section 6.1, text of figures 8-10):
@@ -27,6 +28,8 @@ HOOK = {"pre_routing": "input (PRE_ROUTING)", "local_out": "output (LOCAL_OUT)"}
 CLASS = {
     "pass": "no binding, address filter answers",
     "lookup": "no binding, table searched",
+    "pass-spread": "no binding, bindings over 5,000 redirectors",
+    "lookup-spread": "no binding, to a bound redirector, bindings over 5,000 redirectors",
     "xlat": "redirected, translated",
     "redirector-other": "at R: to no service address",
     "redirector-new": "at R: a new flow (entry, REQ, forwarded)",
@@ -156,6 +159,84 @@ plot '{data10}' using 2:xtic(1) title 'empty hook (TCG)', '' using 3 title 'iprp
 """)
 
 
+# The datapath goals (ratios to the empty hook in the same run): (hook,
+# class, bindings) of the tested cell, bound, text. A growth goal compares
+# a cell with the same cell at 0 bindings, round by round.
+GOALS = [
+    (("pre_routing", "pass", "0"), 1.1, "client input, packet of no binding, empty table ≤ 1.1×"),
+    (("pre_routing", "pass", "1000000"), 1.1, "client input, packet of no binding, 10⁶ bindings ≤ 1.1×"),
+    (("pre_routing", "pass-spread", "1000000"), 1.1,
+     "client input, packet of no binding, 10⁶ bindings over 5,000 redirectors ≤ 1.1×"),
+    (("local_out", "pass", "0"), 1.1, "client output, packet of no binding, empty table ≤ 1.1×"),
+    (("local_out", "pass", "1000000"), 1.1, "client output, packet of no binding, 10⁶ bindings ≤ 1.1×"),
+    (("local_out", "pass-spread", "1000000"), 1.1,
+     "client output, packet of no binding, 10⁶ bindings over 5,000 redirectors ≤ 1.1×"),
+    (("local_out", "lookup", "1000000"), 3.0, "client output to a bound redirector address, 10⁶ bindings ≤ 3×"),
+    (("local_out", "lookup-spread", "1000000"), 3.0,
+     "client output to a bound redirector address, 10⁶ bindings over 5,000 redirectors ≤ 3×"),
+    (("pre_routing", "redirector-other", "0"), 1.2, "redirector, packet to no service address ≤ 1.2×"),
+]
+GROWTH = [
+    (("pre_routing", "pass", "1000000"), 1.1, "client input, no binding: growth 0 → 10⁶ bindings ≤ 10 %"),
+    (("local_out", "pass", "1000000"), 1.1, "client output, no binding: growth 0 → 10⁶ bindings ≤ 10 %"),
+]
+
+
+def goals(d):
+    """Rows (text, median, interval, rounds, bound, verdict) of the goals
+    the run has cells for; per round the ratio of the round's cell."""
+    raw = os.path.join(d, "fig08-hookcost-raw.csv")
+    if not os.path.exists(raw):
+        return []
+    by = {}
+    for r in _read(raw):
+        if r["figure"] in ("8", "9"):
+            by[(r["hook"], r["class"], r["entries"], r["round"])] = float(r["ratio"])
+    rounds = sorted({k[3] for k in by}, key=int)
+    rows = []
+    for cell, bound, text in GOALS + GROWTH:
+        base = (cell[0], "pass", "0") if (cell, bound, text) in GROWTH else None
+        v = []
+        for rnd in rounds:
+            x = by.get(cell + (rnd,))
+            if x is None:
+                continue
+            if base:
+                b = by.get(base + (rnd,))
+                if b is None:
+                    continue
+                x = x / b
+            v.append(x)
+        if not v:
+            continue
+        ci = median_ci(v)
+        rows.append((text, statistics.median(v), ci, len(v), min(v), max(v), bound,
+                     goal_verdict("ratio", bound, ci)))
+    return rows
+
+
+def reroute(d):
+    """Route lookup of translated output packets (figure 10): medians over
+    rounds of its ns, the whole hook's and the empty hook's, and its share
+    of iprp's overhead (hook - empty), or None."""
+    raw = os.path.join(d, "fig10-reroute-raw.csv")
+    if not os.path.exists(raw):
+        return None
+    rs = _read(raw)
+    if not rs:
+        return None
+    share = [float(r["reroute_ns"]) / (float(r["xlat_ns"]) - float(r["empty_ns"])) for r in rs]
+    out = {k: statistics.median(float(r[k]) for r in rs) for k in ("reroute_ns", "xlat_ns", "empty_ns")}
+    out.update(share=statistics.median(share), share_min=min(share), share_max=max(share),
+               ci=median_ci(share), rounds=len(rs))
+    with open(os.path.join(d, "fig10-reroute-summary.csv"), "w") as f:
+        f.write("rounds,reroute_ns,xlat_ns,empty_ns,share_of_overhead,share_ci_lo,share_ci_hi\n")
+        ci = out["ci"]
+        f.write(f"{out['rounds']},{out['reroute_ns']:.1f},{out['xlat_ns']:.1f},{out['empty_ns']:.1f},"
+                f"{out['share']:.3f},{ci[0] if ci else ''},{ci[1] if ci else ''}\n")
+    return out
+
+
 def packet(r):
     if r["class"] == "pass" and r["entries"] == "0":
         return "no binding (empty table)"
@@ -204,6 +285,40 @@ def markdown(d):
             f"| {r['ratio_first']:.2f} / {r['ratio_second']:.2f} "
             f"| {f'{paper:.2f} µs' if paper else '—'} |"
         )
+    rr = reroute(d)
+    if rr:
+        iv = (f"[{rr['ci'][0]:.0%}, {rr['ci'][1]:.0%}]" if rr["ci"]
+              else f"(no interval: {rr['share_min']:.0%} … {rr['share_max']:.0%})")
+        out += [
+            "",
+            f"Of a translated output packet (figure 10), the route lookup of its verdict "
+            f"(`ip_route_me_harder`, timed apart in bench mode): {rr['reroute_ns']:.0f} ns of "
+            f"the hook's {rr['xlat_ns']:.0f} ns (empty hook {rr['empty_ns']:.0f} ns), "
+            f"**{rr['share']:.0%} {iv}** of iprp's overhead (median over {rr['rounds']} rounds). "
+            f"A route cached per binding would save at most this, less the cost of checking it.",
+        ]
+    goal_rows = goals(d)
+    if goal_rows:
+        out += [
+            "",
+            "Goals, as ratios to the empty hook measured on the same packets: per round the "
+            "cell's ratio (for growth, the ratio at 10⁶ bindings over the ratio at 0 in the "
+            "same round), then the median over rounds and a 95 % interval for it "
+            "(distribution-free, order statistics; none below 6 rounds). **met**: the whole "
+            "interval is within the bound; **not met**: the whole interval is beyond it; "
+            "**undecided**: otherwise.",
+            "",
+            "| goal | median [95 % interval] | rounds | verdict |",
+            "|---|---|---|---|",
+        ]
+        for text, med, ci, n, lo, hi, bound, verdict in goal_rows:
+            iv = f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else f"(no interval: {lo:.2f} … {hi:.2f})"
+            out.append(f"| {text} | {med:.2f} {iv} | {n} | **{verdict}** |")
+        with open(os.path.join(d, "fig08-goals-summary.csv"), "w") as f:
+            f.write("goal,median,ci_lo,ci_hi,rounds,bound,verdict\n")
+            for text, med, ci, n, lo, hi, bound, verdict in goal_rows:
+                lo_s, hi_s = (f"{ci[0]:.3f}", f"{ci[1]:.3f}") if ci else ("", "")
+                f.write(f"\"{text}\",{med:.3f},{lo_s},{hi_s},{n},{bound},{verdict}\n")
     tick_rows = ticks(d)
     if tick_rows:
         out += [

@@ -15,7 +15,6 @@ as a plain table, and plotted by bench/plot/<stem>.gp if that file exists
 Only the Python standard library and gnuplot (Debian gnuplot-nox) are used.
 """
 import csv
-import math
 import os
 import statistics
 import subprocess
@@ -23,6 +22,7 @@ import sys
 import tempfile
 
 import hookcost_report
+from intervals import goal_verdict, median_ci
 from plotstyle import histogram
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -470,31 +470,6 @@ DEPLOY_ARMS = {
 }
 
 
-def median_ci(v, conf=0.95):
-    """Distribution-free interval for the median of v: the order statistics
-    v(k), v(n+1-k) with the largest k whose coverage 1 - 2 P(Bin(n, 1/2) < k)
-    is at least conf. (lo, hi, coverage), or None when n is too small (< 6
-    for 95 %)."""
-    v = sorted(v)
-    n = len(v)
-    best = None
-    for k in range(1, n // 2 + 1):
-        cover = 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2 ** n
-        if cover >= conf:
-            best = (v[k - 1], v[n - k], cover)
-    return best
-
-
-def goal_verdict(test, bound, ci):
-    """met / not met / undecided from the interval of the tested quantity."""
-    if ci is None:
-        return "undecided"
-    lo, hi = ci[0], ci[1]
-    if hi <= bound:
-        return "met"
-    return "not met" if lo > bound else "undecided"
-
-
 def fig15(d, tmp, md):
     raw = os.path.join(d, "fig15-deploy-raw.csv")
     if not os.path.exists(raw):
@@ -586,7 +561,7 @@ def fig15(d, tmp, md):
 
 
 # ------------------------------------------------------ unknown summaries
-KNOWN = {"fig08-hookcost-summary.csv", "fig08-cpu-summary.csv", "fig08-tick-summary.csv", "fig11-connect-summary.csv", "fig12-legacy-summary.csv",
+KNOWN = {"fig08-hookcost-summary.csv", "fig08-cpu-summary.csv", "fig08-tick-summary.csv", "fig08-goals-summary.csv", "fig10-reroute-summary.csv", "fig11-connect-summary.csv", "fig12-legacy-summary.csv",
          "fig12-legacy-icmp-summary.csv", "fig13-bulk-summary.csv",
          "fig14-newflow-summary.csv", "fig15-deploy-summary.csv"}
 

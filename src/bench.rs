@@ -19,15 +19,19 @@ use kernel::bindings::sk_buff;
 use kernel::prelude::*;
 
 /// Synthetic peers come from 198.18.0.0/15 (RFC 2544 benchmarking): the
-/// redirectors 198.18.x.y, the replicas 198.19.x.y, the local address
-/// 198.19.255.254. Flow `i` uses client port 10000 + i % 50000 and the
-/// (i / 50000)-th redirector and replica, so both its outgoing key and its
+/// redirectors 198.18.x.y, the replicas 198.19.x.y (at most
+/// [`FILL_MAX_REDIRECTORS`] of each), the local address 198.19.255.254.
+/// With `n` redirectors, flow `i` uses the (i % n)-th redirector and
+/// replica and client port 10000 + i / n, so both its outgoing key and its
 /// incoming key (replica, port, client port) are unique.
 const FILL_REDIRECTOR_BASE: Ipv4 = ipv4(198, 18, 0, 1);
 const FILL_REPLICA_BASE: Ipv4 = ipv4(198, 19, 0, 1);
 const FILL_LOCAL: Ipv4 = ipv4(198, 19, 255, 254);
 /// Client ports per synthetic redirector and replica (10000..60000).
 const FILL_PORTS: u32 = 50_000;
+/// The spec's bound on `redirectors`: 198.18.0.1 + 32,767 and 198.19.0.1 +
+/// 32,767 stay inside the /15 and below the local address.
+const FILL_MAX_REDIRECTORS: u32 = 32_768;
 const FILL_SERVICE_PORT: u16 = 80;
 
 /// The empty hook body the shim times iprp's hooks against.
@@ -43,17 +47,25 @@ pub(crate) extern "C" fn iprp_rs_bench_empty(
 
 type FillResult = Result<(), (Error, &'static CStr)>;
 
-/// One confirmed binding for flow number `i`: REQ in, CHK out, CFM in.
-fn fill_one(state: &NetState, client: &ClientRole, i: u32, now: u64) -> FillResult {
-    let redirector = Ipv4::from_bits(FILL_REDIRECTOR_BASE.to_bits() + i / FILL_PORTS);
-    // i % FILL_PORTS < 50,000, so the port stays below 60,000.
-    let cport = (10_000 + i % FILL_PORTS) as u16;
+/// One confirmed binding for flow number `i` of flows spread over
+/// `redirectors` synthetic redirectors: REQ in, CHK out, CFM in.
+fn fill_one(
+    state: &NetState,
+    client: &ClientRole,
+    i: u32,
+    redirectors: u32,
+    now: u64,
+) -> FillResult {
+    let peer = i % redirectors;
+    let redirector = Ipv4::from_bits(FILL_REDIRECTOR_BASE.to_bits() + peer);
+    // `fill` checked i < redirectors * 50,000, so the port stays below 60,000.
+    let cport = (10_000 + i / redirectors) as u16;
     let req = Repr {
         ty: MsgType::Req,
         proto: Proto::Tcp,
         cport,
         sport: FILL_SERVICE_PORT,
-        replica: Ipv4::from_bits(FILL_REPLICA_BASE.to_bits() + i / FILL_PORTS),
+        replica: Ipv4::from_bits(FILL_REPLICA_BASE.to_bits() + peer),
         key: 0,
     };
     let shard = client.shard(&state.key, Proto::Tcp, cport, FILL_SERVICE_PORT);
@@ -78,8 +90,17 @@ fn fill_one(state: &NetState, client: &ClientRole, i: u32, now: u64) -> FillResu
     })
 }
 
-/// Fills an empty client table with `count` bindings, or leaves it empty.
-fn fill(state: &NetState, count: u32) -> FillResult {
+/// Fills an empty client table with `count` bindings spread over
+/// `redirectors` synthetic redirectors (by default one per 50,000
+/// bindings), or leaves it empty.
+fn fill(state: &NetState, count: u32, redirectors: Option<u32>) -> FillResult {
+    let redirectors = redirectors.unwrap_or(count.div_ceil(FILL_PORTS).max(1));
+    if redirectors == 0 || redirectors > FILL_MAX_REDIRECTORS {
+        return Err((EINVAL, c"redirectors must be 1..32768"));
+    }
+    if u64::from(count) > u64::from(redirectors) * u64::from(FILL_PORTS) {
+        return Err((EINVAL, c"more than 50,000 bindings per redirector"));
+    }
     let tables = state
         .client()
         .ok_or((EINVAL, c"enable the client role first"))?;
@@ -88,7 +109,7 @@ fn fill(state: &NetState, count: u32) -> FillResult {
     }
     let now = shim::now_ms();
     for i in 0..count {
-        if let Err(e) = fill_one(state, tables, i, now) {
+        if let Err(e) = fill_one(state, tables, i, redirectors, now) {
             // All or nothing: the table was empty before.
             state.flush_client();
             return Err(e);
@@ -101,7 +122,8 @@ fn fill(state: &NetState, count: u32) -> FillResult {
     Ok(())
 }
 
-/// BENCH_FILL: `count` confirmed client bindings to synthetic peers.
+/// BENCH_FILL: `count` confirmed client bindings to synthetic peers,
+/// over `redirectors` redirector addresses if given.
 fn bench_fill(req: &Request<'_>) -> NlResult {
     if !nl::bench_mode() {
         return Err((
@@ -112,7 +134,8 @@ fn bench_fill(req: &Request<'_>) -> NlResult {
     }
     req.require(&[a::IPRP_A_COUNT])?;
     let count = req.attrs().u32(a::IPRP_A_COUNT).unwrap_or(0);
-    Ok(fill(req.state(), count)?)
+    let redirectors = req.attrs().u32(a::IPRP_A_REDIRECTORS);
+    Ok(fill(req.state(), count, redirectors)?)
 }
 
 nl::doit! {

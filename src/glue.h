@@ -29,7 +29,8 @@ enum iprp_bench_slot {
 	IPRP_BENCH_PRE,		/* + iprp_bench_kind, PRE_ROUTING */
 	IPRP_BENCH_OUT = 6,	/* + iprp_bench_kind, LOCAL_OUT */
 	IPRP_BENCH_TICK = 12,	/* the slow timer: cycles per tick, ticks */
-	IPRP_BENCH_SLOTS = 13,
+	IPRP_BENCH_REROUTE = 13, /* LOCAL_OUT: route lookup of translated packets */
+	IPRP_BENCH_SLOTS = 14,
 };
 
 enum iprp_bench_kind {
@@ -81,6 +82,8 @@ unsigned int iprp_nf_verdict(enum iprp_verdict v, struct sk_buff *skb,
 			     const struct nf_hook_state *state);
 unsigned int iprp_nf_pre_routing(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state);
+enum iprp_verdict iprp_nf_local_out_decide(struct sk_buff *skb,
+					   const struct nf_hook_state *state);
 unsigned int iprp_nf_local_out(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state);
 unsigned int iprp_hooks_for_roles(u32 roles);

@@ -68,6 +68,11 @@ static const struct netlink_range_validation iprp_a_legacy_ttl_range = {
 	.max	= 86400000ULL,
 };
 
+static const struct netlink_range_validation iprp_a_redirectors_range = {
+	.min	= 1ULL,
+	.max	= 32768ULL,
+};
+
 /* IPRP_CMD_SET_ROLE - do */
 static const struct nla_policy iprp_set_role_nl_policy[IPRP_A_LEGACY_CAPACITY + 1] = {
 	[IPRP_A_ROLE] = NLA_POLICY_MASK(NLA_U32, 0x3),
@@ -146,8 +151,9 @@ static const struct nla_policy iprp_set_params_nl_policy[IPRP_A_MARK_SYNS + 1] =
 };
 
 /* IPRP_CMD_BENCH_FILL - do */
-static const struct nla_policy iprp_bench_fill_nl_policy[IPRP_A_COUNT + 1] = {
+static const struct nla_policy iprp_bench_fill_nl_policy[IPRP_A_REDIRECTORS + 1] = {
 	[IPRP_A_COUNT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_count_range),
+	[IPRP_A_REDIRECTORS] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_redirectors_range),
 };
 
 /* IPRP_CMD_GET_LEGACY - dump */
@@ -244,7 +250,7 @@ const struct genl_split_ops iprp_nl_ops[15] = {
 		.cmd		= IPRP_CMD_BENCH_FILL,
 		.doit		= iprp_nl_bench_fill_doit,
 		.policy		= iprp_bench_fill_nl_policy,
-		.maxattr	= IPRP_A_COUNT,
+		.maxattr	= IPRP_A_REDIRECTORS,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{

@@ -36,11 +36,11 @@ PY=/usr/bin/python3
 if [ "$MODE" = quick ]; then
 	# BENCH_HOOKCOST_ROUNDS (bench/run.sh --env) gives quick ratios an
 	# interval: interleaved rounds of the same cells.
-	LEVELS="0 1000"; PKTS=50000; ROUNDS=${BENCH_HOOKCOST_ROUNDS:-1}; CPU_PKTS=50000
+	LEVELS="0 1000 1000:500"; PKTS=50000; ROUNDS=${BENCH_HOOKCOST_ROUNDS:-1}; CPU_PKTS=50000
 else
-	# 3 interleaved rounds of 350,000 packets: more than 10^6 per cell in
-	# all, a spread across rounds, and the full mode within its time.
-	LEVELS="0 45 1000 100000 1000000"; PKTS=350000; ROUNDS=3
+	# 6 interleaved rounds of 175,000 packets: more than 10^6 per cell in
+	# all, and enough rounds for a 95 % interval of the median ratio.
+	LEVELS="0 45 1000 100000 1000000 1000000:5000"; PKTS=175000; ROUNDS=6
 	# /proc/stat counts in 10 ms ticks: 100,000 datagrams (seconds of
 	# busy time) per round resolve the difference to well under 1 %.
 	CPU_PKTS=100000
@@ -52,6 +52,7 @@ FILL_REDIRECTOR=198.18.0.1	# first synthetic redirector of BENCH_FILL
 CSV=$OUT/fig08-hookcost-raw.csv
 CPUCSV=$OUT/fig08-cpu-raw.csv
 TICKCSV=$OUT/fig08-tick-raw.csv
+REROUTECSV=$OUT/fig10-reroute-raw.csv
 
 log() { echo "# $(date +%T) hookcost: $*"; }
 fail() { echo "BENCH FAILURE: hookcost: $*" >&2; exit 1; }
@@ -103,16 +104,18 @@ PY
 	log "$(tail -1 "$CSV")"
 }
 
+# fill N [REDIRECTORS]: N confirmed bindings at C (BENCH_FILL), spread over
+# REDIRECTORS synthetic redirector addresses (default: one per 50,000).
 fill() {
 	n C "$IPRPCTL" flush >/dev/null
 	[ "$1" -eq 0 ] && return 0
-	n C $GENL IPRP_CMD_BENCH_FILL "IPRP_A_COUNT:I:$1" 2>/tmp/fill.err
-	grep -q "^errno 0 " /tmp/fill.err || fail "fill $1: $(cat /tmp/fill.err)"
+	n C $GENL IPRP_CMD_BENCH_FILL "IPRP_A_COUNT:I:$1" ${2:+"IPRP_A_REDIRECTORS:I:$2"} 2>/tmp/fill.err
+	grep -q "^errno 0 " /tmp/fill.err || fail "fill $1 ${2:-}: $(cat /tmp/fill.err)"
 	local got
 	# The table's own count (a dump of 10^6 bindings costs minutes under TCG).
 	got=$(stats C | awk '$1 == "client.bindings" { print $2 }')
 	[ "$got" = "$1" ] || fail "fill $1: the table holds '$got' bindings"
-	log "filled $1 bindings"
+	log "filled $1 bindings${2:+ over $2 redirectors}"
 }
 
 # tick ENTRIES ROUND: the slow timer's cost at C while it holds ENTRIES
@@ -131,6 +134,25 @@ us = int(s["bench.tick.cycles"]) / ticks / int(s["bench.tsc_khz"]) * 1e3
 print(f"{sys.argv[1]},{sys.argv[2]},{ticks},{us:.1f}")
 PY
 	log "tick: $(tail -1 "$TICKCSV")"
+}
+
+# reroute ROUND: of the translated output packets just measured (figure
+# 10), the route lookup of their verdict (ip_route_me_harder, timed apart
+# in bench mode) against the whole hook and the empty hook.
+reroute() {
+	$PY - "$1" >>"$REROUTECSV" <<'PY' || fail "reroute: no translated packet timed"
+import sys
+s = dict(l.split() for l in open("/tmp/bench-stats"))
+khz = int(s["bench.tsc_khz"])
+ns = lambda k: int(s[f"bench.local_out.{k}.cycles"]) / int(s[f"bench.local_out.{k}.pkts"]) * 1e6 / khz
+n = int(s["bench.local_out.reroute.pkts"])
+if n == 0:
+    sys.exit(1)
+xlat = (ns("xlat.first") + ns("xlat.second")) / 2
+empty = (ns("empty.first") + ns("empty.second")) / 2
+print(f"{sys.argv[1]},{n},{ns('reroute'):.1f},{xlat:.1f},{empty:.1f}")
+PY
+	log "reroute: $(tail -1 "$REROUTECSV")"
 }
 
 busy_us() { # busy CPU time of the whole VM in us, from /proc/stat
@@ -153,6 +175,7 @@ quiet() {
 echo "figure,hook,class,entries,round,pkts,first_ns,empty_first_ns,second_ns,empty_second_ns,ratio_first,ratio_second,ratio" >"$CSV"
 echo "state,round,pkts,busy_us,busy_us_per_pkt" >"$CPUCSV"
 echo "entries,round,ticks,us_per_tick" >"$TICKCSV"
+echo "round,pkts,reroute_ns,xlat_ns,empty_ns" >"$REROUTECSV"
 
 # Figures 8-10, then the busy-CPU comparison; BENCH_HOOKCOST_PARTS=cpu
 # (bench/run.sh --env) runs only the latter.
@@ -175,13 +198,19 @@ hook_rounds() {
 	sleep 0.5
 
 	for round in $(seq "$ROUNDS"); do
-		for entries in $LEVELS; do
-			fill "$entries"
-			measure 9 local_out pass pass "$entries" "$round" -- n C "$BLAST" send "${ADDR[S1]}" 9000 "$PKTS"
-			measure 8 pre_routing pass pass "$entries" "$round" -- n S1 "$BLAST" send "${ADDR[C]}" 9000 "$PKTS"
+		for level in $LEVELS; do
+			# N or N:R, N bindings over R redirector addresses (rows
+			# "pass-spread" and "lookup-spread"; the address filter has 1,024
+			# counters per side, so R in the thousands fills most of them).
+			entries=${level%%:*} redirs="" sfx=""
+			[ "$level" = "$entries" ] || { redirs=${level#*:}; sfx=-spread; }
+			fill "$entries" "$redirs"
+			measure 9 local_out pass "pass$sfx" "$entries" "$round" -- n C "$BLAST" send "${ADDR[S1]}" 9000 "$PKTS"
+			measure 8 pre_routing pass "pass$sfx" "$entries" "$round" -- n S1 "$BLAST" send "${ADDR[C]}" 9000 "$PKTS"
 			[ "$entries" -eq 0 ] && continue
-			measure 9 local_out pass lookup "$entries" "$round" -- n C "$BLAST" send "$FILL_REDIRECTOR" 9000 "$PKTS"
-			tick "$entries" "$round"
+			measure 9 local_out pass "lookup$sfx" "$entries" "$round" -- n C "$BLAST" send "$FILL_REDIRECTOR" 9000 "$PKTS"
+			# The timer's cost depends on the bindings, not their addresses.
+			[ -n "$sfx" ] || tick "$entries" "$round"
 		done
 		# Figure 10: one redirected flow and no other binding, as in the paper.
 		# R forgets the previous round's flows too, so the flow's first
@@ -190,6 +219,7 @@ hook_rounds() {
 		fill 0
 		n R "$IPRPCTL" flush redirector
 		measure 10 local_out xlat xlat 0 "$round" -- n C "$BLAST" send "$VIP" 7777 "$PKTS" 18 40001
+		reroute "$round"
 		# Input: C opens the flow (to 7778, which S1 does not serve), then S1
 		# sends from the service port to C's port, translated at C.
 		n C "$BLAST" send "$VIP" 7778 3 18 40002 >/dev/null

@@ -86,3 +86,38 @@ fn the_check_can_fail() {
     assert!(keywords("flows [service tcp|udp VIP:PORT] [-j|--json]").contains("--json"));
     assert!(!keywords("flows [service tcp|udp VIP:PORT]").contains("VIP:PORT"));
 }
+
+/// The backticked names of docs/netlink.md: `NAME`, and each name of a
+/// comma-separated list inside one pair of backticks.
+fn netlink_md_names() -> BTreeSet<String> {
+    let doc = std::fs::read_to_string(repo().join("docs/netlink.md")).unwrap();
+    doc.split('`')
+        .skip(1)
+        .step_by(2)
+        .flat_map(|s| s.split(',').map(|w| w.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn netlink_md_documents_every_command_and_attribute_of_the_header() {
+    use iprpctl::uapi::names;
+    let documented = netlink_md_names();
+    let mut missing = Vec::new();
+    for (table, prefix) in [
+        (names::iprp_cmd, "IPRP_CMD_"),
+        (names::iprp_attr, "IPRP_A_"),
+    ] {
+        for (_, n) in table {
+            let Some(short) = n.strip_prefix(prefix) else {
+                continue;
+            };
+            if n.starts_with("__") || short == "UNSPEC" || short == "MAX" {
+                continue;
+            }
+            if !documented.contains(short) {
+                missing.push(format!("{n}: `{short}` is not in docs/netlink.md"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Large dumps: 100,000 client bindings, created through the real client
-# state machine by the benchmark fill (iprp loaded with bench=1), dump
+# Large dumps: 100,000 client bindings over 5,000 redirector addresses,
+# created through the real client state machine by the benchmark fill (iprp loaded with bench=1), dump
 # completely and consistently, as JSON and as raw multi-part netlink. The
 # fill itself refuses what it must (no bench=1, no client role, non-empty
 # table, over capacity) and leaves nothing behind when it fails.
@@ -8,9 +8,16 @@
 DUMP_N=100000
 GENL_PY="/usr/bin/python3 $REPO/vm-tests/tools/iprp_genl.py"
 
-# fill NS COUNT: BENCH_FILL; prints the "errno ..." line of the request.
+# fill NS COUNT [REDIRECTORS]: BENCH_FILL; prints the "errno ..." line of
+# the request.
 fill() {
-	n "$1" $GENL_PY IPRP_CMD_BENCH_FILL "IPRP_A_COUNT:I:$2" 2>&1 >/dev/null
+	n "$1" $GENL_PY IPRP_CMD_BENCH_FILL "IPRP_A_COUNT:I:$2" ${3:+"IPRP_A_REDIRECTORS:I:$3"} 2>&1 >/dev/null
+}
+
+# nredirectors NS: distinct redirector addresses of the bindings.
+nredirectors() {
+	n "$1" "$IPRPCTL" bindings -j |
+		python3 -c 'import json,sys; print(len({b["redirector"] for b in json.load(sys.stdin)["bindings"]}))'
 }
 
 # nbindings NS: bindings listed by iprpctl bindings -j.
@@ -41,6 +48,15 @@ t_fill_refusals() {
 	out=$(fill C 100); echo "$out"
 	grep -q "^errno 22 .*client role" <<<"$out"
 	n C "$IPRPCTL" role client capacity 1024
+	# Redirector addresses: the policy's range (ERANGE), and at most 50,000
+	# bindings per address (EINVAL); nothing created.
+	out=$(fill C 100 0); echo "$out"
+	grep -q "^errno 34 " <<<"$out"
+	out=$(fill C 100 32769); echo "$out"
+	grep -q "^errno 34 " <<<"$out"
+	out=$(fill C 50001 1); echo "$out"
+	grep -q "^errno 22 .*50,000 bindings per redirector" <<<"$out"
+	check "$(nbindings C)" -eq 0 "a refused spread creates nothing"
 	# Over capacity: all or nothing.
 	out=$(fill C 5000); echo "$out"
 	grep -q "^errno 28 " <<<"$out"
@@ -48,6 +64,7 @@ t_fill_refusals() {
 	out=$(fill C 500); echo "$out"
 	grep -q "^errno 0 " <<<"$out"
 	check "$(nbindings C)" -eq 500 "500 bindings"
+	check "$(nredirectors C)" -eq 1 "by default one redirector per 50,000 bindings"
 	out=$(fill C 16); echo "$out"
 	grep -q "^errno 16 " <<<"$out"
 	check "$(nbindings C)" -eq 500 "a refused fill changes nothing"
@@ -58,7 +75,8 @@ t_dump_100k() {
 	reload bench=1
 	n C "$IPRPCTL" role client capacity 131072
 	local out t0 t1
-	out=$(fill C "$DUMP_N"); echo "$out"
+	# Spread over 5,000 redirector addresses, as a busy client sees.
+	out=$(fill C "$DUMP_N" 5000); echo "$out"
 	grep -q "^errno 0 " <<<"$out"
 	check "$(ctr C pre_routing_pkts)" -ge 0 "status works with a full table"
 	t0=$(date +%s.%N)
@@ -76,7 +94,9 @@ assert len(keys) == n, f"{len(keys)} distinct flows"
 assert all(r["state"] == "confirmed" for r in rows), "a binding is not confirmed"
 assert all(r["redirector"].startswith("198.18.") for r in rows), "foreign redirector"
 assert all(r["replica"].startswith("198.19.") for r in rows), "foreign replica"
-print(f"{n} bindings, {len(keys)} distinct, all confirmed")
+redirectors = {r["redirector"] for r in rows}
+assert len(redirectors) == 5000, f"{len(redirectors)} redirector addresses"
+print(f"{n} bindings, {len(keys)} distinct, all confirmed, {len(redirectors)} redirectors")
 PY
 	# Raw: the dump is multi-part and every part is a binding.
 	n C /usr/bin/python3 - "$DUMP_N" "$REPO/vm-tests/tools" <<'PY'
@@ -97,7 +117,7 @@ PY
 
 topo_up 0
 tap "dump: BENCH_FILL needs bench=1 (EOPNOTSUPP, nothing created)" t_fill_needs_bench
-tap "dump: BENCH_FILL refuses without role, over capacity, on a non-empty table; all or nothing" t_fill_refusals
-tap "dump: 100,000 bindings dump completely and consistently (JSON and raw multi-part)" t_dump_100k
+tap "dump: BENCH_FILL refuses without role, bad spreads, over capacity, on a non-empty table; all or nothing" t_fill_refusals
+tap "dump: 100,000 bindings over 5,000 redirectors dump completely and consistently (JSON and raw multi-part)" t_dump_100k
 rmmod iprp 2>/dev/null || true
 topo_down
