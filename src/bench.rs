@@ -21,9 +21,12 @@ use kernel::prelude::*;
 /// Synthetic peers come from 198.18.0.0/15 (RFC 2544 benchmarking): the
 /// redirectors 198.18.x.y, the replicas 198.19.x.y (at most
 /// [`FILL_MAX_REDIRECTORS`] of each), the local address 198.19.255.254.
-/// With `n` redirectors, flow `i` uses the (i % n)-th redirector and
-/// replica and client port 10000 + i / n, so both its outgoing key and its
-/// incoming key (replica, port, client port) are unique.
+/// With `n` redirectors, flow `i` uses client port 10000 + i % 50000 and
+/// the ((i % 50000 + i / 50000) % n)-th redirector and replica: for one
+/// client port, each of the (at most n) flows has another redirector, so
+/// both its outgoing key and its incoming key (replica, port, client port)
+/// are unique, and the client ports, which choose a binding's shard, stay
+/// as varied as a busy client's.
 const FILL_REDIRECTOR_BASE: Ipv4 = ipv4(198, 18, 0, 1);
 const FILL_REPLICA_BASE: Ipv4 = ipv4(198, 19, 0, 1);
 const FILL_LOCAL: Ipv4 = ipv4(198, 19, 255, 254);
@@ -56,10 +59,10 @@ fn fill_one(
     redirectors: u32,
     now: u64,
 ) -> FillResult {
-    let peer = i % redirectors;
+    // `fill` checked i < redirectors * 50,000: i / 50,000 < redirectors.
+    let peer = (i % FILL_PORTS + i / FILL_PORTS) % redirectors;
     let redirector = Ipv4::from_bits(FILL_REDIRECTOR_BASE.to_bits() + peer);
-    // `fill` checked i < redirectors * 50,000, so the port stays below 60,000.
-    let cport = (10_000 + i / redirectors) as u16;
+    let cport = (10_000 + i % FILL_PORTS) as u16;
     let req = Repr {
         ty: MsgType::Req,
         proto: Proto::Tcp,

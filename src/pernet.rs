@@ -272,7 +272,7 @@ impl ClientRole {
     /// False while the role holds no grant (lock-free).
     #[inline]
     pub(crate) fn has_grants(&self) -> bool {
-        self.granted.total() != 0
+        !self.granted.is_empty()
     }
 
     /// Runs `f` on `shard` under its lock (bottom halves off) and keeps the

@@ -27,34 +27,39 @@ SPEC=$REPO/include/uapi/linux/iprp.yaml
 # canonical form: status (roles, capacities, client idle timeout,
 # parameters), services, bindings, flows. Left out because they move on
 # their own: counters, the ages of entries and the replicas' live
-# connection counts.
-MOVING='("age_ms", "conns", "assigned", "stats", "counters", "version")'
+# connection counts. jq, not python: on the debug kernel a python start
+# costs seconds, and every refused command takes two snaps.
 snap() {
 	n "$1" timeout 30 sh -c "$IPRPCTL status -j; $IPRPCTL list -j; $IPRPCTL bindings -j; $IPRPCTL flows -j" |
-		python3 -c '
-import json, sys
-def strip(x):
-    if isinstance(x, dict):
-        return {k: strip(v) for k, v in x.items() if k not in '"$MOVING"'}
-    if isinstance(x, list):
-        return [strip(v) for v in x]
-    return x
-for l in sys.stdin:
-    print(json.dumps(strip(json.loads(l)), sort_keys=True))'
+		jq -cS 'walk(if type == "object" then with_entries(select(.key |
+			IN("age_ms", "conns", "assigned", "stats", "counters", "version") | not)) else . end)'
 }
 
 # refused NS RC TEXT CMD...: CMD in NS must exit RC with TEXT in its
-# stderr, and leave snap NS unchanged.
+# stderr, and leave snap NS unchanged. A run of refused commands in one
+# namespace with nothing else in between (refused_run NS ... refused_end)
+# takes each one's "before" from the previous one's "after": it was
+# checked equal to that command's "before".
+REFUSED_NS=""
+REFUSED_SNAP=""
+refused_run() { REFUSED_NS=$1; REFUSED_SNAP=""; }
+refused_end() { REFUSED_NS=""; REFUSED_SNAP=""; }
 refused() {
 	local ns=$1 want=$2 text=$3 rc=0 before after
 	shift 3
-	before=$(snap "$ns")
+	if [ "$ns" = "$REFUSED_NS" ] && [ -n "$REFUSED_SNAP" ]; then
+		before=$REFUSED_SNAP
+	else
+		before=$(snap "$ns")
+	fi
+	REFUSED_SNAP=""
 	n "$ns" timeout 30 "$@" 2>/tmp/cli.err >/tmp/cli.out || rc=$?
 	echo "$(date +%T) \$ $* -> exit $rc: $(cat /tmp/cli.err)"
 	after=$(snap "$ns")
 	check "$rc" -eq "$want" "exit status" || return 1
 	grep -qF -- "$text" /tmp/cli.err || { echo "stderr lacks '$text'"; return 1; }
 	[ "$before" = "$after" ] || { echo "state changed:"; diff <(echo "$before") <(echo "$after"); return 1; }
+	[ "$ns" != "$REFUSED_NS" ] || REFUSED_SNAP=$after
 }
 
 # json NS ARGS...: iprpctl ARGS -j in NS, checked by python3 -m json.tool.
@@ -145,6 +150,7 @@ assert [(x["proto"], x["port"]) for x in s] == [("tcp", 8080)], s'
 
 t_bad_input() {
 	local V=$VIP:$CLI_PORT
+	refused_run R
 	# unknown service / replica
 	refused R 1 "no such service" "$IPRPCTL" replica add tcp "$VIP:81" "${ADDR[S1]}"
 	refused R 1 "no such service" "$IPRPCTL" service del tcp "$VIP:81"
@@ -185,6 +191,7 @@ t_bad_input() {
 	refused R 64 "unknown scheduler 'fifo'" "$IPRPCTL" service add tcp "$VIP:83" sched fifo
 	refused R 64 "service edit: nothing to change" "$IPRPCTL" service edit tcp "$V"
 	refused R 64 "flush: unexpected argument 'everything'" "$IPRPCTL" flush everything
+	refused_end
 }
 
 # What the CLI refuses must be refused by the module too when sent raw.
@@ -203,6 +210,7 @@ t_raw_addresses() {
 t_unprivileged() {
 	local V=$VIP:$CLI_PORT
 	local -a nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
+	refused_run R
 	refused R 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" service add tcp "$VIP:90"
 	refused R 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" service del tcp "$V"
 	refused R 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" service edit tcp "$V" sched lc
@@ -214,6 +222,7 @@ t_unprivileged() {
 	refused R 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" zero
 	n R "$IPRPCTL" save >/tmp/cli-unpriv.conf
 	refused R 1 "Operation not permitted" sh -c "${nobody[*]} $IPRPCTL restore </tmp/cli-unpriv.conf"
+	refused_end
 	# reading is open to everyone in the namespace
 	n R "${nobody[@]}" "$IPRPCTL" list -j | python3 -m json.tool >/dev/null
 	n R "${nobody[@]}" "$IPRPCTL" status -j | python3 -m json.tool >/dev/null
@@ -384,6 +393,7 @@ print("status -j: params", p, "capacity", d["capacity"])'
 	[ "$(sfield C 'd["capacity"]["redirector"]')" = None ] || { echo "C has no redirector table"; return 1; }
 	# bad values: the policy names the attribute; nothing changes, not even
 	# the valid parameter sent with the bad one
+	refused_run R
 	refused R 1 "[bad attribute: IPRP_A_TICK]" "$IPRPCTL" set tick 10
 	refused R 1 "[bad attribute: IPRP_A_CHECKING_TIMEOUT]" "$IPRPCTL" set checking-timeout 61s
 	refused R 1 "[bad attribute: IPRP_A_MAX_HELD]" "$IPRPCTL" set tick 300 max-held 2000000
@@ -394,6 +404,7 @@ print("status -j: params", p, "capacity", d["capacity"])'
 	refused R 64 "set: 'max-held' given twice" "$IPRPCTL" set max-held 1 max-held 2
 	# raw: SET_PARAMS without any parameter
 	refused R 0 "errno 22" $PY "$RAW" 11
+	refused_end
 	# back to what it was
 	n R "$IPRPCTL" set $(python3 -c 'import sys; p=eval(sys.argv[1]); print("tick %d checking-timeout %d max-held %d" % (p["tick_ms"], p["checking_timeout_ms"], p["max_held"]))' "$before")
 	[ "$(sfield R 'd["params"]')" = "$before" ]
@@ -616,6 +627,7 @@ t_legacy() {
 	check "$(sfield LG 'd["params"]["legacy_ttl_ms"]')" -eq 86400000 "the longest legacy TTL"
 	# out of range: the policy names the attribute; nothing changes, not
 	# even the valid parameter sent with it
+	refused_run LG
 	refused LG 1 "[bad attribute: IPRP_A_LEGACY_TTL]" "$IPRPCTL" set legacy-ttl 86400001
 	refused LG 1 "[bad attribute: IPRP_A_LEGACY_TTL]" "$IPRPCTL" set tick 300 legacy-ttl 86401s
 	refused LG 64 "set: invalid legacy-ttl 'soon'" "$IPRPCTL" set legacy-ttl soon
@@ -625,12 +637,15 @@ t_legacy() {
 	# the same size is fine
 	refused LG 1 "table capacity is fixed" "$IPRPCTL" role redirector legacy-capacity 1024
 	grep -q "Device or resource busy" /tmp/cli.err
+	refused_end
 	n LG "$IPRPCTL" role redirector legacy-capacity 4096
 	# out of range (4..65536): the policy
+	refused_run LH
 	refused LH 1 "[bad attribute: IPRP_A_LEGACY_CAPACITY]" "$IPRPCTL" role redirector legacy-capacity 3
 	refused LH 1 "[bad attribute: IPRP_A_LEGACY_CAPACITY]" "$IPRPCTL" role redirector legacy-capacity 65537
 	refused LH 64 "role: 'legacy-capacity' needs a value" "$IPRPCTL" role redirector legacy-capacity
 	refused LH 64 "role: invalid legacy-capacity 'many'" "$IPRPCTL" role redirector legacy-capacity many
+	refused_end
 	# a capacity given when the tables are created, shown by status, then fixed
 	n LH "$IPRPCTL" role client redirector legacy-capacity 1024
 	check "$(sfield LH 'd["legacy_capacity"]')" -eq 1024 "legacy capacity set"
@@ -654,6 +669,7 @@ t_legacy() {
 	n LG "$IPRPCTL" legacy flush
 	json LG legacy list | grep -qx '{"clients":\[\]}'
 	# bad arguments: the CLI refuses before sending (exit 64)
+	refused_run LG
 	refused LG 64 "legacy forget: missing client address (ADDR)" "$IPRPCTL" legacy forget
 	refused LG 64 "legacy forget: invalid client address '10.0.0.300'" "$IPRPCTL" legacy forget 10.0.0.300
 	refused LG 64 "legacy forget: unexpected argument '10.0.0.22'" "$IPRPCTL" legacy forget 10.0.0.21 10.0.0.22
@@ -664,6 +680,7 @@ t_legacy() {
 	# forgetting needs CAP_NET_ADMIN, listing does not
 	refused LG 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" legacy flush
 	refused LG 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" legacy forget "${ADDR[L]}"
+	refused_end
 	n LG "${nobody[@]}" "$IPRPCTL" legacy list -j | grep -qx '{"clients":\[\]}'
 	# R's cache, whatever the earlier tests taught it: well formed
 	json R legacy list | python3 -c '
@@ -750,6 +767,7 @@ t_mark_options() {
 	[ "$(sfield MB 'd["params"]["mark_syns"]')" = False ] || { echo "the rollback left mark-syns on"; return 1; }
 	[ "$(svc MB tcp 7100 's["unmarked_local"]')" = False ] || { echo "the rollback left unmarked local"; return 1; }
 	# bad words: the CLI refuses before sending (exit 64)
+	refused_run MA
 	refused MA 64 "set: invalid mark-syns '2' (expected on or off)" "$IPRPCTL" set mark-syns 2
 	refused MA 64 "set: invalid mark-syns 'yes' (expected on or off)" "$IPRPCTL" set mark-syns yes
 	refused MA 64 "set: 'mark-syns' needs a value" "$IPRPCTL" set mark-syns
@@ -770,6 +788,7 @@ t_mark_options() {
 	local -a nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
 	refused MA 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" set mark-syns off
 	refused MA 1 "Operation not permitted" "${nobody[@]}" "$IPRPCTL" service edit tcp "$V" unmarked redirect
+	refused_end
 }
 
 t_ynl() {

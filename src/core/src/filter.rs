@@ -26,6 +26,9 @@ pub const ADDR_BUCKETS: usize = 1024;
 /// A counting filter of IPv4 addresses.
 pub struct AddrSet {
     count: [AtomicU32; ADDR_BUCKETS],
+    /// The sum of `count`, kept beside it: whether the set is empty is one
+    /// load, not a walk over every bucket (a hook asks it per packet).
+    total: AtomicU32,
 }
 
 impl Default for AddrSet {
@@ -46,6 +49,7 @@ impl AddrSet {
     pub const fn new() -> Self {
         Self {
             count: [const { AtomicU32::new(0) }; ADDR_BUCKETS],
+            total: AtomicU32::new(0),
         }
     }
 
@@ -57,21 +61,31 @@ impl AddrSet {
 
     /// Counts one more binding with address `a`.
     pub fn add(&self, a: Ipv4) {
+        // The total first: a reader that sees the bucket also sees it.
+        self.total.fetch_add(1, Ordering::AcqRel);
         self.count[bucket(a)].fetch_add(1, Ordering::AcqRel);
     }
 
     /// Counts one binding with address `a` fewer (never below 0).
     pub fn remove(&self, a: Ipv4) {
-        let _ = self.count[bucket(a)]
-            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| n.checked_sub(1));
+        let removed = self.count[bucket(a)]
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if removed {
+            self.total.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
-    /// Bindings counted in all buckets (tests, stats).
+    /// Bindings counted in all buckets: one load.
+    #[inline]
     pub fn total(&self) -> u64 {
-        self.count
-            .iter()
-            .map(|c| u64::from(c.load(Ordering::Relaxed)))
-            .sum()
+        u64::from(self.total.load(Ordering::Acquire))
+    }
+
+    /// True while no address is counted: one load.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.total() == 0
     }
 }
 
