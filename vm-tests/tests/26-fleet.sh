@@ -14,6 +14,21 @@ FVIP=10.9.9.100
 FSEED=0x6c1e2f0d9a3b5c47
 FLEET_SOURCES=$(seq -f '10.0.0.%g' 31 54)
 FMAP=/tmp/fleet-map
+# Every download of the suite from its own client port: the client's
+# binding is keyed by (redirector, protocol, client port, service port),
+# not by the local address, so a new flow from another of C's addresses
+# that reused a live binding's port would take that binding's replica
+# (docs/protocol.md, "Client").
+FPORT=/tmp/fleet-port
+echo 20000 >"$FPORT"
+
+# next_port: a client port no download of this suite has used.
+next_port() {
+	local p
+	p=$(($(cat "$FPORT") + 1))
+	echo "$p" >"$FPORT"
+	echo "$p"
+}
 
 fleet_topo_up() {
 	local h
@@ -89,7 +104,8 @@ fleet_setup() {
 # who SRC: one download of /who from C's address SRC (the replica's name,
 # or "failed").
 who() {
-	n C curl -sf --max-time 10 --interface "$1" "http://$FVIP/who" || echo failed
+	n C curl -sf --max-time 10 --interface "$1" --local-port "$(next_port)" "http://$FVIP/who" ||
+		echo failed
 }
 
 # fstat NAME: a redirector stat summed over F1 and F2.
@@ -130,14 +146,15 @@ t_fleet_agree() {
 # the route replaced every 150 ms. Every download completes, on its
 # address's replica.
 t_fleet_route_flips() {
-	local i a w bad=0 pids=()
+	local i a w port bad=0 pids=()
 	n fsw tc qdisc add dev pF1 root netem delay 100ms
 	n fsw tc qdisc add dev pF2 root netem delay 100ms
 	i=0
 	for a in $FLEET_SOURCES; do
 		for k in 1 2; do
 			i=$((i + 1))
-			( n C curl -sf --max-time 20 --interface "$a" "http://$FVIP/who" >"/tmp/fleet-flip.$i" 2>&1 ||
+			port=$(next_port)
+			( n C curl -sf --max-time 20 --interface "$a" --local-port "$port" "http://$FVIP/who" >"/tmp/fleet-flip.$i" 2>&1 ||
 				echo failed >"/tmp/fleet-flip.$i"; echo "$a" >"/tmp/fleet-flip-src.$i" ) &
 			pids+=($!)
 		done
@@ -199,7 +216,8 @@ t_fleet_off() {
 	for a in $FLEET_SOURCES; do
 		first=""
 		for _ in 1 2 3 4; do
-			w=$(n C curl -sf --max-time 4 --interface "$a" "http://$FVIP/who" || echo failed)
+			w=$(n C curl -sf --max-time 4 --interface "$a" --local-port "$(next_port)" "http://$FVIP/who" ||
+				echo failed)
 			[ "$w" != failed ] || failed=$((failed + 1))
 			[ -n "$first" ] || first=$w
 			[ "$w" = "$first" ] || split=1
