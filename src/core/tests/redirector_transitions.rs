@@ -1231,7 +1231,10 @@ fn r46_fleet_members_with_one_seed_pick_the_same_replica_for_every_client() {
         // another order; one seed.
         let a = fleet(sched, 0x5eed, &reps, 100);
         let b = fleet(sched, 0x5eed, &rev, 200);
-        let (sa, sb) = (a.lookup(Proto::Tcp, VIP, PORT).unwrap(), b.lookup(Proto::Tcp, VIP, PORT).unwrap());
+        let (sa, sb) = (
+            a.lookup(Proto::Tcp, VIP, PORT).unwrap(),
+            b.lookup(Proto::Tcp, VIP, PORT).unwrap(),
+        );
         let mut seen = std::collections::BTreeSet::new();
         for c in 0..2000u32 {
             let client = Ipv4::from_bits(0x0a00_0000 + c);
@@ -1243,19 +1246,29 @@ fn r46_fleet_members_with_one_seed_pick_the_same_replica_for_every_client() {
         // Without the seed, each member hashes with its own key.
         let a0 = fleet(sched, 0, &reps, 100);
         let b0 = fleet(sched, 0, &reps, 200);
-        let (sa0, sb0) = (a0.lookup(Proto::Tcp, VIP, PORT).unwrap(), b0.lookup(Proto::Tcp, VIP, PORT).unwrap());
+        let (sa0, sb0) = (
+            a0.lookup(Proto::Tcp, VIP, PORT).unwrap(),
+            b0.lookup(Proto::Tcp, VIP, PORT).unwrap(),
+        );
         let differ = (0..2000u32)
             .map(|c| Ipv4::from_bits(0x0a00_0000 + c))
             .filter(|&c| sa0.pick(c) != sb0.pick(c))
             .count();
-        assert!(differ > 500, "{sched:?}: without a seed the members agree by chance only ({differ})");
+        assert!(
+            differ > 500,
+            "{sched:?}: without a seed the members agree by chance only ({differ})"
+        );
     }
 }
 
 #[test]
 fn r47_a_fleet_seed_needs_a_consistent_scheduler() {
     let reps = [rep(S1, 1), rep(S2, 1)];
-    for sched in [SchedKind::RoundRobin, SchedKind::WeightedRoundRobin, SchedKind::LeastConn] {
+    for sched in [
+        SchedKind::RoundRobin,
+        SchedKind::WeightedRoundRobin,
+        SchedKind::LeastConn,
+    ] {
         let mut t = ServiceTable::new_in(svc_storage(8), HashKey::new(1, 2));
         let spec = ServiceSpec {
             fleet_seed: 7,
@@ -1283,7 +1296,10 @@ fn r48_a_member_confirms_a_chk_for_a_flow_another_member_sent_the_req_of() {
     assert_eq!((o.from, o.to), (VIP, CLIENT));
     assert_eq!(o.msg, msg(MsgType::Cfm, 9, replica, 0xabcd));
     let e = rb.lookup(&fkey(CLIENT, 9)).unwrap();
-    assert_eq!((e.state, e.key, e.replica), (RState::Confirmed, 0xabcd, replica));
+    assert_eq!(
+        (e.state, e.key, e.replica),
+        (RState::Confirmed, 0xabcd, replica)
+    );
     assert_eq!(rb.counters.chk_fleet_confirmed, 1);
     assert_eq!(rb.counters.chk_no_entry, 0);
     let svc = b.lookup(Proto::Tcp, VIP, PORT).unwrap();
@@ -1302,7 +1318,12 @@ fn r49_a_fleet_member_alarms_a_chk_naming_another_replica_than_its_pick() {
     let reps = [rep(S1, 1), rep(S2, 1), rep(S3, 1)];
     let b = fleet(SchedKind::Maglev, 0x5eed, &reps, 200);
     let mut rb = redir(16);
-    let pick = b.lookup(Proto::Tcp, VIP, PORT).unwrap().pick(CLIENT).unwrap().1;
+    let pick = b
+        .lookup(Proto::Tcp, VIP, PORT)
+        .unwrap()
+        .pick(CLIENT)
+        .unwrap()
+        .1;
     // A forged REQ named another replica: the client's CHK names it, and
     // the member answers ALM as the paper's R3 would with an entry.
     let other = [S1, S2, S3].into_iter().find(|&s| s != pick).unwrap();
@@ -1314,7 +1335,12 @@ fn r49_a_fleet_member_alarms_a_chk_naming_another_replica_than_its_pick() {
     assert_eq!(rb.counters.chk_no_entry, 1);
     // Not a fleet service: the paper's R12, whatever the replica.
     let s = fleet(SchedKind::Maglev, 0, &reps, 200);
-    let pick = s.lookup(Proto::Tcp, VIP, PORT).unwrap().pick(CLIENT).unwrap().1;
+    let pick = s
+        .lookup(Proto::Tcp, VIP, PORT)
+        .unwrap()
+        .pick(CLIENT)
+        .unwrap()
+        .1;
     let o = rb
         .on_chk(&s, &msg(MsgType::Chk, 10, pick, 5), CLIENT, VIP, 0)
         .unwrap();
@@ -1327,7 +1353,12 @@ fn r50_a_full_fleet_member_still_confirms_without_an_entry() {
     let reps = [rep(S1, 1), rep(S2, 1)];
     let b = fleet(SchedKind::SourceHash, 0x5eed, &reps, 200);
     let mut rb = redir(0);
-    let pick = b.lookup(Proto::Tcp, VIP, PORT).unwrap().pick(CLIENT).unwrap().1;
+    let pick = b
+        .lookup(Proto::Tcp, VIP, PORT)
+        .unwrap()
+        .pick(CLIENT)
+        .unwrap()
+        .1;
     let o = rb
         .on_chk(&b, &msg(MsgType::Chk, 9, pick, 5), CLIENT, VIP, 0)
         .unwrap();

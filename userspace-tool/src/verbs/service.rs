@@ -260,16 +260,37 @@ mod tests {
 
     #[test]
     fn fleet_seed() {
-        let c = p(&["add", "tcp", "10.0.0.100:80", "sched", "mh", "fleet", "0x5EED"]).unwrap();
-        assert_eq!(c.attrs[3..], [Val::U8(a::SCHED, 4), Val::U64(a::FLEET_SEED, 0x5eed)]);
-        let c = p(&["edit", "tcp", "10.0.0.100:80", "fleet", "18446744073709551615"]).unwrap();
+        let c = p(&[
+            "add",
+            "tcp",
+            "10.0.0.100:80",
+            "sched",
+            "mh",
+            "fleet",
+            "0x5EED",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.attrs[3..],
+            [Val::U8(a::SCHED, 4), Val::U64(a::FLEET_SEED, 0x5eed)]
+        );
+        let c = p(&[
+            "edit",
+            "tcp",
+            "10.0.0.100:80",
+            "fleet",
+            "18446744073709551615",
+        ])
+        .unwrap();
         assert_eq!(c.attrs[3..], [Val::U64(a::FLEET_SEED, u64::MAX)]);
         let c = p(&["edit", "tcp", "10.0.0.100:80", "fleet", "0"]).unwrap();
         assert_eq!(c.attrs[3..], [Val::U64(a::FLEET_SEED, 0)]);
         for bad in ["0x", "-1", "18446744073709551616", "0xg", "seed"] {
             assert_eq!(
                 usage(&["add", "tcp", "10.0.0.1:80", "fleet", bad]),
-                format!("service add: invalid fleet '{bad}' (expected 0..2^64-1, decimal or 0x hex)")
+                format!(
+                    "service add: invalid fleet '{bad}' (expected 0..2^64-1, decimal or 0x hex)"
+                )
             );
         }
         assert_eq!(
