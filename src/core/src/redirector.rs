@@ -92,6 +92,35 @@ pub struct REntry {
     replica_gen: u32,
 }
 
+/// A new counted entry of flow `k` of service `svc` (slot `si`), created
+/// now in `state` with `key` and `replica`.
+fn new_entry(
+    k: FlowKey,
+    si: usize,
+    svc: &Service,
+    state: RState,
+    key: u32,
+    replica: Ipv4,
+    now: u64,
+) -> REntry {
+    REntry {
+        flow: k,
+        state,
+        key,
+        replica,
+        last_activity: now,
+        last_response: now,
+        last_req: now,
+        response_timeout_ms: svc.response_timeout_ms(),
+        idle_timeout_ms: svc.idle_timeout_ms(),
+        svc: si as u32,
+        svc_gen: svc.generation(),
+        replica_gen: 0,
+        counted: true,
+        served_local: false,
+    }
+}
+
 impl Entry for REntry {
     const EMPTY: Self = REntry {
         flow: FlowKey {
@@ -438,31 +467,13 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             bump(&sc.flows_local);
             return PacketOutcome::LOCAL;
         };
-        let e = REntry {
-            flow: k,
-            state: RState::Sent,
-            key: 0,
-            replica,
-            last_activity: now,
-            last_response: now,
-            last_req: now,
-            response_timeout_ms: svc.response_timeout_ms(),
-            idle_timeout_ms: svc.idle_timeout_ms(),
-            svc: si as u32,
-            svc_gen: svc.generation(),
-            replica_gen: 0,
-            counted: true,
-            served_local: false,
-        };
-        let Some(i) = self.table.insert(e) else {
+        let Some(e) =
+            self.insert_counted(svc, new_entry(k, si, svc, RState::Sent, 0, replica, now))
+        else {
             self.counters.local_table_full += 1;
             bump(&sc.local_table_full);
             return PacketOutcome::LOCAL;
         };
-        let replica_gen = svc.conn_inc(replica);
-        if let Some(e) = self.table.get_mut(i) {
-            e.replica_gen = replica_gen;
-        }
         self.counters.flow_new += 1;
         self.counters.forwarded += 1;
         self.counters.req_sent += 1;
@@ -583,6 +594,18 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         }
     }
 
+    /// Inserts new entry `e` and counts it on its replica (a new live
+    /// connection, a flow assigned); the stored entry, or `None` when the
+    /// shard is full (nothing counted).
+    fn insert_counted(&mut self, svc: &Service, e: REntry) -> Option<REntry> {
+        let i = self.table.insert(e)?;
+        let replica_gen = svc.conn_inc(e.replica);
+        if let Some(stored) = self.table.get_mut(i) {
+            stored.replica_gen = replica_gen;
+        }
+        Some(REntry { replica_gen, ..e })
+    }
+
     /// R27: a CHK of flow `k` of fleet service `svc` that this redirector
     /// has no entry for, naming the replica it would pick itself: another
     /// member of the fleet sent the REQ (ECMP or anycast moved the flow's
@@ -597,30 +620,9 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         m: &Repr,
         now: u64,
     ) -> Outgoing {
-        let e = REntry {
-            flow: k,
-            state: RState::Confirmed,
-            key: m.key,
-            replica: m.replica,
-            last_activity: now,
-            last_response: now,
-            last_req: now,
-            response_timeout_ms: svc.response_timeout_ms(),
-            idle_timeout_ms: svc.idle_timeout_ms(),
-            svc: si as u32,
-            svc_gen: svc.generation(),
-            replica_gen: 0,
-            counted: true,
-            served_local: false,
-        };
-        match self.table.insert(e) {
-            Some(i) => {
-                let replica_gen = svc.conn_inc(m.replica);
-                if let Some(e) = self.table.get_mut(i) {
-                    e.replica_gen = replica_gen;
-                }
-                self.counters.chk_fleet_confirmed += 1;
-            }
+        let e = new_entry(k, si, svc, RState::Confirmed, m.key, m.replica, now);
+        match self.insert_counted(svc, e) {
+            Some(_) => self.counters.chk_fleet_confirmed += 1,
             None => self.counters.chk_fleet_unstored += 1,
         }
         self.counters.cfm_sent += 1;
