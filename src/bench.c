@@ -66,7 +66,7 @@ static unsigned int iprp_bench_empty(const struct nf_hook_state *state,
 	if (s)
 		v = iprp_nf_verdict(iprp_rs_bench_empty(s, skb, skb->data,
 							skb_headlen(skb)),
-				    skb, state);
+				    skb, state, NULL);
 	iprp_bench_add(state, slot, t0);
 	return v;
 }
@@ -140,13 +140,14 @@ static unsigned int iprp_nf_local_out_timed(void *priv, struct sk_buff *skb,
 	__be32 daddr = ip_hdr(skb)->daddr;
 	u64 turn = this_cpu_read(iprp_bench_turn.out);
 	u64 t0 = get_cycles(), t1 = 0, t2;
-	enum iprp_verdict d = iprp_nf_local_out_decide(skb, state);
+	struct iprp_route __rcu **route = NULL;
+	enum iprp_verdict d = iprp_nf_local_out_decide(skb, state, &route);
 	bool reroute = d == IPRP_VERDICT_REROUTE_TRANSLATED;
 	unsigned int v;
 
 	if (reroute)
 		t1 = get_cycles();
-	v = iprp_nf_verdict(d, skb, state);
+	v = iprp_nf_verdict(d, skb, state, route);
 	t2 = get_cycles();
 	if (v == NF_ACCEPT) {
 		iprp_bench_add_dt(state, IPRP_BENCH_OUT +

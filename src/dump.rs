@@ -377,6 +377,8 @@ pub(crate) fn put_stats(state: &NetState, hook: &HookPkts, msg: &mut Msg<'_>) ->
             gauges[2].2 += u64::from(s.held_total());
         }
         cc.translated_out += hook.translated_out;
+        cc.route_reused += hook.route_reused;
+        cc.route_looked_up += hook.route_looked_up;
         cc.translated_in += hook.translated_in;
     }
     if let Some(r) = state.redirector_tables() {

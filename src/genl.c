@@ -198,6 +198,8 @@ void iprp_nl_hook_pkts(const struct genl_info *info, struct iprp_hook_pkts *sum)
 		sum->local_out += p->local_out;
 		sum->translated_in += p->translated_in;
 		sum->translated_out += p->translated_out;
+		sum->route_reused += p->route_reused;
+		sum->route_looked_up += p->route_looked_up;
 	}
 }
 

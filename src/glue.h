@@ -11,6 +11,7 @@
  *   genl.c       the generic-netlink family: registration, helpers for src/nl.rs
  *   netlink-gen.c  its policies and ops, generated from the YNL spec
  *   skb.c        skb, socket, route and time helpers for Rust
+ *   route.c      the route of a translated packet, cached per binding
  *   module.c     registration of all of the above, in order
  */
 #ifndef _IPRP_GLUE_H
@@ -79,15 +80,21 @@ static inline void *iprp_state(const struct net *net)
 
 /* netfilter.c */
 unsigned int iprp_nf_verdict(enum iprp_verdict v, struct sk_buff *skb,
-			     const struct nf_hook_state *state);
+			     const struct nf_hook_state *state,
+			     struct iprp_route __rcu **route);
 unsigned int iprp_nf_pre_routing(void *priv, struct sk_buff *skb,
 				 const struct nf_hook_state *state);
 enum iprp_verdict iprp_nf_local_out_decide(struct sk_buff *skb,
-					   const struct nf_hook_state *state);
+					   const struct nf_hook_state *state,
+					   struct iprp_route __rcu ***route);
 unsigned int iprp_nf_local_out(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state);
 unsigned int iprp_hooks_for_roles(u32 roles);
 int iprp_hooks_set(struct net *net, unsigned int want);
+
+/* route.c */
+int iprp_route_translated(struct net *net, struct sock *sk, struct sk_buff *skb,
+			  struct iprp_route __rcu **slot);
 
 /* bench.c */
 extern bool iprp_bench_mode;

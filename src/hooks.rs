@@ -12,6 +12,7 @@
 //! C27, C28 in docs/protocol.md).
 
 use crate::pernet::{self, ClientRole, ClientTable, NetState, RedirRole};
+use crate::route::Route;
 use crate::shim::{self, IcmpRewrite, Pkt, SkbRef, SocketQuery};
 use crate::sync::BhLock;
 use crate::uapi::iprp_counter as ctr;
@@ -39,7 +40,9 @@ pub(crate) enum Verdict {
     /// (PRE_ROUTING): the shim counts it per CPU as `client.translated_in`.
     AcceptTranslated = 4,
     /// [`Verdict::Reroute`] for a packet translated by a lock-free lookup
-    /// (LOCAL_OUT): the shim counts it per CPU as `client.translated_out`.
+    /// (LOCAL_OUT): the shim counts it per CPU as `client.translated_out`
+    /// and routes it with its binding's cached route if that is valid
+    /// (src/route.c).
     RerouteTranslated = 5,
 }
 
@@ -512,20 +515,27 @@ fn client_pre_routing(
     }
 }
 
-/// LOCAL_OUT: client translation of outgoing packets of bound flows.
+/// LOCAL_OUT: client translation of outgoing packets of bound flows. For
+/// [`Verdict::RerouteTranslated`] it sets `*route` to the binding's route
+/// cache slot (src/route.c).
 ///
 /// # Safety
 ///
-/// As for [`iprp_rs_pre_routing`].
+/// As for [`iprp_rs_pre_routing`]; `route` is valid for writes.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn iprp_rs_local_out(
     state: *mut c_void,
     skb: *mut sk_buff,
     head: *const u8,
     headlen: u32,
+    route: *mut *mut *mut Route,
 ) -> Verdict {
     // SAFETY: by the function's contract.
     let (state, skb) = unsafe { (pernet::state(state), SkbRef::with_head(skb, head, headlen)) };
+    // SAFETY: by the function's contract.
+    let Some(route) = (unsafe { route.as_mut() }) else {
+        return Verdict::Accept;
+    };
     let mark = state.mark_syns();
     let Some(client) = state
         .client()
@@ -543,7 +553,7 @@ pub(crate) unsafe extern "C" fn iprp_rs_local_out(
     if !wanted {
         return Verdict::Accept;
     }
-    local_out(state, client, skb, &ip)
+    local_out(state, client, skb, &ip, route)
 }
 
 /// The first packet of a flow with no binding, to a service for which the
@@ -584,7 +594,13 @@ fn client_granted(
 
 /// LOCAL_OUT for a packet the prefilter let through.
 #[inline(never)]
-fn local_out(state: &NetState, client: &ClientRole, mut skb: SkbRef<'_>, ip: &Ip) -> Verdict {
+fn local_out(
+    state: &NetState,
+    client: &ClientRole,
+    mut skb: SkbRef<'_>,
+    ip: &Ip,
+    route: &mut *mut *mut Route,
+) -> Verdict {
     if ip.proto == IPPROTO_ICMP {
         return client_icmp_error_out(state, client, &mut skb).unwrap_or(Verdict::Accept);
     }
@@ -593,18 +609,19 @@ fn local_out(state: &NetState, client: &ClientRole, mut skb: SkbRef<'_>, ip: &Ip
     };
     let hp = ports_hash(&state.key, f.proto, f.sport, f.dport);
     let (shard, index) = client.shard_of_hash(hp);
-    match index.read(hp, &Key::out(f.daddr, f.proto, f.sport, f.dport)) {
-        Read::Absent => {
+    match index.read_at(hp, &Key::out(f.daddr, f.proto, f.sport, f.dport)) {
+        (Read::Absent, _) => {
             return match client_granted(state, client, shard, &mut skb, &f) {
                 Some(v) => v,
                 None => mark_syn(state, &mut skb, &f),
             };
         }
-        Read::Confirmed(replica) => {
+        (Read::Confirmed(replica), entry) => {
+            *route = client.route_slot(hp, entry);
             return rewrite(state, &mut skb, true, replica, Verdict::RerouteTranslated);
         }
         // CHECKING (its activity keeps it alive) or a writer was busy.
-        Read::Checking | Read::Busy => {}
+        (Read::Checking | Read::Busy, _) => {}
     }
     let now = shim::now_ms();
     let replica = client.update(shard, |s| {

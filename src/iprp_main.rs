@@ -17,6 +17,7 @@ mod hooks;
 mod nl;
 mod pernet;
 mod proto;
+mod route;
 mod selftest;
 mod shim;
 mod status;

@@ -12,7 +12,8 @@
 #include "glue.h"
 
 unsigned int iprp_nf_verdict(enum iprp_verdict v, struct sk_buff *skb,
-			     const struct nf_hook_state *state)
+			     const struct nf_hook_state *state,
+			     struct iprp_route __rcu **route)
 {
 	struct iprp_net *in;
 	int err;
@@ -31,7 +32,9 @@ unsigned int iprp_nf_verdict(enum iprp_verdict v, struct sk_buff *skb,
 	case IPRP_VERDICT_REROUTE_TRANSLATED:
 		in = iprp_pernet(state->net);
 		this_cpu_inc(in->pkts->translated_out);
-		fallthrough;
+		/* A confirmed binding's packet: its route may be cached. */
+		err = iprp_route_translated(state->net, state->sk, skb, route);
+		return err ? NF_DROP_ERR(err) : NF_ACCEPT;
 	case IPRP_VERDICT_REROUTE:
 		/*
 		 * The destination changed: route again, as nf_nat does. The
@@ -60,7 +63,7 @@ unsigned int iprp_nf_pre_routing(void *priv, struct sk_buff *skb,
 	this_cpu_inc(in->pkts->pre_routing);
 	/* skb->data is at the IP header, which the stack has pulled. */
 	v = iprp_rs_pre_routing(s, skb, skb->data, skb_headlen(skb));
-	return iprp_nf_verdict(v, skb, state);
+	return iprp_nf_verdict(v, skb, state, NULL);
 }
 
 /*
@@ -68,7 +71,8 @@ unsigned int iprp_nf_pre_routing(void *priv, struct sk_buff *skb,
  * the route lookup of a translated packet (in iprp_nf_verdict) apart.
  */
 enum iprp_verdict iprp_nf_local_out_decide(struct sk_buff *skb,
-					   const struct nf_hook_state *state)
+					   const struct nf_hook_state *state,
+					   struct iprp_route __rcu ***route)
 {
 	struct iprp_net *in = iprp_pernet(state->net);
 	void *s = READ_ONCE(in->state);
@@ -76,13 +80,16 @@ enum iprp_verdict iprp_nf_local_out_decide(struct sk_buff *skb,
 	if (!s)
 		return IPRP_VERDICT_ACCEPT;
 	this_cpu_inc(in->pkts->local_out);
-	return iprp_rs_local_out(s, skb, skb->data, skb_headlen(skb));
+	return iprp_rs_local_out(s, skb, skb->data, skb_headlen(skb), route);
 }
 
 unsigned int iprp_nf_local_out(void *priv, struct sk_buff *skb,
 			       const struct nf_hook_state *state)
 {
-	return iprp_nf_verdict(iprp_nf_local_out_decide(skb, state), skb, state);
+	struct iprp_route __rcu **route = NULL;
+	enum iprp_verdict v = iprp_nf_local_out_decide(skb, state, &route);
+
+	return iprp_nf_verdict(v, skb, state, route);
 }
 
 static const struct nf_hook_ops iprp_nf_ops[] = {

@@ -56,7 +56,13 @@ pub(crate) struct HookPkts {
     pub(crate) translated_in: u64,
     /// Packets translated out by a lock-free lookup.
     pub(crate) translated_out: u64,
+    /// Of those, routed with their binding's cached route.
+    pub(crate) route_reused: u64,
+    /// Of those, routed by a route lookup.
+    pub(crate) route_looked_up: u64,
 }
+
+const _: () = assert!(core::mem::size_of::<HookPkts>() == 6 * 8);
 
 extern "C" {
     fn iprp_nl_do_attrs(info: *const GenlInfo, maxattr: *mut u32) -> *const *const NlAttr;

@@ -9,6 +9,7 @@
 //! taken with bottom halves disabled.
 
 use crate::config::{Params, ParamsUpdate};
+use crate::route::{Route, RouteCache};
 use crate::shim::{self, OwnedSkb};
 use crate::sync::{new_bh_lock, BhLock, ShardGuard, Sharded};
 use crate::uapi::iprp_counter as ctr;
@@ -100,6 +101,9 @@ pub(crate) struct ClientRole {
     /// without any lock: LOCAL_OUT looks for a grant only for a packet to
     /// one of them.
     pub(crate) granted: KBox<AddrSet>,
+    /// The route of each binding's translated packets, cached by
+    /// LOCAL_OUT (src/route.c).
+    routes: RouteCache,
 }
 
 /// Redirector role.
@@ -221,6 +225,7 @@ impl ClientRole {
                     c"iprp_client_wildcards"
                 )?,
                 granted: KBox::new(AddrSet::new(), GFP_KERNEL)?,
+                routes: RouteCache::new(NSHARDS, n)?,
             },
             GFP_KERNEL,
         )?)
@@ -321,8 +326,22 @@ impl ClientRole {
     ///
     /// [`ports_hash`]: iprp_core::readidx::ports_hash
     pub(crate) fn shard_of_hash(&self, hp: u64) -> (&BhLock<ClientTable>, &ClientIndex) {
-        let i = reduce(hp, self.shards.len()).min(self.shards.len() - 1);
+        let i = self.shard_number(hp);
         (&self.shards[i], &self.index[i])
+    }
+
+    #[inline]
+    fn shard_number(&self, hp: u64) -> usize {
+        reduce(hp, self.shards.len()).min(self.shards.len() - 1)
+    }
+
+    /// The route cache slot of the binding in table slot `entry` of the
+    /// shard of the flow whose [`ports_hash`] is `hp`, for the shim.
+    ///
+    /// [`ports_hash`]: iprp_core::readidx::ports_hash
+    #[inline]
+    pub(crate) fn route_slot(&self, hp: u64, entry: u32) -> *mut *mut Route {
+        self.routes.slot(self.shard_number(hp), entry)
     }
 }
 

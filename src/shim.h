@@ -38,7 +38,12 @@ struct iprp_hook_pkts {
 	u64 local_out;
 	u64 translated_in;
 	u64 translated_out;
+	u64 route_reused;	/* client.route_reused (src/route.c) */
+	u64 route_looked_up;	/* client.route_looked_up */
 };
+
+/* A client binding's cached route (src/route.c); opaque to Rust. */
+struct iprp_route;
 
 /* Addresses and ports of an IPv4 TCP/UDP packet, network byte order. */
 struct iprp_pkt {
@@ -61,8 +66,13 @@ void iprp_rs_net_exit(void *state);
 /* @head, @headlen: the linear data from the IP header on (skb->data). */
 enum iprp_verdict iprp_rs_pre_routing(void *state, struct sk_buff *skb,
 				      const u8 *head, unsigned int headlen);
+/*
+ * For IPRP_VERDICT_REROUTE_TRANSLATED, *@route is set to the binding's route
+ * cache slot (src/route.c), or left NULL.
+ */
 enum iprp_verdict iprp_rs_local_out(void *state, struct sk_buff *skb,
-				    const u8 *head, unsigned int headlen);
+				    const u8 *head, unsigned int headlen,
+				    struct iprp_route __rcu ***route);
 int iprp_rs_proto_rcv(void *state, struct sk_buff *skb);
 void iprp_rs_proto_unreach(void *state, __be32 saddr, __be32 daddr,
 			   const u8 *quoted);
@@ -72,6 +82,7 @@ enum iprp_verdict iprp_rs_bench_empty(void *state, struct sk_buff *skb,
 				      const u8 *head, unsigned int headlen);
 
 /* Implemented in C. */
+void iprp_route_free(struct iprp_route *r);
 int iprp_shim_init(void);
 void iprp_shim_exit(void);
 int iprp_shim_copy_bits(const struct sk_buff *skb, int offset, void *to, int len);

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# ICMP errors follow the translation (rules C27, C28 in docs/protocol.md).
-# Own topology: between C and the replica S1 lies a path whose middle link
+# ICMP errors follow the translation (rules C27, C28 in docs/protocol.md),
+# and a translated flow's cached route follows routing changes
+# (src/route.c). Own topology: between C and the replica S1 lies a path whose middle link
 # has a 1280-byte MTU, so the endpoints negotiate a 1460-byte MSS and only
 # path MTU discovery can make a full-size segment fit.
 #
@@ -68,6 +69,8 @@ icmp_setup() {
 	n R "$IPRPCTL" replica add udp "$ICMP_VIP:9999" "$ICMP_S1"
 	n R "$IPRPCTL" service add udp "$ICMP_VIP:9998" response-timeout 2000
 	n R "$IPRPCTL" replica add udp "$ICMP_VIP:9998" "$ICMP_S1"
+	n R "$IPRPCTL" service add udp "$ICMP_VIP:9997" response-timeout 2000
+	n R "$IPRPCTL" replica add udp "$ICMP_VIP:9997" "$ICMP_S1"
 }
 
 t_pmtu_upload() {
@@ -75,8 +78,10 @@ t_pmtu_upload() {
 	# 1280-byte link: X1's "fragmentation needed" quotes C -> S1, and only
 	# if C's hook makes it quote the service address does the socket learn
 	# the path MTU. Without that the upload stalls.
-	local in0 t0 t1
+	local in0 out0 out reused0 reused t0 t1
 	in0=$(stat C client.icmp_error_in)
+	out0=$(stat C client.translated_out)
+	reused0=$(stat C client.route_reused)
 	n S1 python3 - "$ICMP_S1" 5001 >"$RES/pmtu-server.log" 2>&1 <<'PY' &
 import socket, sys
 srv = socket.socket()
@@ -108,6 +113,9 @@ PY
 	n C ip route get "$ICMP_VIP" | tee "$RES/route-vip.txt"
 	grep -q "mtu 1280" "$RES/route-vip.txt"
 	check "$(( $(stat C client.icmp_error_in) - in0 ))" -ge 1 "C translated the fragmentation-needed error"
+	out=$(( $(stat C client.translated_out) - out0 ))
+	reused=$(( $(stat C client.route_reused) - reused0 ))
+	check "$((reused * 2))" -gt "$out" "most of the upload's $out translated packets ($reused) reused their binding's route"
 	n C "$IPRPCTL" bindings
 }
 
@@ -178,6 +186,78 @@ PY
 	check "$(( $(stat C client.icmp_error_out) - out0 ))" -ge 1 "C sent its error to the replica"
 }
 
+# received: datagrams S1's counting server got so far.
+received() {
+	tail -n 1 "$RES/route-s1.log" | grep -o '^[0-9]*' || echo 0
+}
+
+t_route_change() {
+	# A paced UDP flow to the service address, redirected to S1: its
+	# packets reuse their binding's cached route. When C's route to S1
+	# becomes unreachable, the cached route must go stale at once (no
+	# datagram reaches S1 any more), and when the route comes back, the
+	# flow must look it up again and reach S1. A cache that kept the old
+	# route would go on delivering.
+	local srv snd i c0 c1 c2 r0 r1 l0 l1
+	n S1 python3 - "$ICMP_S1" 9997 >"$RES/route-s1.log" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(30.0)
+print("0 ready", flush=True)
+n = 0
+while True:
+    try:
+        s.recv(100)
+    except socket.timeout:
+        break
+    n += 1
+    print(n, flush=True)
+PY
+	srv=$!
+	for _ in $(seq 100); do grep -q ready "$RES/route-s1.log" && break; sleep 0.1; done
+	n C python3 - "$ICMP_VIP" 9997 "$RES/route-stop" >"$RES/route-c.log" 2>&1 <<'PY' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], int(sys.argv[2])))
+sent = failed = 0
+while not os.path.exists(sys.argv[3]):
+    try:
+        s.send(b"%d" % sent)
+    except OSError:
+        failed += 1
+    sent += 1
+    time.sleep(0.02)
+print("sent", sent, "refused by the stack", failed, flush=True)
+PY
+	snd=$!
+	# The flow is redirected and confirmed: S1 receives straight from C.
+	for i in $(seq 300); do [ "$(received)" -ge 50 ] && break; sleep 0.1; done
+	n C "$IPRPCTL" bindings
+	r0=$(stat C client.route_reused)
+	l0=$(stat C client.route_looked_up)
+	sleep 1
+	r1=$(stat C client.route_reused)
+	check "$((r1 - r0))" -ge 10 "the confirmed flow's packets reuse their binding's route"
+	n C ip route add unreachable "$ICMP_S1/32"
+	sleep 1
+	c1=$(received)
+	sleep 2
+	c2=$(received)
+	check "$((c2 - c1))" -eq 0 "no datagram reached S1 while C's route to it was unreachable"
+	n C ip route del unreachable "$ICMP_S1/32"
+	for i in $(seq 100); do [ "$(received)" -gt "$c2" ] && break; sleep 0.1; done
+	c0=$(received)
+	l1=$(stat C client.route_looked_up)
+	touch "$RES/route-stop"
+	wait "$snd"
+	kill "$srv" 2>/dev/null || true
+	wait "$srv" 2>/dev/null || true
+	cat "$RES/route-c.log"
+	check "$c0" -gt "$c2" "S1 receives again once the route is back"
+	check "$((l1 - l0))" -ge 2 "C looked the route up again after each change"
+}
+
 t_icmp_teardown() {
 	rmmod iprp
 }
@@ -187,5 +267,6 @@ tap "ICMP topology: a 1280-byte link between C and the replica; roles and servic
 tap "10 MB redirected TCP upload learns the path MTU" t_pmtu_upload
 tap "a redirected UDP flow to a closed replica port gets ECONNREFUSED" t_udp_port_unreachable
 tap "C's port unreachable about a translated datagram reaches the replica" t_udp_error_to_replica
+tap "a translated flow's cached route follows a routing change" t_route_change
 tap "rmmod after the ICMP tests" t_icmp_teardown
 icmp_topo_down

@@ -344,6 +344,15 @@ counters! {
         translated_out,
         /// Incoming packets translated (replica -> redirector).
         translated_in,
+        /// Outgoing packets of CONFIRMED bindings sent with the route their
+        /// binding had cached, instead of a route lookup (kernel).
+        route_reused,
+        /// Outgoing packets of CONFIRMED bindings that needed a route
+        /// lookup: a binding's first, one whose cached route had gone stale
+        /// (a routing change, a learnt path MTU) or whose route inputs
+        /// differ, or while fib rules or IPsec policies make the cache not
+        /// apply (kernel).
+        route_looked_up,
         /// Incoming ICMP errors quoting a packet sent to the replica of a
         /// binding, to be made to quote the redirector (C27; one with a
         /// wrong ICMP checksum is then left untouched).

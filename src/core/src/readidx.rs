@@ -257,23 +257,34 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
     /// no hit writes the cache line of `seq` that every reader loads.
     #[inline]
     pub fn read(&self, hp: u64, k: &Key) -> Read {
+        self.read_at(hp, k).0
+    }
+
+    /// [`Self::read`], and for a CONFIRMED hit also the binding's slot in
+    /// the shard's table (0 otherwise), which the caller may use to keep
+    /// per-binding data of its own beside the table (the kernel caches the
+    /// replica's route there). The slot is read after the sequence check: a
+    /// writer may have given it to another binding since, so data kept per
+    /// slot must say itself what it is valid for.
+    #[inline]
+    pub fn read_at(&self, hp: u64, k: &Key) -> (Read, u32) {
         if self.cap == 0 {
-            return Read::Absent;
+            return (Read::Absent, 0);
         }
         let s0 = self.seq.load(Ordering::Acquire);
         if s0 & 1 != 0 {
-            return Read::Busy;
+            return (Read::Busy, 0);
         }
         let found = self.probe(hp, k);
         fence(Ordering::Acquire);
         if self.seq.load(Ordering::Relaxed) != s0 {
-            return Read::Busy;
+            return (Read::Busy, 0);
         }
         let Some((_, slot, v)) = found else {
-            return Read::Absent;
+            return (Read::Absent, 0);
         };
         if v & CONFIRMED == 0 {
-            return Read::Checking;
+            return (Read::Checking, 0);
         }
         let entry = slot.entry.load(Ordering::Relaxed);
         if let Some(m) = self.slots.get(entry as usize).map(|s| &s.mark) {
@@ -281,7 +292,7 @@ impl<S: Deref<Target = [ReadSlot]>> ReadIndex<S> {
                 m.store(1, Ordering::Relaxed);
             }
         }
-        Read::Confirmed(Ipv4::from_bits(v as u32))
+        (Read::Confirmed(Ipv4::from_bits(v as u32)), entry)
     }
 
     fn write_begin(&self) -> u32 {
@@ -502,6 +513,35 @@ mod tests {
         assert_eq!(rd(&x, Dir::In, 2, 1000, 80), Read::Confirmed(a(1)));
         x.remove(&k(Dir::In, 2, 1000, 80));
         assert!(x.is_empty());
+    }
+
+    /// `read_at` names the table slot of the binding a CONFIRMED hit
+    /// belongs to, and only for a CONFIRMED hit; entries moved by a
+    /// backward-shift deletion keep their binding's slot.
+    #[test]
+    fn read_at_names_the_bindings_table_slot() {
+        let x = idx(8);
+        let at = |addr: u32, cport: u16| {
+            let hp = ports_hash(&x.key, Proto::Tcp, cport, 80);
+            x.read_at(hp, &k(Dir::Out, addr, cport, 80))
+        };
+        for i in 0..4u16 {
+            assert!(x.insert(
+                &k(Dir::Out, 1, 1000 + i, 80),
+                a(2),
+                false,
+                10 + u32::from(i)
+            ));
+        }
+        assert_eq!(at(1, 1001), (Read::Checking, 0));
+        for i in 0..4u16 {
+            x.confirm(&k(Dir::Out, 1, 1000 + i, 80));
+        }
+        x.remove(&k(Dir::Out, 1, 1000, 80));
+        for i in 1..4u16 {
+            assert_eq!(at(1, 1000 + i), (Read::Confirmed(a(2)), 10 + u32::from(i)));
+        }
+        assert_eq!(at(1, 1000), (Read::Absent, 0));
     }
 
     #[test]
