@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsiz
 use iprp_core::client::{
     ClientConfig, ClientShard, ClientSlot, Grant, WildcardSlot, Wildcards, WILDCARD_SLOTS,
 };
-use iprp_core::filter::{AddrFilter, AddrSet};
+use iprp_core::filter::{buckets_for, AddrFilter, AddrSet};
 use iprp_core::grants::{GrantSlot, Grants, GRANT_SLOTS};
 use iprp_core::hash::reduce;
 use iprp_core::legacy::{LegacyClients, LegacySlot, LEGACY_SLOTS, LEGACY_TTL_MS};
@@ -78,7 +78,12 @@ impl Counters {
 /// A client shard's lock-free read index (see `iprp_core::readidx`).
 pub(crate) type ClientIndex = ReadIndex<KVVec<ReadSlot>>;
 pub(crate) type ClientTable =
-    ClientShard<KVVec<ClientSlot<OwnedSkb>>, Arc<AddrFilter>, Arc<ClientIndex>, OwnedSkb>;
+    ClientShard<KVVec<ClientSlot<OwnedSkb>>, Arc<ClientFilter>, Arc<ClientIndex>, OwnedSkb>;
+
+/// The client's address filter, its counters sized from the table's
+/// capacity ([`buckets_for`]): thousands of redirectors or replicas still
+/// leave most addresses "absent".
+pub(crate) type ClientFilter = AddrFilter<KVVec<AtomicU32>>;
 pub(crate) type RedirTable = RedirShard<KVVec<RedirSlot>>;
 pub(crate) type Services = ServiceTable<KVVec<Service>>;
 
@@ -89,7 +94,7 @@ pub(crate) struct ClientRole {
     /// the hooks without it.
     pub(crate) index: KVec<Arc<ClientIndex>>,
     /// Addresses of all bindings, kept by the shards, read without locks.
-    pub(crate) filter: Arc<AddrFilter>,
+    pub(crate) filter: Arc<ClientFilter>,
     pub(crate) capacity: u32,
     /// Bindings in all shards, kept current by [`ClientRole::update`]: while
     /// it is 0 the hooks skip hashing and locking for every packet.
@@ -197,7 +202,14 @@ impl ClientRole {
         let n = per_shard(capacity);
         let mut shards = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
         let mut index = KVec::with_capacity(NSHARDS, GFP_KERNEL)?;
-        let filter = Arc::new(AddrFilter::new(), GFP_KERNEL)?;
+        let buckets = buckets_for(capacity as usize);
+        let filter = Arc::new(
+            AddrFilter::new_in(
+                slots(buckets, || AtomicU32::new(0))?,
+                slots(buckets, || AtomicU32::new(0))?,
+            ),
+            GFP_KERNEL,
+        )?;
         for _ in 0..NSHARDS {
             let idx = Arc::new(
                 ReadIndex::new_in(slots(n * SLOTS_PER_BINDING, ReadSlot::new)?, key),

@@ -25,6 +25,7 @@ use crate::table::{DumpPos, Entry, Slot, Table};
 use crate::wire::{Ext, Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
 use crate::Rng;
 use core::ops::{Deref, DerefMut};
+use core::sync::atomic::AtomicU32;
 
 /// Packets held per CHECKING binding.
 pub const HOLD_PER_BINDING: usize = 8;
@@ -414,8 +415,11 @@ impl<S: DerefMut<Target = [ClientSlot<P>]>, P> ClientShard<S, OwnedFilter, NoInd
     }
 }
 
-impl<S: DerefMut<Target = [ClientSlot<P>]>, F: Deref<Target = AddrFilter>, P>
-    ClientShard<S, F, NoIndex, P>
+impl<S, F, P, B> ClientShard<S, F, NoIndex, P>
+where
+    S: DerefMut<Target = [ClientSlot<P>]>,
+    F: Deref<Target = AddrFilter<B>>,
+    B: Deref<Target = [AtomicU32]>,
 {
     /// Takes over `storage` and keeps `filter` current; the caller may
     /// share one filter among shards and with lock-free readers (see
@@ -425,10 +429,11 @@ impl<S: DerefMut<Target = [ClientSlot<P>]>, F: Deref<Target = AddrFilter>, P>
     }
 }
 
-impl<S, F, I, P> ClientShard<S, F, I, P>
+impl<S, F, I, P, B> ClientShard<S, F, I, P>
 where
     S: DerefMut<Target = [ClientSlot<P>]>,
-    F: Deref<Target = AddrFilter>,
+    F: Deref<Target = AddrFilter<B>>,
+    B: Deref<Target = [AtomicU32]>,
     I: Publish,
 {
     /// [`Self::with_filter`], and keeps `index` current: every binding's
@@ -447,7 +452,7 @@ where
     }
 
     /// The shard's address filter.
-    pub fn filter(&self) -> &AddrFilter {
+    pub fn filter(&self) -> &AddrFilter<B> {
         &self.filter
     }
 
