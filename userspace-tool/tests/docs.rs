@@ -121,3 +121,26 @@ fn netlink_md_documents_every_command_and_attribute_of_the_header() {
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
+
+/// The gauges `iprpctl stats --prometheus` types as gauges are the ones the
+/// module writes as gauges: the `("group", "name", 0)` entries of
+/// `put_stats` in src/dump.rs.
+#[test]
+fn prometheus_gauges_are_the_modules_gauges() {
+    let src = std::fs::read_to_string(repo().join("src/dump.rs")).unwrap();
+    let start = src
+        .find("let mut gauges")
+        .expect("put_stats's gauges in src/dump.rs");
+    let end = start + src[start..].find("];").unwrap();
+    let module: Vec<String> = src[start..end]
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim().strip_prefix("(\"")?;
+            let mut parts = l.split('"');
+            let group = parts.next()?;
+            let name = parts.nth(1)?;
+            Some(format!("{group}.{name}"))
+        })
+        .collect();
+    assert_eq!(module, iprpctl::verbs::stats::GAUGES);
+}

@@ -484,6 +484,51 @@ count() {
 	n "$ns" "$IPRPCTL" "$verb" -j "$@" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[sys.argv[1]]))' "$verb"
 }
 
+t_prometheus() {
+	# The Prometheus text export, parsed by the Python client's own parser
+	# (what a scraper accepts): every service and replica counter of the
+	# JSON output is there with its labels and value, counters are typed
+	# counter and the table gauges gauge.
+	local V=$VIP:$CLI_PORT
+	n C curl -sf --max-time 10 "http://$V/who" >/dev/null
+	n R "$IPRPCTL" stats -j >/tmp/cli-prom.json
+	n R "$IPRPCTL" stats --prometheus >/tmp/cli-prom.txt
+	head -n 12 /tmp/cli-prom.txt
+	$PY - /tmp/cli-prom.json /tmp/cli-prom.txt <<'PY'
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+d = json.load(open(sys.argv[1]))
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[2]).read())}
+samples = {}
+for f in fams.values():
+    for s in f.samples:
+        samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+n = 0
+for svc in d["services"]:
+    base = {"proto": svc["proto"], "vip": svc["vip"], "port": str(svc["port"])}
+    for k, v in svc["stats"].items():
+        assert fams["iprp_service_" + k].type == "counter", k
+        got = samples[("iprp_service_%s_total" % k, tuple(sorted(base.items())))]
+        assert got == v, (k, got, v)
+        n += 1
+    for r in svc["replicas"]:
+        lab = tuple(sorted(dict(base, replica=r["addr"]).items()))
+        assert samples[("iprp_replica_assigned_total", lab)] == r["assigned"], r
+        assert samples[("iprp_replica_connections", lab)] == r["conns"], r
+        n += 2
+assert fams["iprp_redirector_entries"].type == "gauge"
+assert fams["iprp_redirector_flow_new"].type == "counter"
+assert fams["iprp_proto_rx"].type == "counter"
+assert sum(v for (name, _), v in samples.items() if name == "iprp_service_flows_new_total") >= 1
+print(n, "service and replica samples agree with stats -j;", len(fams), "families")
+PY
+	if n R "$IPRPCTL" stats --prometheus -j >/dev/null 2>/tmp/cli-prom.err; then
+		echo "stats --prometheus -j was accepted"
+		return 1
+	fi
+	cat /tmp/cli-prom.err
+}
+
 t_filters() {
 	local V=$VIP:$CLI_PORT
 	# only this test's flows in the tables
@@ -857,6 +902,7 @@ tap "cli: flush client / redirector / everything" t_flush
 tap "cli: save/restore round trip; a bad line anywhere changes nothing" t_save_restore
 tap "cli: set: global parameters round-trip; bad values change nothing" t_params
 tap "cli: counters per service and replica; zero" t_counters_zero
+tap "cli: stats --prometheus: the same counters, parsed by prometheus_client" t_prometheus
 tap "cli: bindings and flows filtered by service and peer (in the module)" t_filters
 tap "cli: save/restore of roles (capacities, idle timeout) and parameters, all or nothing" t_save_restore_roles
 tap "cli: legacy cache: list, forget, flush; legacy-capacity and legacy-ttl in status and save; bad values refused" t_legacy

@@ -15,7 +15,7 @@ use crate::parse::Toks;
 pub const VERB: Verb = Verb {
     name: "stats",
     summary: "show the counters of this network namespace, its services and replicas",
-    usage: "stats [-j|--json]",
+    usage: "stats [-j|--json|-p|--prometheus]",
     help: "Asks the iprp module (IPRP_CMD_GET_STATUS) for the counters of this\n\
            network namespace (IPRP_A_COUNTERS, as `status` shows them) and the\n\
            stats of the protocol core (IPRP_A_STATS), named \"<group>.<counter>\",\n\
@@ -26,6 +26,17 @@ pub const VERB: Verb = Verb {
            `iprpctl zero` sets the counters back to 0.\n\
            \n\
            Options:\n  \
+             -p, --prometheus\n              \
+                         print the same in the Prometheus text format, for a\n              \
+                         scraper (e.g. node_exporter's textfile collector):\n              \
+                         iprp_<counter>_total; iprp_<group>_<stat>_total, or\n              \
+                         without _total for the table gauges (client.bindings,\n              \
+                         client.checking, client.held_now, redirector.entries,\n              \
+                         redirector.services, redirector.legacy_clients,\n              \
+                         redirector.capable_clients, redirector.grants);\n              \
+                         iprp_service_<counter>_total{proto,vip,port};\n              \
+                         iprp_replica_assigned_total and the gauge\n              \
+                         iprp_replica_connections{proto,vip,port,replica}\n  \
              -j, --json  print {\"counters\": {\"NAME\": N, ...},\n              \
                          \"stats\": {\"client.confirmed\": N, ...},\n              \
                          \"services\": [{\"proto\": \"tcp\", \"vip\": \"10.0.0.100\",\n              \
@@ -72,6 +83,115 @@ pub fn to_json(s: &Status, services: &[Service]) -> Json {
     o
 }
 
+/// The core's stats that are table gauges, not event counts: what
+/// `put_stats` in the module's src/dump.rs writes first (a host test keeps
+/// the two lists equal).
+pub const GAUGES: [&str; 8] = [
+    "client.bindings",
+    "client.checking",
+    "client.held_now",
+    "redirector.entries",
+    "redirector.services",
+    "redirector.legacy_clients",
+    "redirector.capable_clients",
+    "redirector.grants",
+];
+
+/// A metric name from `iprp_` and `parts`: every character outside
+/// `[A-Za-z0-9_]` becomes `_`.
+fn metric(parts: &[&str]) -> String {
+    let mut m = String::from("iprp");
+    for p in parts {
+        m.push('_');
+        m.extend(p.chars().map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        }));
+    }
+    m
+}
+
+/// Families in the order of their first sample: each family's `# TYPE`
+/// line once, then all its samples together, as the text format wants.
+#[derive(Default)]
+struct Families(Vec<(String, &'static str, Vec<String>)>);
+
+impl Families {
+    fn add(&mut self, name: String, kind: &'static str, labels: &str, v: u64) {
+        let sample = format!("{name}{labels} {v}");
+        match self.0.iter_mut().find(|f| f.0 == name) {
+            Some(f) => f.2.push(sample),
+            None => self.0.push((name, kind, vec![sample])),
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for (name, kind, samples) in &self.0 {
+            out.push_str(&format!("# TYPE {name} {kind}\n"));
+            for s in samples {
+                out.push_str(s);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// The Prometheus text format (version 0.0.4) of what `to_json` prints.
+pub fn to_prometheus(s: &Status, services: &[Service]) -> String {
+    let mut f = Families::default();
+    for &(id, v) in &s.counters {
+        f.add(
+            metric(&[&crate::uapi::counter_name(id), "total"]),
+            "counter",
+            "",
+            v,
+        );
+    }
+    for (n, v) in s.stats.as_deref().unwrap_or_default() {
+        if GAUGES.contains(&n.as_str()) {
+            f.add(metric(&[n]), "gauge", "", *v);
+        } else {
+            f.add(metric(&[n, "total"]), "counter", "", *v);
+        }
+    }
+    for svc in services {
+        let labels = format!(
+            "proto=\"{}\",vip=\"{}\",port=\"{}\"",
+            crate::uapi::proto_name(svc.proto),
+            svc.vip,
+            svc.port
+        );
+        for (n, v) in svc.stats.as_deref().unwrap_or_default() {
+            f.add(
+                metric(&["service", n, "total"]),
+                "counter",
+                &format!("{{{labels}}}"),
+                *v,
+            );
+        }
+        for r in &svc.replicas {
+            let l = format!("{{{labels},replica=\"{}\"}}", r.addr);
+            if let Some(v) = r.assigned {
+                f.add(metric(&["replica", "assigned", "total"]), "counter", &l, v);
+            }
+            if let Some(v) = r.conns {
+                f.add(
+                    metric(&["replica", "connections"]),
+                    "gauge",
+                    &l,
+                    u64::from(v),
+                );
+            }
+        }
+    }
+    f.text()
+}
+
 pub fn to_human(s: &Status, services: &[Service]) -> String {
     let mut s = s.clone();
     s.stats.get_or_insert_with(Vec::new);
@@ -87,11 +207,23 @@ fn run(ctx: &mut Ctx, args: Args) -> Result<()> {
     let Some(toks) = cli::verb_tokens(ctx, args, &VERB)? else {
         return Ok(());
     };
-    Toks::new(VERB.name, &toks).end()?;
+    let mut t = Toks::new(VERB.name, &toks);
+    let mut prometheus = false;
+    while let Some(tok) = t.next() {
+        match tok {
+            "-p" | "--prometheus" => prometheus = true,
+            _ => return Err(t.unexpected(tok)),
+        }
+    }
+    if prometheus && ctx.json {
+        return Err(t.unexpected("--json"));
+    }
     let mut iprp = Iprp::connect()?;
     let s = status::fetch(&mut iprp)?;
     let services = list::fetch(&mut iprp)?;
-    let text = if ctx.json {
+    let text = if prometheus {
+        to_prometheus(&s, &services)
+    } else if ctx.json {
         format!("{}\n", to_json(&s, &services))
     } else {
         to_human(&s, &services)
@@ -172,6 +304,76 @@ mod tests {
              TCP  10.0.0.100:80          9\n\
              \x20 -> 10.0.0.11              9      1\n"
         ));
+    }
+
+    #[test]
+    fn prometheus() {
+        let svc = Service {
+            proto: 17,
+            vip: std::net::Ipv4Addr::new(10, 0, 0, 100),
+            port: 53,
+            sched: Some(0),
+            response_timeout_ms: None,
+            idle_timeout_ms: None,
+            grant_s: None,
+            unmarked_local: None,
+            fleet_seed: None,
+            replicas: vec![
+                list::Replica {
+                    addr: std::net::Ipv4Addr::new(10, 0, 0, 11),
+                    weight: Some(1),
+                    up: Some(true),
+                    conns: Some(1),
+                    assigned: Some(9),
+                },
+                list::Replica {
+                    addr: std::net::Ipv4Addr::new(10, 0, 0, 12),
+                    weight: Some(1),
+                    up: Some(false),
+                    conns: Some(0),
+                    assigned: Some(2),
+                },
+            ],
+            stats: Some(vec![("flows_new".into(), 11), ("flows_local".into(), 0)]),
+        };
+        let mut st = decoded();
+        st.stats
+            .get_or_insert_with(Vec::new)
+            .push(("client.bindings".into(), 5));
+        let text = to_prometheus(&st, &[svc.clone(), Service { port: 54, ..svc }]);
+        assert_eq!(
+            text,
+            concat!(
+                "# TYPE iprp_proto_rx_total counter\n",
+                "iprp_proto_rx_total 4\n",
+                "# TYPE iprp_msg_tx_total counter\n",
+                "iprp_msg_tx_total 9\n",
+                "# TYPE iprp_client_confirmed_total counter\n",
+                "iprp_client_confirmed_total 2\n",
+                "# TYPE iprp_client_alarm_total counter\n",
+                "iprp_client_alarm_total 0\n",
+                "# TYPE iprp_client_bindings gauge\n",
+                "iprp_client_bindings 5\n",
+                "# TYPE iprp_service_flows_new_total counter\n",
+                "iprp_service_flows_new_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\"} 11\n",
+                "iprp_service_flows_new_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\"} 11\n",
+                "# TYPE iprp_service_flows_local_total counter\n",
+                "iprp_service_flows_local_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\"} 0\n",
+                "iprp_service_flows_local_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\"} 0\n",
+                "# TYPE iprp_replica_assigned_total counter\n",
+                "iprp_replica_assigned_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.11\"} 9\n",
+                "iprp_replica_assigned_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.12\"} 2\n",
+                "iprp_replica_assigned_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\",replica=\"10.0.0.11\"} 9\n",
+                "iprp_replica_assigned_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\",replica=\"10.0.0.12\"} 2\n",
+                "# TYPE iprp_replica_connections gauge\n",
+                "iprp_replica_connections{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.11\"} 1\n",
+                "iprp_replica_connections{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.12\"} 0\n",
+                "iprp_replica_connections{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\",replica=\"10.0.0.11\"} 1\n",
+                "iprp_replica_connections{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\",replica=\"10.0.0.12\"} 0\n",
+            )
+        );
+        assert_eq!(metric(&["a.b-c", "total"]), "iprp_a_b_c_total");
+        assert_eq!(to_prometheus(&Status::default(), &[]), "");
     }
 
     #[test]
