@@ -17,7 +17,8 @@
  *
  * The cache does not apply when the lookup could depend on more than those
  * inputs: fib rules on ports or protocol (they dissect the flow), and an
- * IPsec policy, which ip_route_me_harder() would look up after the route.
+ * IPsec policy, which ip_route_me_harder() would look up after the route;
+ * nor to a packet of a socket that is not a full one (a time-wait socket).
  *
  * Each binding's slot in Rust (src/route.rs) is an RCU pointer to an
  * immutable struct iprp_route. Readers are the LOCAL_OUT hook, inside the
@@ -67,6 +68,9 @@ static bool iprp_route_key(struct net *net, struct sock *sk,
 {
 	const struct iphdr *iph = ip_hdr(skb);
 
+	sk = sk_to_full_sk(sk);
+	if (sk && !sk_fullsock(sk))
+		return false;
 #ifdef CONFIG_IP_MULTIPLE_TABLES
 	if (READ_ONCE(net->ipv4.fib_rules_require_fldissect))
 		return false;
@@ -76,7 +80,6 @@ static bool iprp_route_key(struct net *net, struct sock *sk,
 	    (sk && rcu_access_pointer(sk->sk_policy[XFRM_POLICY_OUT])))
 		return false;
 #endif
-	sk = sk_to_full_sk(sk);
 	memset(k, 0, sizeof(*k));
 	k->daddr = iph->daddr;
 	k->saddr = iph->saddr;
