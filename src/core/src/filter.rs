@@ -252,17 +252,21 @@ mod tests {
         );
     }
 
-    /// Random adds and removes against a multiset: an address with live
-    /// bindings is always possible; absent ones mostly are not.
-    #[test]
-    fn agrees_with_a_multiset() {
-        let mut seed = 0x1234_5678_9abc_def0u64;
-        let mut next = move || {
+    /// A xorshift64 generator from `seed` (not 0): test addresses.
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
-        };
+        }
+    }
+
+    /// Random adds and removes against a multiset: an address with live
+    /// bindings is always possible; absent ones mostly are not.
+    #[test]
+    fn agrees_with_a_multiset() {
+        let mut next = xorshift(0x1234_5678_9abc_def0);
         let mut false_pos = 0u32;
         let mut absent = 0u32;
         for _ in 0..50 {
@@ -272,7 +276,7 @@ mod tests {
             for _ in 0..2_000 {
                 let a = universe[(next() % 60) as usize];
                 let live = model.get(&a).copied().unwrap_or(0);
-                if next() % 2 == 0 || live == 0 {
+                if next().is_multiple_of(2) || live == 0 {
                     s.add(a);
                     *model.entry(a).or_default() += 1;
                 } else {
@@ -304,13 +308,8 @@ mod tests {
     /// the table keep false hits rare.
     #[test]
     fn a_set_sized_for_many_addresses_keeps_false_hits_rare() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u32
-        };
+        let mut next64 = xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || next64() as u32;
         let fixed = AddrSet::new();
         let storage: Vec<AtomicU32> = (0..buckets_for(1 << 20))
             .map(|_| AtomicU32::new(0))

@@ -261,6 +261,39 @@ mod tests {
         status::parse(GenlMsg::parse(&m).unwrap().attrs).unwrap()
     }
 
+    /// Replica 10.0.0.`last` of weight 1.
+    fn replica(last: u8, up: bool, conns: u32, assigned: u64) -> list::Replica {
+        list::Replica {
+            addr: std::net::Ipv4Addr::new(10, 0, 0, last),
+            weight: Some(1),
+            up: Some(up),
+            conns: Some(conns),
+            assigned: Some(assigned),
+        }
+    }
+
+    /// Service 10.0.0.100:`port` (rr) with its replicas and counters.
+    fn service(
+        proto: u8,
+        port: u16,
+        replicas: Vec<list::Replica>,
+        stats: Vec<(String, u64)>,
+    ) -> Service {
+        Service {
+            proto,
+            vip: std::net::Ipv4Addr::new(10, 0, 0, 100),
+            port,
+            sched: Some(0),
+            response_timeout_ms: None,
+            idle_timeout_ms: None,
+            grant_s: None,
+            unmarked_local: None,
+            fleet_seed: None,
+            replicas,
+            stats: Some(stats),
+        }
+    }
+
     #[test]
     fn json() {
         assert_eq!(
@@ -271,25 +304,12 @@ mod tests {
             to_json(&Status::default(), &[]).to_string(),
             r#"{"counters":{},"stats":{},"services":[]}"#
         );
-        let svc = Service {
-            proto: 6,
-            vip: std::net::Ipv4Addr::new(10, 0, 0, 100),
-            port: 80,
-            sched: Some(0),
-            response_timeout_ms: None,
-            idle_timeout_ms: None,
-            grant_s: None,
-            unmarked_local: None,
-            fleet_seed: None,
-            replicas: vec![list::Replica {
-                addr: std::net::Ipv4Addr::new(10, 0, 0, 11),
-                weight: Some(1),
-                up: Some(true),
-                conns: Some(1),
-                assigned: Some(9),
-            }],
-            stats: Some(vec![("flows_new".into(), 9)]),
-        };
+        let svc = service(
+            6,
+            80,
+            vec![replica(11, true, 1, 9)],
+            vec![("flows_new".into(), 9)],
+        );
         assert_eq!(
             to_json(&Status::default(), std::slice::from_ref(&svc)).to_string(),
             concat!(
@@ -308,34 +328,12 @@ mod tests {
 
     #[test]
     fn prometheus() {
-        let svc = Service {
-            proto: 17,
-            vip: std::net::Ipv4Addr::new(10, 0, 0, 100),
-            port: 53,
-            sched: Some(0),
-            response_timeout_ms: None,
-            idle_timeout_ms: None,
-            grant_s: None,
-            unmarked_local: None,
-            fleet_seed: None,
-            replicas: vec![
-                list::Replica {
-                    addr: std::net::Ipv4Addr::new(10, 0, 0, 11),
-                    weight: Some(1),
-                    up: Some(true),
-                    conns: Some(1),
-                    assigned: Some(9),
-                },
-                list::Replica {
-                    addr: std::net::Ipv4Addr::new(10, 0, 0, 12),
-                    weight: Some(1),
-                    up: Some(false),
-                    conns: Some(0),
-                    assigned: Some(2),
-                },
-            ],
-            stats: Some(vec![("flows_new".into(), 11), ("flows_local".into(), 0)]),
-        };
+        let svc = service(
+            17,
+            53,
+            vec![replica(11, true, 1, 9), replica(12, false, 0, 2)],
+            vec![("flows_new".into(), 11), ("flows_local".into(), 0)],
+        );
         let mut st = decoded();
         st.stats
             .get_or_insert_with(Vec::new)
