@@ -72,7 +72,7 @@ fn fill_one(
         key: 0,
     };
     let shard = client.shard(&state.key, Proto::Tcp, cport, FILL_SERVICE_PORT);
-    client.update(shard, |s| {
+    client.update(state, shard, |s| {
         let key = match s.on_msg(&req, redirector, FILL_LOCAL, now, &mut KernelRng) {
             ClientOutcome::Send(out) => out.msg.key,
             ClientOutcome::Drop(iprp_core::client::ClientDrop::TableFull) => {

@@ -9,6 +9,7 @@
 //! family has no parallel ops: the genl mutex serialises these calls.
 
 use crate::nl::{self, Attrs, NlResult, Request};
+use crate::notify::{self, Change};
 use crate::pernet::{NetState, ROLE_CLIENT, ROLE_REDIRECTOR};
 use crate::shim;
 use crate::uapi::iprp_attr as a;
@@ -156,14 +157,17 @@ fn new_service(state: &NetState, attrs: &Attrs<'_>, replace: bool) -> CfgResult 
         };
         if replace {
             g.shared.update(&spec).map_err(config_error)?;
+            drop(g);
             if grant > 0 && spec.grant_s == 0 {
                 // Grants turned off: the clients' grants stop now too.
-                drop(g);
                 redir.revoke_grants(state, vip, proto, port, None);
             }
+            notify::service(state, Change::Set, proto, vip, port);
         } else {
             g.shared.add(&spec).map_err(config_error)?;
             redir.vips.add(vip);
+            drop(g);
+            notify::service(state, Change::New, proto, vip, port);
         }
         Ok(())
     }
@@ -203,11 +207,13 @@ fn del_service(state: &NetState, attrs: &Attrs<'_>) -> CfgResult {
         .ok_or_else(|| config_error(ConfigError::NoService))?;
     for shard in g.shards.iter_mut() {
         shard.remove_service(g.shared, idx);
+        notify::flush(state, &mut shard.events);
     }
     g.shared.del(proto, vip, port).map_err(config_error)?;
     redir.vips.remove(vip);
     drop(guard);
     redir.revoke_grants(state, vip, proto, port, None);
+    notify::service(state, Change::Del, proto, vip, port);
     Ok(())
 }
 
@@ -227,6 +233,9 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
         .ok_or((ENOENT, c"no such service"))?;
     // Whether the replica still takes new flows after the change.
     let mut eligible = false;
+    // The replica's weight and state after the change (before, if removed).
+    let mut after = (weight.unwrap_or(1), up.unwrap_or(true));
+    let mut found = false;
     {
         let g = redir.tables.lock_all();
         let svc = g
@@ -234,10 +243,10 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
             .lookup(proto, vip, port)
             .ok_or((ENOENT, c"no such service"))?;
         let mut list: HVec<ReplicaSpec, MAX_REPLICAS> = HVec::new();
-        let mut found = false;
         for r in svc.replicas() {
             if r.addr() == addr {
                 found = true;
+                after = (r.weight(), r.up());
                 if remove {
                     continue;
                 }
@@ -246,6 +255,7 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
                     weight: weight.unwrap_or(r.weight()),
                     up: up.unwrap_or(r.up()),
                 };
+                after = (spec.weight, spec.up);
                 eligible = spec.weight > 0 && spec.up;
                 let _ = list.push(spec);
             } else {
@@ -292,6 +302,12 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
     if !eligible {
         redir.revoke_grants(state, vip, proto, port, Some(addr));
     }
+    let change = match (remove, found) {
+        (true, _) => Change::Del,
+        (false, true) => Change::Set,
+        (false, false) => Change::New,
+    };
+    notify::replica(state, change, proto, vip, port, addr, after.0, after.1);
     Ok(())
 }
 
@@ -339,11 +355,12 @@ fn set_params_doit(req: &Request<'_>) -> NlResult {
         max_held: attrs.u32(a::IPRP_A_MAX_HELD),
         legacy_ttl_ms: attrs.u32(a::IPRP_A_LEGACY_TTL),
         mark_syns: attrs.u8(a::IPRP_A_MARK_SYNS).map(|m| m != 0),
+        event_rate: attrs.u32(a::IPRP_A_EVENT_RATE),
     };
     if params == ParamsUpdate::default() {
         return Err((
             EINVAL,
-            c"no parameter given (TICK, CHECKING_TIMEOUT, MAX_HELD, LEGACY_TTL, MARK_SYNS)",
+            c"no parameter given (TICK, CHECKING_TIMEOUT, MAX_HELD, LEGACY_TTL, MARK_SYNS, EVENT_RATE)",
         )
             .into());
     }
@@ -359,6 +376,7 @@ pub(crate) struct ParamsUpdate {
     pub(crate) max_held: Option<u32>,
     pub(crate) legacy_ttl_ms: Option<u32>,
     pub(crate) mark_syns: Option<bool>,
+    pub(crate) event_rate: Option<u32>,
 }
 
 nl::doit! {
@@ -401,5 +419,6 @@ pub(crate) struct Params {
     pub(crate) legacy_capacity: Option<u32>,
     pub(crate) legacy_ttl_ms: u32,
     pub(crate) mark_syns: bool,
+    pub(crate) event_rate: u32,
     pub(crate) client_idle_ms: Option<u32>,
 }

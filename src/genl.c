@@ -14,6 +14,15 @@
 #include "glue.h"
 #include "netlink-gen.h"
 
+/*
+ * The multicast groups, from the generated names. The generator writes its
+ * own list only into a family structure it generates, which it does not
+ * for a genetlink-legacy family such as this one.
+ */
+static const struct genl_multicast_group iprp_nl_family_mcgrps[] = {
+	[IPRP_NLGRP_EVENTS] = { .name = IPRP_MCGRP_EVENTS, },
+};
+
 static struct genl_family iprp_nl_family __ro_after_init = {
 	.name		= IPRP_GENL_NAME,
 	.version	= IPRP_GENL_VERSION,
@@ -22,6 +31,8 @@ static struct genl_family iprp_nl_family __ro_after_init = {
 	.split_ops	= iprp_nl_ops,
 	.n_split_ops	= ARRAY_SIZE(iprp_nl_ops),
 	.resv_start_op	= IPRP_CMD_MAX + 1,
+	.mcgrps		= iprp_nl_family_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(iprp_nl_family_mcgrps),
 };
 
 int iprp_genl_register(void)
@@ -180,6 +191,39 @@ struct nlattr *iprp_nl_nest_start(struct sk_buff *skb, int type)
 void iprp_nl_nest_end(struct sk_buff *skb, struct nlattr *nest)
 {
 	nla_nest_end(skb, nest);
+}
+
+/* Event notifications, sent from any context */
+
+bool iprp_nl_listening(struct net *net)
+{
+	return genl_has_listeners(&iprp_nl_family, net, IPRP_NLGRP_EVENTS);
+}
+
+/* The event command has 11 attributes of at most 4 bytes each. */
+#define IPRP_EVENT_PAYLOAD (11 * nla_total_size(sizeof(u32)))
+
+/* An event message to fill; NULL without memory. */
+struct sk_buff *iprp_nl_event_new(void **hdr)
+{
+	struct sk_buff *msg = genlmsg_new(IPRP_EVENT_PAYLOAD, GFP_ATOMIC);
+
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put(msg, 0, 0, &iprp_nl_family, 0, IPRP_CMD_EVENT);
+	if (!*hdr) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* Sends the event message to @net's events group and frees it. */
+int iprp_nl_event_send(struct net *net, struct sk_buff *msg, void *hdr)
+{
+	genlmsg_end(msg, hdr);
+	return genlmsg_multicast_netns(&iprp_nl_family, net, msg, 0,
+				       IPRP_NLGRP_EVENTS, GFP_ATOMIC);
 }
 
 /* What the family reports of the C side of a namespace */

@@ -11,6 +11,7 @@
 //! At both, ICMP errors about translated flows are translated too (rules
 //! C27, C28 in docs/protocol.md).
 
+use crate::notify;
 use crate::pernet::{self, ClientRole, ClientTable, NetState, RedirRole};
 use crate::route::Route;
 use crate::shim::{self, IcmpRewrite, Pkt, SkbRef, SocketQuery};
@@ -228,7 +229,7 @@ fn client_icmp_error_in(
         return None;
     }
     let shard = client.shard(&state.key, q.proto, q.sport, q.dport);
-    let redirector = client.update(shard, |s| {
+    let redirector = client.update(state, shard, |s| {
         s.icmp_error_in(q.daddr, q.proto, q.dport, q.sport)
     })?;
     Some(rewrite_icmp_error(
@@ -253,7 +254,7 @@ fn client_icmp_error_out(
         return None;
     }
     let shard = client.shard(&state.key, q.proto, q.dport, q.sport);
-    let replica = client.update(shard, |s| {
+    let replica = client.update(state, shard, |s| {
         s.icmp_error_out(q.saddr, q.proto, q.dport, q.sport)
     })?;
     Some(rewrite_icmp_error(
@@ -291,7 +292,7 @@ fn client_in(
         Read::Checking | Read::Busy => {}
     }
     let now = shim::now_ms();
-    let v = client.update(shard, |s| {
+    let v = client.update(state, shard, |s| {
         // SAFETY: the core takes the packet only when it answers `Hold`,
         // and then the skb is not touched again and the hook returns
         // NF_STOLEN.
@@ -337,7 +338,7 @@ fn client_orphan(
     let now = shim::now_ms();
     // SAFETY: the skb is not touched again and the hook returns NF_STOLEN.
     let orphan = unsafe { skb.steal() };
-    let evicted = client.update(shard, |s| {
+    let evicted = client.update(state, shard, |s| {
         s.hold_orphan(f.saddr, f.proto, f.sport, f.dport, now, orphan)
     });
     if let Some(skb) = evicted {
@@ -373,8 +374,11 @@ fn redirector_in(state: &NetState, redir: &RedirRole, skb: &mut SkbRef<'_>, f: &
     };
     let outcome = {
         let mut g = redir.shard(&state.key, f.proto, f.sport, f.dport);
-        g.shard
-            .on_packet_with(g.shared, &info, now, |c| redir.is_legacy(c, now))
+        let outcome = g
+            .shard
+            .on_packet_with(g.shared, &info, now, |c| redir.is_legacy(c, now));
+        notify::flush(state, &mut g.shard.events);
+        outcome
     };
     if let Some(out) = outcome.send {
         redir.send(state, out, now);
@@ -586,7 +590,7 @@ fn client_granted(
     if aliased {
         return None;
     }
-    let bound = client.update(shard, |s| {
+    let bound = client.update(state, shard, |s| {
         s.bind_granted(f.daddr, replica, f.proto, f.sport, f.dport, f.saddr, now)
     });
     bound.then(|| rewrite(state, skb, true, replica, Verdict::Reroute))
@@ -624,7 +628,7 @@ fn local_out(
         (Read::Checking | Read::Busy, _) => {}
     }
     let now = shim::now_ms();
-    let replica = client.update(shard, |s| {
+    let replica = client.update(state, shard, |s| {
         s.lookup_out(f.daddr, f.proto, f.sport, f.dport, now)
     });
     match replica {

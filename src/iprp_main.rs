@@ -15,6 +15,7 @@ mod config;
 mod dump;
 mod hooks;
 mod nl;
+mod notify;
 mod pernet;
 mod proto;
 mod route;

@@ -73,6 +73,10 @@ static const struct netlink_range_validation iprp_a_redirectors_range = {
 	.max	= 32768ULL,
 };
 
+static const struct netlink_range_validation iprp_a_event_rate_range = {
+	.max	= 1000000ULL,
+};
+
 /* IPRP_CMD_SET_ROLE - do */
 static const struct nla_policy iprp_set_role_nl_policy[IPRP_A_LEGACY_CAPACITY + 1] = {
 	[IPRP_A_ROLE] = NLA_POLICY_MASK(NLA_U32, 0x3),
@@ -143,12 +147,13 @@ static const struct nla_policy iprp_flush_nl_policy[IPRP_A_ROLE + 1] = {
 };
 
 /* IPRP_CMD_SET_PARAMS - do */
-static const struct nla_policy iprp_set_params_nl_policy[IPRP_A_MARK_SYNS + 1] = {
+static const struct nla_policy iprp_set_params_nl_policy[IPRP_A_EVENT_RATE + 1] = {
 	[IPRP_A_TICK] = NLA_POLICY_RANGE(NLA_U32, 50, 10000),
 	[IPRP_A_CHECKING_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_checking_timeout_range),
 	[IPRP_A_MAX_HELD] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_max_held_range),
 	[IPRP_A_LEGACY_TTL] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_legacy_ttl_range),
 	[IPRP_A_MARK_SYNS] = NLA_POLICY_MAX(NLA_U8, 1),
+	[IPRP_A_EVENT_RATE] = NLA_POLICY_FULL_RANGE(NLA_U32, &iprp_a_event_rate_range),
 };
 
 /* IPRP_CMD_BENCH_FILL - do */
@@ -239,7 +244,7 @@ const struct genl_split_ops iprp_nl_ops[15] = {
 		.cmd		= IPRP_CMD_SET_PARAMS,
 		.doit		= iprp_nl_set_params_doit,
 		.policy		= iprp_set_params_nl_policy,
-		.maxattr	= IPRP_A_MARK_SYNS,
+		.maxattr	= IPRP_A_EVENT_RATE,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
 	{
@@ -268,4 +273,8 @@ const struct genl_split_ops iprp_nl_ops[15] = {
 		.maxattr	= IPRP_A_PEER,
 		.flags		= GENL_UNS_ADMIN_PERM | GENL_CMD_CAP_DO,
 	},
+};
+
+static const struct genl_multicast_group iprp_nl_mcgrps[] = {
+	[IPRP_NLGRP_EVENTS] = { "events", },
 };

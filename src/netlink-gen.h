@@ -33,4 +33,8 @@ int iprp_nl_bench_fill_doit(struct sk_buff *skb, struct genl_info *info);
 int iprp_nl_get_legacy_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 int iprp_nl_del_legacy_doit(struct sk_buff *skb, struct genl_info *info);
 
+enum {
+	IPRP_NLGRP_EVENTS,
+};
+
 #endif /* _LINUX_IPRP_GEN_H */

@@ -98,6 +98,13 @@ extern "C" {
     fn iprp_nl_zero_c_counters(info: *const GenlInfo);
     fn iprp_nl_bench_stats(info: *const GenlInfo, put: StatFn, ctx: *mut c_void) -> c_int;
     fn iprp_nl_bench_mode() -> bool;
+    fn iprp_nl_listening(net: *mut kernel::bindings::net) -> bool;
+    fn iprp_nl_event_new(hdr: *mut *mut c_void) -> *mut sk_buff;
+    fn iprp_nl_event_send(
+        net: *mut kernel::bindings::net,
+        msg: *mut sk_buff,
+        hdr: *mut c_void,
+    ) -> c_int;
     fn iprp_nl_hooks_add(info: *const GenlInfo, roles: u32) -> c_int;
     fn iprp_nl_hooks_sync(info: *const GenlInfo, roles: u32);
 }
@@ -348,6 +355,41 @@ impl<'a> Request<'a> {
 pub(crate) fn bench_mode() -> bool {
     // SAFETY: reads a module parameter; no preconditions.
     unsafe { iprp_nl_bench_mode() }
+}
+
+/// Whether anybody in namespace `net` listens to the events group.
+pub(crate) fn listening(net: *mut kernel::bindings::net) -> bool {
+    // SAFETY: `net` is a live namespace (the caller's, whose state it
+    // holds); the check only reads its netlink listeners.
+    unsafe { iprp_nl_listening(net) }
+}
+
+/// Sends an event message that `build` fills to the events group of
+/// namespace `net`, from any context (atomic allocation). `ESRCH` when
+/// nobody listens any more.
+pub(crate) fn multicast(
+    net: *mut kernel::bindings::net,
+    build: impl FnOnce(&mut Msg<'_>) -> Result,
+) -> Result {
+    let mut hdr = core::ptr::null_mut();
+    // SAFETY: `hdr` is writable.
+    let skb = unsafe { iprp_nl_event_new(&mut hdr) };
+    if skb.is_null() {
+        return Err(ENOMEM);
+    }
+    // INVARIANT: we own the new message until it is sent or freed.
+    let mut msg = Msg {
+        skb,
+        _msg: PhantomData,
+    };
+    if let Err(e) = build(&mut msg) {
+        // SAFETY: the message is ours and not sent.
+        unsafe { iprp_nl_msg_free(skb) };
+        return Err(e);
+    }
+    // SAFETY: `skb`/`hdr` are the message just built, which this sends
+    // and frees; `net` is live (as above).
+    kernel::error::to_result(unsafe { iprp_nl_event_send(net, skb, hdr) })
 }
 
 /// `iprp_stat_fn` for the C side's statistics: `ctx` is a [`Msg`].

@@ -9,6 +9,7 @@
 //! taken with bottom halves disabled.
 
 use crate::config::{Params, ParamsUpdate};
+use crate::notify;
 use crate::route::{Route, RouteCache};
 use crate::shim::{self, OwnedSkb};
 use crate::sync::{new_bh_lock, BhLock, ShardGuard, Sharded};
@@ -25,8 +26,8 @@ use iprp_core::readidx::{ReadIndex, ReadSlot, SLOTS_PER_BINDING};
 use iprp_core::redirector::{RedirShard, RedirSlot};
 use iprp_core::sched::{Service, ServiceTable};
 use iprp_core::{
-    shard_index, ClientCounters, GrantCounters, HashKey, Ipv4, LegacyCounters, Outgoing, Proto,
-    RedirCounters, Rng,
+    shard_index, ClientCounters, EventBudget, GrantCounters, HashKey, Ipv4, LegacyCounters,
+    Outgoing, Proto, RedirCounters, Rng,
 };
 use kernel::bindings;
 use kernel::prelude::*;
@@ -61,9 +62,14 @@ impl Counters {
 
     /// Adds one to counter `id`.
     pub(crate) fn inc(&self, id: ctr::Type) {
+        self.add(id, 1);
+    }
+
+    /// Adds `n` to counter `id`.
+    pub(crate) fn add(&self, id: ctr::Type, n: u64) {
         if let Some(c) = self.0.get(id as usize) {
             // Relaxed: counters are statistics, ordered by nothing.
-            c.fetch_add(1, Ordering::Relaxed);
+            c.fetch_add(n, Ordering::Relaxed);
         }
     }
 
@@ -154,6 +160,10 @@ pub(crate) struct NetState {
     /// The client inserts the capability mark into the SYNs it sends
     /// untranslated (SET_PARAMS).
     mark_syns: AtomicBool,
+    /// How many event notifications may be sent (SET_PARAMS event-rate).
+    pub(crate) event_budget: EventBudget,
+    /// Events not sent since the last one sent, for its `IPRP_A_LOST`.
+    pub(crate) events_lost: AtomicU32,
 }
 
 /// Keys and choices drawn from the kernel's random source.
@@ -292,16 +302,19 @@ impl ClientRole {
         !self.granted.is_empty()
     }
 
-    /// Runs `f` on `shard` under its lock (bottom halves off) and keeps the
-    /// binding count current. Every change of a client table goes here.
+    /// Runs `f` on `shard` under its lock (bottom halves off), keeps the
+    /// binding count current and sends the shard's events (`state` is the
+    /// namespace's). Every change of a client table goes here.
     pub(crate) fn update<R>(
         &self,
+        state: &NetState,
         shard: &BhLock<ClientTable>,
         f: impl FnOnce(&mut ClientTable) -> R,
     ) -> R {
         let mut s = shard.lock();
         let before = s.len();
         let r = f(&mut s);
+        notify::flush(state, &mut s.events);
         let after = s.len();
         // Inside the lock, so counts of one shard never cross. A hook that
         // reads 0 while a REQ is being handled on another CPU acts as if its
@@ -575,6 +588,9 @@ impl NetState {
         if let Some(mark) = p.mark_syns {
             self.mark_syns.store(mark, Ordering::Relaxed);
         }
+        if let Some(rate) = p.event_rate {
+            self.event_budget.set_rate(rate);
+        }
         if let Some(ttl) = p.legacy_ttl_ms {
             self.legacy_ttl_ms.store(ttl, Ordering::Relaxed);
             if let Some(r) = self.redirector_tables() {
@@ -616,6 +632,7 @@ impl NetState {
             legacy_capacity: self.redirector_tables().map(|r| r.legacy_capacity),
             legacy_ttl_ms: self.legacy_ttl_ms.load(Ordering::Relaxed),
             mark_syns: self.mark_syns(),
+            event_rate: self.event_budget.rate(),
             client_idle_ms: idle,
         }
     }
@@ -650,7 +667,7 @@ impl NetState {
         };
         for shard in c.shards.iter() {
             let mut freed = 0u64;
-            c.update(shard, |s| {
+            c.update(self, shard, |s| {
                 s.clear(|skb| {
                     drop(skb);
                     freed += 1;
@@ -673,6 +690,7 @@ impl NetState {
         let g = &mut guard;
         for shard in g.shards.iter_mut() {
             shard.clear(g.shared);
+            notify::flush(self, &mut shard.events);
         }
         if services {
             // Everything: the client cache and the grants too. A flush of
@@ -702,7 +720,7 @@ impl NetState {
         if let Some(c) = self.client_tables() {
             for shard in c.shards.iter() {
                 let mut freed = 0u64;
-                let (resend, more) = c.update(shard, |s| {
+                let (resend, more) = c.update(self, shard, |s| {
                     let resend = s.on_tick(now, |skb| {
                         drop(skb);
                         freed += 1;
@@ -731,6 +749,7 @@ impl NetState {
                     let resend = g.shard.on_tick_with(g.shared, now, |client| {
                         r.legacy.lock().remember_silent(client, now);
                     });
+                    notify::flush(self, &mut g.shard.events);
                     (resend, !g.shard.is_empty())
                 };
                 busy |= more;
@@ -792,6 +811,8 @@ pub(crate) extern "C" fn iprp_rs_net_init(net: *mut bindings::net) -> *mut c_voi
         max_held_per_shard: AtomicU32::new(UNSET),
         legacy_ttl_ms: AtomicU32::new(LEGACY_TTL_MS as u32),
         mark_syns: AtomicBool::new(false),
+        event_budget: EventBudget::new(EventBudget::DEFAULT_RATE),
+        events_lost: AtomicU32::new(0),
     };
     match KBox::new(state, GFP_KERNEL) {
         Ok(state) => {

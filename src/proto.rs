@@ -2,6 +2,7 @@
 
 //! The IP protocol 99 handler: redirection messages.
 
+use crate::notify;
 use crate::pernet::{self, KernelRng, NetState};
 use crate::shim::{self, OwnedSkb};
 use crate::uapi::iprp_counter as ctr;
@@ -49,7 +50,9 @@ fn redirector_msg(state: &NetState, msg: &Repr, src: Ipv4, dst: Ipv4) {
     let now = shim::now_ms();
     let answer = {
         let mut g = redir.shard(&state.key, msg.proto, msg.cport, msg.sport);
-        g.shard.on_chk(g.shared, msg, src, dst, now).ok()
+        let answer = g.shard.on_chk(g.shared, msg, src, dst, now).ok();
+        notify::flush(state, &mut g.shard.events);
+        answer
     };
     if let Some(out) = answer {
         if out.msg.ty == MsgType::Cfm {
@@ -88,7 +91,7 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, ext: &Ext, src: Ipv4
         }
         LocalFlow::Opening
     };
-    let outcome = client.update(shard, |s| {
+    let outcome = client.update(state, shard, |s| {
         s.on_msg_ext(msg, ext, src, dst, now, &mut KernelRng, local_flow)
     });
     // Held packets are delivered after the lock is dropped: delivery may
@@ -176,7 +179,9 @@ pub(crate) unsafe extern "C" fn iprp_rs_proto_unreach(
     let now = shim::now_ms();
     let legacy = {
         let mut g = redir.shard(&state.key, k.proto, k.cport, k.sport);
-        g.shard.on_unreachable(g.shared, &k)
+        let legacy = g.shard.on_unreachable(g.shared, &k);
+        notify::flush(state, &mut g.shard.events);
+        legacy
     };
     if legacy {
         redir.legacy.lock().remember(k.client, now);

@@ -148,5 +148,8 @@ int iprp_nl_bench_stats(const struct genl_info *info, iprp_stat_fn put,
 bool iprp_nl_bench_mode(void);
 int iprp_nl_hooks_add(const struct genl_info *info, u32 roles);
 void iprp_nl_hooks_sync(const struct genl_info *info, u32 roles);
+bool iprp_nl_listening(struct net *net);
+struct sk_buff *iprp_nl_event_new(void **hdr);
+int iprp_nl_event_send(struct net *net, struct sk_buff *msg, void *hdr);
 
 #endif /* _IPRP_SHIM_H */

@@ -36,6 +36,7 @@ fn get_status(req: &Request<'_>) -> NlResult {
         m.put_u32(a::IPRP_A_MAX_HELD, p.max_held)?;
         m.put_u32(a::IPRP_A_LEGACY_TTL, p.legacy_ttl_ms)?;
         m.put_u8(a::IPRP_A_MARK_SYNS, u8::from(p.mark_syns))?;
+        m.put_u32(a::IPRP_A_EVENT_RATE, p.event_rate)?;
         let known = [
             (a::IPRP_A_CLIENT_CAPACITY, p.client_capacity),
             (a::IPRP_A_REDIR_CAPACITY, p.redir_capacity),

@@ -540,12 +540,23 @@ impl Socket {
     }
 
     fn set_opt(&self, opt: libc::c_int, val: libc::c_int) -> Result<()> {
+        self.set_level_opt(libc::SOL_NETLINK, opt, val)
+    }
+
+    /// Makes the receive buffer `bytes` large: beyond the system's limit
+    /// (`SO_RCVBUFFORCE`) when the caller may, else up to it.
+    pub fn set_rcvbuf(&self, bytes: libc::c_int) -> Result<()> {
+        self.set_level_opt(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes)
+            .or_else(|_| self.set_level_opt(libc::SOL_SOCKET, libc::SO_RCVBUF, bytes))
+    }
+
+    fn set_level_opt(&self, level: libc::c_int, opt: libc::c_int, val: libc::c_int) -> Result<()> {
         // SAFETY: `val` lives across the call and the length matches it.
         sys(
             unsafe {
                 libc::setsockopt(
                     self.fd.as_raw_fd(),
-                    libc::SOL_NETLINK,
+                    level,
                     opt,
                     &val as *const libc::c_int as *const libc::c_void,
                     std::mem::size_of::<libc::c_int>() as libc::socklen_t,
@@ -627,6 +638,49 @@ impl Socket {
             }
             buf.truncate(n as usize);
             return Ok(());
+        }
+    }
+
+    /// Joins multicast group `group` (`NETLINK_ADD_MEMBERSHIP`): its
+    /// messages then come with [`Socket::listen`].
+    pub fn join(&self, group: u32) -> Result<()> {
+        let group = libc::c_int::try_from(group)
+            .map_err(|_| Error::Protocol(format!("multicast group id {group} out of range")))?;
+        self.set_opt(libc::NETLINK_ADD_MEMBERSHIP, group)
+    }
+
+    /// Receives messages of the groups joined, calling `on_msg` for each,
+    /// until it fails or returns `false`. When the socket's buffer
+    /// overflowed and the kernel dropped messages (`ENOBUFS`), `on_overrun`
+    /// is called (and may stop listening the same way).
+    pub fn listen(
+        &self,
+        mut on_msg: impl FnMut(&Msg<'_>) -> Result<bool>,
+        mut on_overrun: impl FnMut() -> Result<bool>,
+    ) -> Result<()> {
+        let mut buf = Vec::new();
+        loop {
+            match self.recv(&mut buf) {
+                Ok(()) => {}
+                Err(Error::Io(_, ref e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    if !on_overrun()? {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            for m in messages(&buf) {
+                let m = m?;
+                match i32::from(m.ty) {
+                    libc::NLMSG_NOOP | libc::NLMSG_DONE | libc::NLMSG_ERROR => {}
+                    _ => {
+                        if !on_msg(&m)? {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -733,6 +787,39 @@ pub struct Family {
     pub version: u32,
     pub hdrsize: u32,
     pub maxattr: u32,
+    /// Its multicast groups: name and id.
+    pub mcast_groups: Vec<(String, u32)>,
+}
+
+impl Family {
+    /// The id of multicast group `name`, if the family has it.
+    pub fn mcast_group(&self, name: &str) -> Option<u32> {
+        self.mcast_groups
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, id)| id)
+    }
+}
+
+/// The groups of a `CTRL_ATTR_MCAST_GROUPS` nest: one nest per group with
+/// its name and id.
+fn mcast_groups(nest: &Attr<'_>) -> Result<Vec<(String, u32)>> {
+    let mut groups = Vec::new();
+    for g in nest.nested_attrs() {
+        let (mut name, mut id) = (None, None);
+        for a in g?.nested_attrs() {
+            let a = a?;
+            match i32::from(a.ty) {
+                libc::CTRL_ATTR_MCAST_GRP_NAME => name = Some(a.str()),
+                libc::CTRL_ATTR_MCAST_GRP_ID => id = Some(a.u32()?),
+                _ => {}
+            }
+        }
+        if let (Some(name), Some(id)) = (name, id) {
+            groups.push((name, id));
+        }
+    }
+    Ok(groups)
 }
 
 /// Looks up generic-netlink family `name` through `nlctrl`
@@ -755,6 +842,7 @@ pub fn resolve_family(sock: &mut Socket, name: &str) -> Result<Family> {
             version: 0,
             hdrsize: 0,
             maxattr: 0,
+            mcast_groups: Vec::new(),
         };
         for a in g.attrs {
             let a = a?;
@@ -764,6 +852,7 @@ pub fn resolve_family(sock: &mut Socket, name: &str) -> Result<Family> {
                 libc::CTRL_ATTR_VERSION => f.version = a.u32()?,
                 libc::CTRL_ATTR_HDRSIZE => f.hdrsize = a.u32()?,
                 libc::CTRL_ATTR_MAXATTR => f.maxattr = a.u32()?,
+                libc::CTRL_ATTR_MCAST_GROUPS => f.mcast_groups = mcast_groups(&a)?,
                 _ => {}
             }
         }

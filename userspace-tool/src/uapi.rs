@@ -25,6 +25,13 @@ pub fn genl_name() -> &'static str {
     std::str::from_utf8(bytes).expect("IPRP_GENL_NAME is ASCII")
 }
 
+/// The name of the family's multicast group of event notifications.
+pub fn mcast_events() -> &'static str {
+    let bytes: &'static [u8] = IPRP_MCGRP_EVENTS;
+    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    std::str::from_utf8(bytes).expect("IPRP_MCGRP_EVENTS is ASCII")
+}
+
 /// Looks `value` up in a generated name table and returns the constant's
 /// name, e.g. `IPRP_CTR_PROTO_RX`. Sentinels (`__*_MAX`) never match.
 pub fn const_name(table: &[(u32, &'static str)], value: u32) -> Option<&'static str> {
@@ -104,6 +111,10 @@ pub mod a {
     pub const MARK_SYNS: u16 = A::IPRP_A_MARK_SYNS as u16;
     pub const UNMARKED_LOCAL: u16 = A::IPRP_A_UNMARKED_LOCAL as u16;
     pub const FLEET_SEED: u16 = A::IPRP_A_FLEET_SEED as u16;
+    pub const EVENT: u16 = A::IPRP_A_EVENT as u16;
+    pub const CAUSE: u16 = A::IPRP_A_CAUSE as u16;
+    pub const LOST: u16 = A::IPRP_A_LOST as u16;
+    pub const EVENT_RATE: u16 = A::IPRP_A_EVENT_RATE as u16;
 }
 
 /// The protocols a service may have (`IPRP_A_PROTO`), as `(name, number)`.
@@ -171,6 +182,24 @@ pub fn known_name(v: u8) -> String {
     match const_name(names::iprp_known, u32::from(v)) {
         Some(n) => human_name(n, "IPRP_KNOWN_"),
         None => format!("known_{v}"),
+    }
+}
+
+/// Name of event kind `v` (`IPRP_EVENT_BINDING_NEW` is `binding-new`), or
+/// `event_<v>` for one this build does not know.
+pub fn event_name(v: u8) -> String {
+    match const_name(names::iprp_event, u32::from(v)) {
+        Some(n) => human_name(n, "IPRP_EVENT_").replace('_', "-"),
+        None => format!("event_{v}"),
+    }
+}
+
+/// Name of removal cause `v` (`IPRP_CAUSE_SERVICE_DELETED` is
+/// `service-deleted`), or `cause_<v>`.
+pub fn cause_name(v: u8) -> String {
+    match const_name(names::iprp_cause, u32::from(v)) {
+        Some(n) => human_name(n, "IPRP_CAUSE_").replace('_', "-"),
+        None => format!("cause_{v}"),
     }
 }
 

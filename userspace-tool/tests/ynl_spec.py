@@ -58,12 +58,14 @@ for name, op in fam.msgs.items():
     out(group, c(prefix, name), op.req_value)
 
 # Completeness: every attribute of the main set is carried by some
-# operation (request or reply) or by a nest (subset) of it.
+# operation (request or reply, or a notification) or by a nest (subset)
+# of it.
 used = set()
 for op in raw["operations"]["list"]:
     for kind in ("do", "dump"):
         for part in ("request", "reply"):
             used.update(op.get(kind, {}).get(part, {}).get("attributes", []))
+    used.update(op.get("event", {}).get("attributes", []))
 for aset in raw["attribute-sets"]:
     if "subset-of" in aset:
         used.update(a["name"] for a in aset["attributes"])

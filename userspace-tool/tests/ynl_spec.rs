@@ -134,6 +134,8 @@ fn ynl_spec_is_valid_and_matches_the_header() {
         ("iprp_sched", header_enum(names::iprp_sched)),
         ("iprp_state", header_enum(names::iprp_state)),
         ("iprp_known", header_enum(names::iprp_known)),
+        ("iprp_event", header_enum(names::iprp_event)),
+        ("iprp_cause", header_enum(names::iprp_cause)),
         ("iprp_attr", header_enum(names::iprp_attr)),
         ("iprp_counter", header_enum(names::iprp_counter)),
         ("iprp_cmd", header_enum(names::iprp_cmd)),

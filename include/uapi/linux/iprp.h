@@ -79,6 +79,62 @@ enum iprp_known {
 	IPRP_KNOWN_CAPABLE,
 };
 
+/**
+ * enum iprp_event - What an event notification reports (the event attribute).
+ * @IPRP_EVENT_BINDING_NEW: client, a REQ created a CHECKING binding (CHK sent)
+ * @IPRP_EVENT_BINDING_CONFIRMED: client, a binding was confirmed, or made from
+ *   a wildcard grant
+ * @IPRP_EVENT_BINDING_DEL: client, a binding was removed (cause says why)
+ * @IPRP_EVENT_FLOW_NEW: redirector, a new flow got an entry and its REQ was
+ *   sent
+ * @IPRP_EVENT_FLOW_CONFIRMED: redirector, a flow was confirmed (CFM sent)
+ * @IPRP_EVENT_FLOW_LOCAL: redirector, a flow is served locally: legacy client,
+ *   unmarked SYN, no eligible replica, or no answer to its REQ
+ * @IPRP_EVENT_FLOW_DEL: redirector, a flow entry was removed (cause says why)
+ * @IPRP_EVENT_SERVICE_NEW: a service was added
+ * @IPRP_EVENT_SERVICE_SET: a service was changed (new-service with
+ *   NLM_F_REPLACE)
+ * @IPRP_EVENT_SERVICE_DEL: a service was deleted
+ * @IPRP_EVENT_REPLICA_NEW: a replica was added to a service
+ * @IPRP_EVENT_REPLICA_SET: a replica's weight or state changed (up says
+ *   whether it takes new flows: how a health checker's verdict shows)
+ * @IPRP_EVENT_REPLICA_DEL: a replica was removed from its service
+ */
+enum iprp_event {
+	IPRP_EVENT_BINDING_NEW = 1,
+	IPRP_EVENT_BINDING_CONFIRMED,
+	IPRP_EVENT_BINDING_DEL,
+	IPRP_EVENT_FLOW_NEW,
+	IPRP_EVENT_FLOW_CONFIRMED,
+	IPRP_EVENT_FLOW_LOCAL,
+	IPRP_EVENT_FLOW_DEL,
+	IPRP_EVENT_SERVICE_NEW,
+	IPRP_EVENT_SERVICE_SET,
+	IPRP_EVENT_SERVICE_DEL,
+	IPRP_EVENT_REPLICA_NEW,
+	IPRP_EVENT_REPLICA_SET,
+	IPRP_EVENT_REPLICA_DEL,
+};
+
+/**
+ * enum iprp_cause - Why an entry was removed (binding-del, flow-del events).
+ * @IPRP_CAUSE_EXPIRED: idle, or CHECKING, longer than its timeout
+ * @IPRP_CAUSE_ALARM: client, the redirector answered the CHK with an ALM
+ * @IPRP_CAUSE_FLUSHED: the operator flushed the table
+ * @IPRP_CAUSE_SERVICE_DELETED: redirector, the operator deleted the flow's
+ *   service
+ * @IPRP_CAUSE_REOPENED: redirector, the client opened the confirmed flow
+ *   through it again a response timeout later; a new handshake replaces the
+ *   entry
+ */
+enum iprp_cause {
+	IPRP_CAUSE_EXPIRED = 1,
+	IPRP_CAUSE_ALARM,
+	IPRP_CAUSE_FLUSHED,
+	IPRP_CAUSE_SERVICE_DELETED,
+	IPRP_CAUSE_REOPENED,
+};
+
 enum iprp_attr {
 	IPRP_A_UNSPEC,
 	IPRP_A_VERSION,
@@ -123,6 +179,10 @@ enum iprp_attr {
 	IPRP_A_UNMARKED_LOCAL,
 	IPRP_A_REDIRECTORS,
 	IPRP_A_FLEET_SEED,
+	IPRP_A_EVENT,
+	IPRP_A_CAUSE,
+	IPRP_A_LOST,
+	IPRP_A_EVENT_RATE,
 
 	__IPRP_A_MAX
 };
@@ -146,6 +206,8 @@ enum iprp_counter {
 	IPRP_CTR_SYN_MARK_SKIPPED,
 	IPRP_CTR_GRANT_REVOKED,
 	IPRP_CTR_REVOKE_REJECTED,
+	IPRP_CTR_EVENT_SENT,
+	IPRP_CTR_EVENT_DROPPED,
 
 	__IPRP_CTR_MAX
 };
@@ -167,9 +229,12 @@ enum iprp_cmd {
 	IPRP_CMD_BENCH_FILL,
 	IPRP_CMD_GET_LEGACY,
 	IPRP_CMD_DEL_LEGACY,
+	IPRP_CMD_EVENT,
 
 	__IPRP_CMD_MAX
 };
 #define IPRP_CMD_MAX (__IPRP_CMD_MAX - 1)
+
+#define IPRP_MCGRP_EVENTS	"events"
 
 #endif /* _UAPI_LINUX_IPRP_H */

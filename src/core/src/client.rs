@@ -18,6 +18,7 @@
 //! See `docs/protocol.md` for the transition table.
 
 use crate::counters::ClientCounters;
+use crate::events::{Cause, Event, EventKind, EventLog};
 use crate::filter::{AddrFilter, OwnedFilter};
 use crate::hash::HashKey;
 use crate::readidx::{Key, ReadIndex, ReadSlot};
@@ -111,6 +112,20 @@ impl<P> Binding<P> {
     /// Number of held packets.
     pub fn held_len(&self) -> usize {
         self.held.len()
+    }
+
+    /// The event `kind` (for `cause`) of this binding.
+    pub fn event(&self, kind: EventKind, cause: Cause) -> Event {
+        Event {
+            kind,
+            cause,
+            proto: self.proto,
+            peer: self.redirector,
+            vip: self.redirector,
+            port: self.sport,
+            cport: self.cport,
+            replica: self.replica,
+        }
     }
 }
 
@@ -406,6 +421,8 @@ pub struct ClientShard<S: DerefMut<Target = [ClientSlot<P>]>, F = OwnedFilter, I
     index: I,
     /// Counters of this shard.
     pub counters: ClientCounters,
+    /// Changes of bindings since the caller last took them.
+    pub events: EventLog,
 }
 
 impl<S: DerefMut<Target = [ClientSlot<P>]>, P> ClientShard<S, OwnedFilter, NoIndex, P> {
@@ -448,6 +465,7 @@ where
             filter,
             index,
             counters: ClientCounters::ZERO,
+            events: EventLog::new(),
         }
     }
 
@@ -885,6 +903,8 @@ where
         };
         if let Some(b) = self.table.get(i) {
             self.index.insert(b, i);
+            self.events
+                .push(b.event(EventKind::BindingConfirmed, Cause::None));
         }
         self.filter.redirectors.add(redirector);
         self.filter.replicas.add(replica);
@@ -976,6 +996,8 @@ where
         };
         if let Some(b) = self.table.get(i) {
             self.index.insert(b, i);
+            self.events
+                .push(b.event(EventKind::BindingNew, Cause::None));
         }
         self.filter.redirectors.add(redirector);
         self.filter.replicas.add(replica);
@@ -1022,6 +1044,8 @@ where
         b.state = CState::Confirmed;
         b.last_activity = now;
         self.index.confirm(b);
+        self.events
+            .push(b.event(EventKind::BindingConfirmed, Cause::None));
         let released = core::mem::take(&mut b.held);
         let (redirector, replica) = (b.redirector, b.replica);
         let n = released.len() as u32;
@@ -1062,14 +1086,15 @@ where
         let Some(b) = self.table.remove(i) else {
             return ClientOutcome::Drop(ClientDrop::NoBinding);
         };
-        self.forget(&b);
+        self.forget(&b, Cause::Alarm);
         self.counters.alarmed += 1;
         ClientOutcome::Alarmed { dropped: b.held }
     }
 
-    /// Accounts for a binding just removed from the table.
-    fn forget(&mut self, b: &Binding<P>) {
+    /// Accounts for a binding just removed from the table, for `cause`.
+    fn forget(&mut self, b: &Binding<P>, cause: Cause) {
         self.index.remove(b);
+        self.events.push(b.event(EventKind::BindingDel, cause));
         self.filter.redirectors.remove(b.redirector);
         self.filter.replicas.remove(b.replica);
         if b.state == CState::Checking {
@@ -1087,7 +1112,7 @@ where
             free(o.pkt);
         }
         while let Some(b) = self.table.remove(self.table.first_live()) {
-            self.forget(&b);
+            self.forget(&b, Cause::Flushed);
             b.held.into_iter().for_each(&mut free);
         }
     }
@@ -1170,7 +1195,7 @@ where
             let Some(b) = self.table.remove(i) else {
                 continue;
             };
-            self.forget(&b);
+            self.forget(&b, Cause::Expired);
             match b.state {
                 CState::Checking => self.counters.expired_checking += 1,
                 CState::Confirmed => self.counters.expired_idle += 1,

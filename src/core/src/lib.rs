@@ -16,6 +16,7 @@ extern crate std;
 
 pub mod client;
 pub mod counters;
+pub mod events;
 pub mod filter;
 pub mod grants;
 pub mod hash;
@@ -35,6 +36,7 @@ pub use client::{
 pub use counters::{
     ClientCounters, GrantCounters, LegacyCounters, MsgCounters, RedirCounters, ServiceCounters,
 };
+pub use events::{Cause, Event, EventBudget, EventKind, EventLog, EVENT_LOG_LEN};
 pub use grants::{
     GrantSlot, Grants, Revocations, GRANT_MARGIN_MS, GRANT_SLOTS, GRANT_WAYS, REVOKE_SENDS,
 };

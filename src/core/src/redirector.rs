@@ -12,6 +12,7 @@
 //! See `docs/protocol.md` for the transition table.
 
 use crate::counters::{bump, RedirCounters};
+use crate::events::{Cause, Event, EventKind, EventLog};
 use crate::hash::HashKey;
 use crate::mark::Mark;
 use crate::sched::{Service, ServiceTable};
@@ -46,6 +47,20 @@ pub struct FlowKey {
 }
 
 impl FlowKey {
+    /// The event `kind` (for `cause`) of this flow, to `replica`.
+    pub fn event(&self, kind: EventKind, cause: Cause, replica: Ipv4) -> Event {
+        Event {
+            kind,
+            cause,
+            proto: self.proto,
+            peer: self.client,
+            vip: self.vip,
+            port: self.sport,
+            cport: self.cport,
+            replica,
+        }
+    }
+
     fn hash(&self, key: &HashKey) -> u64 {
         key.hash2(
             (u64::from(self.client.to_bits()) << 32) | u64::from(self.vip.to_bits()),
@@ -231,6 +246,8 @@ pub struct RedirShard<S: DerefMut<Target = [RedirSlot]>> {
     stripe: usize,
     /// Counters of this shard.
     pub counters: RedirCounters,
+    /// Changes of entries since the caller last took them.
+    pub events: EventLog,
 }
 
 fn msg(ty: MsgType, e: &REntry, key: u32) -> Outgoing {
@@ -274,6 +291,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             table: Table::new_in(storage, key),
             stripe: 0,
             counters: RedirCounters::ZERO,
+            events: EventLog::new(),
         }
     }
 
@@ -425,7 +443,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 // connection, its module was reloaded, or every CFM was
                 // lost). A CFM cannot heal that, so the entry is replaced by
                 // a fresh handshake, below, as for a new flow.
-                self.remove_entry(svcs, i);
+                self.remove_entry(svcs, i, Cause::Reopened);
                 self.counters.confirmed_rebound += 1;
             }
         }
@@ -443,6 +461,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 self.counters.local_unmarked += 1;
                 bump(&sc.local);
                 bump(&sc.flows_local);
+                self.events
+                    .push(k.event(EventKind::FlowLocal, Cause::None, Ipv4::UNSPECIFIED));
                 return PacketOutcome::LOCAL;
             }
             Mark::Unmarked | Mark::Unknown => {}
@@ -451,6 +471,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             self.counters.local_legacy += 1;
             bump(&sc.local);
             bump(&sc.flows_local);
+            self.events
+                .push(k.event(EventKind::FlowLocal, Cause::None, Ipv4::UNSPECIFIED));
             return PacketOutcome::LOCAL;
         }
         if self.table.is_full() {
@@ -465,6 +487,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             self.counters.local_no_replica += 1;
             bump(&sc.local);
             bump(&sc.flows_local);
+            self.events
+                .push(k.event(EventKind::FlowLocal, Cause::None, Ipv4::UNSPECIFIED));
             return PacketOutcome::LOCAL;
         };
         let Some(e) =
@@ -474,6 +498,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             bump(&sc.local_table_full);
             return PacketOutcome::LOCAL;
         };
+        self.events
+            .push(k.event(EventKind::FlowNew, Cause::None, replica));
         self.counters.flow_new += 1;
         self.counters.forwarded += 1;
         self.counters.req_sent += 1;
@@ -536,6 +562,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 e.last_response = now;
                 e.state = RState::Confirmed;
                 e.key = m.key;
+                self.events
+                    .push(k.event(EventKind::FlowConfirmed, Cause::None, e.replica));
                 self.counters.cfm_sent += 1;
                 bump(&svc.live().stripe(self.stripe).flows_redirected);
                 Ok(Outgoing {
@@ -576,6 +604,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 e.key = m.key;
                 e.counted = true;
                 e.replica_gen = svc.conn_inc(e.replica);
+                self.events
+                    .push(k.event(EventKind::FlowConfirmed, Cause::None, e.replica));
                 self.counters.chk_late_confirmed += 1;
                 self.counters.cfm_sent += 1;
                 bump(&svc.live().stripe(self.stripe).flows_redirected);
@@ -625,6 +655,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             Some(_) => self.counters.chk_fleet_confirmed += 1,
             None => self.counters.chk_fleet_unstored += 1,
         }
+        self.events
+            .push(k.event(EventKind::FlowConfirmed, Cause::None, m.replica));
         self.counters.cfm_sent += 1;
         bump(&svc.live().stripe(self.stripe).flows_redirected);
         Outgoing {
@@ -638,7 +670,10 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
     /// Removes every entry of both tables (operator flush), releasing
     /// the replicas' connection counts. Not counted as expiry.
     pub fn clear<T: DerefMut<Target = [Service]>>(&mut self, svcs: &ServiceTable<T>) {
-        while self.remove_entry(svcs, self.table.first_live()).is_some() {}
+        while self
+            .remove_entry(svcs, self.table.first_live(), Cause::Flushed)
+            .is_some()
+        {}
     }
 
     /// Removes the entries of the service in slot `idx` (it is being
@@ -664,7 +699,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             if e.svc as usize != idx || e.svc_gen != gen {
                 continue;
             }
-            self.remove_entry(svcs, i);
+            self.remove_entry(svcs, i, Cause::ServiceDeleted);
             removed += 1;
         }
         self.counters.deleted_with_service += u64::from(removed);
@@ -713,7 +748,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 continue;
             };
             if now.saturating_sub(e.last_activity) >= u64::from(e.idle_timeout_ms) {
-                self.remove_entry(svcs, i);
+                self.remove_entry(svcs, i, Cause::Expired);
                 self.counters.expired_idle += 1;
             } else if e.state == RState::Sent
                 && now.saturating_sub(e.last_response) >= u64::from(e.response_timeout_ms)
@@ -786,17 +821,29 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             uncount(svcs, e);
             e.state = RState::Accept;
             e.counted = false;
+            self.events.push(
+                e.flow
+                    .event(EventKind::FlowLocal, Cause::None, Ipv4::UNSPECIFIED),
+            );
         }
     }
 
-    /// Removes the entry in slot `i`, releasing the connection it counts.
+    /// Removes the entry in slot `i` for `cause`, releasing the connection
+    /// it counts.
     fn remove_entry<T: DerefMut<Target = [Service]>>(
         &mut self,
         svcs: &ServiceTable<T>,
         i: u32,
+        cause: Cause,
     ) -> Option<REntry> {
         let e = self.table.remove(i)?;
         uncount(svcs, &e);
+        let replica = match e.state {
+            RState::Accept => Ipv4::UNSPECIFIED,
+            RState::Sent | RState::Confirmed => e.replica,
+        };
+        self.events
+            .push(e.flow.event(EventKind::FlowDel, cause, replica));
         Some(e)
     }
 

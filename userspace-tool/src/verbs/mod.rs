@@ -18,6 +18,7 @@ pub mod flush;
 pub mod health;
 pub mod legacy;
 pub mod list;
+pub mod monitor;
 pub mod params;
 pub mod replica;
 pub mod role;
@@ -72,6 +73,7 @@ pub static VERBS: &[Verb] = &[
     rows::FLOWS,
     legacy::VERB,
     stats::VERB,
+    monitor::VERB,
     params::ZERO,
     params::SET,
     flush::VERB,

@@ -12,9 +12,9 @@ use crate::uapi::{a, iprp_cmd};
 
 pub const SET: Verb = Verb {
     name: "set",
-    summary: "set global parameters (timers, held-packet limit, legacy TTL, SYN mark)",
+    summary: "set global parameters (timers, held-packet limit, legacy TTL, SYN mark, event rate)",
     usage: "set [tick MS] [checking-timeout MS] [max-held N] [legacy-ttl MS]\n            \
-            [mark-syns on|off]",
+            [mark-syns on|off] [event-rate N]",
     help: "Sets global parameters of this network namespace\n\
            (IPRP_CMD_SET_PARAMS); the parameters not named keep their values.\n  \
              tick MS               period of the slow timer that expires entries\n                        \
@@ -34,7 +34,12 @@ pub const SET: Verb = Verb {
                                    it sends untranslated, so that a redirector\n                        \
                                    knows it from a legacy client (IPRP_A_MARK_SYNS;\n                        \
                                    off, the default: RFC 3692 keeps experimental\n                        \
-                                   options off unless configured)\n\
+                                   options off unless configured)\n  \
+             event-rate N          events per second sent at most to `iprpctl\n                        \
+                                   monitor` listeners, in bursts of up to 256 more;\n                        \
+                                   0 sends none; the rest are counted as\n                        \
+                                   event_dropped (IPRP_A_EVENT_RATE, 0..1000000,\n                        \
+                                   default 10000)\n\
            Times are milliseconds: 500, 500ms or 2s. The module checks the\n\
            ranges and names the attribute it refuses. `iprpctl status` shows\n\
            the values in force.\n\
@@ -88,6 +93,10 @@ pub fn parse(toks: &[String]) -> Result<Change> {
                 let v = t.value(tok)?;
                 Val::U8(a::MARK_SYNS, u8::from(parse::on_off(&t, tok, v)?))
             }
+            "event-rate" => {
+                let v = t.value(tok)?;
+                Val::U32(a::EVENT_RATE, parse::u32_value(&t, tok, v)?)
+            }
             _ => return Err(t.unexpected(tok)),
         };
         if c.attr(val.ty()).is_some() {
@@ -97,7 +106,7 @@ pub fn parse(toks: &[String]) -> Result<Change> {
     }
     if c.attrs.is_empty() {
         return Err(t.err(
-            "nothing to set (tick, checking-timeout, max-held, legacy-ttl or mark-syns); `iprpctl status` shows them",
+            "nothing to set (tick, checking-timeout, max-held, legacy-ttl, mark-syns or event-rate); `iprpctl status` shows them",
         ));
     }
     Ok(c)
@@ -169,6 +178,11 @@ mod tests {
             p(&["mark-syns", "off"]).unwrap().attrs,
             vec![Val::U8(a::MARK_SYNS, 0)]
         );
+        // event-rate: a plain count; 0 sends none.
+        assert_eq!(
+            p(&["event-rate", "0"]).unwrap().attrs,
+            vec![Val::U32(a::EVENT_RATE, 0)]
+        );
     }
 
     #[test]
@@ -199,6 +213,7 @@ mod tests {
             usage(&["mark-syns", "on", "mark-syns", "off"]),
             "set: 'mark-syns' given twice"
         );
+        assert!(usage(&["event-rate", "fast"]).contains("invalid event-rate 'fast'"));
         assert_eq!(usage(&["speed", "1"]), "set: unexpected argument 'speed'");
         assert_eq!(
             usage(&["tick", "100", "tick", "200"]),

@@ -447,6 +447,7 @@ mod tests {
                 max_held: Some(0),
                 legacy_ttl_ms: Some(60000),
                 mark_syns: Some(false),
+                event_rate: Some(10000),
             },
             services: vec![
                 Service {
@@ -565,7 +566,7 @@ mod tests {
             render_with(&d, true),
             format!(
                 "{HEADER}role client redirector client-capacity 1024 redirector-capacity 65536 legacy-capacity 4096 idle-timeout 30000\n\
-                 set tick 250 checking-timeout 3000 max-held 0 legacy-ttl 60000 mark-syns off\n"
+                 set tick 250 checking-timeout 3000 max-held 0 legacy-ttl 60000 mark-syns off event-rate 10000\n"
             )
         );
         assert!(parse_file(&render_with(&d, true)).is_ok());
@@ -615,7 +616,7 @@ mod tests {
         let d = snap();
         let back = render_with(&d, true);
         assert!(back.contains(
-            "\nset tick 250 checking-timeout 3000 max-held 0 legacy-ttl 60000 mark-syns off\n"
+            "\nset tick 250 checking-timeout 3000 max-held 0 legacy-ttl 60000 mark-syns off event-rate 10000\n"
         ));
         assert!(back.contains(
             "\nservice add tcp 10.0.0.100:80 sched rr response-timeout 1000 idle-timeout 60000 unmarked redirect\n"

@@ -65,6 +65,10 @@ pub const LEGACY_CAPACITY_DEFAULT: u32 = 4096;
 /// which `save` leaves out.
 pub const LEGACY_TTL_DEFAULT_MS: u32 = 60_000;
 
+/// The module's default event rate (`IPRP_A_EVENT_RATE`, per second),
+/// which `save` leaves out.
+pub const EVENT_RATE_DEFAULT: u32 = 10_000;
+
 /// The global parameters of a namespace, as far as the module sent them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Params {
@@ -78,6 +82,8 @@ pub struct Params {
     pub legacy_ttl_ms: Option<u32>,
     /// `IPRP_A_MARK_SYNS`: the client marks its SYNs (off by default).
     pub mark_syns: Option<bool>,
+    /// `IPRP_A_EVENT_RATE`: event notifications per second at most.
+    pub event_rate: Option<u32>,
 }
 
 impl Params {
@@ -110,6 +116,11 @@ impl Params {
             Some(true) => v.push("mark-syns on".into()),
             Some(false) if defaults => v.push("mark-syns off".into()),
             _ => {}
+        }
+        if let Some(n) = self.event_rate {
+            if defaults || n != EVENT_RATE_DEFAULT {
+                v.push(format!("event-rate {n}"));
+            }
         }
         v.join(" ")
     }
@@ -159,6 +170,7 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Status> {
             iprp_attr::IPRP_A_LEGACY_CAPACITY => s.legacy_capacity = Some(a.u32()?),
             iprp_attr::IPRP_A_LEGACY_TTL => s.params.legacy_ttl_ms = Some(a.u32()?),
             iprp_attr::IPRP_A_MARK_SYNS => s.params.mark_syns = Some(a.u8()? != 0),
+            iprp_attr::IPRP_A_EVENT_RATE => s.params.event_rate = Some(a.u32()?),
             iprp_attr::IPRP_A_STATS => s.stats = Some(parse_stats(&a)?),
             iprp_attr::IPRP_A_COUNTERS => {
                 for c in a.nested_attrs() {
@@ -270,7 +282,8 @@ pub fn to_json(s: &Status) -> Json {
             .insert("checking_timeout_ms", super::opt(p.checking_timeout_ms))
             .insert("max_held", super::opt(p.max_held))
             .insert("legacy_ttl_ms", super::opt(p.legacy_ttl_ms))
-            .insert("mark_syns", super::opt(p.mark_syns));
+            .insert("mark_syns", super::opt(p.mark_syns))
+            .insert("event_rate", super::opt(p.event_rate));
         o.insert("params", j);
     }
     o.insert("counters", counters_json(s));
@@ -340,6 +353,9 @@ pub fn to_human(s: &Status) -> String {
             } else {
                 ", mark-syns off"
             });
+        }
+        if let Some(n) = p.event_rate {
+            line.push_str(&format!(", event-rate {n}/s"));
         }
         out.push_str(&line);
         out.push('\n');
@@ -528,7 +544,7 @@ mod tests {
             concat!(
                 r#"{"version":"0.3.0","role":["client","redirector"],"#,
                 r#""capacity":{"client":4096,"redirector":65536},"client_idle_timeout_ms":30000,"#,
-                r#""params":{"tick_ms":500,"checking_timeout_ms":3000,"max_held":1024,"legacy_ttl_ms":null,"mark_syns":null},"counters":{}}"#
+                r#""params":{"tick_ms":500,"checking_timeout_ms":3000,"max_held":1024,"legacy_ttl_ms":null,"mark_syns":null,"event_rate":null},"counters":{}}"#
             )
         );
         assert_eq!(
@@ -562,7 +578,7 @@ mod tests {
             concat!(
                 r#"{"version":"0.4.0","role":["redirector"],"#,
                 r#""capacity":{"client":null,"redirector":4096},"legacy_capacity":1024,"#,
-                r#""params":{"tick_ms":500,"checking_timeout_ms":3000,"max_held":1024,"legacy_ttl_ms":1500,"mark_syns":null},"counters":{}}"#
+                r#""params":{"tick_ms":500,"checking_timeout_ms":3000,"max_held":1024,"legacy_ttl_ms":1500,"mark_syns":null,"event_rate":null},"counters":{}}"#
             )
         );
         assert_eq!(
@@ -626,7 +642,7 @@ mod tests {
             to_json(&on).to_string(),
             concat!(
                 r#"{"version":"0.5.0","role":["client"],"#,
-                r#""params":{"tick_ms":500,"checking_timeout_ms":3000,"max_held":1024,"legacy_ttl_ms":60000,"mark_syns":true},"counters":{}}"#
+                r#""params":{"tick_ms":500,"checking_timeout_ms":3000,"max_held":1024,"legacy_ttl_ms":60000,"mark_syns":true,"event_rate":null},"counters":{}}"#
             )
         );
         assert_eq!(
