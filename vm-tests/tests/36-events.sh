@@ -30,7 +30,12 @@ end = time.time() + limit
 while True:
     for line in open(path):
         e = json.loads(line)
-        if eval(expr, {}, {"e": e}):
+        try:
+            hit = eval(expr, {}, {"e": e})
+        except KeyError:
+            # Another kind of line (an overrun, an event without the key).
+            hit = False
+        if hit:
             print(line.strip())
             sys.exit(0)
     if time.time() > end:
