@@ -275,7 +275,7 @@ fn client_in(
 ) -> Option<Verdict> {
     // From the replica: the client port is the destination port.
     let hp = ports_hash(&state.key, f.proto, f.dport, f.sport);
-    let (shard, index) = client.shard_of_hash(hp);
+    let (_, shard, index) = client.shard_of_hash(hp);
     match index.read(hp, &Key::from_replica(f.saddr, f.proto, f.dport, f.sport)) {
         Read::Absent => return None,
         Read::Confirmed(redirector) => {
@@ -612,7 +612,7 @@ fn local_out(
         return Verdict::Accept;
     };
     let hp = ports_hash(&state.key, f.proto, f.sport, f.dport);
-    let (shard, index) = client.shard_of_hash(hp);
+    let (number, shard, index) = client.shard_of_hash(hp);
     match index.read_at(hp, &Key::out(f.daddr, f.proto, f.sport, f.dport)) {
         (Read::Absent, _) => {
             return match client_granted(state, client, shard, &mut skb, &f) {
@@ -621,7 +621,7 @@ fn local_out(
             };
         }
         (Read::Confirmed(replica), entry) => {
-            *route = client.route_slot(hp, entry);
+            *route = client.route_slot(number, entry);
             return rewrite(state, &mut skb, true, replica, Verdict::RerouteTranslated);
         }
         // CHECKING (its activity keeps it alive) or a writer was busy.

@@ -346,27 +346,20 @@ impl ClientRole {
         &self.shards[i.min(self.shards.len() - 1)]
     }
 
-    /// The shard and read index of the flow whose [`ports_hash`] is `hp`
-    /// (the shard [`Self::shard`] picks for the same flow).
+    /// The number, shard and read index of the flow whose [`ports_hash`]
+    /// is `hp` (the shard [`Self::shard`] picks for the same flow).
     ///
     /// [`ports_hash`]: iprp_core::readidx::ports_hash
-    pub(crate) fn shard_of_hash(&self, hp: u64) -> (&BhLock<ClientTable>, &ClientIndex) {
-        let i = self.shard_number(hp);
-        (&self.shards[i], &self.index[i])
+    pub(crate) fn shard_of_hash(&self, hp: u64) -> (usize, &BhLock<ClientTable>, &ClientIndex) {
+        let i = reduce(hp, self.shards.len()).min(self.shards.len() - 1);
+        (i, &self.shards[i], &self.index[i])
     }
 
+    /// The route cache slot of the binding in table slot `entry` of shard
+    /// number `shard` (from [`Self::shard_of_hash`]), for the shim.
     #[inline]
-    fn shard_number(&self, hp: u64) -> usize {
-        reduce(hp, self.shards.len()).min(self.shards.len() - 1)
-    }
-
-    /// The route cache slot of the binding in table slot `entry` of the
-    /// shard of the flow whose [`ports_hash`] is `hp`, for the shim.
-    ///
-    /// [`ports_hash`]: iprp_core::readidx::ports_hash
-    #[inline]
-    pub(crate) fn route_slot(&self, hp: u64, entry: u32) -> *mut *mut Route {
-        self.routes.slot(self.shard_number(hp), entry)
+    pub(crate) fn route_slot(&self, shard: usize, entry: u32) -> *mut *mut Route {
+        self.routes.slot(shard, entry)
     }
 }
 
