@@ -237,7 +237,8 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
     let mut after = (weight.unwrap_or(1), up.unwrap_or(true));
     let mut found = false;
     {
-        let g = redir.tables.lock_all();
+        let mut guard = redir.tables.lock_all();
+        let g = &mut guard;
         let svc = g
             .shared
             .lookup(proto, vip, port)
@@ -295,7 +296,17 @@ fn change_replica(state: &NetState, attrs: &Attrs<'_>, replace: bool, remove: bo
             fleet_seed: svc.fleet_seed(),
             replicas: &list,
         };
-        g.shared.update(&spec).map(|_| ()).map_err(config_error)?;
+        let idx = g.shared.update(&spec).map_err(config_error)?;
+        // R28: a replica marked down or removed has failed: its flows are
+        // told to re-bind. A drained one (weight 0) keeps its flows.
+        if remove || !after.1 {
+            for shard in g.shards.iter_mut() {
+                shard.fail_replica(g.shared, idx, addr);
+                notify::flush(state, &mut shard.events);
+            }
+            drop(guard);
+            state.kick_timer();
+        }
     }
     // A replica drained, marked down or removed takes no new flows, also
     // not through the grants naming it.

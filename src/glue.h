@@ -48,6 +48,21 @@ struct iprp_bench {
 	u64 pkts[IPRP_BENCH_SLOTS];
 };
 
+/* TCP connections to reset (reset.c), at most IPRP_RESETS_MAX waiting. */
+#define IPRP_RESETS_MAX 32
+
+struct iprp_reset_tuple {
+	__be32 laddr, raddr;
+	__be16 lport, rport;
+};
+
+struct iprp_resets {
+	spinlock_t lock;
+	unsigned int n;
+	struct iprp_reset_tuple q[IPRP_RESETS_MAX];
+	struct work_struct work;
+};
+
 struct iprp_net {
 	void *state;		/* Rust NetState; NULL while the netns dies */
 	struct net *net;
@@ -55,6 +70,7 @@ struct iprp_net {
 	struct timer_list timer;
 	struct iprp_hook_pkts __percpu *pkts;
 	struct iprp_bench __percpu *bench;	/* only with bench=1 */
+	struct iprp_resets resets;
 };
 
 extern unsigned int iprp_net_id;
@@ -77,6 +93,10 @@ static inline void *iprp_state(const struct net *net)
  */
 #define IPRP_PRI_PRE_ROUTING	(NF_IP_PRI_CONNTRACK_DEFRAG + 1)
 #define IPRP_PRI_LOCAL_OUT	(NF_IP_PRI_NAT_DST + 1)
+
+/* reset.c */
+void iprp_resets_init(struct iprp_net *in);
+void iprp_resets_exit(struct iprp_net *in);
 
 /* netfilter.c */
 unsigned int iprp_nf_verdict(enum iprp_verdict v, struct sk_buff *skb,

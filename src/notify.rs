@@ -120,6 +120,7 @@ fn put_event(m: &mut Msg<'_>, e: &Event) -> Result {
         Cause::Flushed => Some(cause::IPRP_CAUSE_FLUSHED),
         Cause::ServiceDeleted => Some(cause::IPRP_CAUSE_SERVICE_DELETED),
         Cause::Reopened => Some(cause::IPRP_CAUSE_REOPENED),
+        Cause::ReplicaFailed => Some(cause::IPRP_CAUSE_REPLICA_FAILED),
     };
     if let Some(why) = why {
         m.put_u8(a::IPRP_A_CAUSE, why as u8)?;

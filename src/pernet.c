@@ -45,6 +45,7 @@ static int __net_init iprp_net_init(struct net *net)
 
 	in->net = net;
 	timer_setup(&in->timer, iprp_timer_fn, 0);
+	iprp_resets_init(in);
 	in->pkts = alloc_percpu(struct iprp_hook_pkts);
 	if (!in->pkts)
 		return -ENOMEM;
@@ -82,6 +83,7 @@ static void __net_exit iprp_net_exit(struct net *net)
 	WRITE_ONCE(in->state, NULL);
 	synchronize_net();
 	timer_shutdown_sync(&in->timer);
+	iprp_resets_exit(in);
 	iprp_rs_net_exit(s);
 	free_percpu(in->bench);
 	in->bench = NULL;

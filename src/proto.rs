@@ -8,7 +8,7 @@ use crate::shim::{self, OwnedSkb};
 use crate::uapi::iprp_counter as ctr;
 use iprp_core::client::{ClientOutcome, LocalFlow};
 use iprp_core::redirector::FlowKey;
-use iprp_core::wire::{self, Ext, Ipv4, MsgType, Outgoing, ParseError, Quoted, Repr};
+use iprp_core::wire::{self, Ext, Ipv4, MsgType, Outgoing, ParseError, Proto, Quoted, Repr};
 use kernel::bindings::sk_buff;
 use kernel::prelude::*;
 
@@ -125,6 +125,27 @@ fn client_msg(state: &NetState, skb: &OwnedSkb, msg: &Repr, ext: &Ext, src: Ipv4
                 ctr::IPRP_CTR_REVOKE_REJECTED
             },
         ),
+        ClientOutcome::Rebound {
+            proto,
+            local,
+            cport,
+            redirector,
+            sport,
+        } => {
+            // C29: the replica failed. A UDP flow's next datagram goes to
+            // the redirector and is bound again; a TCP connection cannot
+            // move, so its application is told at once.
+            if proto == Proto::Tcp {
+                // SAFETY: `state.net` is the namespace the message arrived in.
+                let queued =
+                    unsafe { shim::reset_tcp(state.net, (local, cport), (redirector, sport)) };
+                state.counters.inc(if queued {
+                    ctr::IPRP_CTR_REBIND_RESET
+                } else {
+                    ctr::IPRP_CTR_REBIND_RESET_SKIPPED
+                });
+            }
+        }
         ClientOutcome::Alarmed { dropped } => {
             for skb in dropped {
                 drop(skb);

@@ -97,6 +97,8 @@ int iprp_shim_icmp_error_set_addr(struct sk_buff *skb, bool quoted_dst, __be32 a
 __be32 iprp_shim_saddr(const struct sk_buff *skb);
 __be32 iprp_shim_daddr(const struct sk_buff *skb);
 void iprp_shim_reinject(struct sk_buff *skb);
+bool iprp_shim_reset_tcp(struct net *net, __be32 laddr, __be16 lport,
+			 __be32 raddr, __be16 rport);
 void iprp_shim_untrack(struct sk_buff *skb);
 /* Queries of iprp_shim_sk_query(); SocketQuery in shim.rs mirrors them. */
 #define IPRP_SK_TAKES		0

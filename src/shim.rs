@@ -53,6 +53,7 @@ extern "C" {
     fn iprp_shim_saddr(skb: *const sk_buff) -> u32;
     fn iprp_shim_daddr(skb: *const sk_buff) -> u32;
     fn iprp_shim_reinject(skb: *mut sk_buff);
+    fn iprp_shim_reset_tcp(net: *mut net, laddr: u32, lport: u16, raddr: u32, rport: u16) -> bool;
     fn iprp_shim_sk_query(
         net: *mut net,
         skb: *const sk_buff,
@@ -120,6 +121,25 @@ pub(crate) unsafe fn send(net: *mut net, out: &Outgoing) -> bool {
             bytes.as_ptr().cast(),
             len as u32,
         ) == 0
+    }
+}
+
+/// Queues the reset of local TCP connection `local` <-> `remote` (work
+/// item, process context: `tcp_abort`); false when too many wait.
+///
+/// # Safety
+///
+/// `net` is a live network namespace with our pernet state.
+pub(crate) unsafe fn reset_tcp(net: *mut net, local: (Ipv4, u16), remote: (Ipv4, u16)) -> bool {
+    // SAFETY: `net` is live by the function's contract.
+    unsafe {
+        iprp_shim_reset_tcp(
+            net,
+            local.0.to_be(),
+            local.1.to_be(),
+            remote.0.to_be(),
+            remote.1.to_be(),
+        )
     }
 }
 

@@ -126,6 +126,9 @@ enum iprp_event {
  * @IPRP_CAUSE_REOPENED: redirector, the client opened the confirmed flow
  *   through it again a response timeout later; a new handshake replaces the
  *   entry
+ * @IPRP_CAUSE_REPLICA_FAILED: the flow's replica was marked down or removed:
+ *   the redirector sends REBIND, the client drops the binding
+ *   (docs/protocol.md, Re-binding)
  */
 enum iprp_cause {
 	IPRP_CAUSE_EXPIRED = 1,
@@ -133,6 +136,7 @@ enum iprp_cause {
 	IPRP_CAUSE_FLUSHED,
 	IPRP_CAUSE_SERVICE_DELETED,
 	IPRP_CAUSE_REOPENED,
+	IPRP_CAUSE_REPLICA_FAILED,
 };
 
 enum iprp_attr {
@@ -208,6 +212,8 @@ enum iprp_counter {
 	IPRP_CTR_REVOKE_REJECTED,
 	IPRP_CTR_EVENT_SENT,
 	IPRP_CTR_EVENT_DROPPED,
+	IPRP_CTR_REBIND_RESET,
+	IPRP_CTR_REBIND_RESET_SKIPPED,
 
 	__IPRP_CTR_MAX
 };

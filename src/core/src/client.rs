@@ -309,6 +309,23 @@ pub enum ClientOutcome<P = u64> {
         /// The grant's token.
         token: u32,
     },
+    /// A CFM with the REBIND item deleted the CONFIRMED binding of flow
+    /// (`proto`, `local`:`cport` to `redirector`:`sport`): its replica
+    /// failed. The caller resets the local TCP connection, so that its
+    /// application reconnects (C29); a UDP flow's next datagram goes to
+    /// the redirector and is bound again.
+    Rebound {
+        /// Transport protocol.
+        proto: Proto,
+        /// Our address of the flow.
+        local: Ipv4,
+        /// Client port.
+        cport: u16,
+        /// Redirector (service) address.
+        redirector: Ipv4,
+        /// Service port.
+        sport: u16,
+    },
     /// The binding was deleted by an ALM: free `dropped`.
     Alarmed {
         /// Held packets to free.
@@ -1012,7 +1029,45 @@ where
         })
     }
 
+    /// C29: a CFM with the REBIND item: the replica of a CONFIRMED flow
+    /// failed. Authenticated like a CFM (key and replica); a CHECKING
+    /// binding ignores it (R sends it only for confirmed flows, and a
+    /// REBIND must never confirm).
+    fn on_rebind(&mut self, m: &Repr, src: Ipv4) -> ClientOutcome<P> {
+        let Some(i) = self.find_out(src, m.proto, m.cport, m.sport) else {
+            self.counters.cfm_no_binding += 1;
+            return ClientOutcome::Drop(ClientDrop::NoBinding);
+        };
+        match self.table.get(i) {
+            Some(b) if b.key != m.key || b.replica != m.replica => {
+                self.counters.rebind_bad_key += 1;
+                return ClientOutcome::Drop(ClientDrop::BadKey);
+            }
+            Some(b) if b.state == CState::Checking => {
+                self.counters.rebind_ignored += 1;
+                return ClientOutcome::Ignored;
+            }
+            Some(_) => {}
+            None => return ClientOutcome::Drop(ClientDrop::NoBinding),
+        }
+        let Some(b) = self.table.remove(i) else {
+            return ClientOutcome::Drop(ClientDrop::NoBinding);
+        };
+        self.forget(&b, Cause::ReplicaFailed);
+        self.counters.rebind_rx += 1;
+        ClientOutcome::Rebound {
+            proto: b.proto,
+            local: b.local,
+            cport: b.cport,
+            redirector: b.redirector,
+            sport: b.sport,
+        }
+    }
+
     fn on_cfm(&mut self, m: &Repr, ext: &Ext, src: Ipv4, now: u64) -> ClientOutcome<P> {
+        if ext.rebind {
+            return self.on_rebind(m, src);
+        }
         let Some(i) = self.find_out(src, m.proto, m.cport, m.sport) else {
             self.counters.cfm_no_binding += 1;
             return ClientOutcome::Drop(ClientDrop::NoBinding);

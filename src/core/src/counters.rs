@@ -245,6 +245,13 @@ counters! {
         /// timeout: their client is not learned as legacy, since its CHK
         /// may have gone to another member (R18, R27).
         fleet_silence_unlearned,
+        /// CONFIRMED entries whose replica failed (down or removed), their
+        /// client to be told with REBIND (R28).
+        rebind_marked,
+        /// CFMs with the REBIND item sent (R28, up to 3 per entry).
+        rebind_sent,
+        /// SENT entries removed because their replica failed (R28).
+        failed_sent_removed,
     }
 }
 
@@ -382,6 +389,15 @@ counters! {
         orphan_evicted,
         /// CONFIRMED bindings expired idle.
         expired_idle,
+        /// CONFIRMED bindings dropped by a CFM with the REBIND item and the
+        /// right key: their replica failed (C29).
+        rebind_rx,
+        /// REBIND for a CHECKING binding: ignored (R sends it only for
+        /// confirmed flows).
+        rebind_ignored,
+        /// Dropped: REBIND with a wrong key or replica (forged, or a
+        /// repeat that found the flow bound again).
+        rebind_bad_key,
     }
 }
 

@@ -59,6 +59,9 @@ pub enum Cause {
     /// Redirector: the client opened the flow through it again long after
     /// it was confirmed; a new handshake replaces the entry.
     Reopened = 5,
+    /// The flow's replica failed (down or removed): R tells the client with
+    /// REBIND, and the client drops the binding.
+    ReplicaFailed = 6,
 }
 
 /// One change of one entry. For a binding, `peer` and `vip` are both the

@@ -241,6 +241,7 @@ impl<S: DerefMut<Target = [GrantSlot]>> Grants<S> {
                     key: s.key,
                 },
                 ext: Ext {
+                    rebind: false,
                     grant: Some(GrantExt {
                         lifetime_s: 0,
                         token: s.token,

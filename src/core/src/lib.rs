@@ -49,6 +49,7 @@ pub use mark::{Mark, MARK_EXID, MARK_KIND, MARK_OPTION};
 pub use readidx::{ports_hash, Dir, Key, Read, ReadIndex, ReadSlot, SLOTS_PER_BINDING};
 pub use redirector::{
     DropReason, FlowKey, PacketInfo, PacketOutcome, REntry, RState, RedirShard, RedirSlot, Verdict,
+    REBIND_SENDS,
 };
 pub use sched::{
     ConfigError, ReplicaSpec, SchedKind, Service, ServiceSpec, ServiceTable, LUT_SIZE, MAX_GRANT_S,

@@ -20,6 +20,10 @@ use crate::table::{DumpPos, Entry, Slot, Table, NIL};
 use crate::wire::{Ext, Ipv4, MsgType, Outgoing, Proto, Repr, Resends, RESEND_AFTER_MS};
 use core::ops::DerefMut;
 
+/// Ticks on which a CONFIRMED entry whose replica failed sends its client
+/// the REBIND item (R28): a lost one is sent again on the next tick.
+pub const REBIND_SENDS: u8 = 3;
+
 /// State of a redirector entry.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum RState {
@@ -86,6 +90,9 @@ pub struct REntry {
     /// In the accept table, R has delivered a packet of the flow to its
     /// own stack (R9): a late CHK can no longer rescue it (R14a).
     served_local: bool,
+    /// CONFIRMED, its replica failed (R28): CFMs with the REBIND item the
+    /// timer still sends before the entry goes; 0 for a live entry.
+    rebind_left: u8,
     /// Replica chosen for the flow.
     pub replica: Ipv4,
     /// Last packet of the flow seen at the redirector (ms).
@@ -133,6 +140,7 @@ fn new_entry(
         replica_gen: 0,
         counted: true,
         served_local: false,
+        rebind_left: 0,
     }
 }
 
@@ -158,6 +166,7 @@ impl Entry for REntry {
         replica_gen: 0,
         counted: false,
         served_local: false,
+        rebind_left: 0,
     };
     const INDEXES: usize = 1;
     fn hash(&self, _which: usize, key: &HashKey) -> u64 {
@@ -398,7 +407,10 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 let rebind = e0.state == RState::Confirmed
                     && pkt.initial
                     && now.saturating_sub(e0.last_response) >= u64::from(e0.response_timeout_ms);
-                if !rebind {
+                // R28: the flow's replica failed; its packets are those of
+                // a flow without an entry.
+                let failed = e0.rebind_left > 0;
+                if !rebind && !failed {
                     e.last_activity = now;
                     if e.state == RState::Sent {
                         // Answered below with a REQ.
@@ -443,8 +455,12 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 // connection, its module was reloaded, or every CFM was
                 // lost). A CFM cannot heal that, so the entry is replaced by
                 // a fresh handshake, below, as for a new flow.
-                self.remove_entry(svcs, i, Cause::Reopened);
-                self.counters.confirmed_rebound += 1;
+                if failed {
+                    self.remove_entry(svcs, i, Cause::ReplicaFailed);
+                } else {
+                    self.remove_entry(svcs, i, Cause::Reopened);
+                    self.counters.confirmed_rebound += 1;
+                }
             }
         }
         if !pkt.initial {
@@ -706,6 +722,55 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
         removed
     }
 
+    /// R28: replica `replica` of the service in slot `idx` failed (marked
+    /// down or removed). Its CONFIRMED entries stop counting on it and are
+    /// marked to send their client a CFM with the REBIND item on the next
+    /// [`REBIND_SENDS`] ticks ([`Self::on_tick`]), after which they go; a
+    /// packet of such a flow meanwhile is handled as one without an entry.
+    /// Its SENT entries go at once: the client's CHK then gets an ALM
+    /// (R15), and the flow's next packet a live replica. Entries in the
+    /// accept table stay (R serves them). Returns how many entries
+    /// changed. Visits every entry of the shard.
+    pub fn fail_replica<T: DerefMut<Target = [Service]>>(
+        &mut self,
+        svcs: &ServiceTable<T>,
+        idx: usize,
+        replica: Ipv4,
+    ) -> u32 {
+        let Some(svc) = svcs.get(idx) else {
+            return 0;
+        };
+        let gen = svc.generation();
+        let mut changed = 0;
+        let mut next = self.table.first_live();
+        while next != NIL {
+            let i = next;
+            next = self.table.next_live(i);
+            let Some(e) = self.table.get_mut(i) else {
+                continue;
+            };
+            if e.svc as usize != idx || e.svc_gen != gen || e.replica != replica {
+                continue;
+            }
+            match e.state {
+                RState::Confirmed if e.rebind_left == 0 => {
+                    e.rebind_left = REBIND_SENDS;
+                    uncount(svcs, e);
+                    e.counted = false;
+                    self.counters.rebind_marked += 1;
+                    changed += 1;
+                }
+                RState::Sent => {
+                    self.remove_entry(svcs, i, Cause::ReplicaFailed);
+                    self.counters.failed_sent_removed += 1;
+                    changed += 1;
+                }
+                RState::Confirmed | RState::Accept => {}
+            }
+        }
+        changed
+    }
+
     /// Slow timer (the paper runs it every 500 ms): deletes entries idle
     /// for their idle timeout, moves SENT entries whose client has not
     /// answered within the response timeout to the accept table.
@@ -747,6 +812,25 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             let Some(e) = self.table.get_mut(i) else {
                 continue;
             };
+            if e.rebind_left > 0 {
+                // R28: tell the client its replica failed, on up to
+                // REBIND_SENDS ticks, then forget the flow.
+                if resend.is_full() {
+                    continue;
+                }
+                e.rebind_left -= 1;
+                let last = e.rebind_left == 0;
+                // Cannot fail: checked not full above.
+                let _ = resend.push(Outgoing {
+                    ext: Ext::REBIND,
+                    ..msg(MsgType::Cfm, e, e.key)
+                });
+                self.counters.rebind_sent += 1;
+                if last {
+                    self.remove_entry(svcs, i, Cause::ReplicaFailed);
+                }
+                continue;
+            }
             if now.saturating_sub(e.last_activity) >= u64::from(e.idle_timeout_ms) {
                 self.remove_entry(svcs, i, Cause::Expired);
                 self.counters.expired_idle += 1;

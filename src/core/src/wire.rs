@@ -337,8 +337,8 @@ pub fn emit(repr: &Repr, out: &mut [u8; MSG_LEN]) {
 }
 
 /// Most bytes of extensions ([`Ext`]) a message carries after its
-/// [`MSG_LEN`] bytes.
-pub const EXT_MAX_LEN: usize = 10;
+/// [`MSG_LEN`] bytes: a GRANT item and a REBIND item.
+pub const EXT_MAX_LEN: usize = 12;
 
 /// Extension type: a wildcard grant or its revocation, in a CFM (see
 /// [`GrantExt`]).
@@ -346,6 +346,10 @@ pub const EXT_GRANT: u8 = 1;
 
 /// Length of a GRANT item's value.
 pub const EXT_GRANT_LEN: u8 = 8;
+
+/// Extension type: the flow's replica failed, in a CFM (docs/protocol.md,
+/// "Re-binding"); its value is empty.
+pub const EXT_REBIND: u8 = 2;
 
 /// The GRANT item of a CFM (docs/protocol.md, "Wildcard grants"): 4
 /// bytes of lifetime, 4 bytes of token, both big-endian.
@@ -372,11 +376,24 @@ pub struct GrantExt {
 pub struct Ext {
     /// In a CFM: a wildcard grant, or the revocation of one.
     pub grant: Option<GrantExt>,
+    /// In a CFM: the flow's replica failed; the client drops the binding
+    /// (and resets a TCP connection), so the flow's next packet opens it
+    /// again through the redirector.
+    pub rebind: bool,
 }
 
 impl Ext {
     /// No extension.
-    pub const NONE: Self = Self { grant: None };
+    pub const NONE: Self = Self {
+        grant: None,
+        rebind: false,
+    };
+
+    /// The REBIND item alone.
+    pub const REBIND: Self = Self {
+        grant: None,
+        rebind: true,
+    };
 
     /// A grant of `lifetime_s` seconds offered by a service (none if 0),
     /// its token still to be given.
@@ -389,6 +406,7 @@ impl Ext {
                 lifetime_s,
                 token: 0,
             }),
+            rebind: false,
         }
     }
 
@@ -399,12 +417,17 @@ impl Ext {
             let Some((value, next)) = tail.split_at_checked(usize::from(*len)) else {
                 break;
             };
-            if let (EXT_GRANT, Ok(v)) = (*ty, <[u8; 8]>::try_from(value)) {
-                let [a, b, c, d, e, f, g, h] = v;
-                ext.grant = Some(GrantExt {
-                    lifetime_s: u32::from_be_bytes([a, b, c, d]),
-                    token: u32::from_be_bytes([e, f, g, h]),
-                });
+            match (*ty, value.len()) {
+                (EXT_GRANT, 8) => {
+                    if let Ok([a, b, c, d, e, f, g, h]) = <[u8; 8]>::try_from(value) {
+                        ext.grant = Some(GrantExt {
+                            lifetime_s: u32::from_be_bytes([a, b, c, d]),
+                            token: u32::from_be_bytes([e, f, g, h]),
+                        });
+                    }
+                }
+                (EXT_REBIND, 0) => ext.rebind = true,
+                _ => {}
             }
             rest = next;
         }
@@ -414,13 +437,19 @@ impl Ext {
     /// Writes the extensions into `out`; returns the bytes written (0 for
     /// none).
     pub fn emit(&self, out: &mut [u8; EXT_MAX_LEN]) -> usize {
-        let Some(g) = self.grant else {
-            return 0;
-        };
-        let [a, b, c, d] = g.lifetime_s.to_be_bytes();
-        let [e, f, h, i] = g.token.to_be_bytes();
-        *out = [EXT_GRANT, EXT_GRANT_LEN, a, b, c, d, e, f, h, i];
-        EXT_MAX_LEN
+        let mut n = 0;
+        if let Some(g) = self.grant {
+            let [a, b, c, d] = g.lifetime_s.to_be_bytes();
+            let [e, f, h, i] = g.token.to_be_bytes();
+            let item = [EXT_GRANT, EXT_GRANT_LEN, a, b, c, d, e, f, h, i];
+            out[..item.len()].copy_from_slice(&item);
+            n = item.len();
+        }
+        if self.rebind {
+            out[n..n + 2].copy_from_slice(&[EXT_REBIND, 0]);
+            n += 2;
+        }
+        n
     }
 }
 
@@ -467,6 +496,7 @@ mod tests {
                 lifetime_s: 300,
                 token: 0x0102_0304,
             }),
+            rebind: false,
         };
         let n = g.emit(&mut out);
         assert_eq!(&out[..n], &[1, 8, 0, 0, 1, 44, 1, 2, 3, 4]);
@@ -477,6 +507,7 @@ mod tests {
                 lifetime_s: 0,
                 token: 7,
             }),
+            rebind: false,
         };
         let n = r.emit(&mut out);
         assert_eq!(Ext::parse(&out[..n]), r);
@@ -489,12 +520,32 @@ mod tests {
                 grant: Some(GrantExt {
                     lifetime_s: 5,
                     token: 9
-                })
+                }),
+                rebind: false,
             }
         );
         assert_eq!(Ext::parse(&[1, 8, 0, 0]), Ext::NONE);
         assert_eq!(Ext::parse(&[1, 4, 0, 0, 0, 5]), Ext::NONE);
         assert_eq!(Ext::parse(&[1]), Ext::NONE);
+    }
+
+    #[test]
+    fn rebind_item_alone_and_after_a_grant() {
+        let mut out = [0u8; EXT_MAX_LEN];
+        let n = Ext::REBIND.emit(&mut out);
+        assert_eq!(&out[..n], &[2, 0]);
+        assert_eq!(Ext::parse(&out[..n]), Ext::REBIND);
+        let both = Ext {
+            rebind: true,
+            ..Ext::offer(60)
+        };
+        let n = both.emit(&mut out);
+        assert_eq!(n, EXT_MAX_LEN);
+        assert_eq!(&out[n - 2..n], &[2, 0]);
+        assert_eq!(Ext::parse(&out[..n]), both);
+        // A REBIND item with a value is not one: skipped like an unknown type.
+        assert_eq!(Ext::parse(&[2, 1, 0]), Ext::NONE);
+        assert_eq!(Ext::parse(&[9, 0, 2, 0]), Ext::REBIND);
     }
 
     // REQ, TCP, client port 40000 (0x9c40), server port 80, replica 10.0.2.7, key 0.

@@ -849,6 +849,7 @@ fn c43_a_confirming_cfm_may_carry_a_wildcard_grant() {
     checking(&mut c, 1000, 42);
     let cfm = |key| msg(MsgType::Cfm, 1000, S1, key);
     let long = Ext {
+        rebind: false,
         grant: Some(GrantExt {
             lifetime_s: DEFAULT_MAX_GRANT_S + 100,
             token: 77,
@@ -950,6 +951,7 @@ fn c45_a_revocation_with_the_grant_token_drops_the_grant() {
         c.on_msg_ext(
             &msg(MsgType::Cfm, 999, S1, 0),
             &Ext {
+                rebind: false,
                 grant: Some(GrantExt {
                     lifetime_s: 0,
                     token,
@@ -994,4 +996,71 @@ fn c45_a_revocation_with_the_grant_token_drops_the_grant() {
     // A renewal keeps working after a revocation of an older grant fails.
     w.install(&g, 20);
     assert!(!w.revoke(R, Proto::Tcp, PORT, 77, 60_020), "lapsed");
+}
+
+fn rebind(c: &mut Client, cport: u16, replica: Ipv4, key: u32) -> ClientOutcome {
+    c.on_msg_ext(
+        &msg(MsgType::Cfm, cport, replica, key),
+        &Ext::REBIND,
+        R,
+        ME,
+        50,
+        &mut TestRng(0),
+        || LocalFlow::Absent,
+    )
+}
+
+/// C29: a CFM with the REBIND item, the binding's key and replica, drops a
+/// CONFIRMED binding and tells the caller which flow to reset; the flow's
+/// packets are then untranslated (they go to the redirector).
+#[test]
+fn c46_rebind_drops_a_confirmed_binding() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42);
+    match rebind(&mut c, 1000, S1, 42) {
+        ClientOutcome::Rebound {
+            proto,
+            local,
+            cport,
+            redirector,
+            sport,
+        } => assert_eq!(
+            (proto, local, cport, redirector, sport),
+            (Proto::Tcp, ME, 1000, R, PORT)
+        ),
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(state(&c, 1000), None);
+    assert_eq!(c.lookup_out(R, Proto::Tcp, 1000, PORT, 60), None);
+    assert_eq!(c.counters.rebind_rx, 1);
+    // Sent again (R sends it on three ticks): no binding any more.
+    assert!(matches!(
+        rebind(&mut c, 1000, S1, 42),
+        ClientOutcome::Drop(ClientDrop::NoBinding)
+    ));
+    assert!(c.check_invariants());
+}
+
+/// C29: a REBIND with another key or replica is a forgery: dropped, the
+/// binding keeps running; a CHECKING binding ignores one and is not
+/// confirmed by it.
+#[test]
+fn c47_rebind_is_authenticated_and_never_confirms() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42);
+    for (replica, key) in [(S1, 41), (S2, 42)] {
+        assert!(matches!(
+            rebind(&mut c, 1000, replica, key),
+            ClientOutcome::Drop(ClientDrop::BadKey)
+        ));
+    }
+    assert_eq!(state(&c, 1000), Some(CState::Confirmed));
+    assert_eq!(c.counters.rebind_bad_key, 2);
+    checking(&mut c, 2000, 7);
+    assert!(matches!(
+        rebind(&mut c, 2000, S1, 7),
+        ClientOutcome::Ignored
+    ));
+    assert_eq!(state(&c, 2000), Some(CState::Checking));
+    assert_eq!(c.counters.rebind_ignored, 1);
 }

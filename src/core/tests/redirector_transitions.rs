@@ -1382,3 +1382,107 @@ fn r51_a_fleet_member_learns_no_legacy_client_from_a_silence() {
         assert_eq!(ra.counters.fleet_silence_unlearned, 1 - learned as u64);
     }
 }
+
+/// R28: S1 goes down: its confirmed flow stops counting on it, the next
+/// three ticks send the client a CFM with the REBIND item (the flow's key
+/// and S1, so the client can tell it from a forgery), then the entry goes.
+#[test]
+fn r52_failed_replica_rebinds_its_confirmed_flows_then_forgets_them() {
+    let mut s = services(SchedKind::RoundRobin, &[rep(S1, 1), rep(S2, 1)]);
+    let mut r = redir(16);
+    // Port 9 goes to S1 (round robin starts there), port 10 to S2.
+    sent(&mut r, &s, 9, 0);
+    r.on_chk(&s, &msg(MsgType::Chk, 9, S1, 0x99), CLIENT, VIP, 10)
+        .unwrap();
+    sent(&mut r, &s, 10, 0);
+    r.on_chk(&s, &msg(MsgType::Chk, 10, S2, 0x10), CLIENT, VIP, 10)
+        .unwrap();
+    s.set_replica(Proto::Tcp, VIP, PORT, S1, 1, false).unwrap();
+    let idx = s.find(Proto::Tcp, VIP, PORT).unwrap();
+    assert_eq!(r.fail_replica(&s, idx, S1), 1);
+    assert_eq!(s.get(idx).unwrap().replicas()[0].conns(), 0);
+    assert_eq!(s.get(idx).unwrap().replicas()[1].conns(), 1);
+    // Failing it again changes nothing: the entry is already marked.
+    assert_eq!(r.fail_replica(&s, idx, S1), 0);
+    for tick in 1..=u64::from(REBIND_SENDS) {
+        let out = r.on_tick(&s, 100 * tick);
+        assert_eq!(out.len(), 1, "tick {tick}");
+        assert_eq!((out[0].from, out[0].to), (VIP, CLIENT));
+        assert_eq!(out[0].msg, msg(MsgType::Cfm, 9, S1, 0x99));
+        assert_eq!(out[0].ext, Ext::REBIND);
+    }
+    assert!(
+        r.lookup(&fkey(CLIENT, 9)).is_none(),
+        "gone after the last REBIND"
+    );
+    assert!(
+        r.lookup(&fkey(CLIENT, 10)).is_some(),
+        "S2's flow is untouched"
+    );
+    assert!(r.on_tick(&s, 1000).is_empty());
+    assert_eq!(
+        (r.counters.rebind_marked, r.counters.rebind_sent),
+        (1, u64::from(REBIND_SENDS))
+    );
+    assert!(r.check_invariants());
+}
+
+/// R28: a packet of a flow whose replica failed is one of a flow without
+/// an entry: a UDP datagram gets a live replica and a new REQ at once.
+#[test]
+fn r53_next_packet_of_a_failed_flow_gets_a_live_replica() {
+    let mut p = syn(CLIENT, 9);
+    p.proto = Proto::Udp;
+    let mut chk = msg(MsgType::Chk, 9, S1, 7);
+    chk.proto = Proto::Udp;
+    let mut s = {
+        let mut t = ServiceTable::new_in(svc_storage(4), HashKey::new(3, 4));
+        let replicas = [rep(S1, 1), rep(S2, 1)];
+        let mut sp = spec(SchedKind::RoundRobin, &replicas);
+        sp.proto = Proto::Udp;
+        t.add(&sp).unwrap();
+        t
+    };
+    let mut r = redir(16);
+    r.on_packet(&s, &p, 0);
+    r.on_chk(&s, &chk, CLIENT, VIP, 1).unwrap();
+    s.set_replica(Proto::Udp, VIP, PORT, S1, 1, false).unwrap();
+    let idx = s.find(Proto::Udp, VIP, PORT).unwrap();
+    assert_eq!(r.fail_replica(&s, idx, S1), 1);
+    let o = r.on_packet(&s, &p, 2);
+    assert_eq!(o.verdict, Verdict::Forward { replica: S2 });
+    let req = o.send.unwrap();
+    assert_eq!(
+        (req.msg.ty, req.msg.replica, req.ext),
+        (MsgType::Req, S2, Ext::NONE)
+    );
+    let mut k = fkey(CLIENT, 9);
+    k.proto = Proto::Udp;
+    let e = r.lookup(&k).unwrap();
+    assert_eq!((e.state, e.replica), (RState::Sent, S2));
+    assert!(
+        r.on_tick(&s, 100).iter().all(|o| o.ext == Ext::NONE),
+        "no REBIND any more"
+    );
+}
+
+/// R28: a SENT entry of the failed replica goes at once (the client's CHK
+/// then gets an ALM, R15); an accept-table entry stays.
+#[test]
+fn r54_failed_replica_removes_sent_and_keeps_accept_entries() {
+    let mut s = services(SchedKind::RoundRobin, &[rep(S1, 1)]);
+    let mut r = redir(16);
+    sent(&mut r, &s, 1, 0);
+    r.on_tick(&s, 1000); // response timeout: port 1 goes to the accept table
+    sent(&mut r, &s, 2, 1000);
+    s.set_replica(Proto::Tcp, VIP, PORT, S1, 1, false).unwrap();
+    let idx = s.find(Proto::Tcp, VIP, PORT).unwrap();
+    assert_eq!(r.fail_replica(&s, idx, S1), 1);
+    assert!(r.lookup(&fkey(CLIENT, 2)).is_none());
+    assert_eq!(r.lookup(&fkey(CLIENT, 1)).unwrap().state, RState::Accept);
+    let o = r
+        .on_chk(&s, &msg(MsgType::Chk, 2, S1, 5), CLIENT, VIP, 1001)
+        .unwrap();
+    assert_eq!(o.msg.ty, MsgType::Alm);
+    assert_eq!(r.counters.failed_sent_removed, 1);
+}

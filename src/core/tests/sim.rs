@@ -360,9 +360,12 @@ impl Sim {
                             self.held.remove(hd);
                         }
                     }
+                    // The simulated redirectors send no extensions, so no
+                    // grant, revocation or REBIND.
                     ClientOutcome::Ignored
                     | ClientOutcome::Granted(_)
                     | ClientOutcome::Revoke { .. }
+                    | ClientOutcome::Rebound { .. }
                     | ClientOutcome::Drop(_) => {}
                 }
             }

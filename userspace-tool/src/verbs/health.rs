@@ -25,7 +25,9 @@ pub const VERB: Verb = Verb {
     help: "Every interval, connects (TCP) to each replica of each service at the\n\
            service's port and closes the connection. A replica that is up and fails\n\
            `fall` probes in a row is set down (IPRP_CMD_SET_REPLICA, IPRP_A_UP 0,\n\
-           NLM_F_REPLACE): it gets no new flows, its existing flows stay. A replica\n\
+           NLM_F_REPLACE): it gets no new flows, and the clients of its\n\
+           confirmed flows are told to re-bind (a UDP flow goes on to a live\n\
+           replica, a TCP connection is reset). A replica\n\
            that is down and answers `rise` probes in a row is set up again. Weights\n\
            are never touched; to take a replica out by hand while the checker runs,\n\
            drain it (`replica set ... drain`), since the checker owns up/down.\n\

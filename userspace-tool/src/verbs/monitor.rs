@@ -28,8 +28,8 @@ pub const VERB: Verb = Verb {
              replica-new, replica-set, replica-del         replicas (a health\n                                                \
                                                            checker's up/down\n                                                \
                                                            shows as replica-set)\n\
-           A removal says why: expired, alarm, flushed, service-deleted or\n\
-           reopened.\n\
+           A removal says why: expired, alarm, flushed, service-deleted,\n\
+           reopened or replica-failed.\n\
            \n\
            The module sends at most `event-rate` events per second (iprpctl set);\n\
            what it could not send is counted (event_dropped) and the next event\n\

@@ -24,7 +24,9 @@ pub const VERB: Verb = Verb {
            Options of `add` / `set`:\n  \
              weight W   0..65535 (also -w W); 0 takes no new flows\n  \
              up         the replica takes new flows\n  \
-             down       the replica takes no new flows\n  \
+             down       the replica failed: no new flows, and the clients of\n             \
+                        its confirmed flows are told to re-bind (a UDP flow\n             \
+                        goes on to a live replica, a TCP connection is reset)\n  \
              drain      same as `weight 0`: existing flows stay\n\
            \n\
            Needs CAP_NET_ADMIN. Prints nothing on success.\n\
