@@ -63,7 +63,7 @@ apt_update() {
 BASE_PKGS="flex bison libelf-dev bc cpio busybox-static clang-19 lld-19 llvm-19
 libclang-19-dev iperf3 socat tcpdump nftables ipvsadm python3 python3-venv
 iputils-ping iproute2 udev curl make gcc kmod xz-utils python3-yaml
-python3-jsonschema jq gnuplot-nox python3-prometheus-client"
+python3-jsonschema jq gnuplot-nox python3-prometheus-client keepalived"
 missing=""
 for p in $BASE_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
