@@ -103,7 +103,7 @@ SUITE ?= all
 # there, with the short ones in one; 40-attacks and 20-redirect, the next
 # longest, in the other); SUITE=a,b runs those suites in one VM.
 DEBUG_LANES ?= 30-cli,35-dump,25-icmp,80-nlfuzz,22-sched,26-fleet,60-loss \
-	40-attacks,10-module,20-redirect,70-lifecycle,50-floods
+	40-attacks,10-module,20-redirect,27-rebind,28-keepalived,36-events,70-lifecycle,50-floods
 debug-test: VARIANT := debug
 debug-test: deps
 	$(MAKE) debug-module cli tools
