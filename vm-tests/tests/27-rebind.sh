@@ -18,6 +18,11 @@ UDP_PORT=7100
 TCP_PORT=7200
 RUN_S=${IPRP_REBIND_RUN_S:-12}
 
+# svc_port udp|tcp: the port of that protocol's service.
+svc_port() {
+	if [ "$1" = tcp ]; then echo "$TCP_PORT"; else echo "$UDP_PORT"; fi
+}
+
 # A UDP echo server answering with the host's name; a TCP server that
 # sends the host's name every 100 ms on each connection.
 rb_servers() {
@@ -59,8 +64,8 @@ rebind_setup() {
 	n R "$IPRPCTL" role redirector
 	local p
 	for p in udp tcp; do
-		local port=$UDP_PORT
-		[ $p = tcp ] && port=$TCP_PORT
+		local port
+		port=$(svc_port $p)
 		n R "$IPRPCTL" service add $p "$VIP:$port" sched rr
 		n R "$IPRPCTL" replica add $p "$VIP:$port" "${ADDR[S1]}"
 		# S2 starts down, so that both flows are bound to S1.
@@ -132,15 +137,15 @@ t_replica_death_rebinds_udp_and_resets_tcp() {
 	sleep 2
 	local p
 	for p in udp tcp; do
-		local port=$UDP_PORT
-		[ $p = tcp ] && port=$TCP_PORT
+		local port
+		port=$(svc_port $p)
 		n R "$IPRPCTL" replica set $p "$VIP:$port" "${ADDR[S2]}" up
 	done
 	n C "$IPRPCTL" bindings
 	# The health checkers: TCP connects to each replica's check port.
 	for p in udp tcp; do
-		local port=$UDP_PORT
-		[ $p = tcp ] && port=$TCP_PORT
+		local port
+		port=$(svc_port $p)
 		n R "$IPRPCTL" healthcheck service $p "$VIP:$port" interval 200 timeout 300 fall 2 rise 2 \
 			port "$CHECK_PORT" >"$RES/healthcheck-$p.log" 2>&1 &
 	done
@@ -154,8 +159,8 @@ for l in sys.stdin: print(f\"{time.time():.3f} {l.strip()}\", flush=True)'" \
 	n S1 ip link set eth0 down
 	wait "$uc" "$tc" || true
 	for p in udp tcp; do
-		local port=$UDP_PORT
-		[ $p = tcp ] && port=$TCP_PORT
+		local port
+		port=$(svc_port $p)
 		[ "$(replica_up $p "$port" "${ADDR[S1]}")" = False ]
 	done
 	pkill -f "iprpctl monitor" || true
