@@ -371,10 +371,11 @@ import json, sys
 d = json.load(sys.stdin)
 p = d["params"]
 assert p["tick_ms"] == 500 and p["checking_timeout_ms"] > 0 and p["max_held"] > 0, p
+assert p["event_rate"] == 10000, p
 assert d["capacity"] == {"client": 4096, "redirector": 4096}, d
 assert "client_idle_timeout_ms" not in d, d
 print("status -j: params", p, "capacity", d["capacity"])'
-	n R "$IPRPCTL" status | grep -x 'params: tick 500ms, checking-timeout [0-9]*m\?s, max-held [0-9]*, legacy-ttl [0-9]*m\?s, mark-syns off'
+	n R "$IPRPCTL" status | grep -x 'params: tick 500ms, checking-timeout [0-9]*m\?s, max-held [0-9]*, legacy-ttl [0-9]*m\?s, mark-syns off, event-rate 10000/s'
 	n R "$IPRPCTL" status | grep -x 'capacity: client 4096, redirector 4096'
 	before=$(sfield R 'd["params"]')
 	# round trip: every parameter, then one alone (the others stay)
@@ -385,6 +386,10 @@ print("status -j: params", p, "capacity", d["capacity"])'
 	n R "$IPRPCTL" set max-held 0
 	check "$(sfield R 'd["params"]["max_held"]')" -eq 0 "max-held 0 (no holding)"
 	check "$(sfield R 'd["params"]["tick_ms"]')" -eq 250 "tick kept"
+	n R "$IPRPCTL" set event-rate 0
+	check "$(sfield R 'd["params"]["event_rate"]')" -eq 0 "event-rate 0 (no events)"
+	n R "$IPRPCTL" status | grep -qx 'params: .*, event-rate 0/s'
+	check "$(sfield R 'd["params"]["max_held"]')" -eq 0 "max-held kept"
 	# the client's idle timeout rides on the role and is reported once set
 	# (long enough for the bindings of the later tests under a slow TCG guest)
 	n C "$IPRPCTL" role client idle-timeout 600s
@@ -397,6 +402,7 @@ print("status -j: params", p, "capacity", d["capacity"])'
 	refused R 1 "[bad attribute: IPRP_A_TICK]" "$IPRPCTL" set tick 10
 	refused R 1 "[bad attribute: IPRP_A_CHECKING_TIMEOUT]" "$IPRPCTL" set checking-timeout 61s
 	refused R 1 "[bad attribute: IPRP_A_MAX_HELD]" "$IPRPCTL" set tick 300 max-held 2000000
+	refused R 1 "[bad attribute: IPRP_A_EVENT_RATE]" "$IPRPCTL" set tick 300 event-rate 1000001
 	refused R 1 "[bad attribute: IPRP_A_CLIENT_CAPACITY]" "$IPRPCTL" role client redirector client-capacity 8
 	refused R 1 "table capacity is fixed" "$IPRPCTL" role client redirector redirector-capacity 8192
 	refused R 64 "set: nothing to set" "$IPRPCTL" set
@@ -406,7 +412,7 @@ print("status -j: params", p, "capacity", d["capacity"])'
 	refused R 0 "errno 22" $PY "$RAW" 11
 	refused_end
 	# back to what it was
-	n R "$IPRPCTL" set $(python3 -c 'import sys; p=eval(sys.argv[1]); print("tick %d checking-timeout %d max-held %d" % (p["tick_ms"], p["checking_timeout_ms"], p["max_held"]))' "$before")
+	n R "$IPRPCTL" set $(python3 -c 'import sys; p=eval(sys.argv[1]); print("tick %d checking-timeout %d max-held %d event-rate %d" % (p["tick_ms"], p["checking_timeout_ms"], p["max_held"], p["event_rate"]))' "$before")
 	[ "$(sfield R 'd["params"]')" = "$before" ]
 }
 
@@ -658,14 +664,14 @@ t_legacy() {
 	check "$(sfield LG 'd["params"]["legacy_ttl_ms"]')" -eq 60000 "default legacy TTL"
 	n LG "$IPRPCTL" status | tee /tmp/cli-legacy-status.txt
 	grep -qx 'legacy capacity: 4096' /tmp/cli-legacy-status.txt
-	grep -qx 'params: .*, legacy-ttl 60s, mark-syns off' /tmp/cli-legacy-status.txt
+	grep -qx 'params: .*, legacy-ttl 60s, mark-syns off, event-rate [0-9]*/s' /tmp/cli-legacy-status.txt
 	# save leaves the defaults out
 	n LG "$IPRPCTL" save | tee /tmp/cli-legacy-LG.conf
 	if grep -q legacy /tmp/cli-legacy-LG.conf; then echo "save names a default legacy value"; return 1; fi
 	# set legacy-ttl: a round trip shown by status; 0 remembers no client
 	n LG "$IPRPCTL" set legacy-ttl 5s
 	check "$(sfield LG 'd["params"]["legacy_ttl_ms"]')" -eq 5000 "legacy TTL set"
-	n LG "$IPRPCTL" status | grep -qx 'params: .*, legacy-ttl 5s, mark-syns off'
+	n LG "$IPRPCTL" status | grep -qx 'params: .*, legacy-ttl 5s, mark-syns off, event-rate [0-9]*/s'
 	n LG "$IPRPCTL" set legacy-ttl 0
 	check "$(sfield LG 'd["params"]["legacy_ttl_ms"]')" -eq 0 "legacy TTL 0"
 	n LG "$IPRPCTL" set legacy-ttl 86400000
@@ -750,18 +756,18 @@ t_mark_options() {
 	# off by default, in text and JSON; save leaves it out
 	[ "$(sfield MA 'd["params"]["mark_syns"]')" = False ] || { echo "mark-syns not off by default"; return 1; }
 	n MA "$IPRPCTL" status | tee /tmp/cli-mark-status.txt
-	grep -qx 'params: .*, mark-syns off' /tmp/cli-mark-status.txt
+	grep -qx 'params: .*, mark-syns off, event-rate [0-9]*/s' /tmp/cli-mark-status.txt
 	n MA "$IPRPCTL" save | tee /tmp/cli-mark-MA.conf
 	if grep -q 'mark-syns\|unmarked' /tmp/cli-mark-MA.conf; then echo "save names a default mark option"; return 1; fi
 	# set mark-syns: a round trip shown by status; the other parameters stay
 	tick=$(sfield MA 'd["params"]["tick_ms"]')
 	n MA "$IPRPCTL" set mark-syns on
 	[ "$(sfield MA 'd["params"]["mark_syns"]')" = True ] || { echo "mark-syns on not shown by status -j"; return 1; }
-	n MA "$IPRPCTL" status | grep -qx 'params: .*, mark-syns on'
+	n MA "$IPRPCTL" status | grep -qx 'params: .*, mark-syns on, event-rate [0-9]*/s'
 	check "$(sfield MA 'd["params"]["tick_ms"]')" -eq "$tick" "tick kept"
 	n MA "$IPRPCTL" set mark-syns off
 	[ "$(sfield MA 'd["params"]["mark_syns"]')" = False ] || { echo "mark-syns off not shown by status -j"; return 1; }
-	n MA "$IPRPCTL" status | grep -qx 'params: .*, mark-syns off'
+	n MA "$IPRPCTL" status | grep -qx 'params: .*, mark-syns off, event-rate [0-9]*/s'
 	n MA "$IPRPCTL" set tick 400 mark-syns on
 	check "$(sfield MA 'd["params"]["tick_ms"]')" -eq 400 "tick set with mark-syns"
 	[ "$(sfield MA 'd["params"]["mark_syns"]')" = True ]
