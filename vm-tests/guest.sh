@@ -79,6 +79,8 @@ tap "no kernel warning, oops or leak report in dmesg" \
 {
 	echo "# wall time per suite (in the guest):"
 	printf '%s' "$SUITE_TIMES" | sed 's/^/#   /'
+	echo "# slowest tests (in the guest; all in test-times.txt):"
+	sort -rn "$RES/test-times.txt" | head -8 | awk -F '\t' '{ printf "#     %5d s  %d %s\n", $1, $2, $3 }'
 	echo "1..$TAP_N"
 	echo "$TAP_PASS passed, $TAP_FAIL failed"
 } | tee -a "$RES/tap.txt"

@@ -42,11 +42,14 @@ n() { local h=$1; shift; ip netns exec "$h" "$@"; }
 tap() {
 	local name=$1; shift
 	TAP_N=$((TAP_N + 1))
-	local log=$RES/test-$TAP_N.log
+	local log=$RES/test-$TAP_N.log start=$SECONDS
 	# Not inside "if": bash ignores set -e in a condition, which would let a
 	# failing check in the middle of a test pass unnoticed.
 	( set -e; "$@" ) >"$log" 2>&1
 	local rc=$?
+	# Each test's wall time, for finding where a slow kernel's time goes
+	# (guest.sh prints the slowest at the end).
+	printf '%d\t%d\t%s\n' $((SECONDS - start)) "$TAP_N" "$name" >>"$RES/test-times.txt"
 	# Each result also goes to $RES/tap.txt, which survives a console the
 	# host did not get (seen with two VMs at once).
 	if [ "$rc" -eq "$TAP_SKIP_RC" ]; then

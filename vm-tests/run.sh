@@ -21,6 +21,11 @@ SUITE=all
 MODULE=$REPO/iprp.ko
 GUEST_ENV=""
 TIMEOUT=${IPRP_VM_TIMEOUT:-4800}
+# The guest's vCPUs (each a host thread under TCG). run-lanes.sh gives each
+# of its VMs one, so that lanes together never have more vCPUs than the
+# host has cores.
+CPUS=${IPRP_VM_CPUS:-2}
+[[ $CPUS =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad IPRP_VM_CPUS '$CPUS'" >&2; exit 64; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) KDIR=$2; shift 2 ;;
@@ -56,7 +61,7 @@ VERBOSE=()
 retries=${IPRP_BOOT_RETRIES:-2}
 for boot in $(seq 0 "$retries"); do
 	timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm "${VERBOSE[@]}" \
-		--cpus 2 --memory 1536M --rwdir="$RES" "${RODIR[@]}" \
+		--cpus "$CPUS" --memory 1536M --rwdir="$RES" "${RODIR[@]}" \
 		--exec "env$GUEST_ENV $HERE/guest.sh $SUITE $RES $MODULE" </dev/null 2>&1 | tee "$RES/console.log"
 	rc=${PIPESTATUS[0]}
 	grep -q '^# BOOT-REPORT' "$RES/console.log" || break
