@@ -73,6 +73,12 @@ err_bench:
 	return err;
 }
 
+/* Hooks still registered: the client's resets are translated (C30). */
+static void __net_exit iprp_net_pre_exit(struct net *net)
+{
+	iprp_rs_net_pre_exit(iprp_pernet(net)->state);
+}
+
 static void __net_exit iprp_net_exit(struct net *net)
 {
 	struct iprp_net *in = iprp_pernet(net);
@@ -92,10 +98,11 @@ static void __net_exit iprp_net_exit(struct net *net)
 }
 
 static struct pernet_operations iprp_net_ops = {
-	.init	= iprp_net_init,
-	.exit	= iprp_net_exit,
-	.id	= &iprp_net_id,
-	.size	= sizeof(struct iprp_net),
+	.init		= iprp_net_init,
+	.pre_exit	= iprp_net_pre_exit,
+	.exit		= iprp_net_exit,
+	.id		= &iprp_net_id,
+	.size		= sizeof(struct iprp_net),
 };
 
 int iprp_pernet_register(void)

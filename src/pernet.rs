@@ -547,6 +547,10 @@ impl NetState {
         } else {
             None
         };
+        if !want_client {
+            // Before the role goes: the bindings still translate the resets.
+            self.reset_client_tcp();
+        }
         if let Some(c) = new_client {
             self.client.store(KBox::into_raw(c), Ordering::Release);
         }
@@ -556,6 +560,44 @@ impl NetState {
         self.roles
             .store(roles & (ROLE_CLIENT | ROLE_REDIRECTOR), Ordering::Relaxed);
         Ok(())
+    }
+
+    /// C30: the client role stops (switched off, or the module unloads).
+    /// Its confirmed TCP connections could no longer reach their replicas:
+    /// the replica's packets would arrive untranslated and the connection
+    /// would wait for a timeout. Each is aborted at once instead; its
+    /// binding, still in place, translates the reset to the replica, so
+    /// both ends learn. Does nothing unless the client role is on.
+    /// Process context (no lock held: `tcp_abort` sleeps, and its reset
+    /// passes our LOCAL_OUT hook).
+    pub(crate) fn reset_client_tcp(&self) {
+        let Some(c) = self.client() else {
+            return;
+        };
+        for shard in c.shards.iter() {
+            let mut n = 0;
+            shard.lock().for_each_confirmed_tcp(|_, _, _, _| n += 1);
+            if n == 0 {
+                continue;
+            }
+            // Bindings confirmed between the count and the copy are left
+            // out; none are, as nothing opens flows during a role change
+            // or an unload.
+            let Ok(mut conns) = KVec::with_capacity(n, GFP_KERNEL) else {
+                continue;
+            };
+            shard
+                .lock()
+                .for_each_confirmed_tcp(|local, cport, redirector, sport| {
+                    let _ = conns.push_within_capacity((local, cport, redirector, sport));
+                });
+            for (local, cport, redirector, sport) in conns {
+                // SAFETY: `self.net` is this state's live namespace.
+                if unsafe { shim::abort_tcp(self.net, (local, cport), (redirector, sport)) } {
+                    self.counters.inc(ctr::IPRP_CTR_CLIENT_STOP_RESET);
+                }
+            }
+        }
     }
 
     fn client_params(&self) -> (u32, u32) {
@@ -829,6 +871,20 @@ pub(crate) unsafe extern "C" fn iprp_rs_net_exit(state: *mut c_void) {
         // from `iprp_rs_net_init` that nobody else references any more.
         drop(unsafe { KBox::from_raw(state.cast::<NetState>()) });
         LIVE_STATES.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Before a namespace's hooks go (the module unloads, or the namespace is
+/// deleted): ends the client role's TCP connections (C30).
+///
+/// # Safety
+///
+/// `state` is a live state from [`iprp_rs_net_init`]; process context.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn iprp_rs_net_pre_exit(state: *mut c_void) {
+    if !state.is_null() {
+        // SAFETY: by the function's contract.
+        unsafe { self::state(state) }.reset_client_tcp();
     }
 }
 

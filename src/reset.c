@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Resets of local TCP connections whose replica failed (docs/protocol.md,
- * C29). The protocol handler, in softirq context, queues the connection's
- * 4-tuple; a work item aborts the socket with tcp_abort(), which needs
- * process context, so that its application sees ECONNRESET at once instead
- * of waiting on a dead replica until a timeout.
+ * Resets of local TCP connections that can no longer reach their replica,
+ * so that their applications see ECONNRESET at once instead of waiting
+ * until a timeout:
+ * - the replica failed (docs/protocol.md, C29): the protocol handler, in
+ *   softirq context, queues the connection's 4-tuple, and a work item
+ *   aborts the socket with tcp_abort(), which needs process context;
+ * - the client role stops (role off, module unload, C30): the caller, in
+ *   process context, aborts each connection directly.
  */
 
 #include <linux/workqueue.h>
@@ -12,6 +15,31 @@
 #include <net/tcp.h>
 
 #include "glue.h"
+
+/*
+ * Aborts the TCP connection @laddr:@lport <-> @raddr:@rport (network order)
+ * of @net with ECONNRESET: its application learns at once, and the reset
+ * tcp_abort() sends tells the peer. True if there was such a connection.
+ * Process context.
+ */
+bool iprp_shim_abort_tcp(struct net *net, __be32 laddr, __be16 lport,
+			 __be32 raddr, __be16 rport)
+{
+	struct sock *sk;
+	bool found;
+
+	rcu_read_lock();
+	sk = __inet_lookup_established(net, raddr, rport, laddr, ntohs(lport),
+				       0, 0);
+	rcu_read_unlock();
+	if (!sk)
+		return false;
+	found = sk_fullsock(sk);
+	if (found)
+		tcp_abort(sk, ECONNRESET);
+	sock_gen_put(sk);
+	return found;
+}
 
 static void iprp_resets_work(struct work_struct *work)
 {
@@ -26,20 +54,9 @@ static void iprp_resets_work(struct work_struct *work)
 	r->n = 0;
 	spin_unlock_bh(&r->lock);
 
-	for (i = 0; i < n; i++) {
-		struct sock *sk;
-
-		rcu_read_lock();
-		sk = __inet_lookup_established(in->net, q[i].raddr, q[i].rport,
-					       q[i].laddr, ntohs(q[i].lport),
-					       0, 0);
-		rcu_read_unlock();
-		if (!sk)
-			continue;
-		if (sk_fullsock(sk))
-			tcp_abort(sk, ECONNRESET);
-		sock_gen_put(sk);
-	}
+	for (i = 0; i < n; i++)
+		iprp_shim_abort_tcp(in->net, q[i].laddr, q[i].lport,
+				    q[i].raddr, q[i].rport);
 }
 
 void iprp_resets_init(struct iprp_net *in)

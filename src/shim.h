@@ -62,6 +62,7 @@ typedef int (*iprp_stat_fn)(void *ctx, const char *name, u64 value);
 
 /* Implemented in Rust. */
 void *iprp_rs_net_init(struct net *net);
+void iprp_rs_net_pre_exit(void *state);
 void iprp_rs_net_exit(void *state);
 /* @head, @headlen: the linear data from the IP header on (skb->data). */
 enum iprp_verdict iprp_rs_pre_routing(void *state, struct sk_buff *skb,
@@ -98,6 +99,8 @@ __be32 iprp_shim_saddr(const struct sk_buff *skb);
 __be32 iprp_shim_daddr(const struct sk_buff *skb);
 void iprp_shim_reinject(struct sk_buff *skb);
 bool iprp_shim_reset_tcp(struct net *net, __be32 laddr, __be16 lport,
+			 __be32 raddr, __be16 rport);
+bool iprp_shim_abort_tcp(struct net *net, __be32 laddr, __be16 lport,
 			 __be32 raddr, __be16 rport);
 void iprp_shim_untrack(struct sk_buff *skb);
 /* Queries of iprp_shim_sk_query(); SocketQuery in shim.rs mirrors them. */

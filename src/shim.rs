@@ -54,6 +54,7 @@ extern "C" {
     fn iprp_shim_daddr(skb: *const sk_buff) -> u32;
     fn iprp_shim_reinject(skb: *mut sk_buff);
     fn iprp_shim_reset_tcp(net: *mut net, laddr: u32, lport: u16, raddr: u32, rport: u16) -> bool;
+    fn iprp_shim_abort_tcp(net: *mut net, laddr: u32, lport: u16, raddr: u32, rport: u16) -> bool;
     fn iprp_shim_sk_query(
         net: *mut net,
         skb: *const sk_buff,
@@ -134,6 +135,26 @@ pub(crate) unsafe fn reset_tcp(net: *mut net, local: (Ipv4, u16), remote: (Ipv4,
     // SAFETY: `net` is live by the function's contract.
     unsafe {
         iprp_shim_reset_tcp(
+            net,
+            local.0.to_be(),
+            local.1.to_be(),
+            remote.0.to_be(),
+            remote.1.to_be(),
+        )
+    }
+}
+
+/// Aborts local TCP connection `local` <-> `remote` now (`tcp_abort`, which
+/// sends a reset); false if there is none. Process context, no spinlock
+/// held.
+///
+/// # Safety
+///
+/// `net` is a live network namespace.
+pub(crate) unsafe fn abort_tcp(net: *mut net, local: (Ipv4, u16), remote: (Ipv4, u16)) -> bool {
+    // SAFETY: `net` is live by the function's contract.
+    unsafe {
+        iprp_shim_abort_tcp(
             net,
             local.0.to_be(),
             local.1.to_be(),

@@ -668,6 +668,19 @@ where
         self.table.for_each_index(|_, b| f(b));
     }
 
+    /// Calls `f(local, cport, redirector, sport)` for the connection of
+    /// every CONFIRMED TCP binding: the connections that can no longer
+    /// reach their replica once the client role stops (C30). A CHECKING
+    /// binding's connection is not yet established (its replica's answer
+    /// is held), and its retransmitted SYN is redirected afresh.
+    pub fn for_each_confirmed_tcp(&self, mut f: impl FnMut(Ipv4, u16, Ipv4, u16)) {
+        self.for_each(|b| {
+            if b.state == CState::Confirmed && b.proto == Proto::Tcp {
+                f(b.local, b.cport, b.redirector, b.sport);
+            }
+        });
+    }
+
     /// Bindings for a dump, newest first, from `from` until `f` returns
     /// false or `budget` were visited; returns where to resume (see
     /// [`Table::dump_from`]).

@@ -1064,3 +1064,37 @@ fn c47_rebind_is_authenticated_and_never_confirms() {
     assert_eq!(state(&c, 2000), Some(CState::Checking));
     assert_eq!(c.counters.rebind_ignored, 1);
 }
+
+/// C30: when the client role stops, the connections to reset are those of
+/// the CONFIRMED TCP bindings, each named by its local and redirector ends;
+/// not a CHECKING binding's, not a UDP flow's.
+#[test]
+fn c48_role_stop_resets_confirmed_tcp_connections_only() {
+    let mut c = client(16);
+    confirmed(&mut c, 1000, 42);
+    confirmed(&mut c, 1001, 43);
+    checking(&mut c, 2000, 7);
+    let udp = Repr {
+        proto: Proto::Udp,
+        ..req(3000, S1)
+    };
+    let key = match c.on_msg(&udp, R, ME, 0, &mut SeqRng(vec![9], 0)) {
+        ClientOutcome::Send(o) => o.msg.key,
+        o => panic!("expected CHK, got {o:?}"),
+    };
+    let cfm = Repr {
+        ty: MsgType::Cfm,
+        key,
+        ..udp
+    };
+    assert!(matches!(
+        c.on_msg(&cfm, R, ME, 10, &mut TestRng(0)),
+        ClientOutcome::Confirmed { .. }
+    ));
+    let mut reset = Vec::new();
+    c.for_each_confirmed_tcp(|local, cport, redirector, sport| {
+        reset.push((local, cport, redirector, sport))
+    });
+    reset.sort();
+    assert_eq!(reset, vec![(ME, 1000, R, PORT), (ME, 1001, R, PORT)]);
+}
