@@ -102,7 +102,7 @@ SUITE ?= all
 # SUITE=all runs in two VMs at once (DEBUG_LANES: 30-cli, the longest suite
 # there, with the short ones in one; 40-attacks and 20-redirect, the next
 # longest, in the other); SUITE=a,b runs those suites in one VM.
-DEBUG_LANES ?= 30-cli,35-dump,25-icmp,80-nlfuzz,22-sched,26-fleet,60-loss \
+DEBUG_LANES ?= 30-cli,35-dump,25-icmp,80-nlfuzz,22-sched,26-fleet,29-restart,60-loss \
 	40-attacks,10-module,20-redirect,27-rebind,28-keepalived,36-events,70-lifecycle,50-floods
 debug-test: VARIANT := debug
 debug-test: deps

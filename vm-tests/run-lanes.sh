@@ -25,8 +25,8 @@ done
 
 # One vCPU per lane unless told otherwise: two 2-vCPU guests on a 2-core
 # host preempt each other's vCPUs, and a vCPU preempted while it holds a
-# spinlock leaves the guest's other vCPU spinning (docs/pipeline.md has the
-# measurement).
+# spinlock leaves the guest's other vCPU spinning (docs/pipeline.md; not
+# yet measured against two vCPUs per lane).
 export IPRP_VM_CPUS=${IPRP_VM_CPUS:-1}
 LOGDIR=$REPO/vm-tests/results/lanes-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$LOGDIR"

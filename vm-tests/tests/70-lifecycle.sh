@@ -4,9 +4,10 @@
 # bindings and entries; a redirector that loses all its state while
 # confirmed flows keep running at the client.
 #
-# The module is shared by every namespace of the VM, so "the redirector
-# restarts" is modelled as R losing all its state (role off, tables flushed,
-# services deleted, then configured again) — see docs/decisions.md.
+# The last test is the light case of a redirector restart: R loses all
+# its state inside the running module (role off, tables flushed, services
+# deleted, then configured again). 29-restart does the real ones (R's
+# namespace rebuilt, the module reloaded); see docs/decisions.md.
 
 YPORT=8080
 IPORT=5201
