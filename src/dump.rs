@@ -4,7 +4,7 @@
 //! generated ops table), and the named core statistics.
 
 use crate::nl::{self, Dump, HookPkts, Msg};
-use crate::pernet::{NetState, NSHARDS};
+use crate::pernet::{NetState, MAX_SERVICES, NSHARDS};
 use crate::shim;
 use crate::uapi::iprp_attr as a;
 use crate::uapi::iprp_cmd as cmd;
@@ -212,8 +212,8 @@ fn walk_flows(state: &NetState, pos: u64, cur: &mut Cursor<'_, '_>) -> u64 {
 }
 
 /// One service of the GET_SERVICE dump: its key, scheduler and timeouts,
-/// its replicas and its counters.
-fn put_service(m: &mut Msg<'_>, svc: &Service) -> Result {
+/// its grants in force, its replicas and its counters.
+fn put_service(m: &mut Msg<'_>, svc: &Service, granted: u32) -> Result {
     m.put_u8(a::IPRP_A_PROTO, svc.proto().number())?;
     m.put_ipv4(a::IPRP_A_VIP, svc.vip())?;
     m.put_u16(a::IPRP_A_PORT, svc.port())?;
@@ -223,6 +223,7 @@ fn put_service(m: &mut Msg<'_>, svc: &Service) -> Result {
     m.put_u32(a::IPRP_A_GRANT, svc.grant_s())?;
     m.put_u8(a::IPRP_A_UNMARKED_LOCAL, u8::from(svc.unmarked_local()))?;
     m.put_u64(a::IPRP_A_FLEET_SEED, svc.fleet_seed(), a::IPRP_A_PAD)?;
+    m.put_u32(a::IPRP_A_GRANTED, granted)?;
     m.nest(a::IPRP_A_REPLICAS, |m| {
         for r in svc.replicas() {
             m.nest(a::IPRP_A_REPLICA, |m| {
@@ -230,7 +231,9 @@ fn put_service(m: &mut Msg<'_>, svc: &Service) -> Result {
                 m.put_u32(a::IPRP_A_WEIGHT, u32::from(r.weight()))?;
                 m.put_u8(a::IPRP_A_UP, u8::from(r.up()))?;
                 m.put_u32(a::IPRP_A_CONNS, r.conns())?;
-                m.put_u64(a::IPRP_A_ASSIGNED, r.assigned(), a::IPRP_A_PAD)
+                m.put_u64(a::IPRP_A_ASSIGNED, r.assigned(), a::IPRP_A_PAD)?;
+                m.put_u64(a::IPRP_A_CONFIRMED, r.confirmed(), a::IPRP_A_PAD)?;
+                m.put_u64(a::IPRP_A_REBOUND, r.rebound(), a::IPRP_A_PAD)
             })?;
         }
         Ok(())
@@ -257,9 +260,27 @@ fn dump_services(dump: &mut Dump<'_>) -> Result {
     let res = {
         // Any one shard's lock keeps the services from changing.
         let g = redir.tables.shard(0);
-        g.shared.iter().try_for_each(|svc| {
+        // The grants in force per service, in one walk of the grant table
+        // (taken inside a shard's lock, its order).
+        let mut granted = [0u32; MAX_SERVICES];
+        redir
+            .grants
+            .lock()
+            .for_each_live(shim::now_ms(), |vip, proto, port| {
+                if let Some(n) = g
+                    .shared
+                    .find(proto, vip, port)
+                    .and_then(|i| granted.get_mut(i))
+                {
+                    *n += 1;
+                }
+            });
+        // By slot, as `find` numbers them; `index` counts the services.
+        let mut services = (0..MAX_SERVICES).filter_map(|i| g.shared.get(i).map(|svc| (i, svc)));
+        services.try_for_each(|(i, svc)| {
             if index >= start {
-                dump.message(|m| put_service(m, svc))?;
+                let n = granted.get(i).copied().unwrap_or(0);
+                dump.message(|m| put_service(m, svc, n))?;
             }
             index += 1;
             Ok(())

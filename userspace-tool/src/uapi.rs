@@ -104,6 +104,9 @@ pub mod a {
     pub const CLIENT_CAPACITY: u16 = A::IPRP_A_CLIENT_CAPACITY as u16;
     pub const REDIR_CAPACITY: u16 = A::IPRP_A_REDIR_CAPACITY as u16;
     pub const ASSIGNED: u16 = A::IPRP_A_ASSIGNED as u16;
+    pub const CONFIRMED: u16 = A::IPRP_A_CONFIRMED as u16;
+    pub const REBOUND: u16 = A::IPRP_A_REBOUND as u16;
+    pub const GRANTED: u16 = A::IPRP_A_GRANTED as u16;
     pub const LEGACY_CAPACITY: u16 = A::IPRP_A_LEGACY_CAPACITY as u16;
     pub const LEGACY_TTL: u16 = A::IPRP_A_LEGACY_TTL as u16;
     pub const KNOWN: u16 = A::IPRP_A_KNOWN as u16;

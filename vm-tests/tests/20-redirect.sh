@@ -411,6 +411,8 @@ t_wildcard_grant() {
 	case "$g" in S1) other=S2 ;; S2) other=S1 ;; *) echo "first flow served by '$g'"; return 1 ;; esac
 	check "$(stat C client.grant_rx)" -ge 1 "C accepted the grant of R's CFM"
 	check "$(stat R redirector.grants)" -eq 1 "R remembers the grant"
+	check "$(n R "$IPRPCTL" list -j | jq '.services[] | select(.port == 8086) | .granted')" -eq 1 \
+		"the service's dump counts its grant"
 	new0=$(stat R redirector.flow_new)
 	bound0=$(stat C client.granted_bound)
 	pkts0=$(svc_packets 8086)

@@ -168,6 +168,15 @@ for l in sys.stdin: print(f\"{time.time():.3f} {l.strip()}\", flush=True)'" \
 	n S1 ip link set eth0 up
 	n R "$IPRPCTL" stats | grep -E "rebind|failed_sent" || true
 	n C "$IPRPCTL" stats | grep -E "rebind" || true
+	# What an operator graphs: each service re-bound its flow off S1.
+	n R "$IPRPCTL" stats -j | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["services"]:
+    r = {x["addr"]: x for x in s["replicas"]}
+    print(s["proto"], "flows_rebound", s["stats"]["flows_rebound"], "S1 confirmed/rebound",
+          r[sys.argv[1]]["confirmed"], r[sys.argv[1]]["rebound"])
+    assert s["stats"]["flows_rebound"] >= 1 and r[sys.argv[1]]["rebound"] >= 1, s
+    assert r[sys.argv[1]]["confirmed"] >= r[sys.argv[1]]["rebound"], s' "${ADDR[S1]}"
 	python3 - "$t0" "$RES/monitor-R.log" "$RES/udp-client.log" "$RES/tcp-client.log" "${ADDR[S1]}" <<'PY'
 import json, sys
 t0 = float(sys.argv[1])

@@ -32,7 +32,7 @@ SPEC=$REPO/include/uapi/linux/iprp.yaml
 snap() {
 	n "$1" timeout 30 sh -c "$IPRPCTL status -j; $IPRPCTL list -j; $IPRPCTL bindings -j; $IPRPCTL flows -j" |
 		jq -cS 'walk(if type == "object" then with_entries(select(.key |
-			IN("age_ms", "conns", "assigned", "stats", "counters", "version") | not)) else . end)'
+			IN("age_ms", "conns", "assigned", "confirmed", "rebound", "granted", "stats", "counters", "version") | not)) else . end)'
 }
 
 # refused NS RC TEXT CMD...: CMD in NS must exit RC with TEXT in its
@@ -267,9 +267,10 @@ import json, sys
 d = json.load(sys.stdin)
 for s in d["services"]:
     s.pop("stats", None)
+    s.pop("granted", None)
     for r in s["replicas"]:
-        r.pop("conns", None)
-        r.pop("assigned", None)
+        for k in ("conns", "assigned", "confirmed", "rebound"):
+            r.pop(k, None)
 print(json.dumps(d, sort_keys=True))'
 	n "$1" "$IPRPCTL" status -j | python3 -c '
 import json, sys
@@ -452,7 +453,7 @@ import json, sys
 d = json.load(sys.stdin)
 for s in d["services"]:
     assert all(v == 0 for v in s["stats"].values()), s
-    assert all(r["assigned"] == 0 for r in s["replicas"]), s
+    assert all(r["assigned"] == r["confirmed"] == r["rebound"] == 0 for r in s["replicas"]), s
 for k in ("proto_rx", "proto_valid", "msg_tx", "held_reinjected"):
     assert d["counters"][k] == 0, (k, d["counters"])
 bad = {k: v for k, v in d["stats"].items() if v and not k.endswith(("bindings", "entries", "services", "checking", "held_now", "_clients"))}
@@ -469,9 +470,9 @@ s = [x for x in json.load(sys.stdin)["services"] if x["proto"] == "tcp" and x["p
 st = s["stats"]
 assert (st["flows_new"], st["flows_redirected"], st["flows_local"], st["local_table_full"]) == (1, 1, 0, 0), st
 assert st["packets"] == st["forwarded"] + st["local"] and st["forwarded"] >= 1, st
-a = {r["addr"]: r["assigned"] for r in s["replicas"]}
-assert sorted(a.values()) == [0, 1], a
-print("one flow:", st, a)'
+a = {r["addr"]: (r["assigned"], r["confirmed"], r["rebound"]) for r in s["replicas"]}
+assert sorted(a.values()) == [(0, 0, 0), (1, 1, 0)], a
+print("one flow (assigned, confirmed, rebound per replica):", st, a)'
 	# a legacy client (no role) is served locally: flows_local
 	n R "$IPRPCTL" zero
 	n R "$IPRPCTL" service add udp "$VIP:5301" response-timeout 100 idle-timeout 60s
@@ -519,9 +520,10 @@ for svc in d["services"]:
         n += 1
     for r in svc["replicas"]:
         lab = tuple(sorted(dict(base, replica=r["addr"]).items()))
-        assert samples[("iprp_replica_assigned_total", lab)] == r["assigned"], r
+        for k in ("assigned", "confirmed", "rebound"):
+            assert samples[("iprp_replica_%s_total" % k, lab)] == r[k], (k, r)
         assert samples[("iprp_replica_connections", lab)] == r["conns"], r
-        n += 2
+        n += 4
 assert fams["iprp_redirector_entries"].type == "gauge"
 assert fams["iprp_redirector_flow_new"].type == "counter"
 assert fams["iprp_proto_rx"].type == "counter"

@@ -131,6 +131,9 @@ shared_counters! {
         flows_local,
         /// New flows served locally because the redirector table was full.
         local_table_full,
+        /// Confirmed flows moved to another replica because theirs failed
+        /// (R28: the client is told to re-bind).
+        flows_rebound,
     }
 }
 

@@ -273,6 +273,16 @@ impl<S: DerefMut<Target = [GrantSlot]>> Grants<S> {
             .count()
     }
 
+    /// Calls `f(vip, proto, port)` for the service of every grant live at
+    /// `now` and not revoked (stats per service; visits every slot).
+    pub fn for_each_live(&self, now: u64, mut f: impl FnMut(Ipv4, Proto, u16)) {
+        for s in self.slots.iter() {
+            if s.live(now) && s.revoke_left == 0 {
+                f(s.vip, s.proto, s.sport);
+            }
+        }
+    }
+
     /// Forgets every grant without revoking it (flush, role change: the
     /// clients' grants lapse by themselves).
     pub fn clear(&mut self) {

@@ -582,6 +582,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     .push(k.event(EventKind::FlowConfirmed, Cause::None, e.replica));
                 self.counters.cfm_sent += 1;
                 bump(&svc.live().stripe(self.stripe).flows_redirected);
+                svc.count_confirmed(e.replica);
                 Ok(Outgoing {
                     from: dst,
                     to: src,
@@ -625,6 +626,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                 self.counters.chk_late_confirmed += 1;
                 self.counters.cfm_sent += 1;
                 bump(&svc.live().stripe(self.stripe).flows_redirected);
+                svc.count_confirmed(e.replica);
                 Ok(Outgoing {
                     from: dst,
                     to: src,
@@ -675,6 +677,7 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
             .push(k.event(EventKind::FlowConfirmed, Cause::None, m.replica));
         self.counters.cfm_sent += 1;
         bump(&svc.live().stripe(self.stripe).flows_redirected);
+        svc.count_confirmed(m.replica);
         Outgoing {
             from: k.vip,
             to: k.client,
@@ -758,6 +761,8 @@ impl<S: DerefMut<Target = [RedirSlot]>> RedirShard<S> {
                     uncount(svcs, e);
                     e.counted = false;
                     self.counters.rebind_marked += 1;
+                    bump(&svc.live().stripe(self.stripe).flows_rebound);
+                    svc.count_rebound(replica);
                     changed += 1;
                 }
                 RState::Sent => {

@@ -171,6 +171,8 @@ pub struct Replica {
     gen: u32,
     conns: AtomicU32,
     assigned: AtomicU64,
+    confirmed: AtomicU64,
+    rebound: AtomicU64,
 }
 
 impl Replica {
@@ -195,6 +197,16 @@ impl Replica {
     /// its counters were zeroed (kept across edits of the service).
     pub fn assigned(&self) -> u64 {
         self.assigned.load(Ordering::Relaxed)
+    }
+    /// Flows confirmed on this replica (redirected to it), counted as
+    /// [`Self::assigned`].
+    pub fn confirmed(&self) -> u64 {
+        self.confirmed.load(Ordering::Relaxed)
+    }
+    /// Confirmed flows moved off this replica because it failed (R28),
+    /// counted as [`Self::assigned`].
+    pub fn rebound(&self) -> u64 {
+        self.rebound.load(Ordering::Relaxed)
     }
     fn eligible(&self) -> bool {
         self.up && self.weight > 0
@@ -306,6 +318,8 @@ impl Service {
         self.counters.zero();
         for r in self.replicas.iter() {
             r.assigned.store(0, Ordering::Relaxed);
+            r.confirmed.store(0, Ordering::Relaxed);
+            r.rebound.store(0, Ordering::Relaxed);
         }
     }
     /// The current lookup table (Maglev/WRR/SH), replica indexes.
@@ -386,6 +400,20 @@ impl Service {
         r.conns.fetch_add(1, Ordering::Relaxed);
         bump(&r.assigned);
         r.gen
+    }
+
+    /// Counts a flow confirmed on the replica with address `addr`.
+    pub(crate) fn count_confirmed(&self, addr: Ipv4) {
+        if let Some(r) = self.replicas.iter().find(|r| r.addr == addr) {
+            bump(&r.confirmed);
+        }
+    }
+
+    /// Counts a confirmed flow moved off the failed replica `addr`.
+    pub(crate) fn count_rebound(&self, addr: Ipv4) {
+        if let Some(r) = self.replicas.iter().find(|r| r.addr == addr) {
+            bump(&r.rebound);
+        }
     }
 
     /// Uncounts an entry that [`Self::conn_inc`] counted on replica `addr`
@@ -540,6 +568,8 @@ struct OldReplica {
     gen: u32,
     conns: u32,
     assigned: u64,
+    confirmed: u64,
+    rebound: u64,
 }
 
 /// The services of one redirector (one network namespace), in caller
@@ -694,6 +724,8 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
                 gen: k.gen,
                 conns: AtomicU32::new(k.conns),
                 assigned: AtomicU64::new(k.assigned),
+                confirmed: AtomicU64::new(k.confirmed),
+                rebound: AtomicU64::new(k.rebound),
             });
         }
         if spec.fleet_seed != 0 {
@@ -742,6 +774,8 @@ impl<S: DerefMut<Target = [Service]>> ServiceTable<S> {
                     gen: r.gen,
                     conns: r.conns(),
                     assigned: r.assigned(),
+                    confirmed: r.confirmed(),
+                    rebound: r.rebound(),
                 };
                 n += 1;
             }

@@ -1180,6 +1180,10 @@ fn r45_revoking_a_replica_sends_each_grant_naming_it_a_revocation_three_times() 
         "already revoked"
     );
     assert_eq!(g.count(100), 20);
+    // The grants in force, by service (what the service dump counts).
+    let mut live = Vec::new();
+    g.for_each_live(100, |vip, proto, port| live.push((vip, proto, port)));
+    assert_eq!(live, vec![(VIP, Proto::Tcp, PORT); 20]);
     let mut sent = Vec::new();
     for tick in 0..4u64 {
         let out = g.on_tick(200 + tick * 500);
@@ -1424,6 +1428,30 @@ fn r52_failed_replica_rebinds_its_confirmed_flows_then_forgets_them() {
         (r.counters.rebind_marked, r.counters.rebind_sent),
         (1, u64::from(REBIND_SENDS))
     );
+    // What an operator graphs: each replica's confirmed and re-bound
+    // flows, and the service's re-bound flows.
+    let svc = s.get(idx).unwrap();
+    let per_replica: Vec<_> = svc
+        .replicas()
+        .iter()
+        .map(|x| (x.addr(), x.confirmed(), x.rebound()))
+        .collect();
+    assert_eq!(per_replica, vec![(S1, 1, 1), (S2, 1, 0)]);
+    assert_eq!(svc.counters().flows_rebound, 1);
+    assert_eq!(svc.counters().flows_redirected, 2);
+    // An edit of the service keeps them; zeroing clears them.
+    s.set_replica(Proto::Tcp, VIP, PORT, S1, 2, false).unwrap();
+    let svc = s.get(idx).unwrap();
+    assert_eq!(
+        (svc.replicas()[0].confirmed(), svc.replicas()[0].rebound()),
+        (1, 1)
+    );
+    svc.zero_counters();
+    assert_eq!(
+        (svc.replicas()[0].confirmed(), svc.replicas()[0].rebound()),
+        (0, 0)
+    );
+    assert_eq!(svc.counters().flows_rebound, 0);
     assert!(r.check_invariants());
 }
 

@@ -366,7 +366,7 @@ fn slot_sizes_stay_small() {
         std::mem::size_of::<ClientSlot>()
     );
     assert!(
-        std::mem::size_of::<Service>() <= 2560,
+        std::mem::size_of::<Service>() <= 2752,
         "{}",
         std::mem::size_of::<Service>()
     );

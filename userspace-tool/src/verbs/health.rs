@@ -417,6 +417,7 @@ mod tests {
             grant_s: None,
             unmarked_local: None,
             fleet_seed: None,
+            granted: None,
             replicas: replicas
                 .iter()
                 .map(|&(addr, up)| Replica {
@@ -425,6 +426,8 @@ mod tests {
                     up,
                     conns: None,
                     assigned: None,
+                    confirmed: None,
+                    rebound: None,
                 })
                 .collect(),
             stats: None,

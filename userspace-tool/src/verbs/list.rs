@@ -40,15 +40,19 @@ pub const VERB: Verb = Verb {
                           packets, forwarded, local (packets delivered by the\n               \
                           redirector), flows_new (given a replica),\n               \
                           flows_redirected (confirmed by the client), flows_local\n               \
-                          (served by the redirector), local_table_full; and per\n               \
-                          replica the flows assigned to it\n  \
+                          (served by the redirector), local_table_full,\n               \
+                          flows_rebound (moved off a failed replica); and per\n               \
+                          replica the flows assigned to it, confirmed on it and\n               \
+                          re-bound off it\n  \
              -j, --json   print {\"services\": [{\"proto\": \"tcp\", \"vip\": \"10.0.0.100\",\n               \
                           \"port\": 80, \"sched\": \"wrr\", \"response_timeout_ms\": 200,\n               \
                           \"idle_timeout_ms\": 30000, \"grant_s\": 600,\n               \
                           \"unmarked_local\": false, \"fleet_seed\": 0,\n               \
+                          \"granted\": N (wildcard grants in force),\n               \
                           \"stats\": {\"packets\": N, ...},\n               \
                           \"replicas\": [{\"addr\": \"10.0.1.1\", \"weight\": 3, \"up\": true,\n               \
-                          \"conns\": 12, \"assigned\": 40}]}]}\n               \
+                          \"conns\": 12, \"assigned\": 40, \"confirmed\": 38,\n               \
+                          \"rebound\": 0}]}]}\n               \
                           (null for a value the module did not send)\n  \
              -h, --help   this help\n",
     run,
@@ -63,6 +67,10 @@ pub struct Replica {
     /// `IPRP_A_ASSIGNED`: flows assigned since the service was added or
     /// the counters zeroed.
     pub assigned: Option<u64>,
+    /// `IPRP_A_CONFIRMED`: flows confirmed on it, counted as `assigned`.
+    pub confirmed: Option<u64>,
+    /// `IPRP_A_REBOUND`: confirmed flows moved off it because it failed.
+    pub rebound: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,13 +88,16 @@ pub struct Service {
     pub unmarked_local: Option<bool>,
     /// `IPRP_A_FLEET_SEED`: the fleet's hash seed (0: not a fleet service).
     pub fleet_seed: Option<u64>,
+    /// `IPRP_A_GRANTED`: the service's wildcard grants in force.
+    pub granted: Option<u32>,
     pub replicas: Vec<Replica>,
     /// `IPRP_A_STATS`: the service's counters by name, in the module's order.
     pub stats: Option<Vec<(String, u64)>>,
 }
 
 fn parse_replica(r: &Attr<'_>) -> Result<Replica> {
-    let (mut addr, mut weight, mut up, mut conns, mut assigned) = (None, None, None, None, None);
+    let (mut addr, mut weight, mut up, mut conns) = (None, None, None, None);
+    let (mut assigned, mut confirmed, mut rebound) = (None, None, None);
     for f in r.nested_attrs() {
         let f = f?;
         match f.ty {
@@ -95,6 +106,8 @@ fn parse_replica(r: &Attr<'_>) -> Result<Replica> {
             a::UP => up = Some(f.u8()? != 0),
             a::CONNS => conns = Some(f.u32()?),
             a::ASSIGNED => assigned = Some(f.uint()?),
+            a::CONFIRMED => confirmed = Some(f.uint()?),
+            a::REBOUND => rebound = Some(f.uint()?),
             _ => {}
         }
     }
@@ -104,6 +117,8 @@ fn parse_replica(r: &Attr<'_>) -> Result<Replica> {
         up,
         conns,
         assigned,
+        confirmed,
+        rebound,
     })
 }
 
@@ -120,6 +135,7 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Service> {
         grant_s: None,
         unmarked_local: None,
         fleet_seed: None,
+        granted: None,
         replicas: Vec::new(),
         stats: None,
     };
@@ -135,6 +151,7 @@ pub fn parse(attrs: Attrs<'_>) -> Result<Service> {
             a::GRANT => s.grant_s = Some(f.u32()?),
             a::UNMARKED_LOCAL => s.unmarked_local = Some(f.u8()? != 0),
             a::FLEET_SEED => s.fleet_seed = Some(f.u64()?),
+            a::GRANTED => s.granted = Some(f.u32()?),
             a::STATS => s.stats = Some(super::status::parse_stats(&f)?),
             a::REPLICAS => {
                 for r in f.nested_attrs() {
@@ -172,7 +189,9 @@ pub fn to_json(services: &[Service]) -> Json {
                         .insert("weight", opt(r.weight))
                         .insert("up", opt(r.up))
                         .insert("conns", opt(r.conns))
-                        .insert("assigned", opt(r.assigned));
+                        .insert("assigned", opt(r.assigned))
+                        .insert("confirmed", opt(r.confirmed))
+                        .insert("rebound", opt(r.rebound));
                     o
                 })
                 .collect::<Vec<_>>();
@@ -186,6 +205,7 @@ pub fn to_json(services: &[Service]) -> Json {
                 .insert("grant_s", opt(s.grant_s))
                 .insert("unmarked_local", opt(s.unmarked_local))
                 .insert("fleet_seed", opt(s.fleet_seed))
+                .insert("granted", opt(s.granted))
                 .insert(
                     "stats",
                     s.stats
@@ -282,11 +302,11 @@ pub fn stats_human(services: &[Service]) -> String {
         .unwrap_or_default();
     let mut cols = vec![("Prot VIP:Port".to_string(), Align::Left)];
     cols.extend(names.iter().map(|n| (n.clone(), Align::Right)));
-    // Room for the replica rows' two values even with fewer counters.
-    cols.resize(cols.len().max(3), (String::new(), Align::Right));
+    // Room for the replica rows' four values even with fewer counters.
+    cols.resize(cols.len().max(5), (String::new(), Align::Right));
     let cols: Vec<(&str, Align)> = cols.iter().map(|(n, a)| (n.as_str(), *a)).collect();
     let mut t = Table::new(&cols);
-    t.row(["  -> Replica", "assigned", "conns"]);
+    t.row(["  -> Replica", "assigned", "confirmed", "rebound", "conns"]);
     for s in services {
         let mut row = vec![format!(
             "{:<4} {}:{}",
@@ -307,6 +327,8 @@ pub fn stats_human(services: &[Service]) -> String {
             t.row([
                 format!("  -> {}", r.addr),
                 dash(r.assigned, |n| n.to_string()),
+                dash(r.confirmed, |n| n.to_string()),
+                dash(r.rebound, |n| n.to_string()),
                 dash(r.conns, |c| c.to_string()),
             ]);
         }
@@ -364,6 +386,7 @@ mod tests {
             .put_u8(a::UNMARKED_LOCAL, 1)
             .put(a::PAD, &[])
             .put_u64(a::FLEET_SEED, 0x5eed)
+            .put_u32(a::GRANTED, 2)
             .nest_start(a::REPLICAS)
             .nest_start(a::REPLICA)
             .put(a::REPLICA_ADDR, &[10, 0, 1, 2])
@@ -378,6 +401,8 @@ mod tests {
             .put_u32(a::CONNS, 12)
             .put(a::PAD, &[])
             .put_u64(a::ASSIGNED, 40)
+            .put_u64(a::CONFIRMED, 38)
+            .put_u64(a::REBOUND, 3)
             .put_u32(200, 1) // from a newer module: ignored
             .nest_end()
             .nest_end()
@@ -431,12 +456,12 @@ mod tests {
             to_json(&decoded()).to_string(),
             concat!(
                 r#"{"services":["#,
-                r#"{"proto":"udp","vip":"10.0.0.9","port":53,"sched":null,"response_timeout_ms":null,"idle_timeout_ms":null,"grant_s":null,"unmarked_local":null,"fleet_seed":null,"stats":null,"#,
-                r#""replicas":[{"addr":"192.168.0.1","weight":null,"up":false,"conns":null,"assigned":null}]},"#,
-                r#"{"proto":"tcp","vip":"10.0.0.100","port":80,"sched":"mh","response_timeout_ms":200,"idle_timeout_ms":30000,"grant_s":600,"unmarked_local":true,"fleet_seed":24301,"#,
+                r#"{"proto":"udp","vip":"10.0.0.9","port":53,"sched":null,"response_timeout_ms":null,"idle_timeout_ms":null,"grant_s":null,"unmarked_local":null,"fleet_seed":null,"granted":null,"stats":null,"#,
+                r#""replicas":[{"addr":"192.168.0.1","weight":null,"up":false,"conns":null,"assigned":null,"confirmed":null,"rebound":null}]},"#,
+                r#"{"proto":"tcp","vip":"10.0.0.100","port":80,"sched":"mh","response_timeout_ms":200,"idle_timeout_ms":30000,"grant_s":600,"unmarked_local":true,"fleet_seed":24301,"granted":2,"#,
                 r#""stats":{"packets":1000,"flows_new":44},"#,
-                r#""replicas":[{"addr":"10.0.1.1","weight":3,"up":true,"conns":12,"assigned":40},"#,
-                r#"{"addr":"10.0.1.2","weight":0,"up":true,"conns":4,"assigned":null}]}"#,
+                r#""replicas":[{"addr":"10.0.1.1","weight":3,"up":true,"conns":12,"assigned":40,"confirmed":38,"rebound":3},"#,
+                r#"{"addr":"10.0.1.2","weight":0,"up":true,"conns":4,"assigned":null,"confirmed":null,"rebound":null}]}"#,
                 r#"]}"#
             )
         );
@@ -462,12 +487,12 @@ mod tests {
         assert_eq!(
             stats_human(&decoded()),
             "Prot VIP:Port        packets  flows_new\n\
-             \x20 -> Replica        assigned      conns\n\
+             \x20 -> Replica        assigned  confirmed  rebound  conns\n\
              UDP  10.0.0.9:53           -          -\n\
-             \x20 -> 192.168.0.1           -          -\n\
+             \x20 -> 192.168.0.1           -          -        -      -\n\
              TCP  10.0.0.100:80      1000         44\n\
-             \x20 -> 10.0.1.1             40         12\n\
-             \x20 -> 10.0.1.2              -          4\n"
+             \x20 -> 10.0.1.1             40         38        3     12\n\
+             \x20 -> 10.0.1.2              -          -        -      4\n"
         );
     }
 

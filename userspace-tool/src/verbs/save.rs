@@ -460,6 +460,7 @@ mod tests {
                     grant_s: Some(0),
                     unmarked_local: Some(false),
                     fleet_seed: None,
+                    granted: None,
                     replicas: vec![
                         Replica {
                             addr: Ipv4Addr::new(10, 0, 0, 11),
@@ -467,6 +468,8 @@ mod tests {
                             up: Some(true),
                             conns: Some(7),
                             assigned: Some(70),
+                            confirmed: Some(60),
+                            rebound: Some(2),
                         },
                         Replica {
                             addr: Ipv4Addr::new(10, 0, 0, 12),
@@ -474,6 +477,8 @@ mod tests {
                             up: Some(false),
                             conns: None,
                             assigned: None,
+                            confirmed: None,
+                            rebound: None,
                         },
                     ],
                     stats: Some(vec![("packets".into(), 5)]),
@@ -488,6 +493,7 @@ mod tests {
                     grant_s: Some(120),
                     unmarked_local: None,
                     fleet_seed: None,
+                    granted: None,
                     replicas: vec![],
                     stats: None,
                 },

@@ -22,7 +22,8 @@ pub const VERB: Verb = Verb {
            e.g. client.confirmed, in the module's order; drops are counted by\n\
            reason (drop_*, *_full, *_bad_*). Then, if the redirector has\n\
            services (IPRP_CMD_GET_SERVICE), each service's counters and the\n\
-           flows assigned to each replica, as `list --stats` shows them.\n\
+           flows assigned to, confirmed on and re-bound off each replica, as\n\
+           `list --stats` shows them.\n\
            `iprpctl zero` sets the counters back to 0.\n\
            \n\
            Options:\n  \
@@ -34,15 +35,19 @@ pub const VERB: Verb = Verb {
                          client.checking, client.held_now, redirector.entries,\n              \
                          redirector.services, redirector.legacy_clients,\n              \
                          redirector.capable_clients, redirector.grants);\n              \
-                         iprp_service_<counter>_total{proto,vip,port};\n              \
-                         iprp_replica_assigned_total and the gauge\n              \
+                         iprp_service_<counter>_total{proto,vip,port} and\n              \
+                         the gauge iprp_service_grants{proto,vip,port};\n              \
+                         iprp_replica_assigned_total,\n              \
+                         iprp_replica_confirmed_total,\n              \
+                         iprp_replica_rebound_total and the gauge\n              \
                          iprp_replica_connections{proto,vip,port,replica}\n  \
              -j, --json  print {\"counters\": {\"NAME\": N, ...},\n              \
                          \"stats\": {\"client.confirmed\": N, ...},\n              \
                          \"services\": [{\"proto\": \"tcp\", \"vip\": \"10.0.0.100\",\n              \
                          \"port\": 80, \"stats\": {\"flows_new\": N, ...},\n              \
+                         \"granted\": N,\n              \
                          \"replicas\": [{\"addr\": \"10.0.1.1\", \"assigned\": N,\n              \
-                         \"conns\": N}]}]}\n  \
+                         \"confirmed\": N, \"rebound\": N, \"conns\": N}]}]}\n  \
              -h, --help  this help\n",
     run,
 };
@@ -63,6 +68,8 @@ pub fn to_json(s: &Status, services: &[Service]) -> Json {
                     let mut o = Json::object();
                     o.insert("addr", r.addr.to_string())
                         .insert("assigned", opt(r.assigned))
+                        .insert("confirmed", opt(r.confirmed))
+                        .insert("rebound", opt(r.rebound))
                         .insert("conns", opt(r.conns));
                     o
                 })
@@ -75,6 +82,7 @@ pub fn to_json(s: &Status, services: &[Service]) -> Json {
                     "stats",
                     status::stats_json(svc.stats.as_deref().unwrap_or_default()),
                 )
+                .insert("granted", opt(svc.granted))
                 .insert("replicas", replicas);
             o
         })
@@ -174,10 +182,24 @@ pub fn to_prometheus(s: &Status, services: &[Service]) -> String {
                 *v,
             );
         }
+        if let Some(v) = svc.granted {
+            f.add(
+                metric(&["service", "grants"]),
+                "gauge",
+                &format!("{{{labels}}}"),
+                u64::from(v),
+            );
+        }
         for r in &svc.replicas {
             let l = format!("{{{labels},replica=\"{}\"}}", r.addr);
-            if let Some(v) = r.assigned {
-                f.add(metric(&["replica", "assigned", "total"]), "counter", &l, v);
+            for (name, v) in [
+                ("assigned", r.assigned),
+                ("confirmed", r.confirmed),
+                ("rebound", r.rebound),
+            ] {
+                if let Some(v) = v {
+                    f.add(metric(&["replica", name, "total"]), "counter", &l, v);
+                }
             }
             if let Some(v) = r.conns {
                 f.add(
@@ -261,7 +283,8 @@ mod tests {
         status::parse(GenlMsg::parse(&m).unwrap().attrs).unwrap()
     }
 
-    /// Replica 10.0.0.`last` of weight 1.
+    /// Replica 10.0.0.`last` of weight 1: all but one of its flows
+    /// confirmed, one re-bound.
     fn replica(last: u8, up: bool, conns: u32, assigned: u64) -> list::Replica {
         list::Replica {
             addr: std::net::Ipv4Addr::new(10, 0, 0, last),
@@ -269,6 +292,8 @@ mod tests {
             up: Some(up),
             conns: Some(conns),
             assigned: Some(assigned),
+            confirmed: Some(assigned - 1),
+            rebound: Some(1),
         }
     }
 
@@ -289,6 +314,7 @@ mod tests {
             grant_s: None,
             unmarked_local: None,
             fleet_seed: None,
+            granted: Some(3),
             replicas,
             stats: Some(stats),
         }
@@ -314,16 +340,19 @@ mod tests {
             to_json(&Status::default(), std::slice::from_ref(&svc)).to_string(),
             concat!(
                 r#"{"counters":{},"stats":{},"services":[{"proto":"tcp","vip":"10.0.0.100","port":80,"#,
-                r#""stats":{"flows_new":9},"replicas":[{"addr":"10.0.0.11","assigned":9,"conns":1}]}]}"#
+                r#""stats":{"flows_new":9},"granted":3,"replicas":[{"addr":"10.0.0.11","assigned":9,"confirmed":8,"rebound":1,"conns":1}]}]}"#
             )
         );
         let human = to_human(&Status::default(), &[svc]);
-        assert!(human.ends_with(
-            "\nProt VIP:Port       flows_new\n\
-             \x20 -> Replica         assigned  conns\n\
-             TCP  10.0.0.100:80          9\n\
-             \x20 -> 10.0.0.11              9      1\n"
-        ));
+        assert!(
+            human.ends_with(
+                "\nProt VIP:Port       flows_new\n\
+                 \x20 -> Replica         assigned  confirmed  rebound  conns\n\
+                 TCP  10.0.0.100:80          9\n\
+                 \x20 -> 10.0.0.11              9          8        1      1\n"
+            ),
+            "{human}"
+        );
     }
 
     #[test]
@@ -358,11 +387,24 @@ mod tests {
                 "# TYPE iprp_service_flows_local_total counter\n",
                 "iprp_service_flows_local_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\"} 0\n",
                 "iprp_service_flows_local_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\"} 0\n",
+                "# TYPE iprp_service_grants gauge\n",
+                "iprp_service_grants{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\"} 3\n",
+                "iprp_service_grants{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\"} 3\n",
                 "# TYPE iprp_replica_assigned_total counter\n",
                 "iprp_replica_assigned_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.11\"} 9\n",
                 "iprp_replica_assigned_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.12\"} 2\n",
                 "iprp_replica_assigned_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\",replica=\"10.0.0.11\"} 9\n",
                 "iprp_replica_assigned_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\",replica=\"10.0.0.12\"} 2\n",
+                "# TYPE iprp_replica_confirmed_total counter\n",
+                "iprp_replica_confirmed_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.11\"} 8\n",
+                "iprp_replica_confirmed_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.12\"} 1\n",
+                "iprp_replica_confirmed_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\",replica=\"10.0.0.11\"} 8\n",
+                "iprp_replica_confirmed_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\",replica=\"10.0.0.12\"} 1\n",
+                "# TYPE iprp_replica_rebound_total counter\n",
+                "iprp_replica_rebound_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.11\"} 1\n",
+                "iprp_replica_rebound_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.12\"} 1\n",
+                "iprp_replica_rebound_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\",replica=\"10.0.0.11\"} 1\n",
+                "iprp_replica_rebound_total{proto=\"udp\",vip=\"10.0.0.100\",port=\"54\",replica=\"10.0.0.12\"} 1\n",
                 "# TYPE iprp_replica_connections gauge\n",
                 "iprp_replica_connections{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.11\"} 1\n",
                 "iprp_replica_connections{proto=\"udp\",vip=\"10.0.0.100\",port=\"53\",replica=\"10.0.0.12\"} 0\n",
