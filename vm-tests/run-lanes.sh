@@ -23,11 +23,10 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$LANES" ] || { echo "run-lanes.sh: no --lanes" >&2; exit 64; }
 
-# One vCPU per lane unless told otherwise: two 2-vCPU guests on a 2-core
-# host preempt each other's vCPUs, and a vCPU preempted while it holds a
-# spinlock leaves the guest's other vCPU spinning (docs/pipeline.md; not
-# yet measured against two vCPUs per lane).
-export IPRP_VM_CPUS=${IPRP_VM_CPUS:-1}
+# vCPUs per lane: IPRP_VM_CPUS (run.sh's default, 2, unless set). One
+# vCPU per lane was tried (docs/pipeline.md): no faster, and it starved
+# the tests' concurrent programs.
+export IPRP_VM_CPUS=${IPRP_VM_CPUS:-2}
 LOGDIR=$REPO/vm-tests/results/lanes-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$LOGDIR"
 echo "# lanes: $LANES; $IPRP_VM_CPUS vCPU(s) each; logs in $LOGDIR"

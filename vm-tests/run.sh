@@ -21,9 +21,7 @@ SUITE=all
 MODULE=$REPO/iprp.ko
 GUEST_ENV=""
 TIMEOUT=${IPRP_VM_TIMEOUT:-4800}
-# The guest's vCPUs (each a host thread under TCG). run-lanes.sh gives each
-# of its VMs one, so that lanes together never have more vCPUs than the
-# host has cores.
+# The guest's vCPUs (each a host thread under TCG).
 CPUS=${IPRP_VM_CPUS:-2}
 [[ $CPUS =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad IPRP_VM_CPUS '$CPUS'" >&2; exit 64; }
 while [ $# -gt 0 ]; do
