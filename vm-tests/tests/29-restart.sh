@@ -407,8 +407,7 @@ t_client_role_off() {
 	t_up=$EPOCHREALTIME
 	rs_report roleoff "$t_down" "$t_up"
 	echo "C: $(rs_counters C)"
-	check "$(n C "$IPRPCTL" status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["client_stop_reset"])')" -ge 1 \
-		"client_stop_reset counts the reset"
+	check "$(ctr C client_stop_reset)" -ge 1 "client_stop_reset counts the reset"
 	n C "$IPRPCTL" role client
 	local who
 	who=$(n C curl -sf --max-time 10 "http://$VIP:$RS_PORT/who")
