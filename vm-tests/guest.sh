@@ -14,6 +14,7 @@ export REPO RES MODULE
 . "$HERE/lib.sh"
 
 echo "# kernel $(uname -r), $(nproc) CPUs, suite $SUITE"
+echo "# root: $(awk '$2 == "/" { print $3, $4 }' /proc/mounts | tail -1)"
 dmesg -n 1 2>/dev/null || true
 # A report while the kernel booted, before iprp is loaded, is not ours, but
 # it taints the kernel: lockdep switches itself off and KASAN reports only

@@ -27,6 +27,11 @@ RS_ECHO=7300
 # test has its own): the download, the mid-handshake flow, the UDP flow.
 declare -A RS_BASE=([netns]=41000 [reload]=42000 [roleoff]=43000)
 RS_CONF=/tmp/rs-R.conf
+# How long the UDP and L's flows run (s); C's download is sized to last a
+# third of that at its pace. Each must still run when the restart is
+# over, so a slower kernel (the debug one) needs more: IPRP_RESTART_FLOW_S.
+RS_FLOW_S=${IPRP_RESTART_FLOW_S:-40}
+RS_DL_BYTES=$((RS_FLOW_S * 100000))
 
 # A UDP echo server on RS_UDP and a TCP server on RS_ECHO answering each
 # line, both with the host's name. rs_echo HOST [ADDR]: the UDP socket is
@@ -108,7 +113,7 @@ rs_setup() {
 		mkdir -p "/tmp/rs-$h"
 		echo "$h" >"/tmp/rs-$h/who"
 	done
-	head -c 4000000 /dev/urandom >/tmp/rs-S1/big
+	head -c "$RS_DL_BYTES" /dev/urandom >/tmp/rs-S1/big
 	cp /tmp/rs-S1/big /tmp/rs-S2/big
 	for h in S1 S2; do
 		n "$h" busybox httpd -p "$RS_PORT" -h "/tmp/rs-$h"
@@ -173,8 +178,8 @@ PY
 }
 
 # The flows open during a restart; each writes its end to $RES/rs-$1-*.
-# C's download: 4 MB read at 320 kB/s (about 12 s), logged as
-# "rc start end bytes" (rc 0 complete, 1 reset or timeout).
+# C's download: RS_DL_BYTES read at 320 kB/s (a third of RS_FLOW_S),
+# logged as "rc start end bytes" (rc 0 complete, 1 reset or timeout).
 rs_start_flows() {
 	local tag=$1 base=${RS_BASE[$1]}
 	n C python3 - "$VIP" "$RS_PORT" $((base + 1)) "/tmp/rs-$tag-C.big" \
@@ -186,7 +191,7 @@ c.bind(("", int(sys.argv[3])))
 c.settimeout(60)
 got = 0
 rc = 1
-data = b""
+data = bytearray()
 try:
     c.connect((sys.argv[1], int(sys.argv[2])))
     c.sendall(b"GET /big HTTP/1.0\r\n\r\n")
@@ -207,11 +212,11 @@ PY
 	RS_PIDS=($!)
 	# L's flow, served by R itself (L speaks no IPRP): a line every 100 ms,
 	# each answered; "time R" per answer, "time reset ERR" at the end.
-	n L python3 - "$VIP" "$RS_ECHO" >"$RES/rs-$tag-L.log" 2>&1 <<'PY' &
+	n L python3 - "$VIP" "$RS_ECHO" "$RS_FLOW_S" >"$RES/rs-$tag-L.log" 2>&1 <<'PY' &
 import socket, sys, time
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
 f = c.makefile("rb")
-end = time.time() + 40
+end = time.time() + int(sys.argv[3])
 try:
     while time.time() < end:
         c.sendall(b"x\n")
@@ -225,14 +230,15 @@ except OSError as e:
     print(f"{time.time():.3f} reset {e.__class__.__name__}", flush=True)
 PY
 	RS_PIDS+=($!)
-	# The UDP flow: a datagram every 20 ms for 40 s; "time replica" per reply.
-	n C python3 - "$VIP" "$RS_UDP" "$base" >"$RES/rs-$tag-udp.log" 2>&1 <<'PY' &
+	# The UDP flow: a datagram every 20 ms for RS_FLOW_S; "time replica"
+	# per reply.
+	n C python3 - "$VIP" "$RS_UDP" "$base" "$RS_FLOW_S" >"$RES/rs-$tag-udp.log" 2>&1 <<'PY' &
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("", int(sys.argv[3])))
 s.connect((sys.argv[1], int(sys.argv[2])))
 s.settimeout(0.02)
-end = time.time() + 40
+end = time.time() + int(sys.argv[4])
 seq = 0
 while time.time() < end:
     s.send(b"%d" % seq)
@@ -279,7 +285,7 @@ print(" ".join(f"{k}={v}" for k, v in sorted(d.items()) if v))'
 # expectations of the restart kind ("netns" or "reload").
 rs_report() {
 	local tag=$1 t_down=$2 t_up=$3
-	# Every flow ends: the UDP and L's flows after 40 s, the others sooner.
+	# Every flow ends: the UDP and L's flows after RS_FLOW_S, the others sooner.
 	wait "${RS_PIDS[@]}"
 	[ "$tag" != roleoff ] || n R "$IPRPCTL" flows
 	local c_ok=0
