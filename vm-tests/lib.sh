@@ -83,17 +83,30 @@ check() {
 	echo "check: $4 ($1 $2 $3)"
 }
 
+# switch_up SW: a namespace SW holding a bridge br0, up (no STP).
+switch_up() {
+	ip netns add "$1"
+	n "$1" ip link add br0 type bridge
+	n "$1" ip link set br0 up
+}
+
+# host_link SW HOST ADDR [MAC]: a namespace HOST whose eth0 (with MAC, if
+# given) is a port (pHOST) of SW's bridge, with ADDR/24 and lo up. eth0
+# stays down: the caller brings it up when HOST should be reachable.
+host_link() {
+	local sw=$1 h=$2 addr=$3 mac=${4:-}
+	ip netns add "$h"
+	ip link add eth0 netns "$h" ${mac:+address "$mac"} type veth peer name "p$h" netns "$sw"
+	n "$sw" ip link set "p$h" master br0 up
+	n "$h" ip addr add "$addr/24" dev eth0
+	n "$h" ip link set lo up
+}
+
 topo_up() {
 	local delay_ms=${1:-0}
-	ip netns add sw
-	n sw ip link add br0 type bridge
-	n sw ip link set br0 up
+	switch_up sw
 	for h in $HOSTS; do
-		ip netns add "$h"
-		ip link add eth0 netns "$h" type veth peer name "p$h" netns sw
-		n sw ip link set "p$h" master br0 up
-		n "$h" ip addr add "${ADDR[$h]}/24" dev eth0
-		n "$h" ip link set lo up
+		host_link sw "$h" "${ADDR[$h]}"
 		n "$h" ip link set eth0 up
 	done
 	n R ip addr add "$VIP/24" dev eth0
@@ -106,6 +119,31 @@ topo_up() {
 	for h in R S1; do
 		for _ in $(seq 50); do n C ping -c1 -W1 "${ADDR[$h]}" >/dev/null 2>&1 && break; sleep 0.1; done
 	done
+}
+
+# udp_pinger NS ADDR PORT CPORT SECONDS: from NS, a UDP socket bound to
+# CPORT and connected to ADDR:PORT sends a datagram every 20 ms for SECONDS
+# and prints "time host" for each reply, host being the reply's first word
+# (the servers of 27-rebind and 29-restart answer with their host's name).
+udp_pinger() {
+	n "$1" python3 - "$2" "$3" "$4" "$5" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", int(sys.argv[3])))
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.settimeout(0.02)
+end = time.time() + float(sys.argv[4])
+seq = 0
+while time.time() < end:
+    s.send(b"%d" % seq)
+    seq += 1
+    try:
+        while True:
+            who = s.recv(2048).split()[0].decode()
+            print(f"{time.time():.3f} {who}", flush=True)
+    except (socket.timeout, ConnectionRefusedError):
+        pass
+PY
 }
 
 # conns_of PORT: the live connection counts of the TCP service's replicas at

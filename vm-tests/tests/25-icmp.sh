@@ -19,22 +19,16 @@ ICMP_VIP=10.0.0.100
 
 icmp_topo_up() {
 	local h
-	ip netns add sw
-	n sw ip link add br0 type bridge
-	n sw ip link set br0 up
-	for h in $ICMP_HOSTS; do
+	switch_up sw
+	host_link sw C 10.0.0.1
+	host_link sw R 10.0.0.2
+	host_link sw X1 10.0.0.254
+	for h in C R; do n "$h" ip link set eth0 up; done
+	for h in X2 S1; do
 		ip netns add "$h"
 		n "$h" ip link set lo up
 	done
-	for h in C R X1; do
-		ip link add eth0 netns "$h" type veth peer name "p$h" netns sw
-		n sw ip link set "p$h" master br0 up
-		n "$h" ip link set eth0 up
-	done
-	n C ip addr add 10.0.0.1/24 dev eth0
-	n R ip addr add 10.0.0.2/24 dev eth0
 	n R ip addr add "$ICMP_VIP/24" dev eth0
-	n X1 ip addr add 10.0.0.254/24 dev eth0
 	ip link add eth1 netns X1 mtu 1280 type veth peer name eth0 netns X2 mtu 1280
 	n X1 ip addr add 10.0.8.1/24 dev eth1
 	n X2 ip addr add 10.0.8.2/24 dev eth0

@@ -32,15 +32,9 @@ next_port() {
 
 fleet_topo_up() {
 	local h
-	ip netns add fsw
-	n fsw ip link add br0 type bridge
-	n fsw ip link set br0 up
+	switch_up fsw
 	for h in $FLEET_HOSTS; do
-		ip netns add "$h"
-		ip link add eth0 netns "$h" type veth peer name "p$h" netns fsw
-		n fsw ip link set "p$h" master br0 up
-		n "$h" ip addr add "${FADDR[$h]}/24" dev eth0
-		n "$h" ip link set lo up
+		host_link fsw "$h" "${FADDR[$h]}"
 		n "$h" ip link set eth0 up
 	done
 	for h in F1 F2; do

@@ -86,24 +86,7 @@ print([r["up"] for r in s["replicas"] if r["addr"] == addr][0])' "$@"
 # The UDP client: a connected socket from port 41000 sending a datagram
 # every 20 ms for $1 s; each reply is logged as "time replica".
 udp_client() {
-	n C python3 - "$VIP" "$UDP_PORT" "$1" >"$RES/udp-client.log" 2>&1 <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("", 41000))
-s.connect((sys.argv[1], int(sys.argv[2])))
-s.settimeout(0.02)
-end = time.time() + float(sys.argv[3])
-seq = 0
-while time.time() < end:
-    s.send(b"%d" % seq)
-    seq += 1
-    try:
-        while True:
-            who = s.recv(2048).split()[0].decode()
-            print(f"{time.time():.3f} {who}", flush=True)
-    except (socket.timeout, ConnectionRefusedError):
-        pass
-PY
+	udp_pinger C "$VIP" "$UDP_PORT" 41000 "$1" >"$RES/udp-client.log" 2>&1
 }
 
 # The TCP client: reads the server's lines; on a reset or close it

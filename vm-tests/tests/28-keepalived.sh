@@ -18,15 +18,9 @@ KSEED=0x1e2f0d9a3b5c4768
 
 ka_topo_up() {
 	local h
-	ip netns add ksw
-	n ksw ip link add br0 type bridge
-	n ksw ip link set br0 up
+	switch_up ksw
 	for h in $KA_HOSTS; do
-		ip netns add "$h"
-		ip link add eth0 netns "$h" type veth peer name "p$h" netns ksw
-		n ksw ip link set "p$h" master br0 up
-		n "$h" ip addr add "${KADDR[$h]}/24" dev eth0
-		n "$h" ip link set lo up
+		host_link ksw "$h" "${KADDR[$h]}"
 		n "$h" ip link set eth0 up
 	done
 	for h in S1 S2; do

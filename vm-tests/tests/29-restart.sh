@@ -74,12 +74,8 @@ rs_servers_R() {
 # has), its addresses, the far redirector's 20 ms each way,
 # forwarding (as topo_up and forwarding_host build it).
 rs_link_R() {
-	ip netns add R
-	ip link add eth0 netns R address "$RS_MAC" type veth peer name pR netns sw
-	n sw ip link set pR master br0 up
-	n R ip addr add "${ADDR[R]}/24" dev eth0
+	host_link sw R "${ADDR[R]}" "$RS_MAC"
 	n R ip addr add "$VIP/24" dev eth0
-	n R ip link set lo up
 	n R tc qdisc add dev eth0 root netem delay 20ms
 	n sw tc qdisc add dev pR root netem delay 20ms
 	forwarding_host R
@@ -232,24 +228,7 @@ PY
 	RS_PIDS+=($!)
 	# The UDP flow: a datagram every 20 ms for RS_FLOW_S; "time replica"
 	# per reply.
-	n C python3 - "$VIP" "$RS_UDP" "$base" "$RS_FLOW_S" >"$RES/rs-$tag-udp.log" 2>&1 <<'PY' &
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("", int(sys.argv[3])))
-s.connect((sys.argv[1], int(sys.argv[2])))
-s.settimeout(0.02)
-end = time.time() + int(sys.argv[4])
-seq = 0
-while time.time() < end:
-    s.send(b"%d" % seq)
-    seq += 1
-    try:
-        while True:
-            who = s.recv(2048).split()[0].decode()
-            print(f"{time.time():.3f} {who}", flush=True)
-    except (socket.timeout, ConnectionRefusedError):
-        pass
-PY
+	udp_pinger C "$VIP" "$RS_UDP" "$base" "$RS_FLOW_S" >"$RES/rs-$tag-udp.log" 2>&1 &
 	RS_PIDS+=($!)
 	wait_binding $((base + 1)) confirmed
 	wait_binding "$base" confirmed
@@ -354,6 +333,24 @@ else:
 PY
 }
 
+# rs_new_flow_redirected: after a restart, a new flow from C is served by
+# a replica.
+rs_new_flow_redirected() {
+	local who
+	who=$(n C curl -sf --max-time 10 "http://$VIP:$RS_PORT/who")
+	[ "$who" = S1 ] || [ "$who" = S2 ] || { echo "a new flow was served by '$who'"; return 1; }
+}
+
+# rs_finish TAG T_DOWN T_UP: the end of a restart with both roles back:
+# the report, the counters, a new flow.
+rs_finish() {
+	rs_report "$@"
+	echo "C: $(rs_counters C)"
+	echo "R: $(rs_counters R)"
+	rs_new_flow_redirected
+	rm -f "/tmp/rs-$1-"*.big
+}
+
 # (a) R's namespace is deleted with the flows open, and built again.
 t_redirector_netns_rebuilt() {
 	rs_start_flows netns
@@ -373,14 +370,8 @@ t_redirector_netns_rebuilt() {
 	t_up=$EPOCHREALTIME
 	rs_link_up_R
 	rs_release_chks
-	rs_report netns "$t_down" "$t_up"
-	echo "C: $(rs_counters C)"
-	echo "R: $(rs_counters R)"
 	# New flows are redirected by the new R.
-	local who
-	who=$(n C curl -sf --max-time 10 "http://$VIP:$RS_PORT/who")
-	[ "$who" = S1 ] || [ "$who" = S2 ]
-	rm -f /tmp/rs-netns-*.big
+	rs_finish netns "$t_down" "$t_up"
 }
 
 # (b) The module is unloaded and loaded again with the flows open.
@@ -394,13 +385,7 @@ t_module_reloaded() {
 	n R "$IPRPCTL" restore "$RS_CONF"
 	t_up=$EPOCHREALTIME
 	rs_release_chks
-	rs_report reload "$t_down" "$t_up"
-	echo "C: $(rs_counters C)"
-	echo "R: $(rs_counters R)"
-	local who
-	who=$(n C curl -sf --max-time 10 "http://$VIP:$RS_PORT/who")
-	[ "$who" = S1 ] || [ "$who" = S2 ]
-	rm -f /tmp/rs-reload-*.big
+	rs_finish reload "$t_down" "$t_up"
 }
 
 # (c) The client role is switched off at C with the flows open; R keeps
@@ -415,9 +400,8 @@ t_client_role_off() {
 	echo "C: $(rs_counters C)"
 	check "$(ctr C client_stop_reset)" -ge 1 "client_stop_reset counts the reset"
 	n C "$IPRPCTL" role client
-	local who
-	who=$(n C curl -sf --max-time 10 "http://$VIP:$RS_PORT/who")
-	[ "$who" = S1 ] || [ "$who" = S2 ]
+	rs_new_flow_redirected
+	rm -f /tmp/rs-roleoff-*.big
 }
 
 rs_teardown() {
