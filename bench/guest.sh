@@ -26,6 +26,7 @@ dmesg -n 1 2>/dev/null || true
 	echo "kernel,$(uname -r)"
 	echo "guest_cpus,$(nproc)"
 	echo "guest_mem_kb,$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+	echo "root_mount,\"$(awk '$2 == "/" { print $3, $4 }' /proc/mounts | tail -1)\""
 	echo "tcp_syn_linear_timeouts,$(cat /proc/sys/net/ipv4/tcp_syn_linear_timeouts 2>/dev/null || echo none)"
 } >"$OUT/meta-guest.csv"
 

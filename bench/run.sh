@@ -17,6 +17,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
+# shellcheck source=../vm-tests/vng-root.sh
+. "$REPO/vm-tests/vng-root.sh"
 KDIR=""
 MODE=quick
 ONLY=""
@@ -58,7 +60,7 @@ for kv in $ENVS; do printf 'export %q\n' "$kv"; done >"$RES/env.sh"
 TIMEOUT=$([ "$MODE" = full ] && echo 6000 || echo 1500)
 start=$(date +%s)
 set +e
-timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm \
+timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm "${VNG_ROOT[@]}" \
 	--cpus 2 --memory 1536M --rwdir="$RES" \
 	--exec "$HERE/guest.sh $MODE $RES $ONLY" </dev/null 2>&1 | tee "$RES/console.log"
 rc=${PIPESTATUS[0]}

@@ -16,6 +16,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
+# shellcheck source=vng-root.sh
+. "$HERE/vng-root.sh"
 KDIR=""
 SUITE=all
 MODULE=$REPO/iprp.ko
@@ -49,15 +51,6 @@ RES=$REPO/vm-tests/results/$(date +%Y%m%d-%H%M%S)-${SUITE//[^A-Za-z0-9_-]/_}
 mkdir -p "$RES"
 echo "# results in $RES"
 
-# The guest's root is the host's, over 9p, read-only. virtme-ng mounts it
-# uncached, so every exec and open in the guest goes to the host; for a
-# read-only root that nothing changes during a run, cache=loose keeps it in
-# the guest's page and dentry caches. Measured in one boot each
-# (docs/pipeline.md): an exec of bash -c true took 0.92 s on the debug
-# kernel and 0.42 s with the cache, iprpctl in a namespace 2.27 and 0.87 s.
-# --force-9p keeps these flags meaningful where virtiofsd is installed.
-ROOTFLAGS="rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose"
-
 set +e
 # IPRP_VM_VERBOSE=1 shows the guest kernel's boot log (slow debug kernels).
 VERBOSE=()
@@ -68,7 +61,7 @@ VERBOSE=()
 retries=${IPRP_BOOT_RETRIES:-2}
 for boot in $(seq 0 "$retries"); do
 	timeout --foreground "$TIMEOUT" vng --run "$KDIR/arch/x86/boot/bzImage" --disable-kvm "${VERBOSE[@]}" \
-		--force-9p --append "$ROOTFLAGS" \
+		"${VNG_ROOT[@]}" \
 		--cpus "$CPUS" --memory 1536M --rwdir="$RES" "${RODIR[@]}" \
 		--exec "env$GUEST_ENV $HERE/guest.sh $SUITE $RES $MODULE" </dev/null 2>&1 | tee "$RES/console.log"
 	rc=${PIPESTATUS[0]}
