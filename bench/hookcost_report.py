@@ -11,7 +11,7 @@ import os
 import statistics
 import subprocess
 
-from intervals import goal_verdict, median_ci
+from intervals import median_ci, verdict
 from plotstyle import histogram
 
 # The paper's overheads in microseconds (section 6.1, text of figures 8-10):
@@ -211,7 +211,7 @@ def goals(d):
             continue
         ci = median_ci(v)
         rows.append((text, statistics.median(v), ci, len(v), min(v), max(v), bound,
-                     goal_verdict("ratio", bound, ci)))
+                     verdict(ci, bound)))
     return rows
 
 
@@ -305,8 +305,8 @@ def markdown(d):
             "cell's ratio (for growth, the ratio at 10⁶ bindings over the ratio at 0 in the "
             "same round), then the median over rounds and a 95 % interval for it "
             "(distribution-free, order statistics; none below 6 rounds). **met**: the whole "
-            "interval is within the bound; **not met**: the whole interval is beyond it; "
-            "**undecided**: otherwise.",
+            "interval is within the bound; **missed**: the whole interval is beyond it; "
+            "**tie**: otherwise.",
             "",
             "| goal | median [95 % interval] | rounds | verdict |",
             "|---|---|---|---|",

@@ -1,6 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Intervals and goal verdicts shared by the benchmark reports."""
+"""Intervals and goal verdicts shared by the benchmark reports.
+
+A goal is judged on a quantity computed per round from that round's own
+measurements (a same-round ratio or difference), then summarised by the
+median over the rounds and a 95 % interval for that median. The verdict
+is "met" when the whole interval meets the bound, "missed" when the whole
+interval misses it, and "tie" otherwise, also when too few rounds give no
+interval (fewer than 6 at 95 %)."""
 import math
+import statistics
 
 
 def median_ci(v, conf=0.95):
@@ -18,11 +26,36 @@ def median_ci(v, conf=0.95):
     return best
 
 
-def goal_verdict(test, bound, ci):
-    """met / not met / undecided from the interval of the tested quantity."""
+def verdict(ci, bound):
+    """met / missed / tie for a quantity that must be at most bound, from
+    the interval of its median over rounds (None: no interval, a tie)."""
     if ci is None:
-        return "undecided"
+        return "tie"
     lo, hi = ci[0], ci[1]
     if hi <= bound:
         return "met"
-    return "not met" if lo > bound else "undecided"
+    return "missed" if lo > bound else "tie"
+
+
+def per_round(num, den, f):
+    """f(median of num's round, median of den's round) for every round both
+    have: num and den map a round to its samples."""
+    return [f(statistics.median(num[r]), statistics.median(den[r])) for r in sorted(set(num) & set(den))]
+
+
+def judge(values, bound):
+    """The median over rounds of a per-round quantity, its interval, the
+    verdict against bound; None without values."""
+    if not values:
+        return None
+    ci = median_ci(values)
+    return dict(med=statistics.median(values), ci=ci, n=len(values), lo=min(values), hi=max(values),
+                verdict=verdict(ci, bound), bound=bound)
+
+
+def fmt_judged(j, fmt=lambda v: f"{v:.3f}"):
+    """"median [lo, hi]", or the median with the range when there is no
+    interval."""
+    if j["ci"]:
+        return f"{fmt(j['med'])} [{fmt(j['ci'][0])}, {fmt(j['ci'][1])}]"
+    return f"{fmt(j['med'])} (no interval: {j['n']} round{'s' if j['n'] != 1 else ''}, {fmt(j['lo'])} … {fmt(j['hi'])})"
