@@ -27,11 +27,15 @@ RS_ECHO=7300
 # test has its own): the download, the mid-handshake flow, the UDP flow.
 declare -A RS_BASE=([netns]=41000 [reload]=42000 [roleoff]=43000)
 RS_CONF=/tmp/rs-R.conf
-# How long the UDP and L's flows run (s); C's download is sized to last a
-# third of that at its pace. Each must still run when the restart is
-# over, so a slower kernel (the debug one) needs more: IPRP_RESTART_FLOW_S.
+# How long the UDP and L's flows run (s). C's download is read at its
+# pace until the restart is over (the test then creates /tmp/rs-TAG-up),
+# then at full speed, so it spans the restart however long the restart and
+# what comes before it take, up to its size at that pace: 250 kB per
+# second of RS_FLOW_S (10 MB, 31 s at 320 kB/s by default). Each flow must
+# still run when the restart is over, so a slower kernel (the debug one)
+# needs more: IPRP_RESTART_FLOW_S.
 RS_FLOW_S=${IPRP_RESTART_FLOW_S:-40}
-RS_DL_BYTES=$((RS_FLOW_S * 100000))
+RS_DL_BYTES=$((RS_FLOW_S * 250000))
 
 # A UDP echo server on RS_UDP and a TCP server on RS_ECHO answering each
 # line, both with the host's name. rs_echo HOST [ADDR]: the UDP socket is
@@ -174,13 +178,15 @@ PY
 }
 
 # The flows open during a restart; each writes its end to $RES/rs-$1-*.
-# C's download: RS_DL_BYTES read at 320 kB/s (a third of RS_FLOW_S),
-# logged as "rc start end bytes" (rc 0 complete, 1 reset or timeout).
+# C's download: RS_DL_BYTES read at 320 kB/s until /tmp/rs-TAG-up
+# exists, then at full speed; logged as "rc start end bytes" (rc 0
+# complete, 1 reset or timeout).
 rs_start_flows() {
 	local tag=$1 base=${RS_BASE[$1]}
-	n C python3 - "$VIP" "$RS_PORT" $((base + 1)) "/tmp/rs-$tag-C.big" \
+	rm -f "/tmp/rs-$tag-up"
+	n C python3 - "$VIP" "$RS_PORT" $((base + 1)) "/tmp/rs-$tag-C.big" "/tmp/rs-$tag-up" \
 		>"$RES/rs-$tag-dl-C.end" 2>"$RES/rs-$tag-dl-C.err" <<'PY' &
-import socket, sys, time
+import os, socket, sys, time
 t0 = time.time()
 c = socket.socket()
 c.bind(("", int(sys.argv[3])))
@@ -196,7 +202,8 @@ try:
         if not b:
             break
         data += b
-        time.sleep(0.05)
+        if not os.path.exists(sys.argv[5]):
+            time.sleep(0.05)
     body = data.split(b"\r\n\r\n", 1)[1]
     open(sys.argv[4], "wb").write(body)
     got, rc = len(body), 0
@@ -368,6 +375,7 @@ t_redirector_netns_rebuilt() {
 	rs_servers_R
 	n R "$IPRPCTL" restore "$RS_CONF"
 	t_up=$EPOCHREALTIME
+	touch /tmp/rs-netns-up
 	rs_link_up_R
 	rs_release_chks
 	# New flows are redirected by the new R.
@@ -384,6 +392,7 @@ t_module_reloaded() {
 	n C "$IPRPCTL" role client
 	n R "$IPRPCTL" restore "$RS_CONF"
 	t_up=$EPOCHREALTIME
+	touch /tmp/rs-reload-up
 	rs_release_chks
 	rs_finish reload "$t_down" "$t_up"
 }
@@ -396,6 +405,7 @@ t_client_role_off() {
 	t_down=$EPOCHREALTIME
 	n C "$IPRPCTL" role none
 	t_up=$EPOCHREALTIME
+	touch /tmp/rs-roleoff-up
 	rs_report roleoff "$t_down" "$t_up"
 	echo "C: $(rs_counters C)"
 	check "$(ctr C client_stop_reset)" -ge 1 "client_stop_reset counts the reset"
