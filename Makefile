@@ -98,7 +98,7 @@ check: deps
 # path still runs, but not every count of the base run (VM_ENV overrides).
 DEBUG_VM_ENV ?= IPRP_RELOADS=5 IPRP_PARALLEL=10 IPRP_LOSS_FLOWS=50 IPRP_FLOOD_COUNT=100000 IPRP_ATTACK_GUESSES=10000 \
 	IPRP_FLOOD_TUPLES=20000 IPRP_NLFUZZ_COUNT=5000 IPRP_IDLE_MS=15000 IPRP_REBIND_RUN_S=120 \
-	IPRP_RESTART_FLOW_S=200
+	IPRP_RESTART_FLOW_S=600
 SUITE ?= all
 # SUITE=all runs in two VMs at once (DEBUG_LANES: 30-cli, the longest suite
 # there, with the short ones in one; 40-attacks and 20-redirect, the next

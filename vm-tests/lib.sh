@@ -121,20 +121,24 @@ topo_up() {
 	done
 }
 
-# udp_pinger NS ADDR PORT CPORT SECONDS: from NS, a UDP socket bound to
-# CPORT and connected to ADDR:PORT sends a datagram every 20 ms for SECONDS
-# and prints "time host" for each reply, host being the reply's first word
-# (the servers of 27-rebind and 29-restart answer with their host's name).
+# udp_pinger NS ADDR PORT CPORT SECONDS [STOPFILE]: from NS, a UDP socket
+# bound to CPORT and connected to ADDR:PORT sends a datagram every 20 ms
+# for SECONDS, or until 10 s after STOPFILE exists, and prints "time host"
+# for each reply, host being the reply's first word (the servers of
+# 27-rebind and 29-restart answer with their host's name).
 udp_pinger() {
-	n "$1" python3 - "$2" "$3" "$4" "$5" <<'PY'
-import socket, sys, time
+	n "$1" python3 - "$2" "$3" "$4" "$5" "${6:-}" <<'PY'
+import os, socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("", int(sys.argv[3])))
 s.connect((sys.argv[1], int(sys.argv[2])))
 s.settimeout(0.02)
 end = time.time() + float(sys.argv[4])
+stop = sys.argv[5]
 seq = 0
 while time.time() < end:
+    if stop and os.path.exists(stop):
+        end, stop = min(end, time.time() + 10), ""
     s.send(b"%d" % seq)
     seq += 1
     try:

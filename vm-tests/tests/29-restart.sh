@@ -27,15 +27,16 @@ RS_ECHO=7300
 # test has its own): the download, the mid-handshake flow, the UDP flow.
 declare -A RS_BASE=([netns]=41000 [reload]=42000 [roleoff]=43000)
 RS_CONF=/tmp/rs-R.conf
-# How long the UDP and L's flows run (s). C's download is read at its
-# pace until the restart is over (the test then creates /tmp/rs-TAG-up),
-# then at full speed, so it spans the restart however long the restart and
-# what comes before it take, up to its size at that pace: 250 kB per
-# second of RS_FLOW_S (10 MB, 31 s at 320 kB/s by default). Each flow must
-# still run when the restart is over, so a slower kernel (the debug one)
-# needs more: IPRP_RESTART_FLOW_S.
+# The flows span the restart however long it and what comes before it
+# take, up to RS_FLOW_S: when the restart is over the test creates
+# /tmp/rs-TAG-up; the UDP and L's flows end 10 s later (at RS_FLOW_S at
+# the latest), and C's download, read at 80 kB/s until then, is read at
+# full speed. Its size, 100 kB per second of RS_FLOW_S (at most 50 MB),
+# lasts RS_FLOW_S at that pace. A slower kernel (the debug one) needs a
+# larger IPRP_RESTART_FLOW_S; on a fast one it costs nothing.
 RS_FLOW_S=${IPRP_RESTART_FLOW_S:-40}
-RS_DL_BYTES=$((RS_FLOW_S * 250000))
+RS_DL_BYTES=$((RS_FLOW_S * 100000))
+[ "$RS_DL_BYTES" -le 50000000 ] || RS_DL_BYTES=50000000
 
 # A UDP echo server on RS_UDP and a TCP server on RS_ECHO answering each
 # line, both with the host's name. rs_echo HOST [ADDR]: the UDP socket is
@@ -178,7 +179,7 @@ PY
 }
 
 # The flows open during a restart; each writes its end to $RES/rs-$1-*.
-# C's download: RS_DL_BYTES read at 320 kB/s until /tmp/rs-TAG-up
+# C's download: RS_DL_BYTES read at 80 kB/s until /tmp/rs-TAG-up
 # exists, then at full speed; logged as "rc start end bytes" (rc 0
 # complete, 1 reset or timeout).
 rs_start_flows() {
@@ -203,7 +204,7 @@ try:
             break
         data += b
         if not os.path.exists(sys.argv[5]):
-            time.sleep(0.05)
+            time.sleep(0.2)
     body = data.split(b"\r\n\r\n", 1)[1]
     open(sys.argv[4], "wb").write(body)
     got, rc = len(body), 0
@@ -215,13 +216,16 @@ PY
 	RS_PIDS=($!)
 	# L's flow, served by R itself (L speaks no IPRP): a line every 100 ms,
 	# each answered; "time R" per answer, "time reset ERR" at the end.
-	n L python3 - "$VIP" "$RS_ECHO" "$RS_FLOW_S" >"$RES/rs-$tag-L.log" 2>&1 <<'PY' &
-import socket, sys, time
+	n L python3 - "$VIP" "$RS_ECHO" "$RS_FLOW_S" "/tmp/rs-$tag-up" >"$RES/rs-$tag-L.log" 2>&1 <<'PY' &
+import os, socket, sys, time
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
 f = c.makefile("rb")
 end = time.time() + int(sys.argv[3])
+stop = sys.argv[4]
 try:
     while time.time() < end:
+        if stop and os.path.exists(stop):
+            end, stop = min(end, time.time() + 10), ""
         c.sendall(b"x\n")
         line = f.readline()
         if not line:
@@ -235,7 +239,7 @@ PY
 	RS_PIDS+=($!)
 	# The UDP flow: a datagram every 20 ms for RS_FLOW_S; "time replica"
 	# per reply.
-	udp_pinger C "$VIP" "$RS_UDP" "$base" "$RS_FLOW_S" >"$RES/rs-$tag-udp.log" 2>&1 &
+	udp_pinger C "$VIP" "$RS_UDP" "$base" "$RS_FLOW_S" "/tmp/rs-$tag-up" >"$RES/rs-$tag-udp.log" 2>&1 &
 	RS_PIDS+=($!)
 	wait_binding $((base + 1)) confirmed
 	wait_binding "$base" confirmed
@@ -271,7 +275,8 @@ print(" ".join(f"{k}={v}" for k, v in sorted(d.items()) if v))'
 # expectations of the restart kind ("netns" or "reload").
 rs_report() {
 	local tag=$1 t_down=$2 t_up=$3
-	# Every flow ends: the UDP and L's flows after RS_FLOW_S, the others sooner.
+	# Every flow ends: the UDP and L's flows 10 s after the restart, the
+	# others sooner.
 	wait "${RS_PIDS[@]}"
 	[ "$tag" != roleoff ] || n R "$IPRPCTL" flows
 	local c_ok=0
