@@ -237,8 +237,8 @@ except OSError as e:
     print(f"{time.time():.3f} reset {e.__class__.__name__}", flush=True)
 PY
 	RS_PIDS+=($!)
-	# The UDP flow: a datagram every 20 ms for RS_FLOW_S; "time replica"
-	# per reply.
+	# The UDP flow: a datagram every 20 ms until 10 s after the restart
+	# (RS_FLOW_S at most); "time replica" per reply.
 	udp_pinger C "$VIP" "$RS_UDP" "$base" "$RS_FLOW_S" "/tmp/rs-$tag-up" >"$RES/rs-$tag-udp.log" 2>&1 &
 	RS_PIDS+=($!)
 	wait_binding $((base + 1)) confirmed
