@@ -157,7 +157,8 @@ target/bench/%: bench/%.c
 
 bench: deps
 	$(MAKE) module cli bench-tools
-	bench/run.sh --kernel $(KDIR) --mode full
+	bench/run.sh --kernel $(KDIR) --mode full --half flows
+	bench/run.sh --kernel $(KDIR) --mode full --half datapath
 
 bench-quick: deps
 	$(MAKE) module cli bench-tools

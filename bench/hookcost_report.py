@@ -12,7 +12,7 @@ import statistics
 import subprocess
 
 from intervals import median_ci, verdict
-from plotstyle import histogram
+from plotstyle import EXT, GOAL_STYLE, cluster_half_width, histogram, terminal
 
 # The paper's overheads in microseconds (section 6.1, text of figures 8-10):
 # minimum per non-redirected packet, at 45 parallel redirected sessions, and
@@ -25,6 +25,12 @@ PAPER = {
     ("local_out", "xlat", "0"): 4.65,
 }
 HOOK = {"pre_routing": "input (PRE_ROUTING)", "local_out": "output (LOCAL_OUT)"}
+SHORT_HOOK = {"pre_routing": "in", "local_out": "out"}
+SHORT_CLASS = {
+    "pass": "no binding", "lookup": "to bound R", "pass-spread": "no binding, 5k R",
+    "lookup-spread": "to bound R, 5k R", "xlat": "translated", "redirector-other": "R: other",
+    "redirector-new": "R: new flow", "redirector-legacy": "R: legacy",
+}
 CLASS = {
     "pass": "no binding, address filter answers",
     "lookup": "no binding, table searched",
@@ -122,23 +128,42 @@ def _gnuplot(script):
 
 
 def plot(d, rows):
-    """Bar charts: ns per packet, iprp's hook vs the empty hook."""
+    """Figures 8/9: iprp's hook over the empty hook per cell (ratio, the
+    quantity the goals bound), each goal as a line over its cell, the
+    paper's overheads written above the cells it measured; figure 10: ns
+    per translated packet beside the paper's overhead."""
     pass_rows = [r for r in rows if r["figure"] in ("8", "9")]
     if not pass_rows:
         return
+    bounds = {cell: bound for cell, bound, _ in GOALS}
     data = os.path.join(d, "fig08-09.dat")
-    with open(data, "w") as f:
-        for r in pass_rows:
-            label = f"{r['hook'].split('_')[0]}/{r['class']}/{r['entries']}"
-            f.write(f"\"{label}\" {r['empty_ns']:.1f} {r['ours_ns']:.1f}\n")
+    goal = os.path.join(d, "fig08-09-goal.dat")
+    half = cluster_half_width(1, 1)
+    with open(data, "w") as f, open(goal, "w") as g:
+        for i, r in enumerate(pass_rows):
+            entries = int(r["entries"])
+            label = f"{SHORT_HOOK[r['hook']]}, {SHORT_CLASS[r['class']]}, {entries:,}"
+            cell = (r["hook"], r["class"], r["entries"])
+            paper = PAPER.get(cell)
+            note = f"paper +{paper:.2f} µs" if paper else ""
+            f.write(f"\"{label}\" {r['ratio']:.3f} {r['ratio_p25']:.3f} {r['ratio_p75']:.3f} \"{note}\"\n")
+            if cell in bounds:
+                g.write(f"{i - half:.3f} {bounds[cell]} {2 * half:.3f}\n")
     _gnuplot(f"""
-set terminal svg size 1000,420 dynamic font 'sans,11'
-set output '{d}/fig08-09-hookcost.svg'
-set title 'Figures 8/9: per-packet hook cost, packets of no binding (bindings in the table)'
-set ylabel 'ns per packet (TCG)'
-{histogram("clustered", 1, 0.8)}set xtics rotate by -35 font 'sans,9'
+{terminal(1200, 600)}set output '{d}/fig08-09-hookcost.{EXT}'
+set title 'Figures 8/9: iprp hook / empty hook per packet (median over rounds, p25–p75)'
+set ylabel 'ratio to the empty hook (TCG)'
+set xlabel 'hook, packet, bindings in the table'
+set bmargin 11
+set rmargin 10
+{histogram("errorbars", 1, 0.8)}set xtics rotate by -35 font ',9'
+set logscale y
+set yrange [0.8:*]
+set grid ytics
 set key top left
-plot '{data}' using 2:xtic(1) title 'empty hook', '' using 3 title 'iprp hook'
+plot '{data}' using 2:3:4:xtic(1) title 'iprp / empty hook', \\
+     '{goal}' using 1:2:3:(0) with vectors nohead {GOAL_STYLE} title 'goal (≤ 1.1×, ≤ 1.2× at R, ≤ 3× bound lookup)', \\
+     '{data}' using 0:($4 * 1.15):5 with labels left rotate by 90 font ',9' tc rgb 'gray30' notitle
 """)
     xl = [r for r in rows if r["figure"] == "10"]
     if not xl:
@@ -149,8 +174,7 @@ plot '{data}' using 2:xtic(1) title 'empty hook', '' using 3 title 'iprp hook'
             paper = PAPER.get((r["hook"], "xlat", "0"), 0) * 1000
             f.write(f"\"{HOOK[r['hook']]}\" {r['empty_ns']:.1f} {r['ours_ns']:.1f} {paper:.0f}\n")
     _gnuplot(f"""
-set terminal svg size 700,400 dynamic font 'sans,11'
-set output '{d}/fig10-xlat.svg'
+{terminal(700, 400)}set output '{d}/fig10-xlat.{EXT}'
 set title 'Figure 10: per-packet cost of a redirected (translated) packet'
 set ylabel 'ns per packet'
 {histogram("clustered", 1, 0.8)}set key top left
@@ -271,7 +295,7 @@ def markdown(d):
         "its 1998 hardware; ours are under TCG emulation, so compare ratios, "
         "not nanoseconds.",
         "",
-        "![figures 8/9](fig08-09-hookcost.svg) ![figure 10](fig10-xlat.svg)",
+        f"![figures 8/9](fig08-09-hookcost.{EXT}) ![figure 10](fig10-xlat.{EXT})",
         "",
         "| fig | hook | packet | bindings | iprp ns | empty ns | overhead ns | ratio | first / second | paper overhead |",
         "|---|---|---|---|---|---|---|---|---|---|",

@@ -31,12 +31,23 @@
 #   8083  IPVS-DR       S1:8083        | 7003  IPVS-DR       S1:7003
 #   9090  R's own http server          | 7009  R's own sink
 #   8080  R's own http (legacy clients served locally)
+#   8087  iprp redirect S1:8087 (http), | 7010  iprp redirect S1:7010 (sink),
+#         granting (repeat flows)      |       granting (repeat flows)
 #   direct: S1:8084 (http), S1:7004 (sink), not the replica's port: a
 #   direct flow and a redirected one to the same S1 port may pick the same
 #   client port, and then share one 4-tuple on the wire (see README). For
 #   the same reason DNAT and IPVS-NAT use different ports of S2: C picks
 #   client ports per destination (VIP:7001, VIP:7002), both NATs keep them.
 # http = busybox httpd; sink = connect-gen serve (accept and close).
+#
+# Arms: each mechanism is measured with only its own configuration in
+# place (arm_on ARM), so no mechanism's hooks sit on another's path:
+#   plain    nothing at all, iprp unloaded: direct C->S1, R's own listener
+#   iprp     iprp loaded, C client, R redirector: redirected
+#   dnat     iprp unloaded, nft DNAT at R
+#   ipvsnat  iprp unloaded, IPVS-NAT services at R
+#   ipvsdr   iprp unloaded, IPVS-DR services at R
+# bench_up leaves the iprp arm on (what 12-legacy and 15-deploy measure).
 
 REPO=${REPO:?}
 OUT=${OUT:?}
@@ -117,17 +128,15 @@ bench_delay() {
 		delay_link L "$d" "$VIP" "${ADDR[R]}"
 		delay_link R "$d" "${ADDR[C]}" "${ADDR[L]}"
 	fi
-	n C "$IPRPCTL" flush client
-	n R "$IPRPCTL" flush redirector
+	iprp_flush
 	log "distance: $geom, D = $d ms"
 }
 
 # bench_up D [far|near]: the topology of vm-tests/lib.sh (built with few
-# processes: exec is slow under TCG), every mechanism of the table above
-# configured and checked, then bench_delay D GEOM.
+# processes: exec is slow under TCG), every server of the table above
+# started, the iprp arm on and checked, then bench_delay D GEOM.
 bench_up() {
 	local h
-	grep -q '^iprp ' /proc/modules || insmod "$MODULE"
 	make_www
 	{
 		echo "netns add sw"
@@ -179,21 +188,65 @@ bench_up() {
 	bg S1 busybox httpd -f -p 8080 -h /tmp/www-S1
 	bg S1 busybox httpd -f -p 8083 -h /tmp/www-S1
 	bg S1 busybox httpd -f -p 8084 -h /tmp/www-S1
+	bg S1 busybox httpd -f -p 8087 -h /tmp/www-S1
 	bg S2 busybox httpd -f -p 8080 -h /tmp/www-S2
 	bg S2 busybox httpd -f -p 8085 -h /tmp/www-S2
 	bg R busybox httpd -f -p "$VIP:8080" -h /tmp/www-R
 	bg R busybox httpd -f -p "$VIP:9090" -h /tmp/www-R
-	bg S1 "$GEN" serve 0.0.0.0:7000 0.0.0.0:7003 0.0.0.0:7004
+	bg S1 "$GEN" serve 0.0.0.0:7000 0.0.0.0:7003 0.0.0.0:7004 0.0.0.0:7010
 	bg S2 "$GEN" serve 0.0.0.0:7000 0.0.0.0:7005
 	bg R "$GEN" serve "$VIP:7009"
 
+	BENCH_ARM=none
+	arm_on iprp
+	[ "${1:-0}" -eq 0 ] || bench_delay "$1" "${2:-far}"
+}
+
+# iprp_flush: empties C's and R's tables if iprp is loaded.
+iprp_flush() {
+	grep -q '^iprp ' /proc/modules || return 0
+	n C "$IPRPCTL" flush client
+	n R "$IPRPCTL" flush redirector
+}
+
+# The iprp arm's configuration; a script adds to it by defining
+# bench_iprp_extra (called after, and after every reload).
+iprp_config() {
+	local p
 	n C "$IPRPCTL" role client capacity 65536
 	n R "$IPRPCTL" role redirector capacity 65536
 	for p in 8080 7000; do
 		n R "$IPRPCTL" service add tcp "$VIP:$p" sched rr response-timeout 1000 idle-timeout 60000
 		n R "$IPRPCTL" replica add tcp "$VIP:$p" "${ADDR[S1]}"
 	done
-	n R nft -f - <<NFT
+	# Repeat flows: a granting service, so that after a client's first flow
+	# its next ones go straight to S1 (docs/protocol.md, "Wildcard grants").
+	for p in 7010 8087; do
+		n R "$IPRPCTL" service add tcp "$VIP:$p" sched rr response-timeout 10000 idle-timeout 60000 grant 600
+		n R "$IPRPCTL" replica add tcp "$VIP:$p" "${ADDR[S1]}"
+	done
+	if declare -F bench_iprp_extra >/dev/null; then bench_iprp_extra; fi
+}
+
+# arm_on ARM: the configuration of ARM alone (see the table above), its
+# mechanisms checked to answer from the right server. Nothing to do if
+# ARM is on already.
+BENCH_ARM=none
+declare -A ARM_OF=([direct]=plain [rlocal]=plain [redirected]=iprp [repeat]=iprp [dnat]=dnat
+	[ipvsnat]=ipvsnat [ipvsdr]=ipvsdr)
+arm_on() {
+	local arm=$1 m
+	[ "$arm" != "$BENCH_ARM" ] || return 0
+	if grep -q '^iprp ' /proc/modules; then rmmod iprp; fi
+	n R nft delete table ip bench_nat 2>/dev/null || true
+	n R ipvsadm -C
+	case $arm in
+	plain) ;;
+	iprp)
+		insmod "$MODULE"
+		iprp_config ;;
+	dnat)
+		n R nft -f - <<NFT
 table ip bench_nat {
 	chain pre {
 		type nat hook prerouting priority dstnat; policy accept;
@@ -202,42 +255,54 @@ table ip bench_nat {
 	}
 }
 NFT
-	n R ipvsadm -R <<IPVS
+		;;
+	ipvsnat)
+		n R ipvsadm -R <<IPVS
 -A -t $VIP:8082 -s rr
 -a -t $VIP:8082 -r ${ADDR[S2]}:8085 -m
 -A -t $VIP:7002 -s rr
 -a -t $VIP:7002 -r ${ADDR[S2]}:7005 -m
+IPVS
+		;;
+	ipvsdr)
+		n R ipvsadm -R <<IPVS
 -A -t $VIP:8083 -s rr
 -a -t $VIP:8083 -r ${ADDR[S1]}:8083 -g
 -A -t $VIP:7003 -s rr
 -a -t $VIP:7003 -r ${ADDR[S1]}:7003 -g
 IPVS
-	log "configured"
+		;;
+	*) fail "arm_on: unknown arm $arm" ;;
+	esac
+	BENCH_ARM=$arm
+	local mechs=""
+	for m in $MECHS_HTTP; do [ "${ARM_OF[$m]}" != "$arm" ] || mechs="$mechs $m"; done
+	arm_check $mechs
+	iprp_flush
+	log "arm $arm on"
+}
 
-	# Prove each mechanism reaches the right server: "who" names the host
-	# that answered (one curl for all; retried while the servers start).
+# arm_check MECH...: each MECH answers "who" from the server it must reach
+# (one curl for all; retried while servers and rules settle).
+arm_check() {
 	local m args=() ok=0 try
-	for m in $MECHS_HTTP; do
+	for m in "$@"; do
 		args+=(-o "/tmp/who.$m" "$(http_url "$m" who)")
 	done
 	for try in $(seq 20); do
 		rm -f /tmp/who.*
 		n C curl -s --max-time 5 "${args[@]}" >/dev/null 2>&1 || true
 		ok=1
-		for m in $MECHS_HTTP; do
+		for m in "$@"; do
 			[ "$(cat "/tmp/who.$m" 2>/dev/null)" = "$(http_server "$m")" ] || ok=0
 		done
-		[ "$ok" = 1 ] && break
+		[ "$ok" = 1 ] && return 0
 		sleep 0.5
 	done
-	for m in $MECHS_HTTP; do
+	for m in "$@"; do
 		[ "$(cat "/tmp/who.$m" 2>/dev/null)" = "$(http_server "$m")" ] ||
 			fail "$m: $(http_url "$m" who) answered '$(cat "/tmp/who.$m" 2>/dev/null)', want $(http_server "$m")"
 	done
-	log "every mechanism answered from the right server"
-	n C "$IPRPCTL" flush client
-	n R "$IPRPCTL" flush redirector
-	[ "${1:-0}" -eq 0 ] || bench_delay "$1" "${2:-far}"
 }
 
 bench_down() {
@@ -250,11 +315,14 @@ bench_down() {
 }
 
 # The mechanisms compared for downloads, and where each one is reached.
-MECHS_HTTP="direct rlocal redirected dnat ipvsnat ipvsdr"
+# repeat: a client's flows to a granting service after its first one
+# (grant_first earns it).
+MECHS_HTTP="direct rlocal redirected repeat dnat ipvsnat ipvsdr"
 http_url() {
 	case "$1" in
 	direct) echo "http://${ADDR[S1]}:8084/$2" ;;
 	redirected) echo "http://$VIP:8080/$2" ;;
+	repeat) echo "http://$VIP:8087/$2" ;;
 	dnat) echo "http://$VIP:8081/$2" ;;
 	ipvsnat) echo "http://$VIP:8082/$2" ;;
 	ipvsdr) echo "http://$VIP:8083/$2" ;;
@@ -263,14 +331,22 @@ http_url() {
 }
 http_server() {
 	case "$1" in
-	direct | redirected | ipvsdr) echo S1 ;;
+	direct | redirected | repeat | ipvsdr) echo S1 ;;
 	dnat | ipvsnat) echo S2 ;;
 	rlocal) echo R ;;
 	esac
 }
+# grant_first: C's first flow to the granting http service, which earns C
+# the grant its repeat flows then use (after every flush).
+grant_first() {
+	n C curl -sf --max-time 20 -o /dev/null "$(http_url repeat who)" ||
+		fail "no first flow to the granting service $(http_url repeat who)"
+}
+
 # Connection sinks (connect-gen serve) per mechanism.
+# repeat: a client's flows to a granting service after its first one.
 declare -A SINK=([direct]=${ADDR[S1]}:7004 [rlocal]=$VIP:7009 [redirected]=$VIP:7000
-	[dnat]=$VIP:7001 [ipvsnat]=$VIP:7002 [ipvsdr]=$VIP:7003)
+	[repeat]=$VIP:7010 [dnat]=$VIP:7001 [ipvsnat]=$VIP:7002 [ipvsdr]=$VIP:7003)
 
 # stat NS NAME: one core statistic from iprpctl status -j.
 # (jq: python starts in ~1 s under TCG.)

@@ -23,7 +23,7 @@ import tempfile
 
 import hookcost_report
 from intervals import fmt_judged, judge, median_ci, per_round, verdict
-from plotstyle import histogram
+from plotstyle import EXT, GOAL_STYLE, cluster_half_width, histogram, terminal
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BEGIN = "<!-- BEGIN GENERATED (bench/report.py) -->"
@@ -37,6 +37,7 @@ NAMES = {
     "direct": "direct C→S1",
     "rlocal": "R's own listener",
     "redirected": "redirected (iprp)",
+    "repeat": "redirected, repeat flow (grant)",
     "dnat": "nft DNAT at R",
     "ipvsnat": "IPVS-NAT at R",
     "ipvsdr": "IPVS-DR at R",
@@ -46,6 +47,9 @@ H = {}  # headline numbers, filled by the figure steps
 # Why the run cannot be trusted (the sanity checks below); a run with any
 # is marked invalid and report.py exits non-zero.
 INVALID = []
+# Every goal judged by the figures: (figure, goal, median [interval], verdict),
+# the table at the top of generated.md.
+GOALS = []
 # A peer's connect time may exceed R's own listener's by this much where
 # the backend is near R (geometry near) before the run is invalid: both
 # take one C-R round trip, the peer adds R's NAT and a near hop.
@@ -112,10 +116,6 @@ def dat(tmp, name, rows):
     return path
 
 
-# BENCH_PLOT_PNG=1: PNG instead of SVG (to look at the plots with an image viewer).
-EXT = "png" if os.environ.get("BENCH_PLOT_PNG") else "svg"
-SVG = ("set terminal pngcairo size 900,560 enhanced font 'sans,11'\n" if EXT == "png" else
-       "set terminal svg size 900,560 dynamic enhanced font 'sans,13' background '#ffffff'\n")
 
 
 # ---------------------------------------------------------------- fig 11
@@ -172,6 +172,15 @@ def fig11(d, tmp, md):
                 md.append(f"- {g}, D = {dd} ms: redirected {f1(red['med'])} ms, R-local {f1(loc['med'])} ms, "
                           f"extra {f1(red['med'] - loc['med'])} ms for one RTT of {2 * dd} ms; per round, "
                           f"redirected / ((R-local + {2 * dd}) × 1.02): {fmt_judged(j)}: **{j['verdict']}**")
+                GOALS.append(("Fig 11", f"first connect ≤ (R-local + one RTT) × 1.02, {g}, D = {dd} ms "
+                              "(redirected / bound)", fmt_judged(j), j["verdict"]))
+            rep, dirc = summ.get((g, dd, "repeat")), summ.get((g, dd, "direct"))
+            if rep and dirc:
+                j = judge(per_round(rounds[(g, dd, "repeat")], rounds[(g, dd, "direct")], lambda a, b: a - b), 2.0)
+                md.append(f"- {g}, D = {dd} ms: repeat flow {f1(rep['med'])} ms, direct {f1(dirc['med'])} ms; per "
+                          f"round, repeat − direct (ms): {fmt_judged(j)}: **{j['verdict']}**")
+                GOALS.append(("Fig 11", f"repeat connect (grant) ≤ direct + 2 ms, {g}, D = {dd} ms "
+                              "(repeat − direct, ms)", fmt_judged(j), j["verdict"]))
             if g == "near" and loc:
                 for m in ("dnat", "ipvsnat", "ipvsdr"):
                     if (g, dd, m) not in rounds:
@@ -192,35 +201,43 @@ def fig11(d, tmp, md):
     md.append("")
 
     # Plot: one cluster of bars per (geometry, D), one bar per mechanism,
-    # plus the paper's bound and the peers' numbers as clusters of their own.
-    titles = [NAMES[m] for m in MECH_ORDER] + ["paper bound (R-local + RTT) × 1.02"]
-    rows = []
+    # the peers' numbers as a cluster of their own, and over each cluster
+    # the goal (the paper's result: R-local plus one RTT, 2 % slack) as a
+    # line.
+    mechs = [m for m in MECH_ORDER if any(k[2] == m for k in summ)]
+    rows, goal = [], []
+    half = cluster_half_width(len(mechs), 1)
     for g in geoms:
         for dd in sorted({k[1] for k in summ if k[0] == g}):
-            r = [f'"{g}, D={dd}"']
-            for m in MECH_ORDER:
+            r = [f'"{g}, {dd}"']
+            for m in mechs:
                 s = summ.get((g, dd, m))
                 r += [s["med"], s["p25"], s["p75"]] if s else ["NaN"] * 3
             loc = summ.get((g, dd, "rlocal"))
-            b = (loc["med"] + 2 * dd) * 1.02 if loc else "NaN"
-            rows.append(r + [b, b, b])
-    r = ['"peers, D=25 (near)"']
-    for m in MECH_ORDER:
+            if loc:
+                goal.append((len(rows) - half, (loc["med"] + 2 * dd) * 1.02, 2 * half))
+            rows.append(r)
+    r = ['"peers: near, 25"']
+    for m in mechs:
         v = PEERS_CONNECT_D25.get(m, "NaN")
         r += [v, v, v]
-    rows.append(r + ["NaN"] * 3)
+    rows.append(r)
     f = dat(tmp, "f11.dat", rows)
-    gnuplot(SVG.replace("900,560", "1100,600") + f"""set output '{os.path.join(d, f"fig11-connect.{EXT}")}'
+    fg = dat(tmp, "f11-goal.dat", goal)
+    plots = [f"'{f}' using {2 + 3 * i}:{3 + 3 * i}:{4 + 3 * i}{':xtic(1)' if i == 0 else ''} title \"{NAMES[m]}\""
+             for i, m in enumerate(mechs)]
+    plots.append(f"'{fg}' using 1:2:3:(0) with vectors nohead {GOAL_STYLE} "
+                 "title \"goal = paper: redirected ≤ (R-local + one RTT) × 1.02\"")
+    gnuplot(terminal(1000, 640) + f"""set output '{os.path.join(d, f"fig11-connect.{EXT}")}'
 set title 'Fig 11: TCP connect time (median, p25–p75), QEMU TCG VM'
 """ + histogram("errorbars", 1, 0.7) + """set boxwidth 0.9
 set ylabel 'connect time (ms)'
+set xlabel 'geometry, D (ms)'
 set logscale y
 set yrange [0.1:*]
-set key outside right font ',10'
+set key below horizontal maxcols 3 font ',10'
 set grid ytics
-plot """ + ", \\\n     ".join(
-        f"'{f}' using {2 + 3 * i}:{3 + 3 * i}:{4 + 3 * i}{':xtic(1)' if i == 0 else ''} title \"{t}\""
-        for i, t in enumerate(titles)) + "\n", tmp)
+plot """ + ", \\\n     ".join(plots) + "\n", tmp)
 
 
 # ---------------------------------------------------------------- fig 12
@@ -266,7 +283,7 @@ def fig12(d, tmp, md):
         md.append(f"| {r[0]} | {r[2]} ({r[3]}–{r[4]}, {r[5]}–{r[6]}) | {r[7]} | {r[8]} |")
     md.append("")
     f = dat(tmp, "f12.dat", [(r[0], r[2], r[3], r[4], r[7], r[8]) for r in out])
-    gnuplot(SVG + f"""set output '{os.path.join(d, f"fig12-legacy.{EXT}")}'
+    gnuplot(terminal(900, 560) + f"""set output '{os.path.join(d, f"fig12-legacy.{EXT}")}'
 set title 'Fig 12: legacy client connect time vs response timeout (D = 25 ms)'
 set xlabel 'response timeout (ms)'
 set ylabel 'connect time (ms)'
@@ -315,9 +332,10 @@ def fig13(d, tmp, md):
     if not os.path.exists(raw):
         return
     g = {}
-    runs = {}  # (d, mech, size) -> run -> [total ms]
+    runs = {}  # (geom, d, mech, size) -> run -> [total ms]
     for r in read(raw):
-        k = (int(r["d_ms"]), r["mech"], r["size"])
+        # Runs before both geometries were measured have no geom: far.
+        k = (r.get("geom", "far"), int(r["d_ms"]), r["mech"], r["size"])
         tot, con = float(r["total_ms"]), float(r["connect_ms"])
         g.setdefault(k, []).append((tot, con, tot - con))
         runs.setdefault(k, {}).setdefault(r["run"], []).append(tot)
@@ -325,73 +343,91 @@ def fig13(d, tmp, md):
         return
     summ = {}
     out = []
-    for k in sorted(g, key=lambda k: (k[0], SIZE_ORDER.index(k[2]), MECH_ORDER.index(k[1]))):
+    order = sorted(g, key=lambda k: (k[0] != "far", k[1], SIZE_ORDER.index(k[3]), MECH_ORDER.index(k[2])))
+    for k in order:
         tot = [x[0] for x in g[k]]
         xfer = [x[2] for x in g[k]]
-        s = dict(n=len(tot), med=statistics.median(tot), p25=q(tot, .25), p75=q(tot, .75),
-                 con=statistics.median([x[1] for x in g[k]]), xfer=statistics.median(xfer))
-        summ[k] = s
-    for k, s in summ.items():
-        dref = summ.get((k[0], "direct", k[2]))
+        summ[k] = dict(n=len(tot), med=statistics.median(tot), p25=q(tot, .25), p75=q(tot, .75),
+                       con=statistics.median([x[1] for x in g[k]]), xfer=statistics.median(xfer))
+    for k in order:
+        s = summ[k]
+        dref = summ.get((k[0], k[1], "direct", k[3]))
         s["ratio"] = s["med"] / dref["med"] if dref else float("nan")
         s["xratio"] = s["xfer"] / dref["xfer"] if dref else float("nan")
-        out.append([k[0], k[1], k[2], s["n"], f2(s["med"]), f2(s["p25"]), f2(s["p75"]),
+        out.append([k[0], k[1], k[2], k[3], s["n"], f2(s["med"]), f2(s["p25"]), f2(s["p75"]),
                     f2(s["con"]), f2(s["xfer"]), f"{s['ratio']:.3f}", f"{s['xratio']:.3f}"])
     write(os.path.join(d, "fig13-bulk-summary.csv"),
-          ["d_ms", "mech", "size", "n", "median_total_ms", "p25_total_ms", "p75_total_ms",
+          ["geom", "d_ms", "mech", "size", "n", "median_total_ms", "p25_total_ms", "p75_total_ms",
            "median_connect_ms", "median_after_connect_ms", "ratio_total_to_direct",
            "ratio_after_connect_to_direct"], out)
-    md.append("### Fig 13 — bulk transfer (geometry far: replica near the client, R far)\n")
+    cells = sorted({k[:2] for k in summ}, key=lambda c: (c[0] != "far", c[1]))
+    md.append("### Fig 13 — bulk transfer\n")
     md.append("Median curl time_total in ms (p25–p75); in brackets the part after the connect "
-              "(time_total − time_connect). Ratios are to direct C→S1 in the same runs.\n")
-    for dd in sorted({k[0] for k in summ}):
-        sizes = [z for z in SIZE_ORDER if any(k[0] == dd and k[2] == z for k in summ)]
-        md.append(f"\nD = {dd} ms:\n")
-        mech_table(md, sizes, lambda m: [summ.get((dd, m, z)) for z in sizes],
+              "(time_total − time_connect). Ratios are to direct C→S1 in the same geometry and D. "
+              "Geometry far: the replica near the client, R far; near: R far from the client, near "
+              "the replicas.\n")
+    for cell in cells:
+        sizes = [z for z in SIZE_ORDER if any(k[:2] == cell and k[3] == z for k in summ)]
+        md.append(f"\n{cell[0]}, D = {cell[1]} ms:\n")
+        mech_table(md, sizes, lambda m, cell=cell: [summ.get(cell + (m, z)) for z in sizes],
                    lambda s: f"{f1(s['med'])} ({f1(s['p25'])}–{f1(s['p75'])}) [{f1(s['xfer'])}] ×{s['ratio']:.2f}")
     md.append("")
-    for m in MECH_ORDER:
-        if (25, m, "1m") in summ:
-            H[("bulk", m)] = summ[(25, m, "1m")]
     # Sanity: a redirected transfer takes the direct path after a
     # handshake with R, so it cannot be faster than direct.
-    for k in sorted(runs, key=lambda k: (k[0], SIZE_ORDER.index(k[2]))):
-        if k[1] != "redirected" or (k[0], "direct", k[2]) not in runs:
+    for k in order:
+        if k[2] != "redirected" or (k[0], k[1], "direct", k[3]) not in runs:
             continue
-        j = judge(per_round(runs[k], runs[(k[0], "direct", k[2])], lambda a, b: a / b), 1.0)
+        j = judge(per_round(runs[k], runs[(k[0], k[1], "direct", k[3])], lambda a, b: a / b), 1.0)
         if j["ci"] and j["ci"][1] < 1.0:
-            INVALID.append(f"Fig 13, D = {k[0]} ms, {k[2]}: redirected takes {fmt_judged(j)} × direct's "
-                           "time in the same runs, faster than the path it uses")
-    red, dirc = summ.get((25, "redirected", "1m")), summ.get((25, "direct", "1m"))
-    if red and dirc:
-        j = judge(per_round(runs[(25, "redirected", "1m")], runs[(25, "direct", "1m")], lambda a, b: a / b),
-                  1.05)
-        md.append(f"- Goal, redirected 1 MB at D = 25 within 5 % of direct: total {f1(red['med'])} vs "
+            INVALID.append(f"Fig 13, {k[0]}, D = {k[1]} ms, {k[3]}: redirected takes {fmt_judged(j)} × "
+                           "direct's time in the same runs, faster than the path it uses")
+    for k, s in summ.items():
+        if k[1] == 25 and k[3] == "1m":
+            H[("bulk", k[0], k[2])] = s
+    for geom in ("far", "near"):
+        red, dirc = summ.get((geom, 25, "redirected", "1m")), summ.get((geom, 25, "direct", "1m"))
+        if not (red and dirc):
+            continue
+        for m in ("redirected", "repeat"):
+            if (geom, 25, m, "1m") not in runs:
+                continue
+            j = judge(per_round(runs[(geom, 25, m, "1m")], runs[(geom, 25, "direct", "1m")],
+                                lambda a, b: a / b), 1.05)
+            GOALS.append(("Fig 13", f"1 MB download at D = 25 ms ({geom}), {'first' if m == 'redirected' else 'repeat'} "
+                          f"flow, ≤ 1.05 × direct ({m} / direct)", fmt_judged(j), j["verdict"]))
+        md.append(f"- Goal, redirected 1 MB at D = 25 ({geom}) within 5 % of direct: total {f1(red['med'])} vs "
                   f"{f1(dirc['med'])} ms; per run, redirected / direct: {fmt_judged(j)}: **{j['verdict']}** "
                   f"(after the connect, not a goal: {f1(red['xfer'])} vs {f1(dirc['xfer'])} ms).")
         for m in ("dnat", "ipvsnat"):
-            s = summ.get((25, m, "1m"))
+            s = summ.get((geom, 25, m, "1m"))
             if s:
-                md.append(f"- 1 MB at D = 25: {NAMES[m]} {f1(s['med'])} ms = ×{s['med'] / red['med']:.1f} the "
-                          f"redirected time (peers: {PEERS_BULK_1M_D25[m]} ms, near geometry).")
-        md.append("")
-    ds = sorted({k[0] for k in summ})
+                md.append(f"- 1 MB at D = 25 ({geom}): {NAMES[m]} {f1(s['med'])} ms = ×{s['med'] / red['med']:.1f} "
+                          f"the redirected time (peers: {PEERS_BULK_1M_D25[m]} ms, near geometry).")
+    md.append("")
     panels = []
-    for dd in ds:
+    for cell in cells:
         plots = []
         for m in MECH_ORDER:
-            pts = [(SIZE_ORDER.index(z), summ[(dd, m, z)]) for z in SIZE_ORDER if (dd, m, z) in summ]
+            pts = [(SIZE_ORDER.index(z), summ[cell + (m, z)]) for z in SIZE_ORDER if cell + (m, z) in summ]
             if pts:
-                f = dat(tmp, f"f13-{dd}-{m}.dat",
+                f = dat(tmp, f"f13-{cell[0]}-{cell[1]}-{m}.dat",
                         [(i, s["med"], s["p25"], s["p75"]) for i, s in pts])
-                plots.append(f"'{f}' using 1:2:3:4 with yerrorlines lw 2 title \"{NAMES[m]}\"")
-        if dd == 25:
+                plots.append(f"'{f}' using 1:2:3:4 with yerrorlines lw 2 lc {MECH_ORDER.index(m) + 1} "
+                             f"pt {MECH_ORDER.index(m) + 1} title \"{NAMES[m]}\"")
+        dref = summ.get(cell + ("direct", "1m"))
+        if cell[1] == 25 and dref:
+            f = dat(tmp, f"f13-goal-{cell[0]}.dat", [(1.75, 1.05 * dref["med"], 0.5)])
+            plots.append(f"'{f}' using 1:2:3:(0) with vectors nohead {GOAL_STYLE} "
+                         "title 'goal: redirected 1 MB ≤ 1.05 × direct'")
+        if cell == ("near", 25):
             f = dat(tmp, "f13-peers.dat", [(2, v) for v in PEERS_BULK_1M_D25.values()])
-            plots.append(f"'{f}' using 1:2 with points pt 6 ps 2 lc rgb 'gray40' title 'peers 1 MB (S near R)'")
-        panels.append(f"set title 'D = {dd} ms'\nplot {', '.join(plots)}\n")
-    cols = len(ds)
-    gnuplot(SVG.replace("900,560", f"{max(1, cols) * 520},560") + f"""set output '{os.path.join(d, f"fig13-bulk.{EXT}")}'
-set multiplot layout 1,{cols} title 'Fig 13: download time (median, p25–p75), curl time\\_total'
+            plots.append(f"'{f}' using 1:2 with points pt 6 ps 2 lc rgb 'gray40' title 'peers 1 MB (direct, DNAT, IPVS-NAT)'")
+        panels.append(f"set title '{cell[0]}, D = {cell[1]} ms'\nplot {', '.join(plots)}\n")
+    cols = 2 if len(cells) == 4 else min(len(cells), 3)
+    rows_n = (len(cells) + cols - 1) // cols
+    gnuplot(terminal(max(1, cols) * 560, rows_n * 460 + 40) + f"""set output '{os.path.join(d, f"fig13-bulk.{EXT}")}'
+set multiplot layout {rows_n},{cols} title "Fig 13: download time (median, p25–p75), curl total time\\n\
+paper (no numbers): redirected much faster than a far server, slower for small files"
 set xtics ({', '.join(f'"{z}" {i}' for i, z in enumerate(SIZE_ORDER))})
 set xrange [-0.3:3.3]
 set logscale y
@@ -409,9 +445,13 @@ def fig14(d, tmp, md):
         return
     g = {}
     by_round = {}  # mech -> round -> [CPU-us per connection]
+    r_round = {}  # mech -> round -> [R's CPU-us per connection] (runs that measured it)
     for r in read(raw):
         busy = sum(int(r[k]) for k in ("user", "nice", "system", "irq", "softirq", "steal"))
         by_round.setdefault(r["mech"], {}).setdefault(r["round"], []).append(busy * 1e6 / 100 / int(r["conns"]))
+        if r.get("r_busy") not in (None, ""):
+            r_round.setdefault(r["mech"], {}).setdefault(r["round"], []).append(
+                int(r["r_busy"]) * 1e6 / 100 / int(r["conns"]))
         ticks = busy + int(r["idle"]) + int(r["iowait"])
         conns = int(r["conns"])
         g.setdefault(r["mech"], []).append(dict(
@@ -460,23 +500,58 @@ def fig14(d, tmp, md):
     red = summ.get("redirected")
     if red and dn:
         j = judge(per_round(by_round["redirected"], by_round["dnat"], lambda a, b: a / b), 1.0)
+        GOALS.append(("Item 6", "whole-VM CPU per new flow ≤ DNAT (redirected / DNAT)", fmt_judged(j),
+                      j["verdict"]))
         md.append(f"\n- Goal, redirected no more than DNAT: {f1(red['us'])} vs {f1(dn['us'])} CPU-µs; per "
                   f"round, redirected / DNAT: {fmt_judged(j)}: **{j['verdict']}**.")
+    if r_round:
+        md.append("\nR's own CPU per new connection (vCPU 1, which runs R's receive path and R's "
+                  "processes and nothing else; busy CPU-µs, median over rounds):\n")
+        md.append("| mechanism | R's CPU-µs per connection | per round, × redirected's |")
+        md.append("|---|---|---|")
+        for m in [m for m in MECH_ORDER if m in r_round]:
+            v = [statistics.median(x) for x in r_round[m].values()]
+            j = judge(per_round(r_round[m], r_round["redirected"], lambda a, b: a / b), 1.0) \
+                if "redirected" in r_round else None
+            md.append(f"| {NAMES[m]} | {f1(statistics.median(v))} ({f1(min(v))}–{f1(max(v))}) | "
+                      f"{fmt_judged(j) if j else '—'} |")
+        for m in ("dnat", "ipvsnat", "ipvsdr"):
+            if m in r_round and "redirected" in r_round:
+                j = judge(per_round(r_round["redirected"], r_round[m], lambda a, b: a / b), 1.0)
+                GOALS.append(("Item 6", f"R's CPU per new flow ≤ {NAMES[m]} (redirected / {NAMES[m]})",
+                              fmt_judged(j), j["verdict"]))
+                md.append(f"\n- R's CPU per new flow, redirected no more than {NAMES[m]}: per round, "
+                          f"redirected / {NAMES[m]}: {fmt_judged(j)}: **{j['verdict']}**.")
     md.append("")
+    # Plot: whole-VM CPU (and R's own where measured) per mechanism, the
+    # peers' numbers beside, the goal (no more than DNAT) as a line at
+    # DNAT's median.
     ms = list(summ)
+    rmed = {m: statistics.median(statistics.median(x) for x in r_round[m].values()) for m in r_round}
     f = dat(tmp, "f14.dat", [(i, summ[m]["us"], summ[m]["usmin"], summ[m]["usmax"],
-                              PEERS_CPU_US.get(m, "NaN"), summ[m]["soft"] * 100) for i, m in enumerate(ms)])
-    gnuplot(SVG + f"""set output '{os.path.join(d, f"fig14-newflow.{EXT}")}'
-set title 'Item 6: busy CPU-µs per new TCP connection (whole VM)'
+                              PEERS_CPU_US.get(m, "NaN"), rmed.get(m, "NaN")) for i, m in enumerate(ms)])
+    plots = [f"'{f}' using 2:3:4 title \"ours, whole VM (median, min–max)\"",
+             f"'' using 5:5:5 title \"peers, whole VM\""]
+    if rmed:
+        plots.append(f"'' using 6:6:6 title \"ours, R's vCPU only (median)\"")
+    half = cluster_half_width(len(plots), 2)
+    if dn:
+        g = dat(tmp, "f14-goal.dat", [(-half, dn["us"], len(ms) - 1 + 2 * half)])
+        plots.append(f"'{g}' using 1:2:3:(0) with vectors nohead {GOAL_STYLE} "
+                     "title \"goal: redirected ≤ DNAT (whole VM)\"")
+    if rmed.get("dnat"):
+        g = dat(tmp, "f14-goal-r.dat", [(-half, rmed["dnat"], len(ms) - 1 + 2 * half)])
+        plots.append(f"'{g}' using 1:2:3:(0) with vectors nohead lw 2 dt 2 lc rgb '#d62728' "
+                     "title \"goal: redirected ≤ DNAT (R's CPU)\"")
+    gnuplot(terminal(900, 560) + f"""set output '{os.path.join(d, f"fig14-newflow.{EXT}")}'
+set title 'Item 6: busy CPU-µs per new TCP connection (paper: no figure)'
 """ + histogram("errorbars", 2, 0.6) + f"""set boxwidth 0.9
 set xtics ({', '.join(f'"{NAMES[m]}" {i}' for i, m in enumerate(ms))}) rotate by -20 font ',10'
 set ylabel 'CPU-µs per connection'
 set yrange [0:*]
-set key top left
+set key top left font ',10'
 set grid ytics
-plot '{f}' using 2:3:4 title 'ours (median, min–max)', \\
-     '' using 5:5:5 title 'peers'
-""", tmp)
+plot """ + ", \\\n     ".join(plots) + "\n", tmp)
 
 
 # ------------------------------------------------------- deployability
@@ -542,6 +617,11 @@ def fig15(d, tmp, md):
                          verdict=verdict(tci, bound)))
     if not rows:
         return
+    for x in rows:
+        j = dict(med=x["tested"], ci=x["tci"], n=x["rounds"],
+                 lo=x["dmin"] if x["test"] == "diff" else x["rmin"],
+                 hi=x["dmax"] if x["test"] == "diff" else x["rmax"])
+        GOALS.append(("Deployability", x["text"], fmt_judged(j), x["verdict"]))
 
     def cic(ci, i, fmt):
         return fmt(ci[i]) if ci else ""
@@ -636,10 +716,10 @@ def meta(d, md):
                       f"{r['vm_seconds']} s | {r['note']} |")
         md.append("")
     kv = {}
-    for name in ("meta-host.csv", "meta-guest.csv"):
-        p = os.path.join(d, name)
-        if os.path.exists(p):
-            for r in read(p):
+    # One run's meta-*.csv, or each half's meta-*-<half>.csv in docs/results.
+    for name in sorted(os.listdir(d)):
+        if name.startswith(("meta-host", "meta-guest")) and name.endswith(".csv"):
+            for r in read(os.path.join(d, name)):
                 kv[r["key"]] = r["value"]
     if kv and os.path.exists(rp):
         md.append(f"Guest kernel {kv.get('kernel', '?')} ({kv.get('guest_cpus', '?')} vCPUs, 1.5 GB, QEMU TCG: "
@@ -649,6 +729,17 @@ def meta(d, md):
                   f"{kv.get('kernel', '?')} ({kv.get('guest_cpus', '?')} vCPUs, QEMU TCG: "
                   f"{kv.get('qemu', '?')}), host {kv.get('host_cpu', '?')} × {kv.get('host_cpus', '?')}, "
                   f"commit {kv.get('commit', '?')}, VM time {kv.get('elapsed_vm_s', '?')} s.\n")
+
+
+def goals_table():
+    """Every goal the figures judged, in one table."""
+    if not GOALS:
+        return []
+    out = ["### Goals (generated: same-round quantities, median [95 % interval] over rounds)\n",
+           "| figure | goal (the quantity judged) | median [95 % interval] | verdict |",
+           "|---|---|---|---|"]
+    out += [f"| {f} | {g} | {v} | **{x}** |" for f, g, v, x in GOALS]
+    return out + [""]
 
 
 def headline(md):
@@ -666,15 +757,15 @@ def headline(md):
         out.append(f"| connect, {NAMES[m]} (ms) | {paper} | {peer if peer is not None else '—'} | "
                    f"{c('near', 25, m)} | {c('far', 25, m)} |")
     out.append("")
-    out.append("| quantity | paper | peers | ours (far, D = 25) | ours after the connect |")
+    out.append("| 1 MB download (ms) | paper | peers (near geometry) | ours, near (D = 25) | ours, far (D = 25) |")
     out.append("|---|---|---|---|---|")
     for m in MECH_ORDER:
-        b = H.get(("bulk", m))
-        if b:
+        b = {g: H.get(("bulk", g, m)) for g in ("near", "far")}
+        if any(b.values()):
             peer = PEERS_BULK_1M_D25.get(m)
             paper = "much faster than a far server" if m == "redirected" else "—"
-            out.append(f"| 1 MB download, {NAMES[m]} (ms) | {paper} | {peer if peer is not None else '—'} | "
-                       f"{f1(b['med'])} | {f1(b['xfer'])} |")
+            cells = " | ".join(f1(b[g]["med"]) if b[g] else "—" for g in ("near", "far"))
+            out.append(f"| {NAMES[m]} | {paper} | {peer if peer is not None else '—'} | {cells} |")
     out.append("")
     out.append("| quantity | peers | ours | ours ×DNAT | softirq share |")
     out.append("|---|---|---|---|---|")
@@ -692,6 +783,8 @@ def headline(md):
 
 def fig08(d, tmp, md):
     """Figures 8-10 (bench/hookcost_report.py)."""
+    for text, med, ci, n, lo, hi, bound, verdict in hookcost_report.goals(d):
+        GOALS.append(("Figs 8–10", text, fmt_judged(dict(med=med, ci=ci, n=n, lo=lo, hi=hi)), verdict))
     section = hookcost_report.markdown(d)
     if section:
         md.append(section)
@@ -705,13 +798,14 @@ def report(d):
     body = []
     H.clear()
     INVALID.clear()
+    GOALS.clear()
     with tempfile.TemporaryDirectory() as tmp:
         for step in (fig08, fig11, fig12, fig13, fig14, fig15, others):
             step(d, tmp, body)
     if INVALID:
         md += ["**This run is invalid** (sanity checks of bench/report.py):\n"]
         md += [f"- {x}" for x in INVALID] + [""]
-    md += headline(md) + body
+    md += goals_table() + headline(md) + body
     with open(os.path.join(d, "generated.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     print("\n".join(md))
