@@ -549,7 +549,7 @@ set title 'Item 6: busy CPU-µs per new TCP connection (paper: no figure)'
 set xtics ({', '.join(f'"{NAMES[m]}" {i}' for i, m in enumerate(ms))}) rotate by -20 font ',10'
 set ylabel 'CPU-µs per connection'
 set yrange [0:*]
-set key top left font ',10'
+set key below font ',10'
 set grid ytics
 plot """ + ", \\\n     ".join(plots) + "\n", tmp)
 
