@@ -95,6 +95,12 @@ rs_link_up_R() {
 
 rs_config_R() {
 	n R "$IPRPCTL" role redirector
+	# C's CHKs are dropped on purpose while the mid-handshake flow waits,
+	# and a restart on a slow kernel takes seconds: R must not learn C as
+	# a legacy client from that (legacy-ttl 0 remembers none), or C's next
+	# flows are served by R itself for the next minute (on the debug
+	# kernel, the reload test's new flow and the role-off test's download).
+	n R "$IPRPCTL" set legacy-ttl 0
 	# 20 s: a flow held in its handshake (its CHKs dropped) stays a
 	# redirection, not served by R, until R restarts.
 	n R "$IPRPCTL" service add tcp "$VIP:$RS_PORT" sched rr response-timeout 20000
