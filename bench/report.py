@@ -388,13 +388,15 @@ def fig13(d, tmp, md):
         red, dirc = summ.get((geom, 25, "redirected", "1m")), summ.get((geom, 25, "direct", "1m"))
         if not (red and dirc):
             continue
+        judged = {}
         for m in ("redirected", "repeat"):
             if (geom, 25, m, "1m") not in runs:
                 continue
-            j = judge(per_round(runs[(geom, 25, m, "1m")], runs[(geom, 25, "direct", "1m")],
-                                lambda a, b: a / b), 1.05)
+            judged[m] = judge(per_round(runs[(geom, 25, m, "1m")], runs[(geom, 25, "direct", "1m")],
+                                        lambda a, b: a / b), 1.05)
             GOALS.append(("Fig 13", f"1 MB download at D = 25 ms ({geom}), {'first' if m == 'redirected' else 'repeat'} "
-                          f"flow, ≤ 1.05 × direct ({m} / direct)", fmt_judged(j), j["verdict"]))
+                          f"flow, ≤ 1.05 × direct ({m} / direct)", fmt_judged(judged[m]), judged[m]["verdict"]))
+        j = judged["redirected"]
         md.append(f"- Goal, redirected 1 MB at D = 25 ({geom}) within 5 % of direct: total {f1(red['med'])} vs "
                   f"{f1(dirc['med'])} ms; per run, redirected / direct: {fmt_judged(j)}: **{j['verdict']}** "
                   f"(after the connect, not a goal: {f1(red['xfer'])} vs {f1(dirc['xfer'])} ms).")
