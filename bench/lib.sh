@@ -228,6 +228,15 @@ iprp_config() {
 	if declare -F bench_iprp_extra >/dev/null; then bench_iprp_extra; fi
 }
 
+# arm_mechs ARM MECH...: those MECHs that ARM measures, in their order.
+arm_mechs() {
+	local arm=$1 m
+	shift
+	for m in "$@"; do
+		[ "${ARM_OF[$m]}" != "$arm" ] || echo "$m"
+	done
+}
+
 # arm_on ARM: the configuration of ARM alone (see the table above), its
 # mechanisms checked to answer from the right server. Nothing to do if
 # ARM is on already.
@@ -235,7 +244,7 @@ BENCH_ARM=none
 declare -A ARM_OF=([direct]=plain [rlocal]=plain [redirected]=iprp [repeat]=iprp [dnat]=dnat
 	[ipvsnat]=ipvsnat [ipvsdr]=ipvsdr)
 arm_on() {
-	local arm=$1 m
+	local arm=$1
 	[ "$arm" != "$BENCH_ARM" ] || return 0
 	if grep -q '^iprp ' /proc/modules; then rmmod iprp; fi
 	n R nft delete table ip bench_nat 2>/dev/null || true
@@ -275,9 +284,8 @@ IPVS
 	*) fail "arm_on: unknown arm $arm" ;;
 	esac
 	BENCH_ARM=$arm
-	local mechs=""
-	for m in $MECHS_HTTP; do [ "${ARM_OF[$m]}" != "$arm" ] || mechs="$mechs $m"; done
-	arm_check $mechs
+	# shellcheck disable=SC2046
+	arm_check $(arm_mechs "$arm" $MECHS_HTTP)
 	iprp_flush
 	log "arm $arm on"
 }

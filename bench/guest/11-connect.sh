@@ -48,10 +48,7 @@ bench_up
 for r in $(seq "$ROUNDS"); do
 	for arm in $(shuffled $ARMS); do
 		arm_on "$arm"
-		mechs=""
-		for m in direct rlocal redirected repeat dnat ipvsnat ipvsdr; do
-			[ "${ARM_OF[$m]}" != "$arm" ] || mechs="$mechs $m"
-		done
+		mechs=$(arm_mechs "$arm" direct rlocal redirected repeat dnat ipvsnat ipvsdr)
 		for cell in $(shuffled $CELLS); do
 			geom=${cell%:*} d=${cell#*:}
 			bench_delay "$d" "$geom"

@@ -41,8 +41,7 @@ for r in $(seq "$ROUNDS"); do
 	for arm in $(shuffled $ARMS); do
 		arm_on "$arm"
 		items=()
-		for m in $MECHS_HTTP; do
-			[ "${ARM_OF[$m]}" = "$arm" ] || continue
+		for m in $(arm_mechs "$arm" $MECHS_HTTP); do
 			for s in $BSIZES; do items+=("$m/$s"); done
 		done
 		for cell in $(shuffled $CELLS); do

@@ -58,11 +58,8 @@ n C "$GEN" run -t 1 -p "$PAR" "${SINK[redirected]}" >/dev/null
 sleep 2
 for r in $(seq "$ROUNDS"); do
 	for m in $(for arm in $(shuffled $ARMS); do
-		mechs=""
-		for m in direct rlocal redirected dnat ipvsnat ipvsdr; do
-			[ "${ARM_OF[$m]}" != "$arm" ] || mechs="$mechs $m"
-		done
-		shuffled $mechs
+		# shellcheck disable=SC2046
+		shuffled $(arm_mechs "$arm" direct rlocal redirected dnat ipvsnat ipvsdr)
 	done); do
 		arm_on "${ARM_OF[$m]}"
 		# Few processes between runs (exec is slow under TCG); the 1 s
