@@ -18,7 +18,7 @@ set -euo pipefail
 
 # CELLS: "geometry:D ..."
 if [ "$MODE" = full ]; then
-	CELLS="far:25 far:50 far:100 near:25 near:100" ROUNDS=6 N=30 PAR=4
+	CELLS="far:25 far:50 far:100 near:25 near:100" ROUNDS=6 N=20 PAR=4
 else
 	CELLS="far:25 near:25" ROUNDS=2 N=8 PAR=4
 fi
