@@ -52,8 +52,11 @@ INVALID = []
 GOALS = []
 # A peer's connect time may exceed R's own listener's by this much where
 # the backend is near R (geometry near) before the run is invalid: both
-# take one C-R round trip, the peer adds R's NAT and a near hop.
-CONNECT_NOISE = 0.02
+# take one C-R round trip, the peer adds its NAT at R and a near hop, which
+# under TCG is up to 1.4 ms at D = 25 (quick mode, 2026-12-06: IPVS-NAT
+# 1.027x R-local in one round). The disturbance this check is for (iprp
+# loaded beside the peers, the 2026-11-23 run) put them 20-27 % above.
+CONNECT_NOISE = 0.05
 SIZE_ORDER = ["10k", "100k", "1m", "10m"]
 
 
