@@ -33,7 +33,9 @@
 #   8080  R's own http (legacy clients served locally)
 #   8087  iprp redirect S1:8087 (http), | 7010  iprp redirect S1:7010 (sink),
 #         granting (repeat flows)      |       granting (repeat flows)
-#   direct: S1:8084 (http), S1:7004 (sink), not the replica's port: a
+#   direct: S1:8084 (http), S1:7004 (sink); direct_iprp, the same path
+#   measured in the iprp arm (the repeat flows' baseline): S1:8089 (http),
+#   S1:7004 (sink). Not the replica's port: a
 #   direct flow and a redirected one to the same S1 port may pick the same
 #   client port, and then share one 4-tuple on the wire (see README). For
 #   the same reason DNAT and IPVS-NAT use different ports of S2: C picks
@@ -43,7 +45,9 @@
 # Arms: each mechanism is measured with only its own configuration in
 # place (arm_on ARM), so no mechanism's hooks sit on another's path:
 #   plain    nothing at all, iprp unloaded: direct C->S1, R's own listener
-#   iprp     iprp loaded, C client, R redirector: redirected
+#   iprp     iprp loaded, C client, R redirector: redirected, repeat, and
+#            direct C->S1 again (direct_iprp), the baseline of the repeat
+#            flows in the same arm
 #   dnat     iprp unloaded, nft DNAT at R
 #   ipvsnat  iprp unloaded, IPVS-NAT services at R
 #   ipvsdr   iprp unloaded, IPVS-DR services at R
@@ -189,6 +193,7 @@ bench_up() {
 	bg S1 busybox httpd -f -p 8083 -h /tmp/www-S1
 	bg S1 busybox httpd -f -p 8084 -h /tmp/www-S1
 	bg S1 busybox httpd -f -p 8087 -h /tmp/www-S1
+	bg S1 busybox httpd -f -p 8089 -h /tmp/www-S1
 	bg S2 busybox httpd -f -p 8080 -h /tmp/www-S2
 	bg S2 busybox httpd -f -p 8085 -h /tmp/www-S2
 	bg R busybox httpd -f -p "$VIP:8080" -h /tmp/www-R
@@ -241,7 +246,7 @@ arm_mechs() {
 # mechanisms checked to answer from the right server. Nothing to do if
 # ARM is on already.
 BENCH_ARM=none
-declare -A ARM_OF=([direct]=plain [rlocal]=plain [redirected]=iprp [repeat]=iprp [dnat]=dnat
+declare -A ARM_OF=([direct]=plain [rlocal]=plain [redirected]=iprp [repeat]=iprp [direct_iprp]=iprp [dnat]=dnat
 	[ipvsnat]=ipvsnat [ipvsdr]=ipvsdr)
 arm_on() {
 	local arm=$1
@@ -325,10 +330,11 @@ bench_down() {
 # The mechanisms compared for downloads, and where each one is reached.
 # repeat: a client's flows to a granting service after its first one
 # (grant_first earns it).
-MECHS_HTTP="direct rlocal redirected repeat dnat ipvsnat ipvsdr"
+MECHS_HTTP="direct rlocal redirected repeat direct_iprp dnat ipvsnat ipvsdr"
 http_url() {
 	case "$1" in
 	direct) echo "http://${ADDR[S1]}:8084/$2" ;;
+	direct_iprp) echo "http://${ADDR[S1]}:8089/$2" ;;
 	redirected) echo "http://$VIP:8080/$2" ;;
 	repeat) echo "http://$VIP:8087/$2" ;;
 	dnat) echo "http://$VIP:8081/$2" ;;
@@ -339,7 +345,7 @@ http_url() {
 }
 http_server() {
 	case "$1" in
-	direct | redirected | repeat | ipvsdr) echo S1 ;;
+	direct | direct_iprp | redirected | repeat | ipvsdr) echo S1 ;;
 	dnat | ipvsnat) echo S2 ;;
 	rlocal) echo R ;;
 	esac
@@ -353,7 +359,7 @@ grant_first() {
 
 # Connection sinks (connect-gen serve) per mechanism.
 # repeat: a client's flows to a granting service after its first one.
-declare -A SINK=([direct]=${ADDR[S1]}:7004 [rlocal]=$VIP:7009 [redirected]=$VIP:7000
+declare -A SINK=([direct]=${ADDR[S1]}:7004 [direct_iprp]=${ADDR[S1]}:7004 [rlocal]=$VIP:7009 [redirected]=$VIP:7000
 	[repeat]=$VIP:7010 [dnat]=$VIP:7001 [ipvsnat]=$VIP:7002 [ipvsdr]=$VIP:7003)
 
 # stat NS NAME: one core statistic from iprpctl status -j.

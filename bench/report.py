@@ -38,6 +38,7 @@ NAMES = {
     "rlocal": "R's own listener",
     "redirected": "redirected (iprp)",
     "repeat": "redirected, repeat flow (grant)",
+    "direct_iprp": "direct C→S1, iprp arm",
     "dnat": "nft DNAT at R",
     "ipvsnat": "IPVS-NAT at R",
     "ipvsdr": "IPVS-DR at R",
@@ -177,11 +178,14 @@ def fig11(d, tmp, md):
                           f"redirected / ((R-local + {2 * dd}) × 1.02): {fmt_judged(j)}: **{j['verdict']}**")
                 GOALS.append(("Fig 11", f"first connect ≤ (R-local + one RTT) × 1.02, {g}, D = {dd} ms "
                               "(redirected / bound)", fmt_judged(j), j["verdict"]))
-            rep, dirc = summ.get((g, dd, "repeat")), summ.get((g, dd, "direct"))
+            # The repeat flows' baseline is direct measured in their own
+            # arm (iprp loaded), where the runs have it.
+            base = "direct_iprp" if (g, dd, "direct_iprp") in summ else "direct"
+            rep, dirc = summ.get((g, dd, "repeat")), summ.get((g, dd, base))
             if rep and dirc:
-                j = judge(per_round(rounds[(g, dd, "repeat")], rounds[(g, dd, "direct")], lambda a, b: a - b), 2.0)
-                md.append(f"- {g}, D = {dd} ms: repeat flow {f1(rep['med'])} ms, direct {f1(dirc['med'])} ms; per "
-                          f"round, repeat − direct (ms): {fmt_judged(j)}: **{j['verdict']}**")
+                j = judge(per_round(rounds[(g, dd, "repeat")], rounds[(g, dd, base)], lambda a, b: a - b), 2.0)
+                md.append(f"- {g}, D = {dd} ms: repeat flow {f1(rep['med'])} ms, {NAMES[base]} {f1(dirc['med'])} ms; "
+                          f"per round, repeat − direct (ms): {fmt_judged(j)}: **{j['verdict']}**")
                 GOALS.append(("Fig 11", f"repeat connect (grant) ≤ direct + 2 ms, {g}, D = {dd} ms "
                               "(repeat − direct, ms)", fmt_judged(j), j["verdict"]))
             if g == "near" and loc:
@@ -376,14 +380,22 @@ def fig13(d, tmp, md):
                    lambda s: f"{f1(s['med'])} ({f1(s['p25'])}–{f1(s['p75'])}) [{f1(s['xfer'])}] ×{s['ratio']:.2f}")
     md.append("")
     # Sanity: a redirected transfer takes the direct path after a
-    # handshake with R, so it cannot be faster than direct.
+    # handshake with R, so it cannot be faster than direct; a repeat flow
+    # takes the direct path, translated, so it cannot be faster than direct
+    # in its own arm. The repeat flows are checked at the goal's size only:
+    # with 6 rounds a fair comparison puts the whole interval below 1 with
+    # probability 1/64, so checking every cell and size would mark a sound
+    # run invalid about one time in four.
     for k in order:
-        if k[2] != "redirected" or (k[0], k[1], "direct", k[3]) not in runs:
+        base = "direct_iprp" if k[2] == "repeat" else "direct"
+        if k[2] not in ("redirected", "repeat") or (k[0], k[1], base, k[3]) not in runs:
             continue
-        j = judge(per_round(runs[k], runs[(k[0], k[1], "direct", k[3])], lambda a, b: a / b), 1.0)
+        if k[2] == "repeat" and k[3] != "1m":
+            continue
+        j = judge(per_round(runs[k], runs[(k[0], k[1], base, k[3])], lambda a, b: a / b), 1.0)
         if j["ci"] and j["ci"][1] < 1.0:
-            INVALID.append(f"Fig 13, {k[0]}, D = {k[1]} ms, {k[3]}: redirected takes {fmt_judged(j)} × "
-                           "direct's time in the same runs, faster than the path it uses")
+            INVALID.append(f"Fig 13, {k[0]}, D = {k[1]} ms, {k[3]}: {k[2]} takes {fmt_judged(j)} × "
+                           f"{NAMES[base]}'s time in the same runs, faster than the path it uses")
     for k, s in summ.items():
         if k[1] == 25 and k[3] == "1m":
             H[("bulk", k[0], k[2])] = s
@@ -393,12 +405,13 @@ def fig13(d, tmp, md):
             continue
         judged = {}
         for m in ("redirected", "repeat"):
+            base = "direct_iprp" if m == "repeat" and (geom, 25, "direct_iprp", "1m") in runs else "direct"
             if (geom, 25, m, "1m") not in runs:
                 continue
-            judged[m] = judge(per_round(runs[(geom, 25, m, "1m")], runs[(geom, 25, "direct", "1m")],
+            judged[m] = judge(per_round(runs[(geom, 25, m, "1m")], runs[(geom, 25, base, "1m")],
                                         lambda a, b: a / b), 1.05)
             GOALS.append(("Fig 13", f"1 MB download at D = 25 ms ({geom}), {'first' if m == 'redirected' else 'repeat'} "
-                          f"flow, ≤ 1.05 × direct ({m} / direct)", fmt_judged(judged[m]), judged[m]["verdict"]))
+                          f"flow, ≤ 1.05 × direct ({m} / {base})", fmt_judged(judged[m]), judged[m]["verdict"]))
         j = judged["redirected"]
         md.append(f"- Goal, redirected 1 MB at D = 25 ({geom}) within 5 % of direct: total {f1(red['med'])} vs "
                   f"{f1(dirc['med'])} ms; per run, redirected / direct: {fmt_judged(j)}: **{j['verdict']}** "

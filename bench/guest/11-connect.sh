@@ -33,7 +33,7 @@ CSV=$OUT/fig11-connect-raw.csv
 echo "geom,d_ms,round,mech,seq,connect_ms" >"$CSV"
 FAILS=$OUT/fig11-failures.csv
 # Below the ephemeral range (32768): no clash with kernel-chosen ports;
-# full mode takes 6 rounds x 5 cells x 6 mechanisms x 30 ports.
+# full mode takes 6 rounds x 5 cells x 8 mechanisms x 20 ports.
 PORT_BASE=10000
 echo "geom,d_ms,round,attempt,error" >"$FAILS"
 
@@ -48,7 +48,7 @@ bench_up
 for r in $(seq "$ROUNDS"); do
 	for arm in $(shuffled $ARMS); do
 		arm_on "$arm"
-		mechs=$(arm_mechs "$arm" direct rlocal redirected repeat dnat ipvsnat ipvsdr)
+		mechs=$(arm_mechs "$arm" direct rlocal redirected repeat direct_iprp dnat ipvsnat ipvsdr)
 		for cell in $(shuffled $CELLS); do
 			geom=${cell%:*} d=${cell#*:}
 			bench_delay "$d" "$geom"
