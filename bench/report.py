@@ -718,8 +718,13 @@ def others(d, tmp, md):
 
 
 def guest_meta(d):
-    p = os.path.join(d, "meta-guest.csv")
-    return {r["key"]: r["value"] for r in read(p)} if os.path.exists(p) else {}
+    """The guest's meta-guest.csv, or in docs/results each half's
+    meta-guest-<half>.csv (the same guest kernel and settings)."""
+    kv = {}
+    for name in sorted(os.listdir(d)):
+        if name.startswith("meta-guest") and name.endswith(".csv"):
+            kv.update({r["key"]: r["value"] for r in read(os.path.join(d, name))})
+    return kv
 
 
 def meta(d, md):
