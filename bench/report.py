@@ -61,6 +61,12 @@ CONNECT_NOISE = 0.05
 SIZE_ORDER = ["10k", "100k", "1m", "10m"]
 
 
+def repeat_baseline(measured):
+    """The repeat flows' baseline: direct measured in their own arm (iprp
+    loaded) where the run has it (measured("direct_iprp")), else direct."""
+    return "direct_iprp" if measured("direct_iprp") else "direct"
+
+
 def read(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
@@ -178,9 +184,7 @@ def fig11(d, tmp, md):
                           f"redirected / ((R-local + {2 * dd}) × 1.02): {fmt_judged(j)}: **{j['verdict']}**")
                 GOALS.append(("Fig 11", f"first connect ≤ (R-local + one RTT) × 1.02, {g}, D = {dd} ms "
                               "(redirected / bound)", fmt_judged(j), j["verdict"]))
-            # The repeat flows' baseline is direct measured in their own
-            # arm (iprp loaded), where the runs have it.
-            base = "direct_iprp" if (g, dd, "direct_iprp") in summ else "direct"
+            base = repeat_baseline(lambda m, g=g, dd=dd: (g, dd, m) in summ)
             rep, dirc = summ.get((g, dd, "repeat")), summ.get((g, dd, base))
             if rep and dirc:
                 j = judge(per_round(rounds[(g, dd, "repeat")], rounds[(g, dd, base)], lambda a, b: a - b), 2.0)
@@ -405,7 +409,7 @@ def fig13(d, tmp, md):
             continue
         judged = {}
         for m in ("redirected", "repeat"):
-            base = "direct_iprp" if m == "repeat" and (geom, 25, "direct_iprp", "1m") in runs else "direct"
+            base = repeat_baseline(lambda b, geom=geom: (geom, 25, b, "1m") in runs) if m == "repeat" else "direct"
             if (geom, 25, m, "1m") not in runs:
                 continue
             judged[m] = judge(per_round(runs[(geom, 25, m, "1m")], runs[(geom, 25, base, "1m")],
@@ -717,14 +721,18 @@ def others(d, tmp, md):
             subprocess.run(["gnuplot", "-e", f"dir='{d}'", gp], check=True)
 
 
-def guest_meta(d):
-    """The guest's meta-guest.csv, or in docs/results each half's
-    meta-guest-<half>.csv (the same guest kernel and settings)."""
+def meta_kv(d, prefixes=("meta-host", "meta-guest")):
+    """Key-value pairs of one run's meta-*.csv, or in docs/results of each
+    half's meta-*-<half>.csv (the same host, guest kernel and settings)."""
     kv = {}
     for name in sorted(os.listdir(d)):
-        if name.startswith("meta-guest") and name.endswith(".csv"):
+        if name.startswith(prefixes) and name.endswith(".csv"):
             kv.update({r["key"]: r["value"] for r in read(os.path.join(d, name))})
     return kv
+
+
+def guest_meta(d):
+    return meta_kv(d, ("meta-guest",))
 
 
 def meta(d, md):
@@ -738,12 +746,7 @@ def meta(d, md):
             md.append(f"| {r['files']} | {r['mode']} | {r['date_utc']} | {r['commit']} | "
                       f"{r['vm_seconds']} s | {r['note']} |")
         md.append("")
-    kv = {}
-    # One run's meta-*.csv, or each half's meta-*-<half>.csv in docs/results.
-    for name in sorted(os.listdir(d)):
-        if name.startswith(("meta-host", "meta-guest")) and name.endswith(".csv"):
-            for r in read(os.path.join(d, name)):
-                kv[r["key"]] = r["value"]
+    kv = meta_kv(d)
     if kv and os.path.exists(rp):
         md.append(f"Guest kernel {kv.get('kernel', '?')} ({kv.get('guest_cpus', '?')} vCPUs, 1.5 GB, QEMU TCG: "
                   f"{kv.get('qemu', '?')}), host {kv.get('host_cpu', '?')} × {kv.get('host_cpus', '?')} cores.\n")

@@ -102,9 +102,7 @@ if [ "$MODE" = full ] && [ -n "$HALF" ]; then
 	mkdir -p "$DOCS"
 	# This half's files replace the same files of an earlier run; runs.csv
 	# keeps one row per half.
-	# (and what runs from before the halves left: their console logs and
-	# meta files)
-	(cd "$DOCS" && rm -f $FILES "console-$HALF.log" console-full.log console-08-15.log meta-host.csv meta-guest.csv)
+	(cd "$DOCS" && rm -f $FILES "console-$HALF.log")
 	(cd "$RES" && cp $FILES "$DOCS"/ 2>/dev/null) || true
 	cp "$RES/console.log" "$DOCS/console-$HALF.log"
 	cp "$RES/meta-host.csv" "$DOCS/meta-host-$HALF.csv"
@@ -120,9 +118,7 @@ head = ["files", "mode", "date_utc", "commit", "vm_seconds", "note"]
 rows = []
 if os.path.exists(path):
     with open(path) as f:
-        # The other half's row stays; rows of runs made before the halves
-        # describe files that the halves replace.
-        rows = [r for r in csv.DictReader(f) if r["files"] in ("flows", "datapath") and r["files"] != half]
+        rows = [r for r in csv.DictReader(f) if r["files"] != half]
 rows.append(dict(files=half, mode="full", date_utc=meta.get("date_utc", "?"), commit=meta.get("commit", "?"),
                  vm_seconds=meta.get("elapsed_vm_s", "?"),
                  note=f"bench/run.sh --mode full --half {half}: one boot ({meta.get('only', '')})"))
